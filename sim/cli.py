@@ -1,0 +1,135 @@
+"""The ``banditsim`` command line.
+
+Every command turns bad input into one line starting with ``error:`` and a
+non-zero exit; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sim.errors_cli import run_guarded
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="banditsim: a bandit feedback simulator with LLM-embedding users.")
+console = Console(stderr=False)
+
+CatalogOpt = typer.Option("movielens-100k", "--catalog", "-c",
+                          help="Built-in catalog name or a CSV/JSONL/parquet file.")
+TextColumnsOpt = typer.Option("title", "--text-columns",
+                              help="Comma-separated columns joined into each item's text.")
+IdColumnOpt = typer.Option("id", "--id-column", help="Column holding the item id.")
+CategoryColumnOpt = typer.Option(None, "--category-column",
+                                 help="Optional column of categories (genres), '|' separated.")
+ModelOpt = typer.Option(None, "--embedding-model",
+                        help="Local transformers model folder (default: packaged all-MiniLM-L6-v2).")
+DeviceOpt = typer.Option("auto", "--device", help="auto, cpu or cuda.")
+CacheOpt = typer.Option(None, "--cache-dir", help="Embedding cache folder (default ~/.cache/banditsim).")
+
+
+def _columns(text: str) -> list[str]:
+    cols = [c.strip() for c in text.split(",") if c.strip()]
+    if not cols:
+        raise ValueError("--text-columns is empty: name at least one column")
+    return cols
+
+
+def _embed_and_report(catalog: str, text_columns: str, id_column: str, category_column: Optional[str],
+                      embedding_model: Optional[str], device: str, cache_dir: Optional[Path]) -> None:
+    import numpy as np
+
+    from envs.catalog import load_catalog
+    from envs.embedding import embed_texts
+    from sim.neighbours import nearest_neighbours
+
+    cat = load_catalog(catalog, _columns(text_columns), id_column, category_column)
+    console.print(f"catalog [bold]{cat.name}[/]: {len(cat):,} items")
+    res = embed_texts(cat.texts, embedding_model, device=device, cache_dir=cache_dir,
+                      progress=sys.stderr.isatty())
+    rate = f", {res.n_embedded / res.seconds:,.0f} texts/s" if res.n_embedded else ""
+    console.print(
+        f"embedded with [bold]{res.model_name}[/] ({res.vectors.shape[1]} dims): "
+        f"{res.n_embedded:,} run through the model, {res.n_cached:,} from cache, "
+        f"{res.seconds:.2f} s{rate}"
+    )
+    console.print(f"cache: {res.cache_dir / res.model_key}  (key {res.cache_key})")
+    rows = np.linspace(0, len(cat) - 1, num=min(5, len(cat)), dtype=int)
+    nn = nearest_neighbours(res.vectors, rows, k=3)
+    table = Table(title="nearest neighbours (cosine) — a sanity check of the embedding space")
+    table.add_column("item")
+    table.add_column("closest items")
+    for r, nbrs in zip(rows, nn):
+        table.add_row(cat.titles[r], "; ".join(cat.titles[j] for j in nbrs))
+    console.print(table)
+
+
+@app.command()
+def embed(catalog: str = CatalogOpt, text_columns: str = TextColumnsOpt, id_column: str = IdColumnOpt,
+          category_column: Optional[str] = CategoryColumnOpt, embedding_model: Optional[str] = ModelOpt,
+          device: str = DeviceOpt, cache_dir: Optional[Path] = CacheOpt) -> None:
+    """Embed a catalog's item texts (cached on disk) and show a few nearest neighbours."""
+    _embed_and_report(catalog, text_columns, id_column, category_column, embedding_model, device,
+                      cache_dir)
+
+
+@app.command()
+def run(config: Optional[Path] = typer.Argument(None, help="Run config (YAML/TOML)."),
+        catalog: str = CatalogOpt, text_columns: str = TextColumnsOpt, id_column: str = IdColumnOpt,
+        category_column: Optional[str] = CategoryColumnOpt,
+        embedding_model: Optional[str] = ModelOpt, device: str = DeviceOpt,
+        cache_dir: Optional[Path] = CacheOpt) -> None:
+    """Run an experiment; with no config, the MovieLens quickstart."""
+    start = time.perf_counter()
+    if config is not None:
+        raise ValueError(f"run configs are not supported yet (got {config})")
+    _embed_and_report(catalog, text_columns, id_column, category_column, embedding_model, device,
+                      cache_dir)
+    console.print(f"done in {time.perf_counter() - start:.1f} s")
+
+
+@app.command(name="list")
+def list_things() -> None:
+    """Name the built-in catalogs (and, as they land, environments and agents)."""
+    from envs.catalog import BUILTIN_CATALOGS
+
+    table = Table(title="built-in catalogs")
+    table.add_column("name")
+    table.add_column("what")
+    for name, what in BUILTIN_CATALOGS.items():
+        table.add_row(name, what)
+    console.print(table)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of the ``banditsim`` console script."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    args = [a for a in args if a != "--debug"]
+
+    def call() -> None:
+        try:
+            app(args=args, prog_name="banditsim", standalone_mode=False)
+        except typer.Exit as exc:
+            if exc.exit_code:
+                raise SystemExit(exc.exit_code)
+        except Exception as exc:
+            if any(c.__name__ == "ClickException" for c in type(exc).__mro__):
+                print(f"error: {exc.format_message()}", file=sys.stderr)
+                raise SystemExit(2)
+            raise
+
+    try:
+        return run_guarded(call, debug=debug)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
