@@ -1,0 +1,135 @@
+"""A thin array backend so the world runs on numpy or torch with the same code.
+
+Randomness always comes from a ``numpy.random.Generator`` and is moved to the backend,
+so both backends see the same draws and give the same numbers (up to float rounding).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+
+from envs.world_errors import WorldConfigError
+
+_DTYPES = ("float32", "float64", "int64", "bool")
+
+
+class Backend:
+    """Array operations on numpy (``name="numpy"``) or torch (``name="torch"``).
+
+    >>> be = Backend("numpy")
+    >>> be.to_numpy(be.sigmoid(be.asarray([0.0]))).tolist()
+    [0.5]
+    """
+
+    def __init__(self, name: str = "numpy", device: str | None = None):
+        if name not in ("numpy", "torch"):
+            raise WorldConfigError(f"unknown backend {name!r}; expected 'numpy' or 'torch'")
+        self.name = name
+        self.device = device or "cpu"
+        if name == "torch":
+            import torch
+
+            self.torch = torch
+            if self.device.startswith("cuda") and not torch.cuda.is_available():
+                raise WorldConfigError(f"backend device {self.device!r} requested but CUDA is not available")
+            self._dt = {"float32": torch.float32, "float64": torch.float64,
+                        "int64": torch.int64, "bool": torch.bool}
+        elif device not in (None, "cpu"):
+            raise WorldConfigError(f"the numpy backend runs on 'cpu' only, not {device!r}")
+
+    # construction / conversion
+    def asarray(self, x, dtype: str = "float32"):
+        if self.name == "numpy":
+            return np.asarray(x, dtype=dtype)
+        if isinstance(x, self.torch.Tensor):
+            return x.to(device=self.device, dtype=self._dt[dtype])
+        return self.torch.as_tensor(np.asarray(x, dtype=dtype), device=self.device)
+
+    def zeros(self, shape, dtype: str = "float32"):
+        if self.name == "numpy":
+            return np.zeros(shape, dtype=dtype)
+        return self.torch.zeros(shape, dtype=self._dt[dtype], device=self.device)
+
+    def ones(self, shape, dtype: str = "bool"):
+        if self.name == "numpy":
+            return np.ones(shape, dtype=dtype)
+        return self.torch.ones(shape, dtype=self._dt[dtype], device=self.device)
+
+    def arange(self, n: int):
+        return np.arange(n) if self.name == "numpy" else self.torch.arange(n, device=self.device)
+
+    def to_numpy(self, x) -> np.ndarray:
+        if self.name == "numpy" or isinstance(x, np.ndarray):
+            return np.asarray(x)
+        return x.detach().cpu().numpy()
+
+    def copy(self, x):
+        return x.copy() if self.name == "numpy" else x.clone()
+
+    def cat(self, xs, axis: int = 0):
+        return np.concatenate(xs, axis=axis) if self.name == "numpy" else self.torch.cat(xs, dim=axis)
+
+    def astype(self, x, dtype: str):
+        return x.astype(dtype) if self.name == "numpy" else x.to(self._dt[dtype])
+
+    # math
+    def sigmoid(self, x):
+        return expit(x) if self.name == "numpy" else self.torch.sigmoid(x)
+
+    def where(self, cond, a, b):
+        if self.name == "numpy":
+            return np.where(cond, a, b)
+        t = self.torch
+        a = a if isinstance(a, t.Tensor) else t.as_tensor(a, device=self.device, dtype=b.dtype if isinstance(b, t.Tensor) else None)
+        b = b if isinstance(b, t.Tensor) else t.as_tensor(b, device=self.device, dtype=a.dtype)
+        return t.where(cond, a, b)
+
+    def max(self, x, axis: int):
+        return x.max(axis=axis) if self.name == "numpy" else x.amax(dim=axis)
+
+    def min(self, x, axis: int):
+        return x.min(axis=axis) if self.name == "numpy" else x.amin(dim=axis)
+
+    def argmax(self, x, axis: int):
+        return x.argmax(axis=axis) if self.name == "numpy" else x.argmax(dim=axis)
+
+    def any(self, x, axis: int):
+        return x.any(axis=axis) if self.name == "numpy" else x.any(dim=axis)
+
+    def sum(self, x, axis: int):
+        return x.sum(axis=axis) if self.name == "numpy" else x.sum(dim=axis)
+
+    def sqrt(self, x):
+        return np.sqrt(x) if self.name == "numpy" else self.torch.sqrt(x)
+
+    def matmul(self, a, b):
+        return a @ b
+
+    def topk_indices(self, x, k: int):
+        """Indices of the ``k`` largest entries of each row (unordered), shape (rows, k)."""
+        n = x.shape[1]
+        k = min(k, n)
+        if self.name == "numpy":
+            return np.argpartition(x, n - k, axis=1)[:, n - k:]
+        return self.torch.topk(x, k, dim=1, sorted=False).indices
+
+    def gather(self, x, rows, cols):
+        """``x[rows, cols]`` for a C-contiguous 2-d ``x`` (rows, cols broadcast), via flat indices."""
+        flat = rows * x.shape[1] + cols
+        if self.name == "numpy":
+            return np.take(x.reshape(-1), flat)
+        return x.reshape(-1)[flat]
+
+    def scatter_add(self, x, rows, cols, values) -> None:
+        """``x[rows, cols] += values`` where no (row, col) pair repeats."""
+        flat = (rows * x.shape[1] + cols).reshape(-1)
+        xf = x.reshape(-1)
+        xf[flat] += values.reshape(-1)
+
+    def add_at(self, x, rows, cols, values) -> None:
+        """``x[rows, cols] += values`` with repeated (row, col) pairs accumulated."""
+        if self.name == "numpy":
+            np.add.at(x, (rows, cols), values)
+        else:
+            x.index_put_((rows, cols), values, accumulate=True)

@@ -1,0 +1,158 @@
+"""User-state dynamics, each switchable: fatigue, drift, blocking, patience, return/churn.
+
+- **Fatigue**: every exposure of item j adds 1 to the user's fatigue on j and ``sim(j, i)``
+  on near-duplicates i (cosine ≥ ``similarity``, at most ``max_neighbors``). Fatigue lowers
+  utility by ``strength · T_u · fatigue`` (T_u the user's temperature) and recovers
+  geometrically: it is multiplied by ``recovery`` every step.
+- **Drift**: a positive response to item j moves θ ← normalise(θ + rate·x_j).
+- **Blocking**: a ``block`` response removes the item from the user's mask for good; a
+  blocked item shown again is always answered ``block``.
+- **Patience**: a session starts with ``initial`` patience; each negative response costs 1;
+  at 0 the session is terminated.
+- **Return/churn**: when a session ends the same person returns at once with probability
+  ``p_return`` (new session, patience refilled, fatigue recovered for ``gap`` steps, taste and
+  blocks kept); otherwise they churn and a fresh person from the population takes the slot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from envs.world_errors import WorldConfigError
+
+
+def _check(cond: bool, msg: str) -> None:
+    if not cond:
+        raise WorldConfigError(msg)
+
+
+@dataclass(frozen=True)
+class Fatigue:
+    """Repeated / near-duplicate exposure lowers utility; recovers by ``recovery`` per step."""
+
+    enabled: bool = True
+    strength: float = 1.0
+    recovery: float = 0.8
+    similarity: float = 0.85
+    max_neighbors: int = 8
+
+    def __post_init__(self):
+        _check(self.strength >= 0, f"fatigue strength must be ≥ 0, got {self.strength}")
+        _check(0 <= self.recovery < 1, f"fatigue recovery must be in [0, 1), got {self.recovery}")
+        _check(-1 <= self.similarity <= 1, f"fatigue similarity must be in [-1, 1], got {self.similarity}")
+        _check(self.max_neighbors >= 1, f"fatigue max_neighbors must be ≥ 1, got {self.max_neighbors}")
+
+
+@dataclass(frozen=True)
+class Drift:
+    """Positive responses pull θ toward the consumed item by ``rate`` (then renormalise)."""
+
+    enabled: bool = True
+    rate: float = 0.05
+
+    def __post_init__(self):
+        _check(self.rate >= 0, f"drift rate must be ≥ 0, got {self.rate}")
+
+
+@dataclass(frozen=True)
+class Blocking:
+    """A ``block`` response masks the item for that user for good."""
+
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Patience:
+    """Negatives cost patience; at zero the session is terminated."""
+
+    enabled: bool = True
+    initial: int = 5
+
+    def __post_init__(self):
+        _check(int(self.initial) >= 1, f"patience initial must be ≥ 1, got {self.initial}")
+
+
+@dataclass(frozen=True)
+class Returns:
+    """After a session ends: return with ``p_return`` (after ``gap`` steps of recovery), else churn."""
+
+    p_return: float = 0.5
+    gap: int = 20
+
+    def __post_init__(self):
+        _check(0 <= self.p_return <= 1, f"p_return must be in [0, 1], got {self.p_return}")
+        _check(self.gap >= 0, f"return gap must be ≥ 0, got {self.gap}")
+
+
+def near_duplicates(gram: np.ndarray, cfg: Fatigue) -> tuple[np.ndarray, np.ndarray]:
+    """Per item: (n, M) distinct neighbour indices (self first) and fatigue weights.
+
+    >>> g = np.array([[1, .9, .1], [.9, 1, .2], [.1, .2, 1]], dtype=np.float32)
+    >>> idx, w = near_duplicates(g, Fatigue(similarity=0.85, max_neighbors=2))
+    >>> idx.tolist(), np.round(w, 2).tolist()
+    ([[0, 1], [1, 0], [2, 1]], [[1.0, 0.9], [1.0, 0.9], [1.0, 0.0]])
+    """
+    n = gram.shape[0]
+    m = min(cfg.max_neighbors, n)
+    g = np.array(gram, dtype=np.float32)
+    np.fill_diagonal(g, np.inf)
+    idx = np.argpartition(-g, m - 1, axis=1)[:, :m] if m < n else np.tile(np.arange(n), (n, 1))
+    vals = np.take_along_axis(g, idx, axis=1)
+    order = np.argsort(-vals, axis=1, kind="stable")
+    idx = np.take_along_axis(idx, order, axis=1)
+    vals = np.take_along_axis(vals, order, axis=1)
+    w = np.where(np.isinf(vals), 1.0, np.where(vals >= cfg.similarity, vals, 0.0)).astype(np.float32)
+    return idx.astype(np.int64), w
+
+
+class FatigueState:
+    """Dense (users × items) fatigue with lazy geometric decay (one global scale factor)."""
+
+    def __init__(self, be, n_rows: int, n_items: int, cfg: Fatigue, nbr_idx, nbr_w):
+        self.be, self.cfg = be, cfg
+        self.f = be.zeros((n_rows, n_items), "float32")
+        self.scale = 1.0  # stored = actual · scale
+        self.set_neighbors(nbr_idx, nbr_w)
+
+    def set_neighbors(self, nbr_idx, nbr_w) -> None:
+        self.nbr_idx = self.be.asarray(nbr_idx, "int64")
+        self.nbr_w = self.be.asarray(nbr_w, "float32")
+
+    def values(self, rows, cols):
+        return self.be.gather(self.f, rows, cols) * (1.0 / self.scale)
+
+    def rows_dense(self, rows):
+        return self.f[rows] * (1.0 / self.scale)
+
+    def tick(self) -> None:
+        """One step of recovery."""
+        if self.cfg.recovery == 0:
+            self.f[:] = 0
+            return
+        self.scale /= self.cfg.recovery
+        if self.scale > 1e12:
+            self.f *= 1.0 / self.scale
+            self.scale = 1.0
+
+    def expose(self, rows, items, accumulate: bool) -> None:
+        """Add exposure of ``items`` for ``rows`` (1-d, same length)."""
+        if len(rows) == 0:
+            return
+        cols = self.nbr_idx[items]
+        w = self.nbr_w[items] * self.scale
+        rr = rows[:, None] + 0 * cols
+        if accumulate:
+            self.be.add_at(self.f, rr.reshape(-1), cols.reshape(-1), w.reshape(-1))
+        else:
+            self.be.scatter_add(self.f, rr, cols, w)
+
+    def reset_rows(self, rows) -> None:
+        self.f[rows] = 0
+
+    def recover_rows(self, rows, steps: int) -> None:
+        self.f[rows] *= self.cfg.recovery ** steps
+
+    def add_items(self, n_new: int) -> None:
+        self.f = self.be.cat([self.f, self.be.zeros((self.f.shape[0], n_new), "float32")], axis=1)

@@ -1,0 +1,116 @@
+"""Ordinal feedback: utility → probabilities of the seven feedback kinds.
+
+One cumulative-logit model covers all kinds. A user has a negative threshold
+``tau_neg``, a positive threshold ``tau_pos`` (> ``tau_neg``) and a temperature ``T``.
+The latent response is ``u + T·ε`` with ε standard logistic; the kind is the number of
+cut points below it, with cut points (in :data:`envs.feedback_kinds.KINDS` order)::
+
+    tau_neg − o2·T, tau_neg − o1·T, tau_neg, tau_pos, tau_pos + o1·T, tau_pos + o2·T
+
+so ``P(negative) = σ((tau_neg − u)/T)``, ``P(positive) = σ((u − tau_pos)/T)`` and the rest
+is neutral. Within the negatives, a lower utility moves mass from skip to dislike to
+block; within the positives, a higher utility moves mass from click to like to save.
+Every kind distribution is stochastically increasing in ``u``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import expit
+
+from envs.world_errors import WorldConfigError
+
+
+@dataclass(frozen=True)
+class FeedbackModel:
+    """Offsets (in temperature units) of the inner cut points; see the module docstring.
+
+    >>> FeedbackModel().cut_points(np.array([-1.0]), np.array([1.0]), np.array([0.5])).tolist()
+    [[-2.0, -1.5, -1.0, 1.0, 1.5, 2.0]]
+    """
+
+    inner_offset: float = 1.0
+    outer_offset: float = 2.0
+
+    def __post_init__(self):
+        if not (0 < self.inner_offset < self.outer_offset) or not np.isfinite(self.outer_offset):
+            raise WorldConfigError(
+                f"feedback offsets need 0 < inner_offset < outer_offset, got {self.inner_offset}, {self.outer_offset}"
+            )
+
+    def cut_points(self, tau_neg, tau_pos, temperature):
+        """(n, 6) cut points from per-user thresholds and temperature (numpy or torch)."""
+        o1, o2 = self.inner_offset, self.outer_offset
+        cols = [tau_neg - o2 * temperature, tau_neg - o1 * temperature, tau_neg,
+                tau_pos, tau_pos + o1 * temperature, tau_pos + o2 * temperature]
+        if isinstance(tau_neg, np.ndarray):
+            return np.stack(cols, axis=-1)
+        import torch
+
+        return torch.stack(cols, dim=-1)
+
+
+def _sig(x):
+    if isinstance(x, np.ndarray):
+        return expit(x)
+    import torch
+
+    return torch.sigmoid(x)
+
+
+def kind_probabilities(utility, cuts, temperature):
+    """P(kind) for utilities ``utility`` (..., ) with cuts (..., 6) → (..., 7).
+
+    >>> cuts = FeedbackModel().cut_points(np.array([-1.0]), np.array([1.0]), np.array([0.5]))
+    >>> p = kind_probabilities(np.array([0.0]), cuts, np.array([0.5]))
+    >>> round(float(p.sum()), 6), round(float(p[0, 3]), 3)
+    (1.0, 0.762)
+    """
+    cdf = _sig((cuts - utility[..., None]) / temperature[..., None])  # P(kind <= k), k=0..5
+    if isinstance(cdf, np.ndarray):
+        full = np.concatenate([np.zeros_like(cdf[..., :1]), cdf, np.ones_like(cdf[..., :1])], axis=-1)
+        return np.diff(full, axis=-1)
+    import torch
+
+    full = torch.cat([torch.zeros_like(cdf[..., :1]), cdf, torch.ones_like(cdf[..., :1])], dim=-1)
+    return full[..., 1:] - full[..., :-1]
+
+
+def expected_reward(utility, cuts, temperature, rewards):
+    """Exact expected reward Σ_k P(kind k)·r_k; ``rewards`` (7,) of the same array type.
+
+    Computed as r_6 − Σ_{k<6} P(kind ≤ k)(r_{k+1} − r_k), which needs no (…, 7) array.
+
+    >>> cuts = FeedbackModel().cut_points(np.array([-1.0]), np.array([1.0]), np.array([0.5]))
+    >>> r = np.array([-1, -0.5, -0.1, 0, 0.5, 1, 1])
+    >>> float(np.round(expected_reward(np.array([5.0]), cuts, np.array([0.5]), r), 3)[0])
+    1.0
+    """
+    steps = rewards[1:] - rewards[:-1]
+    out = None
+    for k in range(6):
+        if float(steps[k]) == 0.0:
+            continue
+        term = _sig((cuts[..., k] - utility) / temperature) * steps[k]
+        out = term if out is None else out + term
+    base = rewards[6] + 0 * utility
+    return base if out is None else base - out
+
+
+def sample_kinds(utility, cuts, temperature, uniforms):
+    """Draw kind codes by inverse CDF: latent = u + T·logit(U), kind = #cuts below latent.
+
+    >>> cuts = FeedbackModel().cut_points(np.array([-1.0, -1.0]), np.array([1.0, 1.0]), np.array([0.5, 0.5]))
+    >>> sample_kinds(np.array([9.0, -9.0]), cuts, np.array([0.5, 0.5]), np.array([0.5, 0.5])).tolist()
+    [6, 0]
+    """
+    if isinstance(uniforms, np.ndarray):
+        eps = np.log(uniforms) - np.log1p(-uniforms)
+    else:
+        import torch
+
+        eps = torch.log(uniforms) - torch.log1p(-uniforms)
+    latent = utility + temperature * eps
+    return (cuts < latent[..., None]).sum(-1)

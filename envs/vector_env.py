@@ -1,0 +1,83 @@
+"""A Gymnasium vector env whose B sub-environments are the B slots of one batched World."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from envs.default_world import world_parts
+from envs.feedback_kinds import KINDS
+from envs.world import World
+from envs.world_config import WorldConfig
+from envs.world_errors import WorldConfigError
+
+
+class BanditVectorEnv(VectorEnv):
+    """B users stepping at once (``num_envs`` = B) over :class:`~envs.world.World`.
+
+    Sessions that end are restarted inside the same step (``autoreset_mode`` SAME_STEP):
+    the returned observation of an ended slot is already the next session's first one.
+    ``slate_size=None`` gives single items; otherwise slates. ``infos`` holds arrays:
+    ``kind_code``, ``expected_reward``, ``best_expected_reward``, ``position``, ``item``,
+    ``user_id``, ``returned``, ``churned``.
+
+    >>> from envs.clusters import cluster_population
+    >>> x = np.random.default_rng(0).normal(size=(30, 8))
+    >>> venv = BanditVectorEnv(4, item_vectors=x, population=cluster_population(x, 10, n_clusters=3))
+    >>> obs, _ = venv.reset(seed=0)
+    >>> obs["mask"].shape, venv.step(np.zeros(4, dtype=int))[1].shape
+    ((4, 30), (4,))
+    """
+
+    metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.SAME_STEP}
+
+    def __init__(self, num_envs: int = 1, item_vectors=None, population=None, config: WorldConfig | None = None,
+                 max_steps: int = 100, slate_size: int | None = None):
+        if int(max_steps) < 1:
+            raise WorldConfigError(f"max_steps must be ≥ 1, got {max_steps}")
+        x, pop = world_parts(item_vectors, population)
+        cfg = replace(config or WorldConfig(), session_length=int(max_steps))
+        self.world = World(x, pop, n_users=int(num_envs), config=cfg, seed=None)
+        self.num_envs = int(num_envs)
+        n = self.world.n_items
+        self.slate_size = slate_size
+        if slate_size is not None:
+            self.world._check_slate_size(int(slate_size))
+            self.single_action_space = spaces.MultiDiscrete(np.full(int(slate_size), n))
+        else:
+            self.single_action_space = spaces.Discrete(n)
+        self.single_observation_space = spaces.Dict({
+            "user": spaces.Box(-np.inf, np.inf, shape=(pop.features.shape[1],), dtype=np.float32),
+            "mask": spaces.MultiBinary(n),
+        })
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self._started = False
+
+    def _obs(self, o) -> dict:
+        return {"user": o.features.astype(np.float32), "mask": o.mask.astype(np.int8)}
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        s = seed if seed is not None else int(self.np_random.integers(2**63 - 1))
+        o = self.world.reset(seed=s)
+        self._started = True
+        return self._obs(o), {"user_id": o.user_ids}
+
+    def step(self, actions):
+        if not self._started:
+            raise WorldConfigError("call reset() before step()")
+        res = self.world.step(np.asarray(actions))
+        info = {"kind_code": res.kind, "expected_reward": res.expected_reward_chosen,
+                "best_expected_reward": res.best_expected_reward, "position": res.position,
+                "item": res.item, "user_id": res.user_ids, "returned": res.returned, "churned": res.churned}
+        return self._obs(res.observation), res.reward, res.terminated, res.truncated, info
+
+    @staticmethod
+    def kind_names(codes) -> list[str]:
+        """Feedback kind names for an array of kind codes."""
+        return [KINDS[int(c)] for c in codes]

@@ -1,0 +1,50 @@
+import numpy as np
+import pytest
+
+from envs.errors import BanditsimError
+from envs.feedback import FeedbackModel, expected_reward, kind_probabilities, sample_kinds
+from envs.feedback_kinds import DEFAULT_REWARDS, KINDS, reward_vector
+from envs.world_errors import FeedbackKindError
+
+
+def _cuts(n):
+    return FeedbackModel().cut_points(np.full(n, -0.5), np.full(n, 0.7), np.full(n, 0.4))
+
+
+def test_kinds_and_default_rewards_in_order():
+    assert KINDS == ("block", "dislike", "skip", "neutral", "click", "like", "save")
+    assert DEFAULT_REWARDS == (-1.0, -0.5, -0.1, 0.0, 0.5, 1.0, 1.0)
+
+
+def test_unknown_kind_in_reward_map_is_one_line_error():
+    with pytest.raises(FeedbackKindError, match="unknown feedback kind 'share'") as e:
+        reward_vector({"share": 1.0})
+    assert isinstance(e.value, BanditsimError) and "\n" not in str(e.value)
+    with pytest.raises(FeedbackKindError, match="not finite"):
+        reward_vector({"like": float("nan")})
+
+
+def test_probabilities_sum_to_one_and_shift_with_utility():
+    u = np.linspace(-3, 3, 13)
+    p = kind_probabilities(u, _cuts(13), np.full(13, 0.4))
+    np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-12)
+    assert (p >= 0).all()
+    pos, neg = p[:, 4:].sum(1), p[:, :3].sum(1)
+    assert (np.diff(pos) > 0).all() and (np.diff(neg) < 0).all()
+    # within positives, stronger utility moves mass to save; within negatives, weaker to block
+    assert p[-1, 6] / pos[-1] > p[7, 6] / pos[7]
+    assert p[0, 0] / neg[0] > p[5, 0] / neg[5]
+
+
+def test_sampling_matches_probabilities_and_expectation():
+    rng = np.random.default_rng(0)
+    n = 200_000
+    u = np.full(n, 0.3)
+    cuts, temp = _cuts(n), np.full(n, 0.4)
+    kinds = sample_kinds(u, cuts, temp, rng.random(n))
+    freq = np.bincount(kinds, minlength=7) / n
+    p = kind_probabilities(u[:1], cuts[:1], temp[:1])[0]
+    np.testing.assert_allclose(freq, p, atol=4e-3)
+    r = reward_vector()
+    assert abs(r[kinds].mean() - expected_reward(u[:1], cuts[:1], temp[:1], r)[0]) < 5e-3
+    np.testing.assert_allclose(expected_reward(u[:1], cuts[:1], temp[:1], r)[0], (p * r).sum(), atol=1e-12)

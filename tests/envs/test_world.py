@@ -1,0 +1,227 @@
+import numpy as np
+import pytest
+
+from envs.dynamics import Blocking, Drift, Fatigue, Patience, Returns
+from envs.feedback_kinds import BLOCK, NEUTRAL
+from envs.slate_choice import CascadeChoice
+from envs.world import World
+from envs.world_config import WorldConfig
+from envs.world_errors import ActionError, ItemVectorError
+
+OFF = dict(fatigue=Fatigue(enabled=False), drift=Drift(enabled=False), blocking=Blocking(enabled=False),
+           patience=Patience(enabled=False))
+
+
+def run(world, steps, seed, slate=0):
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(steps):
+        a = (np.argsort(rng.random((world.n_users, world.n_items)), 1)[:, :slate] if slate
+             else rng.integers(world.n_items, size=world.n_users))
+        r = world.step(a)
+        out.append((r.kind, r.reward, r.expected_reward_chosen, r.best_expected_reward, r.observation.user_ids))
+    return out
+
+
+def test_same_seed_same_numbers_and_different_seeds_differ(small_items, small_population):
+    a = World(small_items, small_population, n_users=16, seed=1)
+    b = World(small_items, small_population, n_users=16, seed=1)
+    c = World(small_items, small_population, n_users=16, seed=2)
+    for w in (a, b, c):
+        w.reset()
+    ra, rb, rc = run(a, 30, 0), run(b, 30, 0), run(c, 30, 0)
+    for x, y in zip(ra, rb):
+        for u, v in zip(x, y):
+            np.testing.assert_array_equal(u, v)
+    assert any(not np.array_equal(x[0], y[0]) for x, y in zip(ra, rc))
+
+
+@pytest.mark.parametrize("slate", [0, 3])
+def test_best_and_chosen_expected_rewards_are_exact(small_items, small_population, slate):
+    w = World(small_items, small_population, n_users=24, seed=3, config=WorldConfig(candidates=4))
+    w.reset()
+    rng = np.random.default_rng(0)
+    for _ in range(25):
+        er = w.expected_rewards()
+        best_item, best = w.best_items()
+        allowed = w._observation().mask
+        np.testing.assert_allclose(best, np.where(allowed, er, -np.inf).max(1), atol=1e-5)
+        a = rng.integers(w.n_items, size=24) if not slate else np.argsort(rng.random((24, w.n_items)), 1)[:, :slate]
+        r = w.step(a)
+        if not slate:
+            np.testing.assert_allclose(r.expected_reward_chosen, er[np.arange(24), a], atol=1e-5)
+            np.testing.assert_allclose(r.best_expected_reward, best, atol=1e-5)
+        assert (r.best_expected_reward >= r.expected_reward_chosen - 1e-5).all()
+
+
+def test_realised_rewards_average_to_expected(small_items, small_population):
+    w = World(small_items, small_population, n_users=4000, seed=0, config=WorldConfig(**OFF))
+    w.reset()
+    a = np.arange(4000) % w.n_items
+    exp, got = [], []
+    for _ in range(5):
+        r = w.step(a)
+        exp.append(r.expected_reward_chosen)
+        got.append(r.reward)
+    assert abs(np.mean(got) - np.mean(exp)) < 4 * np.std(got) / np.sqrt(20000)
+
+
+def test_slate_value_matches_simulation_and_position_matters(small_items, small_population):
+    cfg = WorldConfig(**OFF, cascade=CascadeChoice(decay=0.5))
+    w = World(small_items, small_population, n_users=6000, seed=0, config=cfg)
+    w.reset()
+    er = w.expected_rewards()
+    good = np.argsort(-er, 1)[:, :1]
+    bad = np.argsort(er, 1)[:, :1]
+    top_first = np.c_[good, bad]
+    top_last = np.c_[bad, good]
+    v_first = w.slate_expected_rewards(top_first)
+    v_last = w.slate_expected_rewards(top_last)
+    assert (v_first > v_last).mean() > 0.95
+    r1, r2 = w.step(top_first), w.step(top_last)
+    assert abs(r1.reward.mean() - v_first.mean()) < 0.03
+    assert abs(r2.reward.mean() - v_last.mean()) < 0.03
+    # the good item answers positively more often at position 0 than at position 1
+    pos1 = ((r1.kind > NEUTRAL) & (r1.position == 0)).mean()
+    pos2 = ((r2.kind > NEUTRAL) & (r2.position == 1)).mean()
+    assert pos1 > pos2 + 0.1
+    assert ((r1.kind > NEUTRAL).astype(int) <= 1).all()
+
+
+def test_slate_larger_than_catalog_and_bad_actions(small_items, small_population):
+    w = World(small_items, small_population, n_users=2, seed=0)
+    w.reset()
+    with pytest.raises(ActionError, match="slate size 61 is larger than the catalog \\(60 items\\)"):
+        w.step(np.zeros((2, 61), dtype=int))
+    with pytest.raises(ActionError, match="out of range"):
+        w.step(np.array([0, 60]))
+    with pytest.raises(ActionError, match="shape"):
+        w.step(np.array([0, 1, 2]))
+
+
+def test_fatigue_lowers_positives_on_repeats(small_items, small_population):
+    def pos_rate(enabled):
+        cfg = WorldConfig(**{**OFF, "fatigue": Fatigue(enabled=enabled, strength=2.0, recovery=0.9)})
+        w = World(small_items, small_population, n_users=3000, seed=0, config=cfg)
+        w.reset()
+        best = np.argmax(w.expected_rewards(), 1)
+        rates = [(w.step(best).kind > NEUTRAL).mean() for _ in range(6)]
+        return rates
+    on, off = pos_rate(True), pos_rate(False)
+    assert on[-1] < on[0] - 0.1
+    assert abs(off[-1] - off[0]) < 0.05
+
+
+def test_fatigue_recovers_geometrically(small_items, small_population):
+    cfg = WorldConfig(**{**OFF, "fatigue": Fatigue(strength=1.0, recovery=0.5)})
+    w = World(small_items, small_population, n_users=2, seed=0, config=cfg)
+    w.reset()
+    w.step(np.array([3, 3]))
+    f1 = w._fat.values(np.arange(2), np.array([3, 3]))
+    w.step(np.array([10, 10]))
+    f2 = w._fat.values(np.arange(2), np.array([3, 3]))
+    np.testing.assert_allclose(f1, 1.0)
+    np.testing.assert_allclose(f2, 0.5, atol=1e-6)
+
+
+def test_drift_moves_theta_toward_consumed_item(small_items, small_population):
+    cfg = WorldConfig(**{**OFF, "drift": Drift(rate=0.3)})
+    w = World(small_items, small_population, n_users=500, seed=0, config=cfg)
+    w.reset()
+    x = w.item_vectors
+    before = w.theta()
+    item = np.full(500, 11)
+    r = w.step(item)
+    after = w.theta()
+    moved = r.kind > NEUTRAL
+    assert moved.any() and (~moved).any()
+    assert (after[moved] @ x[11] > before[moved] @ x[11] + 1e-4).all()
+    np.testing.assert_array_equal(after[~moved], before[~moved])
+    np.testing.assert_allclose(np.linalg.norm(after, axis=1), 1, atol=1e-5)
+    # cached affinities stay equal to θ·X
+    np.testing.assert_allclose(w._s, after @ x.T, atol=1e-5)
+
+
+def test_block_is_permanent(small_items, small_population):
+    cfg = WorldConfig(**{**OFF, "blocking": Blocking(enabled=True)}, reward_map={"block": -3})
+    w = World(small_items, small_population, n_users=3000, seed=0, config=cfg)
+    w.reset()
+    worst = np.argmin(w.expected_rewards(), 1)
+    r = w.step(worst)
+    blocked = r.kind == BLOCK
+    assert blocked.any()
+    assert not r.observation.mask[np.flatnonzero(blocked), worst[blocked]].any()
+    for _ in range(5):
+        r = w.step(worst)
+        assert (r.kind[blocked] == BLOCK).all()
+        assert (r.expected_reward_chosen[blocked] == -3).all()
+    assert not w._observation().mask[np.flatnonzero(blocked), worst[blocked]].any()
+
+
+def test_patience_ends_session_and_batch_stays_full(small_items, small_population):
+    cfg = WorldConfig(**{**OFF, "patience": Patience(initial=2)}, returns=Returns(p_return=0.0))
+    w = World(small_items, small_population, n_users=500, seed=0, config=cfg)
+    obs = w.reset()
+    worst = np.argmin(w.expected_rewards(), 1)
+    negatives = np.zeros(500, dtype=int)
+    ids = obs.user_ids.copy()
+    for _ in range(4):
+        r = w.step(worst)
+        negatives += (r.kind < NEUTRAL)
+        ended = r.terminated
+        assert (negatives[ended] == 2).all()
+        assert (r.churned == ended).all()
+        assert (r.observation.user_ids[ended] != ids[ended]).all()  # fresh people
+        negatives[ended] = 0
+        ids = r.observation.user_ids.copy()
+        worst = np.argmin(w.expected_rewards(), 1)
+    assert len(r.observation.user_ids) == 500 and r.observation.mask.shape == (500, 60)
+
+
+def test_returning_users_keep_identity(small_items, small_population):
+    cfg = WorldConfig(**{**OFF, "patience": Patience(initial=1)}, returns=Returns(p_return=1.0))
+    w = World(small_items, small_population, n_users=200, seed=0, config=cfg)
+    obs = w.reset()
+    r = w.step(np.argmin(w.expected_rewards(), 1))
+    assert r.terminated.any() and (r.returned == r.terminated).all()
+    np.testing.assert_array_equal(r.observation.user_ids, obs.user_ids)
+    assert (r.observation.patience == 1).all()
+
+
+def test_add_items_extends_masks_and_ground_truth(small_items, small_population):
+    w = World(small_items, small_population, n_users=8, seed=0)
+    w.reset()
+    w.step(np.zeros(8, dtype=int))
+    new = np.random.default_rng(9).normal(size=(5, 16))
+    idx = w.add_items(new)
+    assert idx.tolist() == list(range(60, 65))
+    er = w.expected_rewards()
+    assert er.shape == (8, 65)
+    th = w.theta()
+    pop = small_population
+    u = pop.taste_scale[w._tmpl, None] * (th @ w.item_vectors[60:].T) + pop.user_bias[w._tmpl, None]
+    from envs.feedback import expected_reward
+    ref = expected_reward(u, w._cuts[:, None, :] + 0 * u[..., None], w._temp[:, None] + 0 * u, w.rewards)
+    np.testing.assert_allclose(er[:, 60:], ref, atol=1e-5)
+    r = w.step(np.full(8, 62))
+    assert r.observation.mask.shape == (8, 65)
+    _, best = w.best_items()
+    np.testing.assert_allclose(best, np.where(w._observation().mask, w.expected_rewards(), -np.inf).max(1), atol=1e-5)
+    with pytest.raises(ItemVectorError, match="NaN"):
+        w.add_items(np.full((1, 16), np.nan))
+
+
+def test_torch_backend_matches_numpy(small_items, small_population):
+    pytest.importorskip("torch")
+    res = []
+    for backend in ("numpy", "torch"):
+        w = World(small_items, small_population, n_users=32, seed=4, config=WorldConfig(backend=backend, device="cpu"))
+        w.reset()
+        res.append((run(w, 20, 1), run(w, 5, 2, slate=3), w.expected_rewards()))
+    (a, sa, ea), (b, sb, eb) = res
+    for x, y in zip(a + sa, b + sb):
+        np.testing.assert_array_equal(x[0], y[0])  # kinds
+        np.testing.assert_allclose(x[2], y[2], atol=1e-5)
+        np.testing.assert_allclose(x[3], y[3], atol=1e-5)
+        np.testing.assert_array_equal(x[4], y[4])
+    np.testing.assert_allclose(ea, eb, atol=1e-5)
