@@ -1,1 +1,32 @@
-"""Bandit policies that learn online from positive, neutral and negative feedback."""
+"""Bandit agents: context-free and contextual policies behind one batched protocol.
+
+``act(context) -> Decision`` and ``update(context, decision, feedback)``; build them by
+name with ``make_agent`` and list them with ``describe_agents``.
+
+Examples
+--------
+>>> import numpy as np
+>>> agent = make_agent("beta_ts", n_arms=3, n_replicas=2, random_state=0, n_propensity_draws=32)
+>>> ctx = Context(replica=np.array([0, 1]))
+>>> decision = agent.act(ctx)
+>>> decision.actions.shape, decision.propensities.shape
+((2,), (2,))
+>>> agent.update(ctx, decision, Feedback(reward=np.array([1.0, 0.0])))
+"""
+
+from agents.base import Agent
+from agents.feedback_kinds import KIND_NAMES, KIND_VALUES
+from agents.registry import AGENTS, describe_agents, make_agent
+from agents.types import Context, Decision, Feedback
+
+__all__ = [
+    "AGENTS",
+    "KIND_NAMES",
+    "KIND_VALUES",
+    "Agent",
+    "Context",
+    "Decision",
+    "Feedback",
+    "describe_agents",
+    "make_agent",
+]

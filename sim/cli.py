@@ -80,23 +80,58 @@ def embed(catalog: str = CatalogOpt, text_columns: str = TextColumnsOpt, id_colu
 
 
 @app.command()
-def run(config: Optional[Path] = typer.Argument(None, help="Run config (YAML/TOML)."),
-        catalog: str = CatalogOpt, text_columns: str = TextColumnsOpt, id_column: str = IdColumnOpt,
-        category_column: Optional[str] = CategoryColumnOpt,
-        embedding_model: Optional[str] = ModelOpt, device: str = DeviceOpt,
-        cache_dir: Optional[Path] = CacheOpt) -> None:
-    """Run an experiment; with no config, the MovieLens quickstart."""
-    start = time.perf_counter()
-    if config is not None:
-        raise ValueError(f"run configs are not supported yet (got {config})")
-    _embed_and_report(catalog, text_columns, id_column, category_column, embedding_model, device,
-                      cache_dir)
-    console.print(f"done in {time.perf_counter() - start:.1f} s")
+def run(config: Optional[Path] = typer.Argument(None, help="Run config (YAML/TOML); default: the quickstart."),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Results folder (default runs/<name>-<time>)."),
+        seeds: Optional[int] = typer.Option(None, "--seeds", help="Number of seeds (overrides run.seeds)."),
+        backend: Optional[str] = typer.Option(None, "--backend", help="local or ray (overrides run.backend)."),
+        workers: Optional[int] = typer.Option(None, "--workers", help="Worker processes (overrides run.workers)."),
+        set_: List[str] = typer.Option([], "--set", help="Override a config key: --set run.horizon=500."),
+        resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run in --out."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars.")) -> None:
+    """Run an experiment (agents × seeds against the simulated users); no config = MovieLens quickstart."""
+    from sim.config_files import load_config
+    from sim.report import print_summary
+    from sim.runner import run_experiment
+
+    overrides = list(set_)
+    if seeds is not None:
+        overrides.append(f"run.seeds={seeds}")
+    if backend is not None:
+        overrides.append(f"run.backend={backend}")
+    if workers is not None:
+        overrides.append(f"run.workers={workers}")
+    cfg = load_config(config, overrides)
+    if resume and out is None:
+        raise ValueError("--resume needs --out naming the interrupted run's folder")
+    if out is None:
+        out = Path("runs") / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    n_cells = cfg.run.seeds * len(cfg.agents)
+    console.print(f"[bold]{cfg.name}[/]: {len(cfg.agents)} agents × {cfg.run.seeds} seeds = {n_cells} cells, "
+                  f"{cfg.world.n_users:,} users × {cfg.run.horizon:,} steps each, backend {cfg.run.backend} "
+                  f"→ {out}")
+    result = run_experiment(cfg, out, resume=resume, progress=not quiet and sys.stderr.isatty(),
+                            log=console.print)
+    print_summary(result.summary, console)
+    console.print(f"results: {out}  ({result.cells_run} cells run, {result.cells_reused} reused, "
+                  f"{result.seconds:.1f} s); plots: {', '.join(p.name for p in result.plots)}")
+
+
+@app.command()
+def plot(results: Path = typer.Argument(..., help="A results folder written by banditsim run.")) -> None:
+    """Redraw the plots of a results folder."""
+    from sim.plots import plot_results
+
+    for p in plot_results(results):
+        console.print(f"wrote {p}")
 
 
 @app.command(name="list")
 def list_things() -> None:
-    """Name the built-in catalogs (and, as they land, environments and agents)."""
+    """Name the built-in catalogs, the Gymnasium environments and the agents with their parameters."""
+    import gymnasium as gym
+
+    import envs  # noqa: F401  (registers the environments)
+    from agents.registry import describe_agents
     from envs.catalog import BUILTIN_CATALOGS
 
     table = Table(title="built-in catalogs")
@@ -104,6 +139,19 @@ def list_things() -> None:
     table.add_column("what")
     for name, what in BUILTIN_CATALOGS.items():
         table.add_row(name, what)
+    console.print(table)
+    table = Table(title="Gymnasium environments (import envs; gymnasium.make(id))")
+    table.add_column("id")
+    for env_id in sorted(k for k in gym.registry if k.startswith("banditsim/")):
+        table.add_row(env_id)
+    console.print(table)
+    table = Table(title="agents (config: agents: [{name: ..., params: {...}}])")
+    table.add_column("name")
+    table.add_column("parameters (defaults)")
+    for name, params in sorted(describe_agents().items()):
+        shown = {k: v for k, v in params.items() if k not in ("n_replicas", "slate_size", "random_state",
+                                                              "kind_values")}
+        table.add_row(name, ", ".join(f"{k}={v!r}" for k, v in shown.items()))
     console.print(table)
 
 

@@ -1,0 +1,104 @@
+"""Constructor-argument validation shared by every agent (clear one-line ValueErrors)."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+RandomState = int | np.random.Generator | None
+
+
+def check_random_state(random_state: Any) -> np.random.Generator:
+    """Turn an int seed, a Generator or None into a ``np.random.Generator``.
+
+    >>> bool(check_random_state(3).integers(10) == check_random_state(3).integers(10))
+    True
+    """
+    if random_state is None or isinstance(random_state, (numbers.Integral, np.integer)):
+        if isinstance(random_state, bool):
+            raise ValueError(f"random_state must be an int, a numpy Generator or None, got {random_state!r}")
+        return np.random.default_rng(random_state)
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    raise ValueError(
+        f"random_state must be an int, a numpy Generator or None, got {type(random_state).__name__}"
+    )
+
+
+def check_int(name: str, value: Any, minimum: int | None = None, maximum: int | None = None) -> int:
+    """Return ``value`` as an int, or raise ``ValueError`` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value}")
+    return value
+
+
+def check_float(
+    name: str,
+    value: Any,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """Return ``value`` as a finite float inside the interval, else raise ``ValueError``.
+
+    >>> check_float("epsilon", 1.5, 0, 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: epsilon must be in [0, 1], got 1.5
+    """
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if too_low or too_high:
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "inf" if high is None else f"{high:g}"
+        if low is None:
+            left = "("
+        if high is None:
+            right = ")"
+        raise ValueError(f"{name} must be in {left}{lo}, {hi}{right}, got {value:g}")
+    return value
+
+
+def check_choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
+    """Raise ``ValueError`` unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+    return value
+
+
+def check_range(name: str, value: Any) -> tuple[float, float]:
+    """Validate a ``(low, high)`` pair with ``low < high``."""
+    try:
+        low, high = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a pair (low, high), got {value!r}") from None
+    if not (np.isfinite(low) and np.isfinite(high) and low < high):
+        raise ValueError(f"{name} must satisfy low < high (finite), got {value!r}")
+    return low, high
+
+
+def check_kind_values(value: Any) -> np.ndarray | None:
+    """Validate ``kind_values``: None or a non-empty 1-D sequence of finite floats."""
+    if value is None:
+        return None
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)):
+        raise ValueError(f"kind_values must be a non-empty sequence of finite numbers, got {value!r}")
+    return arr

@@ -1,0 +1,240 @@
+"""The agent protocol: ``act(context) -> Decision`` and ``update(context, decision, feedback)``.
+
+Every agent is batched (B rows per call) and keeps ``n_replicas`` independent copies of its
+state in the leading dimension of its arrays; ``Context.replica`` routes each row to a copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from agents._selection import (
+    greedy_position_probability,
+    greedy_probabilities,
+    monte_carlo_propensities,
+    top_k,
+)
+from agents._validation import RandomState, check_int, check_kind_values, check_random_state
+from agents.feedback_kinds import KIND_VALUES
+from agents.types import Context, Decision, Feedback
+
+__all__ = ["Agent", "Context", "Decision", "Feedback", "IndexAgent", "SamplingAgent"]
+
+
+class Agent:
+    """Base class of every bandit policy.
+
+    Parameters
+    ----------
+    n_arms : int
+        Number of items the agent chooses from.
+    n_replicas : int
+        Independent copies of the state (e.g. one per seed) selected by ``Context.replica``.
+    slate_size : int
+        Items per decision; each row gets ``slate_size`` distinct allowed items.
+    random_state : int, np.random.Generator or None
+        Seed of the agent's own random numbers: same seed, same actions.
+    kind_values : sequence of float or None
+        Reward value of each feedback kind (default ``agents.feedback_kinds.KIND_VALUES``).
+    """
+
+    name: ClassVar[str] = ""
+    test_params: ClassVar[dict[str, Any]] = {}
+    """Small constructor parameters used by the conformance test suite."""
+
+    def __init__(
+        self,
+        n_arms: int,
+        *,
+        n_replicas: int = 1,
+        slate_size: int = 1,
+        random_state: RandomState = None,
+        kind_values: Sequence[float] | None = None,
+    ) -> None:
+        self.n_arms = check_int("n_arms", n_arms, minimum=1)
+        self.n_replicas = check_int("n_replicas", n_replicas, minimum=1)
+        self.slate_size = check_int("slate_size", slate_size, minimum=1, maximum=self.n_arms)
+        self.random_state = random_state
+        self.kind_values = kind_values
+        self._kind_values = check_kind_values(kind_values)
+        if self._kind_values is None:
+            self._kind_values = np.asarray(KIND_VALUES, dtype=np.float64)
+        self._rng = check_random_state(random_state)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(n_arms={self.n_arms}, n_replicas={self.n_replicas})"
+
+    def reseed(self, random_state: RandomState) -> None:
+        """Restart the agent's random stream (its learned state is kept)."""
+        self._rng = check_random_state(random_state)
+
+    # ------------------------------------------------------------------ protocol
+    def act(self, context: Context | None = None) -> Decision:
+        """Choose an item (or a slate) for every row of ``context``."""
+        rows = self._resolve(context)
+        items, propensities, probabilities = self._decide(rows)
+        if self.slate_size == 1:
+            items, propensities = items[:, 0], propensities[:, 0]
+        return Decision(
+            actions=np.ascontiguousarray(items, dtype=np.int64),
+            propensities=np.asarray(propensities, dtype=np.float64),
+            probabilities=probabilities,
+        )
+
+    def update(
+        self,
+        context: Context | None,
+        decision: Decision | np.ndarray | Sequence[int],
+        feedback: Feedback,
+    ) -> None:
+        """Learn from the feedback to a batch of decisions.
+
+        ``decision`` is the Decision from ``act`` or its actions array.  For slates,
+        ``feedback.position`` picks the item each row's response refers to (None means
+        position 0; -1 means no item was chosen and the row is skipped).  Rewards must be
+        finite; ``feedback.kind`` must index ``kind_values``.
+        """
+        if context is None:
+            context = Context(n_rows=feedback.reward.shape[0])
+        rows = self._resolve(context, check_mask=False)
+        actions = decision.actions if isinstance(decision, Decision) else np.asarray(decision)
+        if actions.dtype.kind not in "iu":
+            raise ValueError(f"actions must be integers, got dtype {actions.dtype}")
+        if actions.shape[0] != rows.n_rows or actions.ndim not in (1, 2):
+            raise ValueError(f"actions must have shape ({rows.n_rows},) or ({rows.n_rows}, k), got {actions.shape}")
+        if feedback.reward.shape != (rows.n_rows,):
+            raise ValueError(f"feedback.reward must have shape ({rows.n_rows},), got {feedback.reward.shape}")
+        if not np.all(np.isfinite(feedback.reward)):
+            raise ValueError("feedback.reward must be finite")
+        kind = feedback.kind
+        if kind is not None and kind.size and (kind.min() < 0 or kind.max() >= len(self._kind_values)):
+            raise ValueError(f"feedback.kind must be in [0, {len(self._kind_values)}), got {kind.min()}..{kind.max()}")
+        position = feedback.position
+        if actions.ndim == 2:
+            position = np.zeros(rows.n_rows, dtype=np.int64) if position is None else position
+            if position.max(initial=-1) >= actions.shape[1]:
+                raise ValueError(f"feedback.position must be < slate width {actions.shape[1]}")
+            keep = position >= 0
+            arms = actions[np.arange(rows.n_rows), np.where(keep, position, 0)]
+        else:
+            keep = np.ones(rows.n_rows, dtype=bool) if position is None else position >= 0
+            arms = actions
+        arms = arms.astype(np.int64)
+        if arms.size and (arms.min() < 0 or arms.max() >= self.n_arms):
+            raise ValueError(f"actions must be in [0, {self.n_arms}), got {arms.min()}..{arms.max()}")
+        reward = feedback.reward
+        if not keep.all():
+            idx = np.flatnonzero(keep)
+            if idx.size == 0:
+                return
+            rows = _take_rows(rows, idx)
+            arms, reward = arms[idx], reward[idx]
+            kind = None if kind is None else kind[idx]
+        self._learn(rows, arms, reward, kind)
+
+    def act_one(self, features: np.ndarray | None = None, mask: np.ndarray | None = None, replica: int = 0):
+        """Act for a single row; returns ``(action, propensity)`` (action is an array for slates)."""
+        ctx = Context(
+            features=None if features is None else np.asarray(features, dtype=np.float64)[None, :],
+            mask=None if mask is None else np.asarray(mask, dtype=bool)[None, :],
+            replica=np.array([replica]),
+        )
+        decision = self.act(ctx)
+        return decision.actions[0], decision.propensities[0]
+
+    def update_one(self, action, reward: float, kind: int | None = None, features=None, replica: int = 0,
+                   position: int | None = None) -> None:
+        """Update from a single row of feedback."""
+        ctx = Context(
+            features=None if features is None else np.asarray(features, dtype=np.float64)[None, :],
+            replica=np.array([replica]),
+        )
+        fb = Feedback(
+            reward=[reward],
+            kind=None if kind is None else [kind],
+            position=None if position is None else [position],
+        )
+        self.update(ctx, np.asarray(action, dtype=np.int64)[None, ...], fb)
+
+    # ------------------------------------------------------------------ hooks
+    def _decide(self, rows: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Return items (B, k), propensities (B, k) and optional probabilities (B, n_arms)."""
+        raise NotImplementedError
+
+    def _learn(self, rows: Context, arms: np.ndarray, reward: np.ndarray, kind: np.ndarray | None) -> None:
+        """Update the state from one responded item per row (already validated)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ helpers
+    def _resolve(self, context: Context | None, check_mask: bool = True) -> Context:
+        ctx = Context() if context is None else context
+        replica = ctx.replica
+        if replica is None:
+            replica = np.zeros(ctx.n_rows, dtype=np.int64)
+        elif replica.size and (replica.min() < 0 or replica.max() >= self.n_replicas):
+            raise ValueError(f"replica must be in [0, {self.n_replicas}), got {replica.min()}..{replica.max()}")
+        mask = ctx.mask
+        if mask is not None:
+            if mask.shape != (ctx.n_rows, self.n_arms):
+                raise ValueError(f"mask must have shape ({ctx.n_rows}, {self.n_arms}), got {mask.shape}")
+            if check_mask and (mask.sum(axis=1) < self.slate_size).any():
+                raise ValueError(f"mask allows fewer than slate_size={self.slate_size} items in some row")
+            if mask.all():
+                mask = None
+        if ctx.arm_features is not None and ctx.arm_features.shape[0] != self.n_arms:
+            raise ValueError(f"arm_features must have {self.n_arms} rows, got {ctx.arm_features.shape[0]}")
+        return Context(features=ctx.features, arm_features=ctx.arm_features, mask=mask, replica=replica,
+                       n_rows=ctx.n_rows)
+
+
+def _take_rows(rows: Context, idx: np.ndarray) -> Context:
+    return Context(
+        features=None if rows.features is None else rows.features[idx],
+        arm_features=rows.arm_features,
+        mask=None if rows.mask is None else rows.mask[idx],
+        replica=rows.replica[idx],
+        n_rows=int(idx.size),
+    )
+
+
+class IndexAgent(Agent):
+    """A policy that ranks items by a deterministic index (ties broken uniformly at random)."""
+
+    def _index(self, rows: Context) -> np.ndarray:
+        """Scores (B, n_arms); higher is better."""
+        raise NotImplementedError
+
+    def _decide(self, rows):
+        scores = self._index(rows)
+        items = top_k(scores, rows.mask, self.slate_size, self._rng)
+        propensities = greedy_position_probability(scores, rows.mask, items)
+        probabilities = greedy_probabilities(scores, rows.mask) if self.slate_size == 1 else None
+        return items, propensities, probabilities
+
+
+class SamplingAgent(Agent):
+    """A Thompson-sampling policy: ranks items by one posterior draw of their scores.
+
+    Propensities are Monte-Carlo estimates from ``n_propensity_draws`` further draws,
+    (1 + hits) / (1 + n_propensity_draws), which always lies in (0, 1].
+    """
+
+    def __init__(self, n_arms: int, *, n_propensity_draws: int = 256, **kwargs) -> None:
+        super().__init__(n_arms, **kwargs)
+        self.n_propensity_draws = check_int("n_propensity_draws", n_propensity_draws, minimum=1)
+
+    def _sampler(self, rows: Context) -> Callable[[int], np.ndarray]:
+        """A function n -> (n, B, n_arms) of independent posterior score draws."""
+        raise NotImplementedError
+
+    def _decide(self, rows):
+        draw = self._sampler(rows)
+        scores = draw(1)[0]
+        items = top_k(scores, rows.mask, self.slate_size, self._rng)
+        propensities, probabilities = monte_carlo_propensities(
+            draw, items, rows.mask, self.n_propensity_draws, self.n_arms
+        )
+        return items, propensities, probabilities

@@ -1,0 +1,88 @@
+"""Name → agent class registry, ``make_agent`` and ``describe_agents``."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from agents.base import Agent
+from agents.beta_ts import BetaTSAgent
+from agents.dirichlet_ts import DirichletTSAgent
+from agents.epsilon_greedy import EpsilonGreedyAgent
+from agents.gaussian_ts import GaussianTSAgent
+from agents.kl_ucb import KLUCBAgent
+from agents.random_policy import RandomAgent
+from agents.ucb1 import UCB1Agent
+
+AGENTS: dict[str, type[Agent]] = {
+    cls.name: cls
+    for cls in (
+        BetaTSAgent,
+        GaussianTSAgent,
+        DirichletTSAgent,
+        UCB1Agent,
+        KLUCBAgent,
+        EpsilonGreedyAgent,
+        RandomAgent,
+    )
+}
+
+
+def _register_optional() -> None:
+    from agents.lin_ts import LinTSAgent
+    from agents.linucb import LinUCBAgent
+    from agents.logistic_ts import LogisticTSAgent
+    from agents.neural_linear_ts import NeuralLinearTSAgent
+
+    for cls in (LinUCBAgent, LinTSAgent, LogisticTSAgent, NeuralLinearTSAgent):
+        AGENTS[cls.name] = cls
+
+
+_register_optional()
+
+
+def agent_params(cls: type[Agent]) -> dict[str, Any]:
+    """Keyword parameters (name → default) accepted by an agent class, base ones included."""
+    params: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        if "__init__" not in vars(klass) or not issubclass(klass, Agent):
+            continue
+        for p in inspect.signature(klass.__init__).parameters.values():
+            if p.kind is p.KEYWORD_ONLY:
+                params[p.name] = p.default
+    return params
+
+
+def make_agent(name: str, n_arms: int, **params: Any) -> Agent:
+    """Build a registered agent by name; unknown names or parameters raise ``ValueError``.
+
+    Examples
+    --------
+    >>> make_agent("epsilon_greedy", 5, epsilon=0.2).epsilon
+    0.2
+    >>> make_agent("epsilon_greedy", 5, epsilon=1.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: epsilon must be in [0, 1], got 1.5
+    >>> make_agent("beta_ts", 5, temperature=2)
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown parameter 'temperature' for agent 'beta_ts'
+    """
+    if name not in AGENTS:
+        raise ValueError(f"unknown agent {name!r}; choose from {sorted(AGENTS)}")
+    cls = AGENTS[name]
+    known = agent_params(cls)
+    for key in params:
+        if key not in known:
+            raise ValueError(f"unknown parameter {key!r} for agent {name!r}")
+    return cls(n_arms, **params)
+
+
+def describe_agents() -> dict[str, dict[str, Any]]:
+    """Map every registered agent name to its parameters and their defaults.
+
+    >>> describe_agents()["ucb1"]["c"]
+    1.0
+    """
+    return {name: agent_params(cls) for name, cls in sorted(AGENTS.items())}

@@ -1,0 +1,131 @@
+"""The three records exchanged between a runner and an agent: Context, Decision, Feedback."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+def _rows_of(name: str, arr: np.ndarray | None, ndim: int) -> int | None:
+    if arr is None:
+        return None
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}")
+    return int(arr.shape[0])
+
+
+@dataclass
+class Context:
+    """What an agent may see for a batch of ``n_rows`` decisions.
+
+    Parameters
+    ----------
+    features : (B, d_u) float array or None
+        Visible user features, one row per decision.
+    arm_features : (n_arms, d) float array or None
+        Item embeddings shared by every row (lets contextual agents score unseen items).
+    mask : (B, n_arms) bool array or None
+        True where the item may be shown; None means everything is allowed.
+    replica : (B,) int array or None
+        Which independent copy of the agent's state each row uses (default all 0).
+    n_rows : int or None
+        Batch size; inferred from the other fields, 1 when none is given.
+
+    Examples
+    --------
+    >>> Context(replica=np.arange(3)).n_rows
+    3
+    >>> Context().n_rows
+    1
+    """
+
+    features: np.ndarray | None = None
+    arm_features: np.ndarray | None = None
+    mask: np.ndarray | None = None
+    replica: np.ndarray | None = None
+    n_rows: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.features is not None:
+            self.features = np.asarray(self.features, dtype=np.float64)
+        if self.arm_features is not None:
+            self.arm_features = np.asarray(self.arm_features, dtype=np.float64)
+            if self.arm_features.ndim != 2:
+                raise ValueError(f"arm_features must be 2-D (n_arms, d), got shape {self.arm_features.shape}")
+        if self.mask is not None:
+            self.mask = np.asarray(self.mask, dtype=bool)
+        if self.replica is not None:
+            self.replica = np.asarray(self.replica)
+            if self.replica.dtype.kind not in "iu":
+                raise ValueError(f"replica must be an integer array, got dtype {self.replica.dtype}")
+            self.replica = self.replica.astype(np.int64, copy=False)
+        sizes = {
+            name: n
+            for name, n in (
+                ("features", _rows_of("features", self.features, 2)),
+                ("mask", _rows_of("mask", self.mask, 2)),
+                ("replica", _rows_of("replica", self.replica, 1)),
+            )
+            if n is not None
+        }
+        if self.n_rows is not None:
+            sizes["n_rows"] = int(self.n_rows)
+        if len(set(sizes.values())) > 1:
+            raise ValueError(f"Context fields disagree on the number of rows: {sizes}")
+        self.n_rows = next(iter(sizes.values())) if sizes else 1
+        if self.n_rows < 1:
+            raise ValueError(f"n_rows must be >= 1, got {self.n_rows}")
+
+
+@dataclass
+class Decision:
+    """What an agent chose, with the probability of each choice (for off-policy logs).
+
+    ``actions`` is int64 of shape (B,) for single items or (B, k) for a slate;
+    ``propensities`` has the same shape and holds the probability the policy had of
+    putting that item at that position (exact, or a Monte-Carlo estimate for Thompson
+    sampling); ``probabilities`` (B, n_arms) is the full single-item distribution
+    when it is available, else None.
+    """
+
+    actions: np.ndarray
+    propensities: np.ndarray
+    probabilities: np.ndarray | None = field(default=None)
+
+    @property
+    def n_rows(self) -> int:
+        """Number of decisions in the batch."""
+        return int(self.actions.shape[0])
+
+
+@dataclass
+class Feedback:
+    """The response to a Decision, one row per decision.
+
+    ``reward`` (B,) float is already mapped through the reward map; ``kind`` (B,) int
+    indexes the tuple of feedback kinds (see ``agents.feedback_kinds``); for slates
+    ``position`` (B,) int says which slate position got the response (-1: none).
+
+    Examples
+    --------
+    >>> Feedback(reward=[1.0, -0.5], kind=[5, 1]).reward.dtype
+    dtype('float64')
+    """
+
+    reward: np.ndarray
+    kind: np.ndarray | None = None
+    position: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.reward = np.asarray(self.reward, dtype=np.float64).reshape(-1)
+        if self.kind is not None:
+            self.kind = np.asarray(self.kind).reshape(-1)
+            if self.kind.dtype.kind not in "iu":
+                raise ValueError(f"kind must be an integer array, got dtype {self.kind.dtype}")
+            if self.kind.shape != self.reward.shape:
+                raise ValueError(f"kind shape {self.kind.shape} != reward shape {self.reward.shape}")
+        if self.position is not None:
+            self.position = np.asarray(self.position).reshape(-1).astype(np.int64)
+            if self.position.shape != self.reward.shape:
+                raise ValueError(f"position shape {self.position.shape} != reward shape {self.reward.shape}")

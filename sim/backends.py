@@ -1,0 +1,81 @@
+"""Where cells run: in this process, in local worker processes, or as Ray tasks.
+
+Every backend calls the same pure function ``fn(shared, cell)`` whose result
+depends only on its arguments (seeds come from the cell), so all backends give
+bit-identical results; they differ only in where the work happens.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any, Callable, Iterable, Iterator
+
+BACKENDS = ("local", "ray")
+
+_SHARED: Any = None
+
+
+def _init_worker(shared: Any) -> None:
+    global _SHARED
+    _SHARED = shared
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def _call_in_worker(fn: Callable, cell: Any):
+    return cell, fn(_SHARED, cell)
+
+
+def run_local(fn: Callable, shared: Any, cells: Iterable, workers: int = 1) -> Iterator[tuple[Any, Any]]:
+    """Yield ``(cell, fn(shared, cell))`` as cells finish; ``workers`` > 1 uses processes."""
+    cells = list(cells)
+    if workers <= 1 or len(cells) <= 1:
+        for cell in cells:
+            yield cell, fn(shared, cell)
+        return
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")  # fork after torch/BLAS threads start can deadlock
+    with ProcessPoolExecutor(max_workers=min(workers, len(cells)), mp_context=ctx,
+                             initializer=_init_worker, initargs=(shared,)) as pool:
+        pending = {pool.submit(_call_in_worker, fn, c) for c in cells}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                yield fut.result()
+
+
+def run_ray(fn: Callable, shared: Any, cells: Iterable, address: str | None = None,
+            workers: int | None = None) -> Iterator[tuple[Any, Any]]:
+    """Yield ``(cell, result)`` from Ray tasks (``ray.init()`` locally, or ``address`` of a cluster)."""
+    try:
+        import ray
+    except ImportError:
+        from envs.errors import BanditsimError
+
+        raise BanditsimError("the ray backend needs Ray: pip install 'banditsim[ray]'") from None
+    started = False
+    if not ray.is_initialized():
+        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                                  "configure_logging": False}
+        if address:
+            kwargs["address"] = address
+        elif workers:
+            kwargs["num_cpus"] = workers
+        ray.init(**kwargs)
+        started = True
+    try:
+        remote = ray.remote(num_cpus=1)(lambda shared_ref, cell: (cell, fn(shared_ref, cell)))
+        shared_ref = ray.put(shared)
+        pending = [remote.remote(shared_ref, c) for c in cells]
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            for ref in done:
+                yield ray.get(ref)
+    finally:
+        if started:
+            ray.shutdown()

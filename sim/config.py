@@ -1,0 +1,231 @@
+"""Run configs: YAML or TOML, validated by pydantic before anything runs.
+
+Every key has a default, so ``RunConfig()`` is the MovieLens quickstart and the
+validated config (``model_dump()``) — all defaults written out — is what a
+results directory's manifest records.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sim.config_errors import ConfigError
+
+KIND_NAMES = ("block", "dislike", "skip", "neutral", "click", "like", "save")
+
+
+class Section(BaseModel):
+    """A config section: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class CatalogSection(Section):
+    source: str = Field("movielens-100k", description="built-in catalog name or a CSV/JSONL/parquet path")
+    text_columns: list[str] = Field(default_factory=lambda: ["title"], min_length=1)
+    id_column: str = "id"
+    category_column: Optional[str] = None
+
+
+class EmbeddingSection(Section):
+    model: str = Field("all-MiniLM-L6-v2", description="packaged default or a local model folder")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    batch_size: int = Field(64, ge=1, le=4096)
+    cache_dir: Optional[str] = None
+
+
+class PopulationSection(Section):
+    kind: Literal["movielens", "personas", "clusters"] = "movielens"
+    personas: Optional[list[str]] = Field(None, description="persona sentences (kind=personas)")
+    personas_file: Optional[str] = Field(None, description="text file, one persona a line")
+    n_users: Optional[int] = Field(None, ge=1, le=10_000_000, description="people (personas/clusters)")
+    noise: float = Field(0.3, ge=0, le=10)
+    n_clusters: int = Field(20, ge=1)
+    fit_dim: int = Field(64, ge=1, le=4096, description="taste subspace of the ratings fit")
+    fit_l2: float = Field(10.0, gt=0)
+    seed: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _personas_given(self):
+        if self.kind == "personas" and not (self.personas or self.personas_file):
+            raise ValueError("kind 'personas' needs 'personas' (a list) or 'personas_file'")
+        return self
+
+
+class FatigueSection(Section):
+    enabled: bool = True
+    strength: float = Field(1.0, ge=0)
+    recovery: float = Field(0.8, ge=0, lt=1)
+    similarity: float = Field(0.85, ge=-1, le=1)
+    max_neighbors: int = Field(8, ge=1)
+
+
+class DriftSection(Section):
+    enabled: bool = True
+    rate: float = Field(0.05, ge=0)
+
+
+class BlockingSection(Section):
+    enabled: bool = True
+
+
+class PatienceSection(Section):
+    enabled: bool = True
+    initial: int = Field(5, ge=1)
+
+
+class ReturnsSection(Section):
+    p_return: float = Field(0.5, ge=0, le=1)
+    gap: int = Field(20, ge=0)
+
+
+class FeedbackSection(Section):
+    inner_offset: float = Field(1.0, gt=0)
+    outer_offset: float = Field(2.0, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not self.inner_offset < self.outer_offset:
+            raise ValueError("inner_offset must be below outer_offset")
+        return self
+
+
+class CascadeSection(Section):
+    decay: float = Field(0.8, gt=0, le=1)
+
+
+class WorldSection(Section):
+    n_users: int = Field(256, ge=1, le=1_000_000, description="users stepping at once (B)")
+    slate_size: int = Field(1, ge=1)
+    session_length: Optional[int] = Field(None, ge=1)
+    backend: Literal["numpy", "torch"] = "numpy"
+    device: Literal["cpu", "cuda"] = "cpu"
+    fatigue: FatigueSection = Field(default_factory=FatigueSection)
+    drift: DriftSection = Field(default_factory=DriftSection)
+    blocking: BlockingSection = Field(default_factory=BlockingSection)
+    patience: PatienceSection = Field(default_factory=PatienceSection)
+    returns: ReturnsSection = Field(default_factory=ReturnsSection)
+    feedback: FeedbackSection = Field(default_factory=FeedbackSection)
+    cascade: CascadeSection = Field(default_factory=CascadeSection)
+    reward_map: dict[str, float] = Field(
+        default_factory=lambda: dict(zip(KIND_NAMES, (-1.0, -0.5, -0.1, 0.0, 0.5, 1.0, 1.0))))
+
+    @field_validator("reward_map")
+    @classmethod
+    def _known_kinds(cls, value: dict[str, float]):
+        import math
+
+        for kind, reward in value.items():
+            if kind not in KIND_NAMES:
+                raise ValueError(f"unknown feedback kind {kind!r}; known kinds: {', '.join(KIND_NAMES)}")
+            if not math.isfinite(reward):
+                raise ValueError(f"reward of {kind!r} must be finite, got {reward}")
+        return {k: value.get(k, d) for k, d in
+                zip(KIND_NAMES, (-1.0, -0.5, -0.1, 0.0, 0.5, 1.0, 1.0))}
+
+
+class ColdStartSection(Section):
+    new_item_fraction: float = Field(0.0, ge=0, lt=1, description="share of items held back")
+    release_step: Optional[int] = Field(None, ge=1, description="step at which they appear")
+
+    @model_validator(mode="after")
+    def _release_given(self):
+        if self.new_item_fraction > 0 and self.release_step is None:
+            raise ValueError("release_step is required when new_item_fraction > 0")
+        return self
+
+
+class AgentSpec(Section):
+    name: str
+    label: Optional[str] = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_agent(self):
+        from agents.registry import AGENTS, agent_params
+
+        if self.name not in AGENTS:
+            raise ValueError(f"unknown agent {self.name!r}; choose from {', '.join(sorted(AGENTS))}")
+        known = agent_params(AGENTS[self.name])
+        reserved = {"n_replicas", "slate_size", "random_state", "kind_values"}
+        for key in self.params:
+            if key not in known or key in reserved:
+                raise ValueError(f"unknown parameter {key!r} for agent {self.name!r}")
+        if self.label is None:
+            self.label = self.name
+        return self
+
+
+def _default_agents() -> list[AgentSpec]:
+    return [
+        AgentSpec(name="beta_ts", label="thompson"),
+        AgentSpec(name="dirichlet_ts", label="dirichlet_ts"),
+        AgentSpec(name="linucb", label="linucb"),
+        AgentSpec(name="lin_ts", label="lin_ts"),
+        AgentSpec(name="epsilon_greedy", label="epsilon_greedy", params={"epsilon": 0.1}),
+        AgentSpec(name="random", label="random"),
+    ]
+
+
+class LogSection(Section):
+    enabled: bool = True
+    max_rows_per_cell: int = Field(200_000, ge=0, description="interaction-log rows kept per cell")
+
+
+class RunSection(Section):
+    horizon: int = Field(200, ge=1, description="steps; each step every user gets a recommendation")
+    seeds: int = Field(5, ge=1, le=100_000)
+    root_seed: int = Field(0, ge=0)
+    backend: Literal["local", "ray"] = "local"
+    workers: int = Field(2, ge=1, le=1024)
+    ray_address: Optional[str] = None
+
+
+class RunConfig(Section):
+    """A whole experiment. ``RunConfig()`` is the MovieLens quickstart.
+
+    Examples
+    --------
+    >>> cfg = RunConfig()
+    >>> cfg.catalog.source, cfg.run.horizon, [a.label for a in cfg.agents][:2]
+    ('movielens-100k', 200, ['thompson', 'dirichlet_ts'])
+    """
+
+    name: str = "quickstart"
+    catalog: CatalogSection = Field(default_factory=CatalogSection)
+    embedding: EmbeddingSection = Field(default_factory=EmbeddingSection)
+    population: PopulationSection = Field(default_factory=PopulationSection)
+    world: WorldSection = Field(default_factory=WorldSection)
+    cold_start: ColdStartSection = Field(default_factory=ColdStartSection)
+    agents: list[AgentSpec] = Field(default_factory=_default_agents, min_length=1)
+    run: RunSection = Field(default_factory=RunSection)
+    log: LogSection = Field(default_factory=LogSection)
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        labels = [a.label for a in self.agents]
+        dupes = sorted({x for x in labels if labels.count(x) > 1})
+        if dupes:
+            raise ValueError(f"agent labels must be unique; repeated: {', '.join(dupes)}")
+        if self.population.kind == "movielens" and self.catalog.source != "movielens-100k":
+            raise ValueError("population kind 'movielens' (fitted from real ratings) needs catalog "
+                             "source 'movielens-100k'; use kind 'clusters' or 'personas' for your own catalog")
+        if self.cold_start.release_step is not None and self.cold_start.release_step >= self.run.horizon:
+            raise ValueError("cold_start.release_step must be below run.horizon")
+        return self
+
+
+def validate_config(data: dict, source: str = "config") -> RunConfig:
+    """Validate a config dict; any problem is one :class:`ConfigError` line naming the key."""
+    from pydantic import ValidationError
+
+    from sim.config_errors import describe_validation_error
+
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: top level must be a mapping of sections, got {type(data).__name__}")
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, source)) from None

@@ -1,0 +1,96 @@
+"""Read YAML/TOML run configs and apply ``--set key=value`` overrides."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Iterable
+
+from sim.config import RunConfig, validate_config
+from sim.config_errors import ConfigError
+
+
+def read_config_file(path: str | Path) -> dict:
+    """Parse a ``.yaml``/``.yml``/``.toml`` file into a dict (one-line errors)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    suffix = path.suffix.lower()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"config {path.name} is not valid UTF-8 text") from None
+    if suffix in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark is not None else ""
+            raise ConfigError(f"config {path.name} is not valid YAML{where}: "
+                              f"{getattr(exc, 'problem', None) or exc}") from None
+    elif suffix == ".toml":
+        import tomllib
+
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config {path.name} is not valid TOML: {exc}") from None
+    else:
+        raise ConfigError(f"config {path.name}: unsupported type {suffix or '(none)'}; use .yaml or .toml")
+    return {} if data is None else data
+
+
+def apply_overrides(data: dict, overrides: Iterable[str]) -> dict:
+    """Apply ``section.key=value`` overrides (values parsed as YAML scalars/lists).
+
+    Examples
+    --------
+    >>> apply_overrides({"run": {"seeds": 5}}, ["run.seeds=3", "world.slate_size=4"])
+    {'run': {'seeds': 3}, 'world': {'slate_size': 4}}
+    >>> apply_overrides({"agents": [{"name": "random"}]}, ["agents.0.label=baseline"])
+    {'agents': [{'name': 'random', 'label': 'baseline'}]}
+    """
+    import yaml
+
+    out = copy.deepcopy(data)
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected key=value, e.g. run.seeds=3")
+        key, raw = item.split("=", 1)
+        parts = [p for p in key.strip().split(".") if p]
+        if not parts:
+            raise ConfigError(f"--set {item!r}: empty key")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        node = out
+        for i, part in enumerate(parts[:-1]):
+            nxt = parts[i + 1]
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ConfigError(f"--set {key}: no list entry {part!r}")
+                node = node[int(part)]
+                continue
+            if part == "agents" and part not in node:
+                node[part] = [a.model_dump() for a in RunConfig().agents]
+            node = node.setdefault(part, [] if nxt.isdigit() else {})
+            if not isinstance(node, (dict, list)):
+                raise ConfigError(f"--set {key}: {part!r} is not a section")
+        last = parts[-1]
+        if isinstance(node, list):
+            if not last.isdigit() or int(last) >= len(node):
+                raise ConfigError(f"--set {key}: no list entry {last!r}")
+            node[int(last)] = value
+        else:
+            node[last] = value
+    return out
+
+
+def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -> RunConfig:
+    """Read (or default), override and validate a run config."""
+    data = read_config_file(path) if path is not None else {}
+    source = Path(path).name if path is not None else "config"
+    return validate_config(apply_overrides(data, overrides), source)

@@ -1,0 +1,167 @@
+"""Plots of a results directory (PNG): regret with bands, feedback rates, sessions, genres."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from sim.intervals import band
+
+PLOT_FILES = ("regret.png", "feedback_rates.png", "session_length.png", "genres.png")
+
+
+def _matplotlib():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _by_agent(metrics: dict[str, np.ndarray], column: str) -> dict[str, np.ndarray]:
+    """Column reshaped to (n_seeds, n_steps) per agent, in first-appearance order."""
+    out: dict[str, np.ndarray] = {}
+    agents = metrics["agent"]
+    for name in dict.fromkeys(agents.tolist()):
+        rows = agents == name
+        seeds = metrics["seed"][rows]
+        steps = metrics["step"][rows]
+        n_seeds, n_steps = len(np.unique(seeds)), int(steps.max()) + 1
+        grid = np.full((n_seeds, n_steps), np.nan)
+        seed_pos = np.searchsorted(np.unique(seeds), seeds)
+        grid[seed_pos, steps] = metrics[column][rows]
+        out[name] = grid
+    return out
+
+
+def _smooth(x: np.ndarray, window: int) -> np.ndarray:
+    if window <= 1 or x.shape[-1] < window:
+        return x
+    kernel = np.ones(window) / window
+    return np.apply_along_axis(lambda r: np.convolve(r, kernel, mode="valid"), -1, x)
+
+
+def plot_regret(metrics, path: Path, title: str = "") -> None:
+    """Cumulative regret per user, mean over seeds with a 95% band."""
+    plt = _matplotlib()
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for name, grid in _by_agent(metrics, "cumulative_regret").items():
+        m, lo, hi = band(grid)
+        steps = np.arange(1, m.size + 1)
+        (line,) = ax.plot(steps, m, label=name)
+        ax.fill_between(steps, lo, hi, color=line.get_color(), alpha=0.2)
+    ax.set_xlabel("step (each step every simulated user gets one recommendation)")
+    ax.set_ylabel("cumulative expected regret per user")
+    ax.set_title(title or "Cumulative regret (mean over seeds, 95% band)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_feedback_rates(metrics, path: Path) -> None:
+    """Positive and negative feedback rates over time, mean over seeds with 95% bands."""
+    plt = _matplotlib()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharex=True)
+    pos, neg = _by_agent(metrics, "positive_rate"), _by_agent(metrics, "negative_rate")
+    n_steps = next(iter(pos.values())).shape[1]
+    window = max(1, n_steps // 25)
+    for ax, data, label in ((axes[0], pos, "positive"), (axes[1], neg, "negative")):
+        for name, grid in data.items():
+            m, lo, hi = band(_smooth(grid, window))
+            steps = np.arange(m.size) + window
+            (line,) = ax.plot(steps, m, label=name)
+            ax.fill_between(steps, lo, hi, color=line.get_color(), alpha=0.2)
+        ax.set_xlabel("step")
+        ax.set_ylabel(f"{label} feedback rate (moving mean, {window} steps)")
+        ax.set_title(f"{label.capitalize()} feedback (click/like/save)" if label == "positive"
+                     else "Negative feedback (skip/dislike/block)")
+        ax.grid(alpha=0.3)
+    axes[0].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_session_length(metrics, path: Path) -> None:
+    """Mean length of the sessions that ended (patience ran out or step limit), per agent, 95% interval."""
+    from sim.intervals import mean_ci
+
+    plt = _matplotlib()
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    ended = _by_agent(metrics, "sessions_ended")
+    lengths = _by_agent(metrics, "session_length_sum")
+    names, means, errs = [], [], []
+    for name in ended:
+        e = np.nan_to_num(ended[name]).sum(axis=1)
+        s = np.nan_to_num(lengths[name]).sum(axis=1)
+        per_seed = s[e > 0] / e[e > 0]
+        m, lo, hi = mean_ci(per_seed) if per_seed.size else (np.nan, np.nan, np.nan)
+        names.append(name)
+        means.append(m)
+        errs.append(0.0 if np.isnan(lo) else (hi - lo) / 2)
+    x = np.arange(len(names))
+    ax.bar(x, np.nan_to_num(means), yerr=errs, capsize=4, color=[f"C{i}" for i in range(len(names))])
+    ax.set_xticks(x, names, rotation=20, ha="right")
+    ax.set_ylabel("mean length of ended sessions (steps)")
+    ax.set_title("Session length (longer: users kept their patience); 95% interval over seeds"
+                 if np.isfinite(means).any() else "Session length: no session ended in this run")
+    ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_genres(genres: dict[str, np.ndarray], path: Path) -> None:
+    """Share of each agent's recommendations per genre (rows: agents; columns: genres)."""
+    plt = _matplotlib()
+    agents = list(dict.fromkeys(genres["agent"].tolist()))
+    names = list(dict.fromkeys(genres["category"].tolist()))
+    grid = np.zeros((len(agents), len(names)))
+    a_idx = {a: i for i, a in enumerate(agents)}
+    c_idx = {c: j for j, c in enumerate(names)}
+    np.add.at(grid, ([a_idx[a] for a in genres["agent"]], [c_idx[c] for c in genres["category"]]),
+              genres["count"])
+    share = grid / np.maximum(grid.sum(1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(max(8, 0.5 * len(names) + 3), 0.6 * len(agents) + 2.5))
+    im = ax.imshow(share, aspect="auto", cmap="viridis")
+    ax.set_xticks(range(len(names)), names, rotation=60, ha="right")
+    ax.set_yticks(range(len(agents)), agents)
+    ax.set_xlabel("genre / category of recommended items")
+    ax.set_title("What each agent recommended: share of recommendations per genre (all seeds)")
+    fig.colorbar(im, ax=ax, label="share of the agent's recommendations")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def read_columns(path: Path) -> dict[str, np.ndarray]:
+    """A parquet file as a dict of numpy columns."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    return {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
+
+
+def plot_results(out_dir: str | Path) -> list[Path]:
+    """(Re)draw every plot of a results directory; returns the PNG paths written."""
+    from envs.errors import BanditsimError
+
+    out_dir = Path(out_dir)
+    metrics_path = out_dir / "metrics.parquet"
+    if not metrics_path.is_file():
+        raise BanditsimError(f"{out_dir} is not a finished results directory: no metrics.parquet")
+    metrics = read_columns(metrics_path)
+    written = []
+    for name, fn in (("regret.png", plot_regret), ("feedback_rates.png", plot_feedback_rates),
+                     ("session_length.png", plot_session_length)):
+        fn(metrics, out_dir / name)
+        written.append(out_dir / name)
+    genres_path = out_dir / "genres.parquet"
+    if genres_path.is_file():
+        plot_genres(read_columns(genres_path), out_dir / "genres.png")
+        written.append(out_dir / "genres.png")
+    return written

@@ -1,0 +1,112 @@
+"""Everything a sweep's cells share: items, their vectors, the users, the world config.
+
+:func:`prepare` does the expensive, seed-independent work once (catalog,
+embeddings through the cache, fitting users) so every cell — in this process,
+in a worker process or on a Ray node — starts from the same arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from sim.config import RunConfig
+
+
+@dataclass
+class Prepared:
+    """Shared inputs of all cells of one run.
+
+    ``order`` maps arm index → catalog row: items released mid-run (cold start)
+    come last, so the world can append them with ``add_items``.
+    """
+
+    config: RunConfig
+    item_vectors: np.ndarray          # (n_items, d) float32, in arm order
+    population: object                # envs.population.Population
+    item_ids: list[str]               # in arm order
+    titles: list[str]                 # in arm order
+    categories: np.ndarray            # (n_items, n_categories) bool, in arm order
+    category_names: list[str]
+    order: np.ndarray                 # arm index -> catalog row
+    n_initial: int                    # arms available from the start
+    embedding_info: dict
+
+
+def world_config(cfg: RunConfig):
+    """The world's own :class:`envs.world_config.WorldConfig` for a run config."""
+    from envs.dynamics import Blocking, Drift, Fatigue, Patience, Returns
+    from envs.feedback import FeedbackModel
+    from envs.slate_choice import CascadeChoice
+    from envs.world_config import WorldConfig
+
+    w = cfg.world
+    return WorldConfig(
+        fatigue=Fatigue(**w.fatigue.model_dump()), drift=Drift(**w.drift.model_dump()),
+        blocking=Blocking(**w.blocking.model_dump()), patience=Patience(**w.patience.model_dump()),
+        returns=Returns(**w.returns.model_dump()), feedback=FeedbackModel(**w.feedback.model_dump()),
+        cascade=CascadeChoice(**w.cascade.model_dump()), reward_map=dict(w.reward_map),
+        session_length=w.session_length, backend=w.backend,
+        device=w.device if w.backend == "torch" else None,
+    )
+
+
+def _population(cfg: RunConfig, vectors: np.ndarray, embed: Callable[[list[str]], np.ndarray]):
+    p = cfg.population
+    if p.kind == "movielens":
+        from envs.fit_ratings import movielens_population
+
+        return movielens_population(vectors, dim=min(p.fit_dim, vectors.shape[1]), l2=p.fit_l2, seed=p.seed)
+    if p.kind == "personas":
+        from envs.personas import persona_population
+
+        source = p.personas if p.personas else p.personas_file
+        return persona_population(source, vectors, p.n_users, embed=embed, noise=p.noise, seed=p.seed)
+    from envs.clusters import cluster_population
+
+    return cluster_population(vectors, p.n_users or 1000, n_clusters=min(p.n_clusters, len(vectors)),
+                              noise=p.noise, seed=p.seed)
+
+
+def prepare(cfg: RunConfig, progress: bool = True) -> Prepared:
+    """Load the catalog, embed it (cached), build the users and the cold-start order."""
+    from envs.catalog import load_catalog
+    from envs.embedding import TextEmbedder, embed_texts
+
+    c, e = cfg.catalog, cfg.embedding
+    catalog = load_catalog(c.source, c.text_columns, c.id_column, c.category_column)
+    if cfg.world.slate_size > len(catalog):
+        from envs.errors import BanditsimError
+
+        raise BanditsimError(f"world.slate_size {cfg.world.slate_size} is larger than the catalog "
+                             f"({len(catalog)} items)")
+    embedder = TextEmbedder(e.model, device=e.device, batch_size=e.batch_size)
+    res = embed_texts(catalog.texts, cache_dir=e.cache_dir, progress=progress, embedder=embedder)
+
+    def embed(texts: list[str]) -> np.ndarray:
+        return embed_texts(texts, cache_dir=e.cache_dir, progress=False, embedder=embedder).vectors
+
+    population = _population(cfg, res.vectors, embed)
+    n = len(catalog)
+    n_new = int(round(cfg.cold_start.new_item_fraction * n))
+    rng = np.random.default_rng(np.random.SeedSequence(cfg.run.root_seed, spawn_key=(2**31,)))
+    held = np.sort(rng.choice(n, size=n_new, replace=False)) if n_new else np.array([], dtype=np.int64)
+    keep = np.setdiff1d(np.arange(n), held)
+    order = np.concatenate([keep, held]).astype(np.int64)
+    if n_new and population.item_bias is not None:
+        import dataclasses
+
+        population = dataclasses.replace(population, item_bias=population.item_bias[order])
+    cats = catalog.category_matrix()
+    return Prepared(
+        config=cfg, item_vectors=res.vectors[order], population=population,
+        item_ids=[catalog.ids[i] for i in order], titles=[catalog.titles[i] for i in order],
+        categories=cats[order] if cats.size else np.zeros((n, 0), dtype=bool),
+        category_names=catalog.category_names(), order=order, n_initial=n - n_new,
+        embedding_info={"model": res.model_name, "model_key": res.model_key, "cache_key": res.cache_key,
+                        "cache_dir": str(res.cache_dir), "n_embedded": res.n_embedded,
+                        "n_cached": res.n_cached, "seconds": round(res.seconds, 3),
+                        "dim": int(res.vectors.shape[1])},
+    )
