@@ -88,7 +88,6 @@ def test_worker_count_does_not_change_numbers(reference, small_config, tmp_path)
 
 
 def test_ray_backend_gives_identical_metrics(reference, small_config, tmp_path):
-    pytest.importorskip("ray", reason="ray is an optional extra; CI installs it")
     out, _ = reference
     cfg = load_config(small_config, ["run.backend=ray", "run.workers=2"])
     run_experiment(cfg, tmp_path / "ray", progress=False, log=lambda *_: None)
