@@ -184,8 +184,7 @@ class SharedLinearPosterior:
         dz = item_dim
         if np.all(replica == replica[0]):
             r = int(replica[0])
-            cov4 = self.cov[r].reshape(dx, dz, dx, dz)
-            half = np.einsum("bi,ijkl->bjkl", x, cov4)
+            half = (x @ self.cov[r].reshape(dx, dz * dx * dz)).reshape(n_rows, dz, dx, dz)  # BLAS
             s = np.einsum("bk,bjkl->bjl", x, half)
             mean = x @ self.mean[r].reshape(dx, dz)
         else:
@@ -196,8 +195,13 @@ class SharedLinearPosterior:
 
     def update(self, replica, phi, weights, target, newton: bool = False) -> None:
         """Add rows (φ_i, w_i) to replica_i's model and refactor the touched replicas."""
-        np.add.at(self.precision, replica, weights[:, None, None] * phi[:, :, None] * phi[:, None, :])
-        touched = np.unique(replica)
+        touched, group = np.unique(replica, return_inverse=True)
+        order = np.argsort(group, kind="stable")
+        counts = np.bincount(group)
+        slot = np.arange(group.size) - np.repeat(np.cumsum(counts) - counts, counts)
+        padded = np.zeros((touched.size, int(counts.max()), self.dim))  # rows grouped by replica
+        padded[group[order], slot] = phi[order] * np.sqrt(weights[order])[:, None]
+        self.precision[touched] += np.matmul(np.swapaxes(padded, 1, 2), padded)
         chol = np.linalg.cholesky(self.precision[touched])
         inv_chol = np.linalg.solve(chol, np.broadcast_to(np.eye(self.dim), chol.shape))
         cov = _symmetrize(np.swapaxes(inv_chol, 1, 2) @ inv_chol)
