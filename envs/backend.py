@@ -114,11 +114,29 @@ class Backend:
             return np.argpartition(x, n - k, axis=1)[:, n - k:]
         return self.torch.topk(x, k, dim=1, sorted=False).indices
 
+    def take(self, x, flat):
+        """``x.reshape(-1)[flat]`` (flat indices into a C-contiguous ``x``)."""
+        if self.name == "numpy":
+            return x.reshape(-1).take(flat)
+        return x.reshape(-1)[flat]
+
+    def take_rows(self, x, idx):
+        """Rows ``x[idx]`` (a copy)."""
+        if self.name == "numpy":
+            return x.take(idx, axis=0)
+        return x.index_select(0, idx)
+
+    def rowdot(self, a, b):
+        """Row-wise dot products of two (n, d) arrays → (n,)."""
+        if self.name == "numpy":
+            return np.einsum("ij,ij->i", a, b)
+        return self.torch.einsum("ij,ij->i", a, b)
+
     def gather(self, x, rows, cols):
         """``x[rows, cols]`` for a C-contiguous 2-d ``x`` (rows, cols broadcast), via flat indices."""
         flat = rows * x.shape[1] + cols
         if self.name == "numpy":
-            return np.take(x.reshape(-1), flat)
+            return x.reshape(-1).take(flat)
         return x.reshape(-1)[flat]
 
     def scatter_add(self, x, rows, cols, values) -> None:

@@ -108,7 +108,10 @@ def near_duplicates(gram: np.ndarray, cfg: Fatigue) -> tuple[np.ndarray, np.ndar
 
 
 class FatigueState:
-    """Dense (users × items) fatigue with lazy geometric decay (one global scale factor)."""
+    """Dense (users × items) fatigue with lazy geometric decay (one global scale factor).
+
+    Neighbour columns whose weight is 0 for every item are dropped (adding 0 changes nothing).
+    """
 
     def __init__(self, be, n_rows: int, n_items: int, cfg: Fatigue, nbr_idx, nbr_w):
         self.be, self.cfg = be, cfg
@@ -117,8 +120,11 @@ class FatigueState:
         self.set_neighbors(nbr_idx, nbr_w)
 
     def set_neighbors(self, nbr_idx, nbr_w) -> None:
-        self.nbr_idx = self.be.asarray(nbr_idx, "int64")
-        self.nbr_w = self.be.asarray(nbr_w, "float32")
+        w = np.asarray(nbr_w, dtype=np.float32)
+        nz = np.flatnonzero((w != 0).any(0))
+        m = int(nz[-1]) + 1 if len(nz) else 1
+        self.nbr_idx = self.be.asarray(np.ascontiguousarray(np.asarray(nbr_idx)[:, :m]), "int64")
+        self.nbr_w = self.be.asarray(np.ascontiguousarray(w[:, :m]), "float32")
 
     def values(self, rows, cols):
         return self.be.gather(self.f, rows, cols) * (1.0 / self.scale)
@@ -140,13 +146,18 @@ class FatigueState:
         """Add exposure of ``items`` for ``rows`` (1-d, same length)."""
         if len(rows) == 0:
             return
-        cols = self.nbr_idx[items]
-        w = self.nbr_w[items] * self.scale
-        rr = rows[:, None] + 0 * cols
+        be = self.be
+        cols = be.take_rows(self.nbr_idx, items)
+        w = be.take_rows(self.nbr_w, items) * self.scale
+        flat = (rows * self.f.shape[1])[:, None] + cols
         if accumulate:
-            self.be.add_at(self.f, rr.reshape(-1), cols.reshape(-1), w.reshape(-1))
+            if be.name == "numpy":
+                np.add.at(self.f.reshape(-1), flat.reshape(-1), w.reshape(-1))
+            else:
+                self.f.view(-1).index_put_((flat.reshape(-1),), w.reshape(-1), accumulate=True)
         else:
-            self.be.scatter_add(self.f, rr, cols, w)
+            xf = self.f.reshape(-1)
+            xf[flat] += w
 
     def reset_rows(self, rows) -> None:
         self.f[rows] = 0

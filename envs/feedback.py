@@ -89,11 +89,20 @@ def expected_reward(utility, cuts, temperature, rewards):
     1.0
     """
     steps = rewards[1:] - rewards[:-1]
+    inv_t = 1.0 / temperature
+    if isinstance(utility, np.ndarray) and utility.size <= 1 << 16:
+        # small batches: one (…, 6) sigmoid instead of six
+        z = cuts - utility[..., None]
+        z *= inv_t[..., None]
+        cdf = expit(z)
+        cdf *= steps.astype(cdf.dtype, copy=False)
+        return rewards[6] - cdf.sum(-1)
     out = None
     for k in range(6):
-        if float(steps[k]) == 0.0:
+        step = float(steps[k])
+        if step == 0.0:
             continue
-        term = _sig((cuts[..., k] - utility) / temperature) * steps[k]
+        term = _sig((cuts[..., k] - utility) * inv_t) * step
         out = term if out is None else out + term
     base = rewards[6] + 0 * utility
     return base if out is None else base - out

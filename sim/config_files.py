@@ -89,8 +89,21 @@ def apply_overrides(data: dict, overrides: Iterable[str]) -> dict:
     return out
 
 
+def resolve_relative_paths(data: dict, base: Path) -> dict:
+    """Catalog and persona file paths are relative to the config file's folder when found there."""
+    for section, key in (("catalog", "source"), ("population", "personas_file")):
+        node = data.get(section)
+        if isinstance(node, dict) and isinstance(node.get(key), str):
+            value = Path(node[key])
+            if not value.is_absolute() and (base / value).exists() and not value.exists():
+                node[key] = str(base / value)
+    return data
+
+
 def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -> RunConfig:
     """Read (or default), override and validate a run config."""
     data = read_config_file(path) if path is not None else {}
+    if path is not None and isinstance(data, dict):
+        data = resolve_relative_paths(data, Path(path).resolve().parent)
     source = Path(path).name if path is not None else "config"
     return validate_config(apply_overrides(data, overrides), source)

@@ -225,3 +225,65 @@ def test_torch_backend_matches_numpy(small_items, small_population):
         np.testing.assert_allclose(x[3], y[3], atol=1e-5)
         np.testing.assert_array_equal(x[4], y[4])
     np.testing.assert_allclose(ea, eb, atol=1e-5)
+
+
+def _non_candidate_max(w):
+    """Max base utility κ·θ·x + b over each row's non-candidate items, recomputed from θ."""
+    base = w._kappa[:, None] * (w.theta() @ w.item_vectors.T) + w._ib[None, :]
+    others = np.ones(base.shape, dtype=bool)
+    np.put_along_axis(others, w._top, False, axis=1)
+    return np.where(others, base, -np.inf).max(1), base
+
+
+@pytest.mark.parametrize("actions", ["random", "best"])
+def test_incremental_drift_state_equals_recomputation(small_items, small_population, actions):
+    # strong drift so that candidate values and the bound move a lot between full scans
+    cfg = WorldConfig(drift=Drift(rate=0.2), candidates=6)
+    w = World(small_items, small_population, n_users=700, seed=5, config=cfg)  # > one θ block
+    w.reset()
+    rng = np.random.default_rng(1)
+    x = w.item_vectors
+    for _ in range(30):
+        a = rng.integers(w.n_items, size=700) if actions == "random" else w.best_items()[0]
+        er = w.expected_rewards()
+        r = w.step(a)
+        np.testing.assert_allclose(r.expected_reward_chosen, er[np.arange(700), a], atol=1e-5)
+        th = w.theta()
+        # candidate cosines (moved by Gram entries) equal θ·x recomputed
+        np.testing.assert_allclose(w._tops, np.take_along_axis(th @ x.T, w._top, 1), atol=1e-5)
+        base_c = w._kappa[:, None] * w._tops + w._ib[w._top]
+        np.testing.assert_allclose(np.where(w._topa, base_c, -np.inf), w._topb, atol=1e-6)
+        # projections V·θ tracked per drift equal recomputation
+        np.testing.assert_allclose(w._p, th @ w._v, atol=1e-5)
+        # the cheap bound and the hull bound really bound every non-candidate item
+        other_max, _ = _non_candidate_max(w)
+        assert (other_max <= w._bound() + 1e-5).all()
+    assert w.n_full_scans < 700 * 30
+
+
+def test_hull_bound_is_a_bound(small_items, small_population):
+    cfg = WorldConfig(drift=Drift(rate=0.3), candidates=5)
+    w = World(small_items, small_population, n_users=300, seed=2, config=cfg)
+    w.reset()
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        w.step(rng.integers(w.n_items, size=300))
+        other_max, _ = _non_candidate_max(w)
+        # a 'best' just below the true non-candidate max must never be declared exact
+        kth = other_max + w._bu - 1e-4
+        assert not w._bound_holds(np.arange(300), kth).any()
+
+
+def test_blocked_small_products_equal_matmul(small_items, small_population):
+    import envs.world as world_mod
+
+    w = World(small_items, small_population, n_users=3, seed=0)
+    w.reset()
+    th = np.random.default_rng(0).normal(size=(5, 16)).astype(np.float32)
+    old = world_mod._BLAS_BLOCK
+    try:
+        world_mod._BLAS_BLOCK = 100  # force many item blocks
+        for rows in (th[:1], th[:2], th[:3], th):
+            np.testing.assert_allclose(w._times_xt(rows), rows @ w.item_vectors.T, atol=1e-5)
+    finally:
+        world_mod._BLAS_BLOCK = old
