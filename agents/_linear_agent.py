@@ -81,6 +81,16 @@ class LinearModelMixin:
         quad = np.einsum("bkj,kj->bk", items @ cov_u, items)
         return mean_u @ items.T, np.maximum(quad, 0.0)
 
+    def _independent_gaussian(self, rows: Context) -> tuple[np.ndarray, np.ndarray] | None:
+        """Disjoint mode: per-arm independent N(x·μ_a, scale²·xᵀΣ_a x) scores; shared mode: None."""
+        if self.mode != "disjoint":
+            return None
+        mean, quad = self._mean_and_quad(rows)
+        return mean, self._score_scale() * np.sqrt(quad)
+
+    def _score_scale(self) -> float:
+        raise NotImplementedError
+
     def _score_sampler(self, rows: Context, scale: float) -> Callable[[int], np.ndarray]:
         """Draws (n, B, n_arms) of φ·θ with θ ~ N(μ, scale²Σ), exact in both modes."""
         if self.mode == "disjoint":

@@ -72,6 +72,9 @@ class BetaTSAgent(SamplingAgent):
             b = np.where(rows.mask, b, 1.0)
         return lambda n: beta_draws(a, b, n, self._rng, self._fast)
 
+    def _replica_draws(self, replicas, n):
+        return beta_draws(self.alpha[replicas], self.beta[replicas], n, self._rng, self._fast)
+
     def _learn(self, rows, arms, reward, kind):
         success = unit_interval(reward, self.reward_range)
         if self.binarize:

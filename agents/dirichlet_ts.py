@@ -51,6 +51,19 @@ class DirichletTSAgent(SamplingAgent):
 
         return draw
 
+    def _replica_draws(self, replicas, n):
+        # Kinds of equal value are merged first (aggregation property: summing Dirichlet
+        # components gives the Dirichlet of the summed counts), so default values draw 6
+        # gammas per arm, not 7.  The score is Σ_v v·p_v with p ~ Dirichlet(merged counts).
+        values, group = np.unique(self._kind_values, return_inverse=True)
+        counts = self.counts[replicas]
+        if values.size < counts.shape[-1]:
+            counts = counts @ (group.reshape(-1)[:, None] == np.arange(values.size)).astype(np.float64)
+        g = self._rng.standard_gamma(counts, size=(n, *counts.shape))
+        total = g.sum(axis=-1)
+        # all-zero gammas (only possible with tiny priors) fall back to a uniform distribution
+        return np.where(total > 0, (g @ values) / np.where(total > 0, total, 1.0), self._kind_values.mean())
+
     def _learn(self, rows, arms, reward, kind):
         if kind is None:
             kind = np.abs(reward[:, None] - self._kind_values[None, :]).argmin(axis=1)

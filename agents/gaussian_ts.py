@@ -52,5 +52,9 @@ class GaussianTSAgent(SamplingAgent):
         mean, std = self.posterior(rows.replica)
         return lambda n: mean + std * self._rng.standard_normal((n, *mean.shape))
 
+    def _replica_draws(self, replicas, n):
+        mean, std = self.posterior(replicas)
+        return mean + std * self._rng.standard_normal((n, *mean.shape))
+
     def _learn(self, rows, arms, reward, kind):
         self._stats.add(rows.replica, arms, reward)

@@ -43,6 +43,9 @@ class LinTSAgent(LinearModelMixin, SamplingAgent):
         self.noise_std = check_float("noise_std", noise_std, 0.0, low_open=True)
         self._init_linear(mode, ridge, fit_intercept, arm_dim)
 
+    def _score_scale(self):
+        return self.noise_std
+
     def _sampler(self, rows):
         return self._score_sampler(rows, self.noise_std)
 

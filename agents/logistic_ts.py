@@ -48,6 +48,9 @@ class LogisticTSAgent(LinearModelMixin, SamplingAgent):
         self.positive_threshold = check_float("positive_threshold", positive_threshold)
         self._init_linear(mode, ridge, fit_intercept, arm_dim)
 
+    def _score_scale(self):
+        return self.exploration
+
     def _sampler(self, rows):
         return self._score_sampler(rows, self.exploration)
 
