@@ -155,6 +155,51 @@ def list_things() -> None:
     console.print(table)
 
 
+@app.command()
+def ope(config: Optional[Path] = typer.Argument(None, help="OPE config (YAML/TOML); default: MovieLens experiment."),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Results folder (default runs/<name>-<time>)."),
+        set_: List[str] = typer.Option([], "--set", help="Override a config key: --set experiment.max_rows=10000.")) -> None:
+    """Off-policy estimates of target policies vs the simulator's exact truth, on one logged run."""
+    from sim.ope_config import load_ope_config
+    from sim.ope_experiment import run_ope_from_config
+    from sim.ope_output import ope_table, write_ope_results
+
+    cfg = load_ope_config(config, set_)
+    out = out or Path("runs") / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    result = run_ope_from_config(cfg, progress=sys.stderr.isatty())
+    lg = result.logging
+    console.print(f"logging policy [bold]{lg['label']}[/]: {lg['rows']:,} rows (true value {lg['true_value']:.4f}, "
+                  f"mean reward {lg['mean_reward']:.4f}); models fitted on {lg['warmup_rows']:,} warm-up rows")
+    console.print(ope_table(result.rows))
+    write_ope_results(out, cfg, result)
+    console.print(f"results: {out}  ({sum(result.seconds.values()):.1f} s after preparing the world)")
+
+
+@app.command()
+def abtest(config: Optional[Path] = typer.Argument(None, help="A/B config (YAML/TOML); default: MovieLens test."),
+           out: Optional[Path] = typer.Option(None, "--out", "-o", help="Results folder (default runs/<name>-<time>)."),
+           set_: List[str] = typer.Option([], "--set", help="Override a config key: --set test.power_tests=500.")) -> None:
+    """Simulate an A/B test between two policies: lift, p-values, guardrails, users needed, power check."""
+    from sim.abtest import run_abtest_from_config
+    from sim.abtest_config import load_abtest_config
+    from sim.abtest_output import lift_rich_table, power_rich_table, write_abtest_results
+
+    cfg = load_abtest_config(config, set_)
+    out = out or Path("runs") / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    result = run_abtest_from_config(cfg, progress=sys.stderr.isatty())
+    console.print(lift_rich_table(result.lifts, cfg.control.label, cfg.treatment.label))
+    days = next(s["days"] for s in result.sizing if s["metric"] == result.primary)
+    console.print(f"users per arm for {cfg.test.power:.0%} power at {cfg.test.alpha:.0%} significance to detect "
+                  f"the observed lift in {result.primary}: [bold]{result.required_n:,}[/]"
+                  + (f" ({days} days)" if days else ""))
+    if result.power_curve:
+        console.print(power_rich_table(result.power_curve))
+    if result.note:
+        console.print(result.note)
+    write_abtest_results(out, cfg, result)
+    console.print(f"results: {out}  ({sum(result.seconds.values()):.1f} s after preparing the world)")
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of the ``banditsim`` console script."""
     args = list(sys.argv[1:] if argv is None else argv)
