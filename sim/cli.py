@@ -19,7 +19,7 @@ from sim.errors_cli import run_guarded
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="banditsim: a bandit feedback simulator with LLM-embedding users.")
-console = Console(stderr=False)
+console = Console(stderr=False, width=None if sys.stdout.isatty() else 120)
 
 CatalogOpt = typer.Option("movielens-100k", "--catalog", "-c",
                           help="Built-in catalog name or a CSV/JSONL/parquet file.")

@@ -97,7 +97,7 @@ class CascadeSection(Section):
 
 
 class WorldSection(Section):
-    n_users: int = Field(256, ge=1, le=1_000_000, description="users stepping at once (B)")
+    n_users: int = Field(64, ge=1, le=1_000_000, description="users stepping at once (B)")
     slate_size: int = Field(1, ge=1)
     session_length: Optional[int] = Field(None, ge=1)
     backend: Literal["numpy", "torch"] = "numpy"
@@ -175,8 +175,8 @@ class LogSection(Section):
 
 
 class RunSection(Section):
-    horizon: int = Field(200, ge=1, description="steps; each step every user gets a recommendation")
-    seeds: int = Field(5, ge=1, le=100_000)
+    horizon: int = Field(100, ge=1, description="steps; each step every user gets a recommendation")
+    seeds: int = Field(4, ge=1, le=100_000)
     root_seed: int = Field(0, ge=0)
     backend: Literal["local", "ray"] = "local"
     workers: int = Field(2, ge=1, le=1024)
@@ -190,7 +190,7 @@ class RunConfig(Section):
     --------
     >>> cfg = RunConfig()
     >>> cfg.catalog.source, cfg.run.horizon, [a.label for a in cfg.agents][:2]
-    ('movielens-100k', 200, ['thompson', 'dirichlet_ts'])
+    ('movielens-100k', 100, ['thompson', 'dirichlet_ts'])
     """
 
     name: str = "quickstart"
