@@ -85,10 +85,14 @@ class RidgeRewardModel:
         zs, ys = z[order], y[order]
         gram = np.zeros((n_pos * n_act, p, p))
         rhs = np.zeros((n_pos * n_act, p))
-        for g in np.flatnonzero(bounds[1:] > bounds[:-1]):  # loop over (position, action) groups
-            block = zs[bounds[g]:bounds[g + 1]]
-            gram[g] = block.T @ block
-            rhs[g] = block.T @ ys[bounds[g]:bounds[g + 1]]
+        from threadpoolctl import threadpool_limits
+
+        # many small products: waking BLAS worker threads for each costs more than the product
+        with threadpool_limits(limits=1, user_api="blas"):
+            for g in np.flatnonzero(bounds[1:] > bounds[:-1]):  # loop over (position, action) groups
+                block = zs[bounds[g]:bounds[g + 1]]
+                gram[g] = block.T @ block
+                rhs[g] = block.T @ ys[bounds[g]:bounds[g + 1]]
         gram += self.ridge * np.eye(p)
         coef = np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]
         return coef.reshape(n_pos, n_act, p)
