@@ -109,7 +109,10 @@ class TextEmbedder:
         if batch_size < 1:
             raise EmbeddingError(f"batch_size must be >= 1, got {batch_size}")
         self.model_dir = resolve_model_dir(model)
-        self.device = pick_device(device)
+        if device not in ("auto", "cpu", "cuda") and not str(device).startswith("cuda:"):
+            raise EmbeddingError(f"unknown device {device!r}; use auto, cpu or cuda")
+        self.requested_device = device
+        self.device = device if device != "auto" else "auto"
         self.batch_size = batch_size
         self.max_length = max_length
         self.key = model_key(self.model_dir)
@@ -130,6 +133,7 @@ class TextEmbedder:
 
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
+        self.device = pick_device(self.requested_device)  # torch imported only when the model runs
         try:
             self._tokenizer = AutoTokenizer.from_pretrained(str(self.model_dir), local_files_only=True)
             self._model = AutoModel.from_pretrained(str(self.model_dir), local_files_only=True)

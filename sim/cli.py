@@ -56,7 +56,7 @@ def _embed_and_report(catalog: str, text_columns: str, id_column: str, category_
     rate = f", {res.n_embedded / res.seconds:,.0f} texts/s" if res.n_embedded else ""
     console.print(
         f"embedded with [bold]{res.model_name}[/] ({res.vectors.shape[1]} dims): "
-        f"{res.n_embedded:,} run through the model, {res.n_cached:,} from cache, "
+        f"{res.n_embedded:,} distinct texts run through the model, {res.n_cached:,} items from cache, "
         f"{res.seconds:.2f} s{rate}"
     )
     console.print(f"cache: {res.cache_dir / res.model_key}  (key {res.cache_key})")
