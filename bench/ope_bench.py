@@ -43,21 +43,18 @@ def best_of(fn, repeat: int) -> float:
     return min(times)
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=1_000_000)
-    parser.add_argument("--actions", type=int, default=80)
-    parser.add_argument("--dim", type=int, default=16)
-    parser.add_argument("--len-list", type=int, default=3, help="slots per slate (slate rows)")
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args(argv)
+def build_cases(rounds: int, actions: int = 80, dim: int = 16, len_list: int = 3):
+    """The synthetic log and the estimator calls timed on it.
 
+    Returns ``(cases, setup_seconds, data)`` where ``cases`` is a list of (name, callable)
+    and ``data`` holds ``log``, ``pi`` (target action_dist) and ``q_hat`` (estimated rewards).
+    """
     t0 = time.perf_counter()
-    log = synthetic_log(args.rounds, args.actions, dim_context=args.dim, random_state=0)
+    log = synthetic_log(rounds, actions, dim_context=dim, random_state=0)
     pi = softmax_target_policy(log, temperature=0.3)
     q_hat = RidgeRewardModel().fit(log).predict(log.context)
     setup = time.perf_counter() - t0
-    n, k = args.rounds, args.len_list
+    n, k = rounds, len_list
     rng = np.random.default_rng(1)
     slate_id = np.repeat(np.arange(n // k), k)
     position = np.tile(np.arange(k), n // k)
@@ -66,7 +63,7 @@ def main(argv=None) -> None:
                      pscore_item_position=pb, pscore_cascade=cascade_pscore(slate_id, position, pb))
     pe_cascade = cascade_pscore(slate_id, position, np.maximum(pe, 1e-3))
 
-    rows = [
+    cases = [
         ("ips", lambda: ips(log, pi)),
         ("snips", lambda: snips(log, pi)),
         ("dm (estimated_rewards)", lambda: direct_method(log, pi, estimated_rewards=q_hat)),
@@ -81,8 +78,20 @@ def main(argv=None) -> None:
         (f"slate rips ({n // k} slates x {k})", lambda: reward_interaction_ips(slate, pe_cascade)),
         ("ridge fit only (onehot)", lambda: RidgeRewardModel().fit(log)),
     ]
-    print(f"# {n:,} rounds, {args.actions} actions, context dim {args.dim}, "
-          f"action_dist {pi.shape} float64; setup {setup:.1f} s; best of {args.repeat}")
+    return cases, setup, {"log": log, "pi": pi, "q_hat": q_hat}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=1_000_000)
+    parser.add_argument("--actions", type=int, default=80)
+    parser.add_argument("--dim", type=int, default=16)
+    parser.add_argument("--len-list", type=int, default=3, help="slots per slate (slate rows)")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    rows, setup, data = build_cases(args.rounds, args.actions, args.dim, args.len_list)
+    print(f"# {args.rounds:,} rounds, {args.actions} actions, context dim {args.dim}, "
+          f"action_dist {data['pi'].shape} float64; setup {setup:.1f} s; best of {args.repeat}")
     print(f"| {'estimator':<40} | {'seconds':>8} | {'value':>9} |")
     print(f"|{'-' * 42}|{'-' * 10}|{'-' * 11}|")
     for name, fn in rows:

@@ -1,0 +1,159 @@
+"""``python -m bench``: banditsim against its peers on the issue-8 problems, in one process.
+
+Parts: (a) K=100 Bernoulli, (b) d=64 linear contexts, (c) the MovieLens world at B users,
+(d) embedding throughput, (e) off-policy estimators on 1M rows, (m) the runner's peak RSS.
+Results go to JSON and markdown (default ``bench/results/latest.{json,md}``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from bench import report
+from bench.timing import load
+
+HERE = Path(__file__).resolve().parent
+FULL = {"a_T": 100_000, "b_T": 20_000, "seeds": 100, "peer_budget": 15.0, "ours_budget": 0.0, "c_sizes": [1, 256, 4096],
+        "c_budget": 3.0, "c_repeat": 2, "d_texts": None, "e_rows": 1_000_000, "m_users": 4096,
+        "m_horizon": 2442, "repeat": 3}
+QUICK = {"a_T": 150, "b_T": 60, "seeds": 8, "peer_budget": 0.2, "ours_budget": 0.0, "c_sizes": [1, 16], "c_budget": 0.1,
+         "c_repeat": 1, "d_texts": 16, "e_rows": 20_000, "m_users": 16, "m_horizon": 20, "repeat": 1}
+PARTS = ("a", "b", "c", "d", "e", "m")
+
+
+def parse(argv=None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test, seconds)")
+    ap.add_argument("--only", default=",".join(PARTS), help=f"comma list of parts among {','.join(PARTS)}")
+    ap.add_argument("--json", type=Path, default=HERE / "results" / "latest.json")
+    ap.add_argument("--markdown", type=Path, default=HERE / "results" / "latest.md")
+    ap.add_argument("--seeds", type=int, default=None, help="seeds for (a)/(b) (default 100)")
+    ap.add_argument("--peer-budget", type=float, default=None, help="seconds per peer policy (default 20)")
+    ap.add_argument("--ours-budget", type=float, default=None,
+                    help="seconds per our policy on (a)/(b); 0 = always the full T (default)")
+    ap.add_argument("--mem-users", type=int, default=None, help="(m) users at once (default 4096)")
+    ap.add_argument("--mem-horizon", type=int, default=None,
+                    help="(m) horizon H of the long run (default 2442: 10M decisions); the short one is H/4")
+    ap.add_argument("--peers", default="obp,mabwiser,vw", help="peers to try (comma list; '' for none)")
+    ap.add_argument("--blas-threads", type=int, default=1,
+                    help="BLAS threads for ours and the peers alike (threadpoolctl); 0 = library default")
+    ap.add_argument("--propensity-draws", type=int, default=1,
+                    help="Monte-Carlo propensity draws of our Thompson agents (peers compute none)")
+    args = ap.parse_args(argv)
+    bad = set(args.only.split(",")) - set(PARTS)
+    if bad:
+        ap.error(f"--only: unknown part(s) {sorted(bad)}; choose among {','.join(PARTS)}")
+    return args
+
+
+def agent_parts(parts, size, args, rows, peer_status) -> None:
+    """(a) and (b): ours, then every installed peer on the same problem."""
+    from bench.agents_bench import bernoulli_problem, linear_problem
+    from bench.peer_runs import run_peer
+    from bench.peers import load_peers
+    from bench.problems import run_ours
+
+    peers, status = load_peers(args.peers.split(","))
+    peer_status.update(status)
+    rates, theta = bernoulli_problem(), linear_problem()
+    for part in [p for p in ("a", "b") if p in parts]:
+        horizon = size["a_T"] if part == "a" else size["b_T"]
+        print(f"({part}) T={horizon:,}, {size['seeds']} seeds", flush=True)
+        ours = run_ours(part, horizon, size["seeds"], args.propensity_draws, size["ours_budget"] or float("inf"))
+        for policy, (row, run) in ours.items():
+            rows.append(row)
+            for peer in args.peers.split(","):
+                make = peers.get(peer, {}).get(part, {}).get(policy)
+                if make is None:
+                    continue
+                r = run_peer(make, part, run.steps, size["seeds"], size["peer_budget"], rates, theta)
+                r.update(problem=row["problem"], policy=policy, impl=peer, load=load(),
+                         ratio=row["decisions_per_s"] / r["decisions_per_s"],
+                         ours_regret_same_T=run.regret_at(r["steps"]))
+                rows.append(r)
+                print(f"  {row['problem']:22s} {policy:15s} {peer:9s} {r['decisions_per_s']:14,.0f} dec/s  "
+                      f"ours/peer {r['ratio']:8.1f}x  regret {r['regret']:8.1f} vs ours {r['ours_regret_same_T']:8.1f}"
+                      f" @T={r['steps']:,} ({r['seeds']} seeds)", flush=True)
+
+
+def main(argv=None) -> dict:
+    args = parse(argv)
+    if args.blas_threads > 0:
+        # Env vars cover BLAS libraries loaded later (python -m bench); threadpoolctl those
+        # already loaded (main() called from a process that imported numpy).
+        for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(var, str(args.blas_threads))
+        import numpy  # noqa: F401 - load the BLAS libraries before limiting them
+        import scipy.linalg  # noqa: F401
+
+        from bench.peers import load_peers
+        load_peers(args.peers.split(","), log=lambda *_: None)
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:  # env vars only: enough for `python -m bench`
+            return _run(args, argv)
+        with threadpool_limits(limits=args.blas_threads, user_api="blas"):
+            return _run(args, argv)
+    return _run(args, argv)
+
+
+def _run(args, argv) -> dict:
+    size = dict(QUICK if args.quick else FULL)
+    if args.seeds:
+        size["seeds"] = args.seeds
+    for key, arg in (("peer_budget", "peer_budget"), ("ours_budget", "ours_budget"),
+                     ("m_users", "mem_users"), ("m_horizon", "mem_horizon")):
+        if getattr(args, arg) is not None:
+            size[key] = getattr(args, arg)
+    parts = args.only.split(",")
+    rows: list[dict] = []
+    peer_status: dict = {}
+    result = {"command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
+              "quick": args.quick, "sizes": size, "propensity_draws": args.propensity_draws,
+              "blas_threads": args.blas_threads or "library default", "peers": peer_status, "rows": rows}
+
+    def save() -> None:  # after every part, so an interrupted run keeps what it measured
+        result["machine"] = report.machine()
+        report.write(result, args.json, args.markdown)
+
+    if "a" in parts or "b" in parts:
+        agent_parts(parts, size, args, rows, peer_status)
+        save()
+    if "c" in parts:
+        from bench.world_part import run_world
+
+        print("(c) MovieLens world", flush=True)
+        rows += run_world(size["c_sizes"], size["c_budget"], size["c_repeat"], args.propensity_draws)
+        save()
+    if "d" in parts:
+        from bench.embed_part import run_embedding
+
+        print("(d) embeddings", flush=True)
+        rows += run_embedding(size["d_texts"], size["repeat"])
+        save()
+    if "e" in parts:
+        from bench.ope_part import run_ope
+
+        print(f"(e) OPE on {size['e_rows']:,} rows", flush=True)
+        ope = run_ope(size["e_rows"], size["repeat"])
+        for r in ope:
+            if r["impl"] == "obp":
+                ours = next(o for o in ope if o["impl"] == "banditsim" and o["policy"] == r["policy"])
+                r["ratio"] = r["seconds"] / ours["seconds"]
+        rows += ope
+        save()
+    if "m" in parts:
+        from bench.memory import run_memory
+
+        print("(m) runner memory", flush=True)
+        rows += run_memory(size["m_users"], size["m_horizon"])
+    save()
+    print(f"wrote {args.json} and {args.markdown}")
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""Machine description, the ours/peer pairing, and the JSON and markdown outputs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import platform
+from importlib import metadata
+from pathlib import Path
+
+PACKAGES = ("numpy", "scipy", "torch", "pyarrow", "transformers", "obp", "mabwiser", "vowpalwabbit",
+            "scikit-learn", "pandas")
+
+
+def machine() -> dict:
+    """CPU model, cores, load, date, Python and package versions."""
+    cpu = platform.processor() or "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for p in PACKAGES:
+        try:
+            versions[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            versions[p] = None
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    return {"cpu": cpu, "cores": os.cpu_count(), "load_1_5_15": [round(v, 2) for v in load],
+            "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "python": platform.python_version(), "platform": platform.platform(), "packages": versions}
+
+
+def _fmt(v, spec=",.0f"):
+    if v is None:
+        return ""
+    if not isinstance(v, (int, float)) or math.isnan(v):
+        return "n/a"
+    return f"{v:.2f}" if abs(v) < 10 else f"{v:{spec}}"
+
+
+def _regret(r):
+    if r.get("regret") is None:
+        return ""
+    sem = r.get("regret_sem")
+    tail = f" ± {sem:.1f}" if sem is not None and not math.isnan(sem) else ""
+    return f"{r['regret']:,.1f}{tail} @T={r['steps']:,}"
+
+
+def agent_table(rows: list[dict]) -> list[str]:
+    """Markdown rows for (a)/(b): ours and each peer, ratio, regret at equal T."""
+    out = ["| problem | policy | impl | decisions/s | ours/peer | regret (ours at the same T) | how measured |",
+           "|---|---|---|---:|---:|---|---|"]
+    for r in rows:
+        ratio = r.get("ratio")
+        ours_at = r.get("ours_regret_same_T")
+        reg = _regret(r) + (f" (ours {ours_at:,.1f})" if ours_at is not None else "")
+        out.append(f"| {r['problem']} | {r['policy']} | {r['impl']} | {_fmt(r['decisions_per_s'])} | "
+                   f"{'' if ratio is None else f'{ratio:,.1f}x'} | {reg} | {r['note']} |")
+    return out
+
+
+def other_table(rows: list[dict]) -> list[str]:
+    """Markdown rows for (c), (d), (e), (m)."""
+    out = ["| problem | what | impl | figure | how measured |", "|---|---|---|---:|---|"]
+    for r in rows:
+        if "events_per_s" in r:
+            fig = f"{r['events_per_s']:,.0f} events/s (B={r['B']})"
+        elif "B" in r:
+            fig = f"{r['decisions_per_s']:,.0f} decisions/s (B={r['B']})"
+        elif "texts_per_s" in r:
+            fig = f"{r['texts_per_s']:,.0f} texts/s ({r['seconds']:.3f} s)"
+        elif "rows_per_s" in r:
+            ratio = f"; ours/obp {r['ratio']:.1f}x" if r.get("ratio") else ""
+            fig = f"{r['seconds']:.3f} s ({r['rows_per_s']:,.0f} rows/s{ratio})"
+        elif "peak_rss_mib" in r:
+            fig = f"{r['peak_rss_mib']:,.0f} MiB peak RSS, {r['decisions']:,} decisions, {r['seconds']:.0f} s"
+        else:
+            fig = ""
+        out.append(f"| {r['problem']} | {r['policy']} | {r['impl']} | {fig} | {r.get('note', '')} |")
+    return out
+
+
+def markdown(result: dict) -> str:
+    """The short markdown report."""
+    m = result["machine"]
+    lines = [f"Measured {m['date']} on {m['cpu']} ({m['cores']} cores), load average "
+             f"{' / '.join(str(v) for v in m['load_1_5_15'])} at the end; Python {m['python']}, "
+             + ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v) + ".", "",
+             f"Command: `{result['command']}`; BLAS threads: {result['blas_threads']}; "
+             f"Thompson propensity draws: {result['propensity_draws']}. Peers: "
+             + "; ".join(f"{k}: {v.get('version') if v['installed'] else 'not installed (' + v['error'] + ')'}"
+                         for k, v in result["peers"].items()) + ".", ""]
+    agents = [r for r in result["rows"] if r["problem"].startswith(("(a)", "(b)"))]
+    rest = [r for r in result["rows"] if not r["problem"].startswith(("(a)", "(b)"))]
+    if agents:
+        lines += agent_table(agents) + [""]
+    if rest:
+        lines += other_table(rest) + [""]
+    return "\n".join(lines)
+
+
+def write(result: dict, json_path: Path, md_path: Path) -> None:
+    """Write the JSON (all rows, machine, peers) and the markdown table."""
+    for p in (json_path, md_path):
+        p.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(result, indent=1, default=float))
+    md_path.write_text(markdown(result))

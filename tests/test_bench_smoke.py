@@ -1,0 +1,39 @@
+"""Smoke test of the benchmark harness: ``python -m bench --quick --only a,b`` at tiny size.
+
+The benchmark itself never runs in the test suite; this only proves the command works and
+writes the JSON and markdown it promises (peers that are not installed are skipped; obp is
+left out here because importing it imports torch, which alone takes seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_bench_quick_writes_json_and_markdown(tmp_path):
+    out_json, out_md = tmp_path / "r.json", tmp_path / "r.md"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--only", "a,b", "--seeds", "4", "--peer-budget", "0.05", "--peers", "mabwiser,vw",
+         "--json", str(out_json), "--markdown", str(out_md)],
+        check=False, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(out_json.read_text())
+    assert {"command", "machine", "peers", "rows", "sizes", "blas_threads"} <= result.keys()
+    assert {"cpu", "cores", "load_1_5_15", "date", "packages"} <= result["machine"].keys()
+    ours = [r for r in result["rows"] if r["impl"] == "banditsim"]
+    assert {(r["problem"][:3], r["policy"]) for r in ours} == {
+        ("(a)", "thompson"), ("(a)", "ucb1"), ("(a)", "epsilon_greedy"),
+        ("(b)", "linucb"), ("(b)", "lin_ts"), ("(b)", "epsilon_greedy")}
+    for r in result["rows"]:
+        assert {"problem", "policy", "impl", "decisions_per_s", "seeds", "steps", "regret"} <= r.keys()
+        assert r["decisions_per_s"] > 0
+        if r["impl"] != "banditsim":
+            assert r["ratio"] > 0 and "ours_regret_same_T" in r
+    for name, status in result["peers"].items():
+        assert status["installed"] or status["error"], name
+    assert "| problem | policy | impl | decisions/s | ours/peer |" in out_md.read_text()
