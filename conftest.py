@@ -15,6 +15,7 @@ def pytest_configure(config):
     import tempfile
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("BANDITSIM_NOTEBOOK_SIZE", "ci")
     if "BANDITSIM_CACHE_DIR" not in os.environ:
         _SESSION_CACHE = tempfile.mkdtemp(prefix="banditsim-test-cache-")
         os.environ["BANDITSIM_CACHE_DIR"] = _SESSION_CACHE
