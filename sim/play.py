@@ -108,8 +108,7 @@ def play_cell(prep: Prepared, cell: Cell) -> dict:
                  session_length_sum=int((session_before[ended] + 1).sum()),
                  **{f"n_{name}": int(counts[i]) for i, name in enumerate(KIND_NAMES)})
         actions = decision.actions
-        np.add.at(shown, actions.reshape(-1), 1) if actions.ndim == 2 else \
-            shown.__iadd__(np.bincount(actions, minlength=n_total))
+        shown += np.bincount(actions.reshape(-1), minlength=n_total)
         if log_budget > 0:
             log_parts.append(_log_rows(t, b, context_ids, decision, res, prep))
             log_budget -= log_parts[-1]["action"].size

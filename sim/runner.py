@@ -14,7 +14,6 @@ Results directory::
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,5 +140,4 @@ def finish(out_dir: Path, cfg: RunConfig, prep: Prepared, cells: list[Cell], ran
     write_json(out_dir / MANIFEST, manifest_dict(cfg, prep, "complete",
                                                  {"cells": len(cells), "cells_run": ran,
                                                   "cells_reused": reused, "seconds": round(seconds, 2)}))
-    shutil.rmtree(out_dir / "cells", ignore_errors=True) if False else None
     return RunResult(out_dir, summary, ran, reused, seconds, plots)
