@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.abtest_sim import METRICS
-from sim.atomic import atomic_path, write_json, write_parquet
+from sim.atomic import write_json, write_parquet
 
 ABTEST_FILES = ("abtest.json", "users.parquet", "power.parquet", "power_curve.png")
 
@@ -15,7 +15,7 @@ ABTEST_FILES = ("abtest.json", "users.parquet", "power.parquet", "power_curve.pn
 def plot_power(curve: list[dict], required: int, power_target: float, path: str | Path) -> Path:
     """Power vs users per arm: analytic lines (planned, true) and simulated points with intervals."""
     from sim.abtest_stats import power
-    from sim.plots import _matplotlib
+    from sim.plots import _matplotlib, save_figure
 
     plt = _matplotlib()
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -36,11 +36,7 @@ def plot_power(curve: list[dict], required: int, power_target: float, path: str 
     ax.set_ylim(0, 1.02)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def write_abtest_results(out: str | Path, cfg, result) -> list[Path]:

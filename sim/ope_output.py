@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.atomic import atomic_path, write_json, write_parquet
+from sim.atomic import write_json, write_parquet
 
 OPE_FILES = ("ope.json", "estimates.parquet", "log.parquet", "estimate_vs_truth.png")
 
@@ -28,7 +28,7 @@ def log_table(log):
 
 def plot_estimates(rows: list[dict], path: str | Path) -> Path:
     """One panel per target: each estimator's estimate with its interval, the truth as a line."""
-    from sim.plots import _matplotlib
+    from sim.plots import _matplotlib, save_figure
 
     plt = _matplotlib()
     targets = list(dict.fromkeys(r["target"] for r in rows))
@@ -48,11 +48,7 @@ def plot_estimates(rows: list[dict], path: str | Path) -> Path:
     axes[0][0].legend(loc="best", fontsize=8)
     fig.suptitle("off-policy estimate vs exact truth (green: interval covers truth)")
     fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def write_ope_results(out: str | Path, cfg, result) -> list[Path]:

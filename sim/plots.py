@@ -20,6 +20,20 @@ def _matplotlib():
     return plt
 
 
+def save_figure(fig, path: str | Path) -> Path:
+    """Save ``fig`` as PNG atomically (temporary file, then rename) and close it."""
+    from sim.atomic import atomic_path
+
+    plt = _matplotlib()
+    path = Path(path)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=110)
+    finally:
+        plt.close(fig)
+    return path
+
+
 def _by_agent(metrics: dict[str, np.ndarray], column: str) -> dict[str, np.ndarray]:
     """Column reshaped to (n_seeds, n_steps) per agent, in first-appearance order."""
     out: dict[str, np.ndarray] = {}
@@ -58,8 +72,7 @@ def plot_regret(metrics, path: Path, title: str = "") -> None:
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_feedback_rates(metrics, path: Path) -> None:
@@ -82,8 +95,7 @@ def plot_feedback_rates(metrics, path: Path) -> None:
         ax.grid(alpha=0.3)
     axes[0].legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_session_length(metrics, path: Path) -> None:
@@ -111,8 +123,7 @@ def plot_session_length(metrics, path: Path) -> None:
                  if np.isfinite(means).any() else "Session length: no session ended in this run")
     ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_genres(genres: dict[str, np.ndarray], path: Path) -> None:
@@ -134,8 +145,7 @@ def plot_genres(genres: dict[str, np.ndarray], path: Path) -> None:
     ax.set_title("What each agent recommended: share of recommendations per genre (all seeds)")
     fig.colorbar(im, ax=ax, label="share of the agent's recommendations")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def read_columns(path: Path) -> dict[str, np.ndarray]:
