@@ -11,9 +11,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from agents._greedy import argmax_random_ties, row_groups
+from agents._lazy_decision import decide_from_winners, slot_winners, window
 from agents._selection import (
-    greedy_position_probability,
     gaussian_win_probability,
+    greedy_position_probability,
     greedy_probabilities,
     monte_carlo_propensities,
     pooled_propensities,
@@ -107,14 +109,17 @@ class Agent:
             raise ValueError(f"actions must be integers, got dtype {actions.dtype}")
         if actions.shape[0] != rows.n_rows or actions.ndim not in (1, 2):
             raise ValueError(f"actions must have shape ({rows.n_rows},) or ({rows.n_rows}, k), got {actions.shape}")
-        if feedback.reward.shape != (rows.n_rows,):
-            raise ValueError(f"feedback.reward must have shape ({rows.n_rows},), got {feedback.reward.shape}")
-        if not np.all(np.isfinite(feedback.reward)):
+        reward = feedback.reward
+        if reward.shape != (rows.n_rows,):
+            raise ValueError(f"feedback.reward must have shape ({rows.n_rows},), got {reward.shape}")
+        # one reduction in the common case: a finite sum means finite entries (overflow re-checks)
+        if not np.isfinite(reward.sum()) and not np.isfinite(reward).all():
             raise ValueError("feedback.reward must be finite")
         kind = feedback.kind
         if kind is not None and kind.size and (kind.min() < 0 or kind.max() >= len(self._kind_values)):
             raise ValueError(f"feedback.kind must be in [0, {len(self._kind_values)}), got {kind.min()}..{kind.max()}")
         position = feedback.position
+        keep = None
         if actions.ndim == 2:
             position = np.zeros(rows.n_rows, dtype=np.int64) if position is None else position
             if position.max(initial=-1) >= actions.shape[1]:
@@ -122,13 +127,12 @@ class Agent:
             keep = position >= 0
             arms = actions[np.arange(rows.n_rows), np.where(keep, position, 0)]
         else:
-            keep = np.ones(rows.n_rows, dtype=bool) if position is None else position >= 0
+            keep = None if position is None else position >= 0
             arms = actions
-        arms = arms.astype(np.int64)
-        if arms.size and (arms.min() < 0 or arms.max() >= self.n_arms):
+        arms = arms.astype(np.int64, copy=False)
+        if arms.size and _out_of_range(arms, self.n_arms):
             raise ValueError(f"actions must be in [0, {self.n_arms}), got {arms.min()}..{arms.max()}")
-        reward = feedback.reward
-        if not keep.all():
+        if keep is not None and not keep.all():
             idx = np.flatnonzero(keep)
             if idx.size == 0:
                 return
@@ -176,7 +180,7 @@ class Agent:
         replica = ctx.replica
         if replica is None:
             replica = np.zeros(ctx.n_rows, dtype=np.int64)
-        elif replica.size and (replica.min() < 0 or replica.max() >= self.n_replicas):
+        elif replica.size and _out_of_range(replica, self.n_replicas):
             raise ValueError(f"replica must be in [0, {self.n_replicas}), got {replica.min()}..{replica.max()}")
         mask = ctx.mask
         if mask is not None:
@@ -188,18 +192,26 @@ class Agent:
                 mask = None
         if ctx.arm_features is not None and ctx.arm_features.shape[0] != self.n_arms:
             raise ValueError(f"arm_features must have {self.n_arms} rows, got {ctx.arm_features.shape[0]}")
-        return Context(features=ctx.features, arm_features=ctx.arm_features, mask=mask, replica=replica,
-                       n_rows=ctx.n_rows)
+        return _checked_context(ctx.features, ctx.arm_features, mask, replica, ctx.n_rows)
+
+
+def _out_of_range(values: np.ndarray, n: int) -> bool:
+    """True when some integer lies outside [0, n); for int64 one reduction (negatives read as huge unsigned)."""
+    if values.dtype != np.int64:
+        return bool(values.min() < 0 or values.max() >= n)
+    return int(values.view(np.uint64).max()) >= n
+
+
+def _checked_context(features, arm_features, mask, replica, n_rows) -> Context:
+    """A Context from already-validated fields, skipping ``__post_init__`` (hot path)."""
+    ctx = object.__new__(Context)
+    ctx.__dict__.update(features=features, arm_features=arm_features, mask=mask, replica=replica, n_rows=n_rows)
+    return ctx
 
 
 def _take_rows(rows: Context, idx: np.ndarray) -> Context:
-    return Context(
-        features=None if rows.features is None else rows.features[idx],
-        arm_features=rows.arm_features,
-        mask=None if rows.mask is None else rows.mask[idx],
-        replica=rows.replica[idx],
-        n_rows=int(idx.size),
-    )
+    return _checked_context(None if rows.features is None else rows.features[idx], rows.arm_features,
+                            None if rows.mask is None else rows.mask[idx], rows.replica[idx], int(idx.size))
 
 
 class IndexAgent(Agent):
@@ -213,7 +225,8 @@ class IndexAgent(Agent):
         scores = self._index(rows)
         items = top_k(scores, rows.mask, self.slate_size, self._rng)
         propensities = greedy_position_probability(scores, rows.mask, items)
-        probabilities = greedy_probabilities(scores, rows.mask) if self.slate_size == 1 else None
+        mask = rows.mask
+        probabilities = (lambda: greedy_probabilities(scores, mask)) if self.slate_size == 1 else None
         return items, propensities, probabilities
 
 
@@ -223,13 +236,16 @@ class SamplingAgent(Agent):
     Propensities are Monte-Carlo estimates from ``n_propensity_draws`` further draws,
     (1 + hits) / (1 + n_propensity_draws), which always lies in (0, 1], or exact
     (quadrature) probabilities where the scores are independent Gaussians per arm.
-    Three paths, picked by the hooks a subclass implements:
+    The paths, picked by the hooks a subclass implements:
 
     * ``_replica_draws`` (context-free posteriors): every row of a replica shares one
-      posterior, so one pool of N = max(rows of the replica, n_propensity_draws + 1) draws
-      per replica serves everyone — row b acts on its own pool draw and its propensity is
-      estimated from the next n_propensity_draws pool draws (``pooled_propensities``).
-      Cost N × n_arms draws per replica instead of (1 + n_draws) × B × n_arms.
+      posterior, so each replica draws N = max(rows of the replica, n_propensity_draws + 1)
+      "slots" (full draws) that all its rows share — row b acts on its own slot and its
+      propensity is estimated from the next n_propensity_draws slots.  Single items use
+      only each slot's (masked) winner (``_decide_dense``), or, when ``_exceedance``
+      offers a lazy sampler and the act is big, draw only the arms that can win a slot
+      (``_decide_lazy``: same distribution, O(Σ tails) instead of O(n_arms) per slot).
+      Slates rank the pool (``pooled_propensities``).
     * ``_independent_gaussian`` (disjoint linear / logistic models, single items): the
       action is one fresh draw per row and the propensity is the Gauss–Hermite integral
       of ``gaussian_win_probability`` (no random numbers, error < 1e-6 in smooth cases).
@@ -252,11 +268,24 @@ class SamplingAgent(Agent):
         """(mean, std), each (B, n_arms), when scores are independent Gaussians per arm; else None."""
         return None
 
+    def _exceedance(self, n_slots: int) -> Any | None:
+        """A lazy exact sampler (``agents._exceedance``) worth using for ``n_slots`` slots, or None."""
+        return None
+
     def _decide(self, rows):
+        if self.slate_size == 1 and type(self)._replica_draws is not SamplingAgent._replica_draws:
+            groups = _slot_layout(rows.replica, self.n_propensity_draws + 1)
+            # the lazy sampler completes a slot whenever none of its exceeding arms is allowed:
+            # worth it only when masks leave most arms allowed
+            lazy = self._exceedance(groups[0].size * groups[3])
+            if lazy is not None and (rows.mask is None or rows.mask.mean() >= 0.5):
+                return self._decide_lazy(lazy, rows, groups)
+            if rows.mask is None or rows.n_rows * (self.n_propensity_draws + 1) * self.n_arms <= 1 << 22:
+                return self._decide_dense(rows, groups)
         # pooling pays only when some replica serves several rows (one row per replica, as in
         # seed-batched benchmarks, gains nothing and pays the ranking overhead)
         if type(self)._replica_draws is not SamplingAgent._replica_draws and rows.n_rows > 1 and (
-            np.unique(rows.replica).size < rows.n_rows
+            row_groups(rows.replica)[0].size < rows.n_rows
         ):
             return self._decide_pooled(rows)
         if self.slate_size == 1:
@@ -274,6 +303,39 @@ class SamplingAgent(Agent):
         )
         return items, propensities, probabilities
 
+    def _decide_dense(self, rows, groups):
+        """Single items from full draws: ``_replica_draws`` gives every replica n slots (see
+        ``_slot_layout``); row b acts on the winner of its slot and estimates its propensity
+        from the winners of the next n_propensity_draws slots."""
+        replicas, group, slot, n = groups
+        ids = window(group, slot, n, self.n_propensity_draws + 1)
+        if rows.mask is None:  # winners of every slot, drawn in chunks of ≤ 4M scores
+            step = max(1, (1 << 22) // (replicas.size * self.n_arms))
+            best = np.concatenate([argmax_random_ties(self._checked_draws(replicas, min(step, n - lo)), self._rng)
+                                   for lo in range(0, n, step)])  # (n, G)
+            winner = best.T.reshape(-1)[ids]
+        else:
+            pool = self._checked_draws(replicas, n)
+            scores = pool[ids % n, (ids // n)]  # (B, W, n_arms)
+            winner = argmax_random_ties(np.where(rows.mask[:, None, :], scores, -np.inf), self._rng)
+        return decide_from_winners(winner, self.n_arms)
+
+    def _checked_draws(self, replicas, n):
+        pool = self._replica_draws(replicas, n)
+        if np.isnan(pool).any():
+            raise FloatingPointError("agent produced NaN scores")
+        return pool
+
+    def _decide_lazy(self, lazy, rows, groups):
+        """``_decide_dense`` with the slots drawn lazily: only the arms of a slot that can
+        win get a value (``agents._exceedance``); the result has the same distribution."""
+        replicas, group, slot, n = groups
+        width = self.n_propensity_draws + 1
+        g, s, arm, value, complete = lazy.draw(replicas, n, self._rng)
+        key = g * n + s
+        winner = slot_winners(replicas.size * n, key, arm, value, window(group, slot, n, width), rows.mask, complete)
+        return decide_from_winners(winner, self.n_arms)
+
     def _decide_pooled(self, rows):
         replicas, group = np.unique(rows.replica, return_inverse=True)
         group = group.reshape(-1)
@@ -289,3 +351,16 @@ class SamplingAgent(Agent):
             pool, group, slot, items, rows.mask, self.n_propensity_draws
         )
         return items, propensities, probabilities
+
+
+def _slot_layout(replica: np.ndarray, width: int):
+    """``(replicas, group, slot, n)``: the distinct replicas, each row's index into them, its
+    slot among its replica's rows, and the slots drawn per replica, max(rows, width)."""
+    replicas, group = row_groups(replica)
+    if replicas.size == replica.size:
+        return replicas, group, np.zeros(replica.size, dtype=np.int64), width
+    counts = np.bincount(group)
+    order = np.argsort(group, kind="stable")
+    slot = np.empty(replica.size, dtype=np.int64)
+    slot[order] = np.arange(replica.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    return replicas, group, slot, max(int(counts.max()), width)

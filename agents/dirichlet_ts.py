@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from agents._dirichlet_lazy import DirichletExceedance, dot_values, merge_kinds
 from agents._validation import check_float
 from agents.base import SamplingAgent
 
@@ -16,7 +17,8 @@ class DirichletTSAgent(SamplingAgent):
     Each arm has a Dirichlet(counts) posterior over the kinds (block … save).  A decision
     draws a kind distribution per arm and scores its expected value under ``kind_values``,
     so a block (−1) hurts more than a skip (−0.1).  Learns from ``feedback.kind``; when a
-    row carries no kind, the kind whose value is nearest to its reward is counted.
+    row carries no kind, the kind whose value is nearest to its reward is counted.  Big
+    single-item acts draw only the arms that can win (``agents._dirichlet_lazy``, exact).
 
     Examples
     --------
@@ -32,11 +34,29 @@ class DirichletTSAgent(SamplingAgent):
 
     name = "dirichlet_ts"
     test_params: ClassVar[dict[str, Any]] = {"n_propensity_draws": 16}
+    lazy_min_work: ClassVar[int] = 100_000
+    """Single-item acts drawing at least this many slots × arms use the lazy exact sampler
+    (``agents._dirichlet_lazy``; needs alpha_prior ≥ 0.5 so that no gamma underflows)."""
 
     def __init__(self, n_arms, *, alpha_prior: float = 1.0, n_propensity_draws: int = 256, **kwargs):
         super().__init__(n_arms, n_propensity_draws=n_propensity_draws, **kwargs)
         self.alpha_prior = check_float("alpha_prior", alpha_prior, 0.0, low_open=True)
         self.counts = np.full((self.n_replicas, self.n_arms, len(self._kind_values)), self.alpha_prior)
+        self._lazy: DirichletExceedance | None = None
+
+    def _exceedance(self, n_slots):
+        small = n_slots * self.n_arms < self.lazy_min_work
+        if small or self.alpha_prior < 0.5 or np.unique(self._kind_values).size < 2:
+            return None
+        if self._lazy is None:
+            self._lazy = DirichletExceedance(self.counts, self._kind_values)
+        self._lazy.counts = self.counts
+        return self._lazy
+
+    def reseed(self, random_state) -> None:
+        super().reseed(random_state)
+        if self._lazy is not None:
+            self._lazy.reset()
 
     def _sampler(self, rows):
         counts = self.counts[rows.replica]
@@ -46,7 +66,7 @@ class DirichletTSAgent(SamplingAgent):
             g = self._rng.standard_gamma(counts, size=(n, *counts.shape))
             total = g.sum(axis=-1)
             # all-zero gammas (only possible with tiny priors) fall back to a uniform distribution
-            scores = np.where(total > 0, (g @ values) / np.where(total > 0, total, 1.0), values.mean())
+            scores = np.where(total > 0, dot_values(g, values) / np.where(total > 0, total, 1.0), values.mean())
             return scores
 
         return draw
@@ -58,13 +78,16 @@ class DirichletTSAgent(SamplingAgent):
         values, group = np.unique(self._kind_values, return_inverse=True)
         counts = self.counts[replicas]
         if values.size < counts.shape[-1]:
-            counts = counts @ (group.reshape(-1)[:, None] == np.arange(values.size)).astype(np.float64)
+            counts = merge_kinds(counts, group.reshape(-1), values.size)
         g = self._rng.standard_gamma(counts, size=(n, *counts.shape))
         total = g.sum(axis=-1)
         # all-zero gammas (only possible with tiny priors) fall back to a uniform distribution
-        return np.where(total > 0, (g @ values) / np.where(total > 0, total, 1.0), self._kind_values.mean())
+        return np.where(total > 0, dot_values(g, values) / np.where(total > 0, total, 1.0), self._kind_values.mean())
 
     def _learn(self, rows, arms, reward, kind):
         if kind is None:
             kind = np.abs(reward[:, None] - self._kind_values[None, :]).argmin(axis=1)
         np.add.at(self.counts, (rows.replica, arms, kind), 1.0)
+        if self._lazy is not None:
+            self._lazy.counts = self.counts
+            self._lazy.observe(rows.replica, arms, kind, self._rng)

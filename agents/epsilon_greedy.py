@@ -6,9 +6,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from agents._greedy import pick_among_ties, row_groups
 from agents._selection import (
     greedy_position_probability,
-    greedy_probabilities,
     random_slate,
     top_k,
     uniform_position_probability,
@@ -23,6 +23,8 @@ class EpsilonGreedyAgent(Agent):
 
     Propensities are exact: ε / n_allowed + (1 − ε) · P_greedy(item at position), where the
     greedy ranking breaks ties uniformly at random.  Unpulled arms score ``initial_value``.
+    Single items without a mask cost O(n_replicas·n_arms + B) per call: the argmax ties are
+    found once per replica, and the (B, n_arms) ``probabilities`` are built only if read.
 
     Examples
     --------
@@ -44,23 +46,51 @@ class EpsilonGreedyAgent(Agent):
         self._stats = ArmStats(self.n_replicas, self.n_arms)
 
     def _decide(self, rows):
+        if self.slate_size > 1:
+            return self._decide_slate(rows)
+        n, eps, mask = rows.n_rows, self.epsilon, rows.mask
+        replicas, group = row_groups(rows.replica)
+        means = self._stats.means(replicas, self.initial_value)  # (G, n_arms)
+        explore = self._rng.random(n) < eps
+        u = self._rng.random(n)
+        if mask is None:
+            best = means.max(axis=1)
+            ties = means == best[:, None]
+            items, n_ties = pick_among_ties(ties, group, u)
+            tie_group = group
+            n_allowed = np.full(n, float(self.n_arms))
+        else:  # masked argmax per row: O(B·n_arms), like the mask itself
+            scores = np.where(mask, means[group], -np.inf)
+            best = scores.max(axis=1)
+            ties = scores == best[:, None]
+            tie_group = np.arange(n)
+            items, n_ties = pick_among_ties(ties, tie_group, u)
+            n_allowed = mask.sum(axis=1).astype(np.float64)
+        if explore.any():
+            idx = np.flatnonzero(explore)
+            sub = None if mask is None else mask[idx]
+            items[idx] = random_slate(sub, idx.size, self.n_arms, 1, self._rng)[:, 0]
+        is_best = means[group, items] == best[tie_group] if mask is None else ties[tie_group, items]
+        propensities = eps / n_allowed + (1.0 - eps) * is_best / n_ties[tie_group]
+
+        def probabilities():
+            allowed = 1.0 if mask is None else mask
+            return eps * allowed / n_allowed[:, None] + (1.0 - eps) * ties[tie_group] / n_ties[tie_group, None]
+
+        return items[:, None], propensities[:, None], probabilities
+
+    def _decide_slate(self, rows):
         n, k = rows.n_rows, self.slate_size
         means = self._stats.means(rows.replica, self.initial_value)
         items = top_k(means, rows.mask, k, self._rng)
         explore = self._rng.random(n) < self.epsilon
         if explore.any():
-            random_items = random_slate(rows.mask, n, self.n_arms, k, self._rng)
-            items = np.where(explore[:, None], random_items, items)
+            idx = np.flatnonzero(explore)
+            sub = None if rows.mask is None else rows.mask[idx]
+            items[idx] = random_slate(sub, idx.size, self.n_arms, k, self._rng)
         p_random = uniform_position_probability(rows.mask, n, self.n_arms, k)
         p_greedy = greedy_position_probability(means, rows.mask, items)
-        propensities = self.epsilon * p_random + (1.0 - self.epsilon) * p_greedy
-        probabilities = None
-        if k == 1:
-            allowed = np.ones((n, self.n_arms)) if rows.mask is None else rows.mask.astype(np.float64)
-            probabilities = self.epsilon * allowed / allowed.sum(axis=1, keepdims=True) + (
-                1.0 - self.epsilon
-            ) * greedy_probabilities(means, rows.mask)
-        return items, propensities, probabilities
+        return items, self.epsilon * p_random + (1.0 - self.epsilon) * p_greedy, None
 
     def _learn(self, rows, arms, reward, kind):
         self._stats.add(rows.replica, arms, reward)

@@ -86,7 +86,16 @@ class Decision:
     ``propensities`` has the same shape and holds the probability the policy had of
     putting that item at that position (exact, or a Monte-Carlo estimate for Thompson
     sampling); ``probabilities`` (B, n_arms) is the full single-item distribution
-    when it is available, else None.
+    when it is available, else None.  An agent may pass a zero-argument function
+    instead: the (B, n_arms) matrix is then built on first access only, so runs that
+    never read it do not pay for it.
+
+    Examples
+    --------
+    >>> d = Decision(actions=np.array([1]), propensities=np.array([0.5]),
+    ...              probabilities=lambda: np.array([[0.5, 0.5]]))
+    >>> d.probabilities.tolist()
+    [[0.5, 0.5]]
     """
 
     actions: np.ndarray
@@ -97,6 +106,28 @@ class Decision:
     def n_rows(self) -> int:
         """Number of decisions in the batch."""
         return int(self.actions.shape[0])
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_probabilities"] = self.probabilities  # pickles the matrix, never the function
+        return state
+
+
+def _get_probabilities(self: Decision) -> np.ndarray | None:
+    value = self.__dict__.get("_probabilities")
+    if callable(value):
+        value = value()
+        self.__dict__["_probabilities"] = value
+    return value
+
+
+def _set_probabilities(self: Decision, value) -> None:
+    self.__dict__["_probabilities"] = value
+
+
+# a property set after @dataclass, so the generated __init__ keeps its None default
+Decision.probabilities = property(_get_probabilities, _set_probabilities,  # type: ignore[assignment]
+                                  doc="(B, n_arms) single-item distribution or None (built lazily).")
 
 
 @dataclass
