@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from agents._backend import check_backend
+from agents._kron_layout import pair_products
 from agents._linear_posterior import (
     DisjointLinearPosterior,
     SharedLinearPosterior,
@@ -24,13 +26,18 @@ class LinearModelMixin:
     The posterior is allocated on first use, when the feature dimension is known.  In shared
     mode the item embeddings are first reduced to their top ``arm_dim`` principal components
     (fitted once, on the first ``arm_features`` seen) so the model stays small.
+    ``backend='torch'`` (with ``device`` 'cpu', 'cuda', ...) keeps the posterior in torch
+    (``agents._backend``); inputs, outputs and random numbers stay numpy.
     """
 
     n_arms: int
     n_replicas: int
 
-    def _init_linear(self, mode: str, ridge: float, fit_intercept: bool, arm_dim: int | None) -> None:
+    def _init_linear(self, mode: str, ridge: float, fit_intercept: bool, arm_dim: int | None,
+                     backend: str = "numpy", device: str | None = None) -> None:
         self.mode = check_choice("mode", mode, MODES)
+        self.backend, self.device = backend, device
+        self._backend, self._device = check_backend(backend, device)
         self.ridge = check_float("ridge", ridge, 0.0, low_open=True)
         if not isinstance(fit_intercept, (bool, np.bool_)):
             raise ValueError(f"fit_intercept must be a bool, got {fit_intercept!r}")  # noqa: TRY004 (contract)
@@ -38,10 +45,19 @@ class LinearModelMixin:
         self.arm_dim = None if arm_dim is None else check_int("arm_dim", arm_dim, minimum=1)
         self.posterior: DisjointLinearPosterior | SharedLinearPosterior | None = None
         self._arm_projection: tuple[np.ndarray, np.ndarray] | None = None
+        self._items_cache: tuple | None = None  # (arm_features object, its copy, z̃)
 
     def _posterior_for(self, dim: int):
         if self.posterior is None:
-            if self.mode == "disjoint":
+            if self._backend == "torch":  # imported here: torch loads only when asked for
+                from agents._torch_disjoint import TorchDisjointPosterior
+                from agents._torch_shared import TorchSharedPosterior
+
+                if self.mode == "disjoint":
+                    self.posterior = TorchDisjointPosterior(self.n_replicas, self.n_arms, dim, self.ridge, self._device)
+                else:
+                    self.posterior = TorchSharedPosterior(self.n_replicas, dim, self.ridge, self._device)
+            elif self.mode == "disjoint":
                 self.posterior = DisjointLinearPosterior(self.n_replicas, self.n_arms, dim, self.ridge)
             else:
                 self.posterior = SharedLinearPosterior(self.n_replicas, dim, self.ridge)
@@ -51,10 +67,18 @@ class LinearModelMixin:
 
     # ------------------------------------------------------------------ shared-mode features
     def _items(self, rows: Context) -> np.ndarray:
-        """Item vectors z̃ (n_arms, dz): PCA-reduced embeddings plus the intercept."""
+        """Item vectors z̃ (n_arms, dz): PCA-reduced embeddings plus the intercept.
+
+        Cached while the same ``arm_features`` array object comes back (the usual case: one
+        catalogue per run), or an equal one; an array edited in place must be passed as a copy.
+        """
         if rows.arm_features is None:
             raise ValueError("mode='shared' needs Context.arm_features (item embeddings)")
         z = rows.arm_features
+        cache = self._items_cache
+        if cache is not None and (cache[0] is z or np.array_equal(cache[1], z)):
+            return cache[2]
+        raw = z
         if self.arm_dim is not None and self.arm_dim < z.shape[1]:
             if self._arm_projection is None:
                 center = z.mean(axis=0)
@@ -62,14 +86,21 @@ class LinearModelMixin:
                 self._arm_projection = (center, vt[: self.arm_dim].T)
             center, basis = self._arm_projection
             z = (z - center) @ basis
-        return item_design(z, self.fit_intercept)
+        items = item_design(z, self.fit_intercept)
+        self._items_cache = (raw, raw.copy(), items)
+        return items
+
+    def _shared_packed(self, rows: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Items z̃, per-row means of u = Wᵀx̃ (B, dz), covariances packed per distinct row
+        (U, dz(dz+1)/2) and each row's distinct row (B,) (``SharedLinearPosterior.project_packed``)."""
+        items = self._items(rows)
+        x = user_design(rows, self.fit_intercept)
+        post = self._posterior_for(x.shape[1] * items.shape[1])
+        return (items, *post.project_packed(rows.replica, x, items.shape[1]))
 
     def _shared_projection(self, rows: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        items = self._items(rows)
-        x = user_design(rows, self.fit_intercept) if rows.features is not None else np.ones((rows.n_rows, 1))
-        post = self._posterior_for(x.shape[1] * items.shape[1])
-        mean_u, cov_u = post.project(rows.replica, x, items.shape[1])
-        return items, mean_u, cov_u
+        items, mean_u, packed, inverse = self._shared_packed(rows)
+        return items, mean_u, self.posterior.layout(items.shape[1]).unpack(packed)[inverse]
 
     # ------------------------------------------------------------------ scoring
     def _mean_and_quad(self, rows: Context) -> tuple[np.ndarray, np.ndarray]:
@@ -77,8 +108,10 @@ class LinearModelMixin:
         if self.mode == "disjoint":
             x = user_design(rows, self.fit_intercept)
             return self._posterior_for(x.shape[1]).scores(rows.replica, x)
-        items, mean_u, cov_u = self._shared_projection(rows)
-        quad = np.einsum("bkj,kj->bk", items @ cov_u, items)
+        items, mean_u, packed, inverse = self._shared_packed(rows)
+        layout = self.posterior.layout(items.shape[1])
+        item_pairs = pair_products(items, layout.zj, layout.zl) * np.where(layout.zj == layout.zl, 1.0, 2.0)
+        quad = (packed @ item_pairs.T)[inverse]  # z̃ᵀ S_b z̃ for every item: one GEMM per distinct row
         return mean_u @ items.T, np.maximum(quad, 0.0)
 
     def _independent_gaussian(self, rows: Context) -> tuple[np.ndarray, np.ndarray] | None:
@@ -121,17 +154,18 @@ class LinearModelMixin:
 
     def _fit_rows(self, rows: Context, arms: np.ndarray, weights: np.ndarray, target: np.ndarray,
                   newton: bool = False) -> None:
-        design = self._chosen_design(rows, arms)
-        post = self._posterior_for(design.shape[-1])
         if self.mode == "disjoint":
-            post.update(rows.replica, arms, design, weights, target, newton)
-        else:
-            post.update(rows.replica, design, weights, target, newton)
+            design = self._chosen_design(rows, arms)
+            self._posterior_for(design.shape[-1]).update(rows.replica, arms, design, weights, target, newton)
+            return
+        x, z = user_design(rows, self.fit_intercept), self._items(rows)[arms]
+        post = self._posterior_for(x.shape[1] * z.shape[1])
+        post.update_kron(rows.replica, x, z, weights, target, newton)
 
     def _mean_for(self, rows: Context, arms: np.ndarray) -> np.ndarray:
         """Current model prediction φ·μ for the responded item of each row."""
         design = self._chosen_design(rows, arms)
         post = self._posterior_for(design.shape[-1])
         if self.mode == "disjoint":
-            return np.einsum("bd,bd->b", post.mean[rows.replica, arms], design)
-        return np.einsum("bd,bd->b", post.mean[rows.replica], design)
+            return post.predict(rows.replica, arms, design)
+        return post.predict(rows.replica, design)

@@ -7,21 +7,28 @@ from typing import Any, ClassVar
 import numpy as np
 
 from agents._linear_agent import LinearModelMixin
+from agents._linear_ts_decide import LinearTSDecideMixin
 from agents._validation import check_float
 from agents.base import SamplingAgent
 
 
-class LinTSAgent(LinearModelMixin, SamplingAgent):
+class LinTSAgent(LinearTSDecideMixin, LinearModelMixin, SamplingAgent):
     """Thompson sampling with the posterior N(μ, noise_std²·Σ), Σ = (ridge·I + XᵀX)⁻¹.
 
     ``mode='disjoint'`` (default): independent per-arm models on the user features [x, 1].
     The arms' posteriors are independent, so the sampled score x·θ_a is drawn exactly as
     x·μ_a + noise_std·sqrt(xᵀΣ_a x)·ε_a — the same distribution as sampling θ_a, at the
     cost of one quadratic form per arm (Σ_a kept by Sherman–Morrison/Woodbury updates).
+    Its propensity is the quadrature of ``agents._win_probability`` (no random numbers).
     ``mode='shared'``: one model on [x, 1] ⊗ [z_item, 1] (needs arm features, reduced to their
-    top ``arm_dim`` principal components; scores items never shown).  Σ is refactored exactly
-    (Cholesky of the precision) after every update; a row's item scores are z̃·u with
-    u = Wᵀx̃ drawn exactly through the Cholesky factor of its small (dz × dz) covariance.
+    top ``arm_dim`` principal components; scores items never shown).  The precision is
+    refactored exactly (one Cholesky per update call, never per row); a row's item scores
+    are z̃·u with u = Wᵀx̃ drawn exactly through the Cholesky factor of its small (dz × dz)
+    covariance, and propensities are Monte-Carlo estimates from ``n_propensity_draws``
+    more draws (``agents._linear_ts_decide``).  Sampling goes through Cholesky factors, which
+    are unique (unlike eigen/SVD square roots), so a seed gives the same draws on any BLAS
+    up to rounding.  ``backend='torch'`` with ``device`` ('cpu', 'cuda', ...) keeps the
+    posterior math in torch (``agents._backend``): same random stream, same decisions.
 
     Examples
     --------
@@ -38,10 +45,11 @@ class LinTSAgent(LinearModelMixin, SamplingAgent):
     test_params: ClassVar[dict[str, Any]] = {"n_propensity_draws": 32}
 
     def __init__(self, n_arms, *, noise_std: float = 0.5, mode: str = "disjoint", ridge: float = 1.0,
-                 fit_intercept: bool = True, arm_dim: int | None = 16, n_propensity_draws: int = 256, **kwargs):
+                 fit_intercept: bool = True, arm_dim: int | None = 16,
+                 backend: str = "numpy", device: str | None = None, n_propensity_draws: int = 256, **kwargs):
         super().__init__(n_arms, n_propensity_draws=n_propensity_draws, **kwargs)
         self.noise_std = check_float("noise_std", noise_std, 0.0, low_open=True)
-        self._init_linear(mode, ridge, fit_intercept, arm_dim)
+        self._init_linear(mode, ridge, fit_intercept, arm_dim, backend, device)
 
     def _score_scale(self):
         return self.noise_std

@@ -19,6 +19,8 @@ class LinUCBAgent(LinearModelMixin, IndexAgent):
     ``Context.arm_features``, reduced to their top ``arm_dim`` principal components), which
     scores items never shown (cold start).  Σ = (ridge·I +
     XᵀX)⁻¹, μ = Σ Xᵀr.  Deterministic apart from tie-breaking: propensities are exact.
+    ``backend='torch'`` with ``device`` ('cpu', 'cuda', ...) keeps the posterior math in
+    torch (``agents._backend``), with the same decisions.
 
     Examples
     --------
@@ -34,10 +36,11 @@ class LinUCBAgent(LinearModelMixin, IndexAgent):
     test_params: ClassVar[dict[str, Any]] = {"alpha": 1.0}
 
     def __init__(self, n_arms, *, alpha: float = 1.0, mode: str = "disjoint", ridge: float = 1.0,
-                 fit_intercept: bool = True, arm_dim: int | None = 16, **kwargs):
+                 fit_intercept: bool = True, arm_dim: int | None = 16,
+                 backend: str = "numpy", device: str | None = None, **kwargs):
         super().__init__(n_arms, **kwargs)
         self.alpha = check_float("alpha", alpha, 0.0)
-        self._init_linear(mode, ridge, fit_intercept, arm_dim)
+        self._init_linear(mode, ridge, fit_intercept, arm_dim, backend, device)
 
     def _index(self, rows):
         mean, quad = self._mean_and_quad(rows)

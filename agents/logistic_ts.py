@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from agents._linear_agent import LinearModelMixin
+from agents._linear_ts_decide import LinearTSDecideMixin
 from agents._validation import check_float
 from agents.base import SamplingAgent
 
@@ -16,7 +17,7 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
-class LogisticTSAgent(LinearModelMixin, SamplingAgent):
+class LogisticTSAgent(LinearTSDecideMixin, LinearModelMixin, SamplingAgent):
     """Thompson sampling for P(positive | x, item) = sigmoid(x·θ) with a Laplace posterior.
 
     Each response is a binary label: positive when its kind's value (``kind_values``)
@@ -24,7 +25,8 @@ class LogisticTSAgent(LinearModelMixin, SamplingAgent):
     (so skips, dislikes and blocks are all negatives).  The Gaussian posterior N(μ, Σ) is
     updated online: Σ⁻¹ += p(1−p)·xxᵀ (Woodbury) and one Newton step μ += Σ x (y − p),
     with p the current prediction (Chapelle & Li 2011, full-covariance form).  Sampled
-    logits are μ·x + exploration·sqrt(xᵀΣx)·ε.  ``mode`` works as in LinTS.
+    logits are μ·x + exploration·sqrt(xᵀΣx)·ε.  ``mode``, ``backend`` and ``device`` work as
+    in LinTS.
 
     Examples
     --------
@@ -42,11 +44,12 @@ class LogisticTSAgent(LinearModelMixin, SamplingAgent):
 
     def __init__(self, n_arms, *, exploration: float = 1.0, positive_threshold: float = 0.0,
                  mode: str = "disjoint", ridge: float = 1.0, fit_intercept: bool = True, arm_dim: int | None = 16,
+                 backend: str = "numpy", device: str | None = None,
                  n_propensity_draws: int = 256, **kwargs):
         super().__init__(n_arms, n_propensity_draws=n_propensity_draws, **kwargs)
         self.exploration = check_float("exploration", exploration, 0.0)
         self.positive_threshold = check_float("positive_threshold", positive_threshold)
-        self._init_linear(mode, ridge, fit_intercept, arm_dim)
+        self._init_linear(mode, ridge, fit_intercept, arm_dim, backend, device)
 
     def _score_scale(self):
         return self.exploration

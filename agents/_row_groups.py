@@ -1,0 +1,61 @@
+"""Grouping rows of a batch: by an integer key (pairs, replicas) and by identical rows."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def group_pairs(pair: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Rows sorted by pair id: (order, group of each sorted row, slot within its group, pair ids, width).
+
+    >>> order, group, slot, ids, width = group_pairs(np.array([7, 3, 7]))
+    >>> order.tolist(), group.tolist(), slot.tolist(), ids.tolist(), width
+    ([1, 0, 2], [0, 1, 1], [0, 0, 1], [3, 7], 2)
+    """
+    order = np.argsort(pair, kind="stable")
+    sorted_pair = pair[order]
+    new = np.empty(pair.size, dtype=bool)
+    new[0] = True
+    np.not_equal(sorted_pair[1:], sorted_pair[:-1], out=new[1:])
+    group = np.cumsum(new) - 1
+    first = np.flatnonzero(new)
+    slot = np.arange(pair.size) - first[group]
+    return order, group, slot, sorted_pair[first], int(slot.max()) + 1
+
+
+def unique_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first, inverse): index of one row per distinct row of ``keys``, and each row's distinct row.
+
+    Rows are grouped by a random projection (one sort of floats), then checked equal to
+    their group's first row; only if that fails (a hash collision or NaNs) are rows compared
+    bytewise.  Either way identical rows, and only those, share a group.
+
+    >>> first, inverse = unique_rows(np.array([[1.0, 2.0], [0.5, 0.0], [1.0, 2.0]]))
+    >>> first.size, bool(inverse[0] == inverse[2]), bool(inverse[0] == inverse[1])
+    (2, True, False)
+    """
+    keys = np.ascontiguousarray(keys, dtype=np.float64)
+    h = keys @ _PROJECTION.take(np.arange(keys.shape[1]) % _PROJECTION.size)
+    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if np.array_equal(keys, keys[first][inverse]):
+        return first, inverse
+    void = keys.view(np.dtype((np.void, keys.dtype.itemsize * keys.shape[1])))[:, 0]
+    _, first, inverse = np.unique(void, return_index=True, return_inverse=True)
+    return first, inverse.reshape(-1)
+
+
+def segment_sum(values: np.ndarray, inverse: np.ndarray, n_groups: int) -> np.ndarray:
+    """(n_groups, …) sums of ``values`` rows by group ``inverse`` (a sparse product, no Python loop).
+
+    >>> segment_sum(np.array([[1.0], [2.0], [4.0]]), np.array([1, 0, 1]), 2).tolist()
+    [[2.0], [5.0]]
+    """
+    from scipy.sparse import csr_matrix
+
+    n = inverse.size
+    onehot = csr_matrix((np.ones(n), (inverse, np.arange(n))), shape=(n_groups, n))
+    return np.asarray(onehot @ values.reshape(n, -1)).reshape(n_groups, *values.shape[1:])
+
+
+_PROJECTION = np.random.default_rng(20240607).standard_normal(64)  # fixed: results never depend on it
