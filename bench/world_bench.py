@@ -2,8 +2,12 @@
 
 Run: ``python bench/world_bench.py [--steps 200] [--repeat 3] [--backend numpy|torch] [--slate 0]``.
 Times ``World.step`` alone (uniform random actions drawn beforehand) at B = 1, 256, 4096,
-with all dynamics on and with drift off. Each figure is the best of ``--repeat`` runs (the
-machine may be shared); the load average is printed with it.
+with all dynamics on (drift in the full embedding space, the default, and "all, tastes":
+``Drift(basis="tastes")``, drift within the span of the fitted tastes) and with drift off. Each figure is the best of ``--repeat`` runs (the
+machine may be shared), after ``--warmup`` untimed steps (so drifted tastes and the full
+scans they cause are in the timed steps). Printed per line: events/s (best, median) by the
+wall clock, events per CPU-second of this process (less sensitive to other processes on a
+busy machine), steps/s (one decision per user per step), full scans per step, load average.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def bench(world, steps: int, slate: int, seed: int = 0) -> float:
-    """User-steps per second of ``world.step`` over ``steps`` steps."""
+def bench(world, steps: int, slate: int, seed: int = 0, warmup: int = 0) -> tuple[float, float]:
+    """(user-steps per wall second, per CPU second) of ``world.step`` over ``steps`` steps."""
     rng = np.random.default_rng(seed)
     world.reset(seed=seed)
     b, n = world.n_users, world.n_items
@@ -28,16 +32,19 @@ def bench(world, steps: int, slate: int, seed: int = 0) -> float:
         acts = [np.argsort(rng.random((b, n)), axis=1)[:, :slate] for _ in range(min(steps, 8))]
     else:
         acts = [rng.integers(n, size=b) for _ in range(min(steps, 64))]
-    world.step(acts[0])
-    t = time.perf_counter()
+    for s in range(max(1, warmup)):
+        world.step(acts[s % len(acts)])
+    t, c = time.perf_counter(), time.process_time()
     for s in range(steps):
         world.step(acts[s % len(acts)])
-    return b * steps / (time.perf_counter() - t)
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    return b * steps / wall, b * steps / max(cpu, 1e-9)
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=200)
+    ap.add_argument("--warmup", type=int, default=20, help="untimed steps before each timed run")
     ap.add_argument("--repeat", type=int, default=3, help="runs per figure; the best is reported")
     ap.add_argument("--backend", default="numpy")
     ap.add_argument("--device", default=None)
@@ -54,16 +61,24 @@ def main(argv=None) -> None:
     x = embed_texts(movielens_catalog().texts, progress=False).vectors
     pop = movielens_population(x)
     print(f"MovieLens catalog {x.shape[0]} items, {pop.n_users} fitted users, backend {args.backend}, "
-          f"slate {args.slate or 'single item'}, best of {args.repeat}")
-    for label, cfg in (("all dynamics", WorldConfig(backend=args.backend, device=args.device)),
-                       ("drift off", WorldConfig(backend=args.backend, device=args.device, drift=Drift(enabled=False)))):
+          f"slate {args.slate or 'single item'}, best of {args.repeat}, {args.warmup} warm-up steps")
+    configs = (("all dynamics", Drift()), ("all, tastes", Drift(basis="tastes")), ("drift off", Drift(enabled=False)))
+    for label, drift in configs:
+        cfg = WorldConfig(backend=args.backend, device=args.device, drift=drift)
         for b in (int(v) for v in args.sizes.split(",")):
             w = World(x, pop, n_users=b, config=cfg, seed=0)
             steps = args.steps if b > 1 else args.steps * 10
-            rates = [bench(w, steps, args.slate) for _ in range(max(1, args.repeat))]
+            load0 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+            scans0, runs = 0, []
+            for _ in range(max(1, args.repeat)):
+                scans0 = w.n_full_scans
+                runs.append(bench(w, steps, args.slate, warmup=args.warmup))
+            wall, cpu = np.array(runs).T
+            scans = (w.n_full_scans - scans0) / (steps + max(1, args.warmup))
             load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-            print(f"  {label:<13} B={b:<5} {max(rates):>12,.0f} user-steps/s  "
-                  f"(median {np.median(rates):,.0f}; full scans {w.n_full_scans}; load {load:.2f})")
+            print(f"  {label:<13} B={b:<5} {wall.max():>12,.0f} user-steps/s  (median {np.median(wall):,.0f}; "
+                  f"{cpu.max():,.0f} per CPU-s; {wall.max() / b:,.0f} steps/s; full scans/step {scans:.1f}; "
+                  f"load {load0:.2f}→{load:.2f})")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@
   on near-duplicates i (cosine ≥ ``similarity``, at most ``max_neighbors``). Fatigue lowers
   utility by ``strength · T_u · fatigue`` (T_u the user's temperature) and recovers
   geometrically: it is multiplied by ``recovery`` every step.
-- **Drift**: a positive response to item j moves θ ← normalise(θ + rate·x_j).
+- **Drift**: a positive response to item j moves θ ← normalise(θ + rate·x_j) (or toward the
+  projection of x_j onto the span of the population's tastes, ``Drift(basis="tastes")``).
 - **Blocking**: a ``block`` response removes the item from the user's mask for good; a
   blocked item shown again is always answered ``block``.
 - **Patience**: a session starts with ``initial`` patience; each negative response costs 1;
@@ -47,13 +48,27 @@ class Fatigue:
 
 @dataclass(frozen=True)
 class Drift:
-    """Positive responses pull θ toward the consumed item by ``rate`` (then renormalise)."""
+    """Positive responses pull θ toward the consumed item by ``rate`` (then renormalise).
+
+    ``basis="full"`` (default) pulls θ toward the item vector x_j itself. ``basis="tastes"``
+    pulls it toward P·x_j, the projection of x_j onto the span of the population's tastes,
+    so θ never leaves that span: a documented model choice, not an approximation of
+    ``"full"`` (the user moves toward the part of the item their taste model can express).
+    MovieLens-fitted tastes span 64 of the 384 embedding dimensions (ridge in a principal
+    subspace, :mod:`envs.fit_ratings`), so every taste operation of the world then runs in 64
+    dimensions. Where the tastes span every dimension the two bases are the same model.
+
+    >>> Drift(basis="tastes").basis
+    'tastes'
+    """
 
     enabled: bool = True
     rate: float = 0.05
+    basis: str = "full"
 
     def __post_init__(self):
         _check(self.rate >= 0, f"drift rate must be ≥ 0, got {self.rate}")
+        _check(self.basis in ("full", "tastes"), f"drift basis must be 'full' or 'tastes', got {self.basis!r}")
 
 
 @dataclass(frozen=True)
@@ -111,6 +126,7 @@ class FatigueState:
     """Dense (users × items) fatigue with lazy geometric decay (one global scale factor).
 
     Neighbour columns whose weight is 0 for every item are dropped (adding 0 changes nothing).
+    Column 0 of the neighbour table is the item itself with weight 1 (see :func:`near_duplicates`).
     """
 
     def __init__(self, be, n_rows: int, n_items: int, cfg: Fatigue, nbr_idx, nbr_w):
@@ -125,6 +141,7 @@ class FatigueState:
         m = int(nz[-1]) + 1 if len(nz) else 1
         self.nbr_idx = self.be.asarray(np.ascontiguousarray(np.asarray(nbr_idx)[:, :m]), "int64")
         self.nbr_w = self.be.asarray(np.ascontiguousarray(w[:, :m]), "float32")
+        self.has_nbr = (w[:, 1:m] != 0).any(1)  # numpy: items with a near duplicate
 
     def values(self, rows, cols):
         return self.be.gather(self.f, rows, cols) * (1.0 / self.scale)
@@ -132,15 +149,38 @@ class FatigueState:
     def rows_dense(self, rows):
         return self.f[rows] * (1.0 / self.scale)
 
-    def tick(self) -> None:
-        """One step of recovery."""
+    def tick(self) -> bool:
+        """One step of recovery; True when the stored values were rewritten (not just rescaled)."""
         if self.cfg.recovery == 0:
             self.f[:] = 0
-            return
+            return True
         self.scale /= self.cfg.recovery
         if self.scale > 1e12:
             self.f *= 1.0 / self.scale
             self.scale = 1.0
+            return True
+        return False
+
+    def expose_single(self, rows, items, flat, raw=None) -> None:
+        """One exposure per row: ``items`` (backend, one per row of ``rows``) at flat indices
+        ``flat`` = rows·n_items + items; ``raw``: the stored values there, when already read.
+
+        The item itself gets +1 (one scatter); only rows whose item has near duplicates touch
+        the neighbour columns.
+        """
+        be = self.be
+        xf = self.f.reshape(-1)
+        if raw is None:
+            raw = be.take(self.f, flat)
+        xf[flat] = raw + self.scale
+        if self.nbr_idx.shape[1] > 1:
+            sub = self.has_nbr[be.to_numpy(items)].nonzero()[0]
+            if len(sub):
+                sb = be.asarray(sub, "int64")
+                it = items[sb]
+                cols = be.take_rows(self.nbr_idx, it)[:, 1:]
+                w = be.take_rows(self.nbr_w, it)[:, 1:] * self.scale
+                xf[(rows[sb] * self.f.shape[1])[:, None] + cols] += w
 
     def expose(self, rows, items, accumulate: bool) -> None:
         """Add exposure of ``items`` for ``rows`` (1-d, same length)."""

@@ -16,6 +16,7 @@ Every kind distribution is stochastically increasing in ``u``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.special import expit
@@ -123,3 +124,71 @@ def sample_kinds(utility, cuts, temperature, uniforms):
         eps = torch.log(uniforms) - torch.log1p(-uniforms)
     latent = utility + temperature * eps
     return (cuts < latent[..., None]).sum(-1)
+
+
+# ---------------------------------------------------------------- per-slot fast path
+# The batched world keeps each slot's cut points divided by its temperature, laid out (6, n)
+# so that every per-kind operation runs on a contiguous row: the same model as above, on the
+# utility in temperature units y = u/T (P(kind ≤ k) = σ(c_k/T − y), kind = #{k: c_k/T < y + ε}).
+
+
+def scaled_cuts(cuts, temperature):
+    """(6, n) cut points in temperature units c_k/T from cuts (n, 6) and temperature (n,).
+
+    >>> scaled_cuts(np.array([[-2.0, -1.5, -1.0, 1.0, 1.5, 2.0]]), np.array([0.5]))[:, 0].tolist()
+    [-4.0, -3.0, -2.0, 2.0, 3.0, 4.0]
+    """
+    ct = (cuts / temperature[:, None]).T
+    return np.ascontiguousarray(ct) if isinstance(ct, np.ndarray) else ct.contiguous()
+
+
+def expected_reward_scaled(y, ct, rewards):
+    """Expected reward of utilities in temperature units ``y`` (..., n) with :func:`scaled_cuts` ``ct``.
+
+    ``rewards`` (7,) numpy. Equals :func:`expected_reward` of u = y·T.
+
+    >>> cuts = FeedbackModel().cut_points(np.array([-1.0]), np.array([1.0]), np.array([0.5]))
+    >>> r = np.array([-1, -0.5, -0.1, 0, 0.5, 1, 1])
+    >>> a = expected_reward_scaled(np.array([0.2 / 0.5]), scaled_cuts(cuts, np.array([0.5])), r)
+    >>> bool(np.isclose(a[0], expected_reward(np.array([0.2]), cuts, np.array([0.5]), r)[0]))
+    True
+    """
+    top, ks, w = _reward_steps(np.asarray(rewards, dtype=np.float64).tobytes())
+    if not len(ks):
+        return top + 0 * y
+    c = ct if len(ks) == 6 else ct[ks]
+    z = _sig(c.reshape((len(ks),) + (1,) * (y.ndim - 1) + (ct.shape[1],)) - y[None])
+    if isinstance(z, np.ndarray):
+        return top - np.einsum("k,k...->...", w.astype(z.dtype, copy=False), z)
+    import torch
+
+    return top - torch.einsum("k,k...->...", torch.as_tensor(w, dtype=z.dtype, device=z.device), z)
+
+
+@lru_cache(maxsize=64)
+def _reward_steps(rewards_bytes: bytes):
+    """(r_6, the cut points whose reward step is not 0, those steps) of a reward vector."""
+    r = np.frombuffer(rewards_bytes, dtype=np.float64)
+    steps = r[1:] - r[:-1]
+    ks = [k for k in range(6) if steps[k] != 0.0]  # cut points whose step is 0 add nothing
+    return float(r[6]), ks, steps[ks]
+
+
+def sample_kinds_scaled(y, ct, uniforms):
+    """Kind codes for utilities in temperature units ``y`` (n,), :func:`scaled_cuts` ``ct`` and uniforms (n,).
+
+    Same draws as :func:`sample_kinds` (up to float rounding at the cut points).
+
+    >>> cuts = FeedbackModel().cut_points(np.array([-1.0, -1.0]), np.array([1.0, 1.0]), np.array([0.5, 0.5]))
+    >>> ct = scaled_cuts(cuts, np.array([0.5, 0.5]))
+    >>> sample_kinds_scaled(np.array([18.0, -18.0]), ct, np.array([0.5, 0.5])).tolist()
+    [6, 0]
+    """
+    if isinstance(uniforms, np.ndarray):
+        latent = np.log(uniforms) - np.log1p(-uniforms)
+        latent += y
+    else:
+        import torch
+
+        latent = torch.log(uniforms) - torch.log1p(-uniforms) + y
+    return (ct < latent).sum(0)

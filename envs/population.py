@@ -51,6 +51,26 @@ def unit_rows(x: np.ndarray) -> np.ndarray:
     return (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
+def taste_span(theta, tol: float = 1e-4):
+    """Orthonormal basis (d, r) of the span of the taste rows when r < d, else None.
+
+    Singular values below ``tol`` times the largest count as zero (float32 tastes that lie in
+    a subspace have rounding-size components outside it).
+
+    Examples
+    --------
+    >>> th = np.array([[1.0, 0.0, 0.0], [0.6, 0.8, 0.0]], dtype=np.float32)
+    >>> u = taste_span(th)
+    >>> u.shape, np.allclose(th @ u @ u.T, th, atol=1e-6)
+    ((3, 2), True)
+    >>> taste_span(np.eye(3)) is None
+    True
+    """
+    s_vals, vt = np.linalg.svd(np.asarray(theta, dtype=np.float64), full_matrices=False)[1:]
+    r = int((s_vals > tol * s_vals[0]).sum())
+    return None if r >= vt.shape[1] else np.ascontiguousarray(vt[:r].T)
+
+
 @dataclass(frozen=True)
 class Population:
     """Users of the simulated world (arrays indexed by user row).

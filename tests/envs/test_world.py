@@ -229,9 +229,10 @@ def test_torch_backend_matches_numpy(small_items, small_population):
 
 def _non_candidate_max(w):
     """Max base utility κ·θ·x + b over each row's non-candidate items, recomputed from θ."""
-    base = w._kappa[:, None] * (w.theta() @ w.item_vectors.T) + w._ib[None, :]
+    kappa, ib, top = (w.be.to_numpy(a) for a in (w._kappa, w._ib, w._top))
+    base = kappa[:, None] * (w.theta() @ w.item_vectors.T) + ib[None, :]
     others = np.ones(base.shape, dtype=bool)
-    np.put_along_axis(others, w._top, False, axis=1)
+    np.put_along_axis(others, top, False, axis=1)
     return np.where(others, base, -np.inf).max(1), base
 
 
@@ -253,8 +254,6 @@ def test_incremental_drift_state_equals_recomputation(small_items, small_populat
         np.testing.assert_allclose(w._tops, np.take_along_axis(th @ x.T, w._top, 1), atol=1e-5)
         base_c = w._kappa[:, None] * w._tops + w._ib[w._top]
         np.testing.assert_allclose(np.where(w._topa, base_c, -np.inf), w._topb, atol=1e-6)
-        # projections V·θ tracked per drift equal recomputation
-        np.testing.assert_allclose(w._p, th @ w._v, atol=1e-5)
         # the cheap bound and the hull bound really bound every non-candidate item
         other_max, _ = _non_candidate_max(w)
         assert (other_max <= w._bound() + 1e-5).all()
@@ -274,16 +273,103 @@ def test_hull_bound_is_a_bound(small_items, small_population):
         assert not w._bound_holds(np.arange(300), kth).any()
 
 
-def test_blocked_small_products_equal_matmul(small_items, small_population):
-    import envs.world as world_mod
-
-    w = World(small_items, small_population, n_users=3, seed=0)
+def test_small_products_equal_matmul(small_items, small_population):
+    w = World(small_items, small_population, n_users=5, seed=0, config=WorldConfig(drift=Drift(rate=0.3)))
     w.reset()
-    th = np.random.default_rng(0).normal(size=(5, 16)).astype(np.float32)
-    old = world_mod._BLAS_BLOCK
-    try:
-        world_mod._BLAS_BLOCK = 100  # force many item blocks
-        for rows in (th[:1], th[:2], th[:3], th):
-            np.testing.assert_allclose(w._times_xt(rows), rows @ w.item_vectors.T, atol=1e-5)
-    finally:
-        world_mod._BLAS_BLOCK = old
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        w.step(rng.integers(w.n_items, size=5))
+    th = w.theta()
+    for rows in ([0], [0, 1], [1, 3, 4], [0, 1, 2, 3, 4]):
+        np.testing.assert_allclose(w._times_xt(np.array(rows)), th[rows] @ w.item_vectors.T, atol=1e-5)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_add_items_to_a_catalog_smaller_than_the_candidate_list(small_items, small_population, backend):
+    if backend == "torch":
+        pytest.importorskip("torch")
+    # 20 items < 32 candidates: adding items grows the candidate lists (was a shape mismatch)
+    from envs.clusters import cluster_population
+
+    items = small_items[:20]
+    pop = cluster_population(items, 30, n_clusters=3, seed=1)
+    w = World(items, pop, n_users=12, seed=0, config=WorldConfig(backend=backend, drift=Drift(rate=0.2)))
+    w.reset()
+    rng = np.random.default_rng(4)
+    w.step(rng.integers(20, size=12))
+    idx = w.add_items(np.random.default_rng(9).normal(size=(25, 16)))
+    assert idx.tolist() == list(range(20, 45))
+    for _ in range(10):
+        er = w.expected_rewards()
+        best = np.where(w._observation().mask, er, -np.inf).max(1)
+        a = rng.integers(w.n_items, size=12)
+        r = w.step(a)
+        np.testing.assert_allclose(r.best_expected_reward, best, atol=1e-5)
+        np.testing.assert_allclose(r.expected_reward_chosen, er[np.arange(12), a], atol=1e-5)
+
+
+def _low_rank_population(items, n_users=40, rank=5, seed=0):
+    """A cluster population whose tastes are projected onto a rank-``rank`` subspace."""
+    from dataclasses import replace
+
+    from envs.clusters import cluster_population
+    from envs.population import unit_rows
+
+    pop = cluster_population(items, n_users, n_clusters=5, seed=seed)
+    u = np.linalg.svd(pop.theta.astype(np.float64), full_matrices=False)[2][:rank].T
+    return replace(pop, theta=unit_rows(pop.theta @ u @ u.T)), u
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_drift_in_the_tastes_span_is_exact_and_stays_in_the_span(small_items, backend):
+    if backend == "torch":
+        pytest.importorskip("torch")
+    pop, u = _low_rank_population(small_items)
+    cfg = WorldConfig(drift=Drift(rate=0.2, basis="tastes"), candidates=6, backend=backend)
+    w = World(small_items, pop, n_users=300, seed=5, config=cfg)
+    w.reset()
+    assert w._x.shape[1] == 5  # tastes and items in the 5 coordinates of the tastes' span
+    rng = np.random.default_rng(1)
+    x = w.item_vectors
+    before = w.theta()
+    for _ in range(20):
+        a = rng.integers(w.n_items, size=300)
+        er = w.expected_rewards()
+        best = np.where(w._observation().mask, er, -np.inf).max(1)
+        r = w.step(a)
+        np.testing.assert_allclose(r.expected_reward_chosen, er[np.arange(300), a], atol=1e-5)
+        np.testing.assert_allclose(r.best_expected_reward, best, atol=1e-5)
+        other_max, _ = _non_candidate_max(w)
+        assert (other_max <= w.be.to_numpy(w._bound()) + 1e-5).all()
+    th = w.theta()
+    moved = np.abs(th - before).max(1) > 1e-4
+    assert moved.mean() > 0.3
+    np.testing.assert_allclose(th, th @ u @ u.T, atol=1e-5)  # still in the span
+    np.testing.assert_allclose(np.linalg.norm(th, axis=1), 1, atol=1e-5)
+    np.testing.assert_allclose(w._s, th @ x.T, atol=1e-5)
+
+
+def test_drift_in_the_tastes_span_pulls_toward_the_projected_item(small_items):
+    pop, u = _low_rank_population(small_items)
+    cfg = WorldConfig(**{**OFF, "drift": Drift(rate=0.3, basis="tastes")})
+    w = World(small_items, pop, n_users=400, seed=0, config=cfg)
+    w.reset()
+    before = w.theta()
+    r = w.step(np.full(400, 11))
+    moved = r.kind > NEUTRAL
+    px = u @ (u.T @ w.item_vectors[11])
+    expect = before[moved] + 0.3 * px
+    expect /= np.linalg.norm(expect, axis=1, keepdims=True)
+    np.testing.assert_allclose(w.theta()[moved], expect, atol=1e-5)
+
+
+def test_full_rank_tastes_make_both_drift_bases_the_same(small_items, small_population):
+    out = []
+    for basis in ("full", "tastes"):
+        w = World(small_items, small_population, n_users=32, seed=4, config=WorldConfig(drift=Drift(basis=basis)))
+        w.reset()
+        out.append((run(w, 15, 1), w.theta()))
+    for x, y in zip(out[0][0], out[1][0]):
+        for u, v in zip(x, y):
+            np.testing.assert_array_equal(u, v)
+    np.testing.assert_array_equal(out[0][1], out[1][1])
