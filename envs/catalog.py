@@ -168,7 +168,10 @@ def _column_values(table, column: str, file_name: str) -> list:
     import pyarrow as pa
 
     col = table.column(column)
-    values = col.to_pylist()
+    try:
+        values = col.to_pylist()
+    except UnicodeDecodeError:  # a string column holding bytes that are not UTF-8 (JSONL)
+        raise CatalogError(f"catalog {file_name}: column {column!r} is not valid UTF-8 text") from None
     if pa.types.is_binary(col.type) or pa.types.is_large_binary(col.type):
         decoded = []
         for row, v in enumerate(values):
@@ -212,7 +215,10 @@ def load_catalog_file(
     if not text_columns:
         raise CatalogError("no text columns given: name at least one with --text-columns")
     table = _read_table(path)
-    columns = list(table.column_names)
+    try:
+        columns = list(table.column_names)
+    except UnicodeDecodeError:
+        raise CatalogError(f"catalog {path.name}: the column names (header) are not valid UTF-8 text") from None
     needed = [id_column, *text_columns] + ([category_column] if category_column else [])
     for col in needed:
         if col not in columns:

@@ -21,6 +21,7 @@ import numpy as np
 from envs.errors import CacheError
 
 COMPACT_AFTER = 16
+STALE_TMP_SECONDS = 3600  # a temporary shard this old belongs to a writer that was killed
 
 
 def default_cache_dir() -> Path:
@@ -123,6 +124,7 @@ class EmbeddingCache:
             table[h] = v
         try:
             self.root.mkdir(parents=True, exist_ok=True)
+            self._remove_stale_temporaries()
             shards = self._shards()
             if len(shards) + 1 > COMPACT_AFTER:
                 self._write_shard(list(table), np.stack(list(table.values())))
@@ -137,6 +139,18 @@ class EmbeddingCache:
             ) from None
         except OSError as exc:
             raise CacheError(f"cannot write embedding cache in {self.root}: {exc.strerror or exc}") from None
+
+    def _remove_stale_temporaries(self) -> None:
+        """Delete temporary shard files left by writers killed mid-write (never read as shards)."""
+        import time
+
+        now = time.time()
+        for tmp in self.root.glob(".tmp-*"):
+            try:
+                if now - tmp.stat().st_mtime > STALE_TMP_SECONDS:
+                    tmp.unlink()
+            except OSError:
+                pass
 
     def _write_shard(self, hashes: list[str], vectors: np.ndarray) -> None:
         import io

@@ -55,6 +55,9 @@ def apply_overrides(data: dict, overrides: Iterable[str]) -> dict:
     import yaml
 
     out = copy.deepcopy(data)
+    overrides = list(overrides)
+    if overrides and not isinstance(out, dict):
+        raise ConfigError(f"config: top level must be a mapping of sections, got {type(out).__name__}")
     for item in overrides:
         if "=" not in item:
             raise ConfigError(f"--set {item!r}: expected key=value, e.g. run.seeds=3")
@@ -73,6 +76,8 @@ def apply_overrides(data: dict, overrides: Iterable[str]) -> dict:
                 if not part.isdigit() or int(part) >= len(node):
                     raise ConfigError(f"--set {key}: no list entry {part!r}")
                 node = node[int(part)]
+                if not isinstance(node, (dict, list)):
+                    raise ConfigError(f"--set {key}: entry {part!r} is not a section")
                 continue
             if part == "agents" and part not in node:
                 node[part] = [a.model_dump() for a in RunConfig().agents]

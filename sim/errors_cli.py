@@ -43,6 +43,13 @@ def run_guarded(fn: Callable[[], object], debug: bool = False) -> int:
             raise
         print(f"error: {one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except MemoryError as exc:
+        if debug:
+            raise
+        detail = one_line(exc) if str(exc).strip() else "an allocation failed"
+        print(f"error: out of memory ({detail}); use a smaller catalog, world.n_users or population.n_users",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -28,13 +28,14 @@ def run_prepared(prep, out_dir: str | Path, *, progress: bool = False,
     from sim.atomic import write_json
     from sim.backends import run_local, run_ray
     from sim.cells import write_cell
-    from sim.runner import MANIFEST, _cell_job, all_cells, finish, manifest_dict
+    from sim.runner import MANIFEST, _cell_job, all_cells, check_agents, finish, manifest_dict
 
     start = time.perf_counter()
     cfg = prep.config
     out_dir = Path(out_dir)
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise BanditsimError(f"{out_dir} exists and is not an empty folder; choose another out_dir")
+    check_agents(prep)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(out_dir / MANIFEST, manifest_dict(cfg, prep, "running"))
     cells = all_cells(cfg)

@@ -51,14 +51,30 @@ def _cell_job(prep: Prepared, cell: Cell) -> dict:
     return play_cell(prep, cell)
 
 
+def _is_partial(path: Path) -> bool:
+    """A temporary file of :mod:`sim.atomic` that a killed run left behind (never a result)."""
+    return path.name.startswith(".") and path.name.endswith(".tmp")
+
+
+def _remove_partials(out_dir: Path) -> None:
+    for folder in (out_dir, out_dir / "cells"):
+        if folder.is_dir():
+            for p in folder.iterdir():
+                if _is_partial(p) and p.is_file():
+                    p.unlink(missing_ok=True)
+
+
 def _check_out_dir(out_dir: Path, cfg: RunConfig, resume: bool) -> None:
     manifest = out_dir / MANIFEST
     if not out_dir.exists():
+        parent = next((p for p in out_dir.absolute().parents if p.exists()), None)
+        if parent is not None and not parent.is_dir():  # found now, not after the embedding
+            raise BanditsimError(f"cannot create output folder {out_dir}: {parent} is not a folder")
         return
     if not out_dir.is_dir():
         raise BanditsimError(f"output path {out_dir} exists and is not a folder")
     if not manifest.is_file():
-        if any(out_dir.iterdir()):
+        if any(not _is_partial(p) for p in out_dir.iterdir()):
             raise BanditsimError(f"output folder {out_dir} is not empty and holds no banditsim run; "
                                  "choose another --out")
         return
@@ -72,6 +88,18 @@ def _check_out_dir(out_dir: Path, cfg: RunConfig, resume: bool) -> None:
     if old.get("config") != json.loads(cfg.model_dump_json()):
         raise BanditsimError(f"{out_dir} holds a run of a different config; --resume needs the same "
                              "config (or choose another --out)")
+
+
+def check_agents(prep: Prepared) -> None:
+    """Build every agent of the config once, so a bad parameter value (``epsilon: 2``) is one
+    error line before the results folder exists, not a crash in the first cell."""
+    from sim.play import build_agent
+
+    for index, spec in enumerate(prep.config.agents):
+        try:
+            build_agent(prep, index, 0)
+        except (ValueError, TypeError) as exc:  # a parameter's value or type
+            raise BanditsimError(f"agent {spec.label!r}: {exc}") from None
 
 
 def manifest_dict(cfg: RunConfig, prep: Prepared | None, status: str, extra: dict | None = None) -> dict:
@@ -106,7 +134,9 @@ def run_experiment(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False,
     out_dir = Path(out_dir)
     _check_out_dir(out_dir, cfg, resume)
     prep = prepare(cfg, progress=progress)
+    check_agents(prep)
     out_dir.mkdir(parents=True, exist_ok=True)
+    _remove_partials(out_dir)  # half-written files of a killed run
     write_json(out_dir / MANIFEST, manifest_dict(cfg, prep, "running"))
     cells = all_cells(cfg)
     todo = [c for c in cells if not is_complete(out_dir, c)]
