@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-import torch
 
 from agents._validation import check_choice, check_float, check_int
 from agents.base import SamplingAgent
@@ -13,6 +12,7 @@ from agents.base import SamplingAgent
 
 def resolve_device(device: str) -> torch.device:
     """'cpu', 'cuda' or 'auto' (cuda when available) → torch.device."""
+    import torch
     check_choice("device", device, ("cpu", "cuda", "auto"))
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -23,6 +23,7 @@ def resolve_device(device: str) -> torch.device:
 
 def _occurrence(group: torch.Tensor) -> torch.Tensor:
     """For each element, how many earlier elements share its group id (vectorised)."""
+    import torch
     order = torch.argsort(group, stable=True)
     sorted_group = group[order]
     new = torch.ones_like(sorted_group, dtype=torch.bool)
@@ -63,6 +64,7 @@ class NeuralLinearTSAgent(SamplingAgent):
                  learning_rate: float = 1e-2, retrain_every: int = 200, n_train_steps: int = 50,
                  batch_size: int = 128, buffer_size: int = 4096, device: str = "cpu",
                  n_propensity_draws: int = 256, **kwargs):
+        import torch
         super().__init__(n_arms, n_propensity_draws=n_propensity_draws, **kwargs)
         self.hidden_size = check_int("hidden_size", hidden_size, minimum=1)
         self.noise_std = check_float("noise_std", noise_std, 0.0, low_open=True)
@@ -81,11 +83,13 @@ class NeuralLinearTSAgent(SamplingAgent):
 
     def reseed(self, random_state) -> None:
         """Restart both the numpy and the torch random streams."""
+        import torch
         super().reseed(random_state)
         self._gen.manual_seed(int(self._rng.integers(2**62)))
 
     # ------------------------------------------------------------------ state
     def _build(self, d_user: int, d_item: int) -> None:
+        import torch
         r, h, dev = self.n_replicas, self.hidden_size, self._device
         f = h + 1
         gen = torch.Generator(device=dev)
@@ -115,6 +119,7 @@ class NeuralLinearTSAgent(SamplingAgent):
         self._built = True
 
     def _inputs(self, rows):
+        import torch
         x = rows.features
         d_user = 0 if x is None else x.shape[1]
         if rows.arm_features is None:
@@ -131,6 +136,7 @@ class NeuralLinearTSAgent(SamplingAgent):
 
     def _features(self, x, items, rep):
         """Features f (B, K, H+1) of every (row, item) pair; rows use their replica's net."""
+        import torch
         pre = torch.einsum("bu,buh->bh", x, self.w_user[rep])[:, None, :]
         pre = pre + torch.einsum("ki,bih->bkh", items, self.w_item[rep]) + self.b1[rep][:, None, :]
         h = torch.relu(torch.einsum("bkh,bhg->bkg", torch.relu(pre), self.w2[rep]) + self.b2[rep][:, None, :])
@@ -138,12 +144,14 @@ class NeuralLinearTSAgent(SamplingAgent):
 
     def _pair_features(self, x, items_of_rows, rep):
         """Features (n, H+1) of one item per row; ``items_of_rows`` is (n, d_item)."""
+        import torch
         pre = torch.einsum("bu,buh->bh", x, self.w_user[rep]) + torch.einsum("bi,bih->bh", items_of_rows, self.w_item[rep])
         h = torch.relu(torch.einsum("bh,bhg->bg", torch.relu(pre + self.b1[rep]), self.w2[rep]) + self.b2[rep])
         return torch.cat([h, torch.ones_like(h[:, :1])], dim=-1)
 
     # ------------------------------------------------------------------ protocol hooks
     def _sampler(self, rows):
+        import torch
         x, items, rep = self._inputs(rows)
         with torch.no_grad():
             feats = self._features(x, items, rep)
@@ -157,6 +165,7 @@ class NeuralLinearTSAgent(SamplingAgent):
         return draw
 
     def _learn(self, rows, arms, reward, kind):
+        import torch
         x, items, rep = self._inputs(rows)
         arm_t = torch.as_tensor(arms, device=self._device)
         y = torch.as_tensor(reward, dtype=torch.float32, device=self._device)
@@ -178,6 +187,7 @@ class NeuralLinearTSAgent(SamplingAgent):
 
     # ------------------------------------------------------------------ training
     def _train(self, due, items) -> None:
+        import torch
         params = [self.w_user, self.w_item, self.b1, self.w2, self.b2, self.head]
         opt = torch.optim.Adam(params, lr=self.learning_rate)  # fresh state: untouched replicas stay put
         size = torch.clamp(self._buf_count[due], max=self.buffer_size)
@@ -203,6 +213,7 @@ class NeuralLinearTSAgent(SamplingAgent):
             self._b.index_add_(0, rep_all, f * self._buf_y[rep_all, slot_all][:, None])
 
     def _refactor(self, touched) -> None:
+        import torch
         with torch.no_grad():
             prec = self._precision[touched].double()
             chol = torch.linalg.cholesky(prec)

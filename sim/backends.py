@@ -7,6 +7,8 @@ bit-identical results; they differ only in where the work happens.
 
 from __future__ import annotations
 
+import os
+import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Callable, Iterable, Iterator
 
@@ -15,19 +17,52 @@ BACKENDS = ("local", "ray")
 _SHARED: Any = None
 
 
-def _init_worker(shared: Any) -> None:
+def _exit_with_parent(parent: int, interval: float = 0.2) -> None:
+    """End this worker as soon as the process that started it is gone (e.g. SIGKILLed).
+
+    A killed sweep must not leave workers behind: each holds the task queue open, so
+    without this they would wait for work forever.
+    """
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="banditsim-parent-watch", daemon=True).start()
+
+
+def _init_worker(shared: Any, parent: int | None = None) -> None:
+    """One compute thread per worker (the workers already fill the cores): BLAS and torch.
+
+    torch is not imported here (a second of start-up per worker): if a cell needs it, it
+    reads OMP_NUM_THREADS when it is first imported. The worker exits when ``parent`` dies.
+    """
     global _SHARED
     _SHARED = shared
-    try:
-        import torch
+    if parent is not None:
+        _exit_with_parent(parent)
+    os.environ["OMP_NUM_THREADS"] = "1"
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
 
-        torch.set_num_threads(1)
-    except ImportError:  # pragma: no cover
-        pass
+
+def call_cell(fn: Callable, shared: Any, cell: Any):
+    """``(cell, fn(shared, cell))`` with BLAS on one thread, on every backend alike.
+
+    Some BLAS products round differently with another thread count, so running every cell
+    single-threaded keeps in-process, worker-process and Ray results bit-identical.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return cell, fn(shared, cell)
 
 
 def _call_in_worker(fn: Callable, cell: Any):
-    return cell, fn(_SHARED, cell)
+    return call_cell(fn, _SHARED, cell)
 
 
 def run_local(fn: Callable, shared: Any, cells: Iterable, workers: int = 1) -> Iterator[tuple[Any, Any]]:
@@ -35,13 +70,13 @@ def run_local(fn: Callable, shared: Any, cells: Iterable, workers: int = 1) -> I
     cells = list(cells)
     if workers <= 1 or len(cells) <= 1:
         for cell in cells:
-            yield cell, fn(shared, cell)
+            yield call_cell(fn, shared, cell)
         return
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")  # fork after torch/BLAS threads start can deadlock
     with ProcessPoolExecutor(max_workers=min(workers, len(cells)), mp_context=ctx,
-                             initializer=_init_worker, initargs=(shared,)) as pool:
+                             initializer=_init_worker, initargs=(shared, os.getpid())) as pool:
         pending = {pool.submit(_call_in_worker, fn, c) for c in cells}
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -69,7 +104,7 @@ def run_ray(fn: Callable, shared: Any, cells: Iterable, address: str | None = No
         ray.init(**kwargs)
         started = True
     try:
-        remote = ray.remote(num_cpus=1)(lambda shared_ref, cell: (cell, fn(shared_ref, cell)))
+        remote = ray.remote(num_cpus=1)(lambda shared_ref, cell: call_cell(fn, shared_ref, cell))
         shared_ref = ray.put(shared)
         pending = [remote.remote(shared_ref, c) for c in cells]
         while pending:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sim.config_errors import ConfigError
 
 KIND_NAMES = ("block", "dislike", "skip", "neutral", "click", "like", "save")
+MAX_ABS_REWARD = 1e6  # sums of rewards over users, steps and seeds stay far from float overflow
 
 
 class Section(BaseModel):
@@ -65,6 +66,7 @@ class FatigueSection(Section):
 class DriftSection(Section):
     enabled: bool = True
     rate: float = Field(0.05, ge=0)
+    basis: Literal["full", "tastes"] = "full"  # pull toward the item, or its part in the tastes' span
 
 
 class BlockingSection(Section):
@@ -122,6 +124,9 @@ class WorldSection(Section):
                 raise ValueError(f"unknown feedback kind {kind!r}; known kinds: {', '.join(KIND_NAMES)}")
             if not math.isfinite(reward):
                 raise ValueError(f"reward of {kind!r} must be finite, got {reward}")
+            if abs(reward) > MAX_ABS_REWARD:
+                raise ValueError(f"reward of {kind!r} must be between -{MAX_ABS_REWARD:g} and "
+                                 f"{MAX_ABS_REWARD:g} (larger rewards overflow the metrics), got {reward:g}")
         return {k: value.get(k, d) for k, d in
                 zip(KIND_NAMES, (-1.0, -0.5, -0.1, 0.0, 0.5, 1.0, 1.0))}
 

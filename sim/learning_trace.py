@@ -45,7 +45,7 @@ def trace_recommendations(prep, agent_index: int, users, checkpoints, *, seed_in
     (4, ['agent', 'item', 'p_positive', 'percentile', 'step', 'title', 'user', 'user_name'])
     """
     from agents.types import Context, Feedback
-    from sim.play import build_agent, build_world
+    from sim.play import build_agent, start_world
 
     cfg = prep.config
     users = np.asarray(users, dtype=np.int64)
@@ -56,7 +56,7 @@ def trace_recommendations(prep, agent_index: int, users, checkpoints, *, seed_in
     horizon = cfg.run.horizon
     if checkpoints and not 0 <= checkpoints[-1] <= horizon:
         raise ValueError(f"checkpoints must lie in [0, {horizon}] (the run's horizon)")
-    world = build_world(prep, seed_index)
+    world, obs = start_world(prep, seed_index)
     agent = build_agent(prep, agent_index, seed_index)
     label = cfg.agents[agent_index].label
     n_total = len(prep.item_ids)
@@ -78,7 +78,6 @@ def trace_recommendations(prep, agent_index: int, users, checkpoints, *, seed_in
                          "item": int(item), "title": prep.titles[item],
                          "percentile": float(pct[k, item]), "p_positive": float(p_pos[k, item])})
 
-    obs = world.reset()
     todo = list(checkpoints)
     for t in range(horizon + 1):
         while todo and todo[0] == t:

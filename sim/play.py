@@ -7,6 +7,8 @@ of the chosen and of the best action, so regret is exact, not estimated.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from sim.cells import Cell
@@ -18,13 +20,36 @@ NEGATIVE = np.array([1, 1, 1, 0, 0, 0, 0], dtype=bool)
 POSITIVE = np.array([0, 0, 0, 0, 1, 1, 1], dtype=bool)
 
 
-def build_world(prep: Prepared, seed_index: int):
-    """The world of seed ``seed_index`` (the same for every agent: common random numbers)."""
+_TEMPLATE: dict[int, object] = {}  # id(prep) -> a pristine World of this process
+
+
+def _template_world(prep: Prepared):
+    """A pristine World for ``prep``, built once per process.
+
+    Building one precomputes the item geometry (Gram matrix, principal directions, hull,
+    every user's candidate items) — seconds for MovieLens — and none of it depends on the
+    seed, so every cell copies the template instead of rebuilding it.
+    """
     from envs.world import World
 
-    cfg = prep.config
-    return World(prep.item_vectors[: prep.n_initial], prep.population, n_users=cfg.world.n_users,
-                 config=world_config(cfg), seed=as_int_seed(world_seed(cfg.run.root_seed, seed_index)))
+    world = _TEMPLATE.get(id(prep))
+    if world is None:
+        _TEMPLATE.clear()
+        cfg = prep.config
+        world = World(prep.item_vectors[: prep.n_initial], prep.population, n_users=cfg.world.n_users,
+                      config=world_config(cfg), seed=0)
+        _TEMPLATE[id(prep)] = world
+    return world
+
+
+def start_world(prep: Prepared, seed_index: int):
+    """The world of seed ``seed_index`` (the same for every agent: common random numbers), reset.
+
+    Returns ``(world, first observation)``; identical to ``World(..., seed=s).reset()``.
+    """
+    world = copy.deepcopy(_template_world(prep))
+    obs = world.reset(seed=as_int_seed(world_seed(prep.config.run.root_seed, seed_index)))
+    return world, obs
 
 
 def build_agent(prep: Prepared, agent_index: int, seed_index: int):
@@ -68,7 +93,7 @@ def play_cell(prep: Prepared, cell: Cell) -> dict:
     from agents.types import Context, Feedback
 
     cfg = prep.config
-    world = build_world(prep, cell.seed_index)
+    world, obs = start_world(prep, cell.seed_index)
     agent = build_agent(prep, cell.agent_index, cell.seed_index)
     n_total, horizon, b = len(prep.item_ids), cfg.run.horizon, cfg.world.n_users
     release = cfg.cold_start.release_step if prep.n_initial < n_total else None
@@ -78,7 +103,6 @@ def play_cell(prep: Prepared, cell: Cell) -> dict:
     log_budget = cfg.log.max_rows_per_cell if cfg.log.enabled else 0
     log_parts: list[dict[str, np.ndarray]] = []
     cum_regret = 0.0
-    obs = world.reset()
     for t in range(horizon):
         if release is not None and t == release:
             new = prep.item_vectors[prep.n_initial:]
