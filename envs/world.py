@@ -11,7 +11,8 @@ give the same numbers.
 Per step, in order: (1) the exact expected reward of the chosen action and of the best
 action are computed from the current state; (2) feedback is drawn; (3) state updates:
 fatigue recovers one step then the shown (examined) items add fatigue, blocks, drift,
-patience; (4) ended sessions return or churn.
+patience; (4) ended sessions return or churn (a person who has blocked so many items that fewer
+than a slate's worth are left ends the session and leaves for good).
 
 Cost per step (single items) is O(B·(d + K)) with nothing of size B × n_items: the chosen
 item's cosine is one dot product per slot (:class:`envs.taste_rows.TasteRows`); the best
@@ -774,11 +775,17 @@ class World:
             else:
                 self._fat.expose_single(rows, ab, flat, None if rewritten else raw_fat)
         responded = item >= 0
+        exhausted = None  # people who blocked all but fewer than a slate's worth of items
         if cfg.blocking.enabled:
             bl = _nz(responded & (kinds == BLOCK))
             if len(bl):
                 rb, ib = be.asarray(bl, "int64"), be.asarray(item[bl], "int64")
                 self._allowed[rb, ib] = False
+                width = 1 if a.ndim == 1 else a.shape[1]
+                left = be.to_numpy(be.take_rows(self._allowed, rb).sum(1))
+                if (left < width).any():
+                    exhausted = np.zeros(b, dtype=bool)
+                    exhausted[bl[left < width]] = True
                 keep = self._topa[rb] & (self._top[rb] != ib[:, None])
                 self._topa[rb] = keep
                 self._topb[rb] = be.where(keep, self._topb[rb], -np.inf)
@@ -795,6 +802,8 @@ class World:
             self._patience -= negative
         self._sstep += 1
         terminated = (self._patience <= 0) if cfg.patience.enabled else np.zeros(b, dtype=bool)
+        if exhausted is not None:  # nothing left to show them: the session ends and they leave
+            terminated = terminated | exhausted
         if cfg.session_length:
             truncated = ~terminated & (self._sstep >= cfg.session_length)
         else:
@@ -803,6 +812,8 @@ class World:
         if ret_u is None:
             ret_u = self._rng.random(b)
         returned = ended & (ret_u < cfg.returns.p_return)
+        if exhausted is not None:
+            returned &= ~exhausted
         churned = ended & ~returned
         ret_rows = _nz(returned)
         if len(ret_rows):

@@ -230,7 +230,7 @@ def test_beta_draws_at_1e15_counts_decide_as_exact_arithmetic_would():
 def test_long_horizon_on_a_small_catalog_keeps_an_allowed_item():
     """64 people over 16 items for 800 steps (blocking on, people return): every step every
     person must still have an item to be shown, or every agent stops the run with
-    'mask allows fewer than slate_size items'. Xfails only for that known defect."""
+    'mask allows fewer than slate_size items' (such a person now leaves for good)."""
     from envs.world import World
     from tests.sim.tiny_world import tiny_items, tiny_population
 
@@ -240,8 +240,6 @@ def test_long_horizon_on_a_small_catalog_keeps_an_allowed_item():
     obs = world.reset()
     for t in range(800):
         allowed = obs.mask.sum(axis=1)
-        if (allowed == 0).any():
-            pytest.xfail(f"defect (envs/world.py, reported): at step {t} a returning person has blocked all "
-                         "16 items and stays; the runner's agents then fail the whole run")
+        assert (allowed >= 1).all(), f"step {t}: a person has blocked every item and was kept"
         actions = np.array([rng.choice(np.flatnonzero(row)) for row in obs.mask])
         obs = world.step(actions).observation
