@@ -59,3 +59,18 @@ def segment_sum(values: np.ndarray, inverse: np.ndarray, n_groups: int) -> np.nd
 
 
 _PROJECTION = np.random.default_rng(20240607).standard_normal(64)  # fixed: results never depend on it
+
+
+def distinct_contexts(replica: np.ndarray, x: np.ndarray, dedupe_from: int):
+    """``(replica, x, inverse)`` of the distinct (replica, x) rows, once the batch has ``dedupe_from``
+    rows or more (users drawn from a population share contexts); smaller batches pass through.
+
+    >>> r, x, inv = distinct_contexts(np.array([0, 0, 1]), np.array([[1.0], [1.0], [1.0]]), 2)
+    >>> len(r), r[inv].tolist(), x[inv].ravel().tolist()
+    (2, [0, 0, 1], [1.0, 1.0, 1.0])
+    """
+    if x.shape[0] < dedupe_from:
+        return replica, x, np.arange(x.shape[0])
+    first, inverse = unique_rows(np.concatenate([replica[:, None].astype(x.dtype), x], axis=1))
+    return replica[first], x[first], inverse
+

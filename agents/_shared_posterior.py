@@ -13,7 +13,7 @@ import numpy as np
 from scipy.linalg import lapack
 
 from agents._kron_layout import KronLayout, pair_products
-from agents._row_groups import group_pairs, segment_sum, unique_rows
+from agents._row_groups import distinct_contexts, group_pairs, segment_sum, unique_rows
 
 # a batch of B rows of one replica is projected with Σ (one potri, D³·2/3 flops) when
 # B·dz·D² (solves with L) would cost more
@@ -121,14 +121,10 @@ class SharedLinearPosterior:
         and the distinct row of every row (B,).  Batches of ``dedupe_from`` rows or more are
         deduplicated first (users drawn from a population share contexts)."""
         layout = self.layout(item_dim)
-        n_rows, dx = x.shape
+        dx = x.shape[1]
         if dx != layout.dx:
             raise ValueError(f"user design has {dx} columns, expected {layout.dx}")
-        if n_rows >= dedupe_from:
-            first, inverse = unique_rows(np.concatenate([replica[:, None].astype(x.dtype), x], axis=1))
-            replica, x = replica[first], x[first]
-        else:
-            inverse = np.arange(n_rows)
+        replica, x, inverse = distinct_contexts(replica, x, dedupe_from)
         mean_u = np.einsum("bi,bij->bj", x, self.mean[replica].reshape(x.shape[0], dx, item_dim))
         order, _, slot, touched, _ = group_pairs(replica)
         if touched.size == 1:

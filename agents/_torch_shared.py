@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from agents._kron_layout import KronLayout
-from agents._row_groups import group_pairs, unique_rows
+from agents._row_groups import distinct_contexts, group_pairs, unique_rows
 from agents._shared_posterior import _SOLVE_RATIO
 
 
@@ -77,14 +77,10 @@ class TorchSharedPosterior:
                        as_tensor: bool = False):
         """As ``SharedLinearPosterior.project_packed``; tensors on the device if ``as_tensor``."""
         layout = self.layout(item_dim)
-        n_rows, dx = x.shape
+        dx = x.shape[1]
         if dx != layout.dx:
             raise ValueError(f"user design has {dx} columns, expected {layout.dx}")
-        if n_rows >= dedupe_from:
-            first, inverse = unique_rows(np.concatenate([replica[:, None].astype(x.dtype), x], axis=1))
-            replica, x = replica[first], x[first]
-        else:
-            inverse = np.arange(n_rows)
+        replica, x, inverse = distinct_contexts(replica, x, dedupe_from)
         xt, rep = self._tensor(x), self._tensor(replica, torch.long)
         inv = self._tensor(inverse, torch.long)
         mean_u = torch.einsum("bi,bij->bj", xt, self._mean[rep].view(x.shape[0], dx, item_dim))[inv]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from agents._validation import check_choice, check_float, check_int
 from agents.base import SamplingAgent
+
+if TYPE_CHECKING:  # torch is imported where it is used: `import agents` stays light
+    import torch
 
 
 def resolve_device(device: str) -> torch.device:
@@ -83,7 +86,6 @@ class NeuralLinearTSAgent(SamplingAgent):
 
     def reseed(self, random_state) -> None:
         """Restart both the numpy and the torch random streams."""
-        import torch
         super().reseed(random_state)
         self._gen.manual_seed(int(self._rng.integers(2**62)))
 
