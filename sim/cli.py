@@ -34,6 +34,11 @@ DeviceOpt = typer.Option("auto", "--device", help="auto, cpu or cuda.")
 CacheOpt = typer.Option(None, "--cache-dir", help="Embedding cache folder (default ~/.cache/banditsim).")
 
 
+def default_out(name: str) -> Path:
+    """The results folder when ``--out`` is not given: ``runs/<name>-<date>-<time>``."""
+    return Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
 def _columns(text: str) -> list[str]:
     cols = [c.strip() for c in text.split(",") if c.strip()]
     if not cols:
@@ -103,8 +108,7 @@ def run(config: Optional[Path] = typer.Argument(None, help="Run config (YAML/TOM
     cfg = load_config(config, overrides)
     if resume and out is None:
         raise ValueError("--resume needs --out naming the interrupted run's folder")
-    if out is None:
-        out = Path("runs") / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = out or default_out(cfg.name)
     n_cells = cfg.run.seeds * len(cfg.agents)
     console.print(f"[bold]{cfg.name}[/]: {len(cfg.agents)} agents × {cfg.run.seeds} seeds = {n_cells} cells, "
                   f"{cfg.world.n_users:,} users × {cfg.run.horizon:,} steps each, backend {cfg.run.backend} "
@@ -165,7 +169,7 @@ def ope(config: Optional[Path] = typer.Argument(None, help="OPE config (YAML/TOM
     from sim.ope_output import ope_table, write_ope_results
 
     cfg = load_ope_config(config, set_)
-    out = out or Path("runs") / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = out or default_out(cfg.name)
     result = run_ope_from_config(cfg, progress=sys.stderr.isatty())
     lg = result.logging
     console.print(f"logging policy [bold]{lg['label']}[/]: {lg['rows']:,} rows (true value {lg['true_value']:.4f}, "
@@ -185,7 +189,7 @@ def abtest(config: Optional[Path] = typer.Argument(None, help="A/B config (YAML/
     from sim.abtest_output import lift_rich_table, power_rich_table, write_abtest_results
 
     cfg = load_abtest_config(config, set_)
-    out = out or Path("runs") / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = out or default_out(cfg.name)
     result = run_abtest_from_config(cfg, progress=sys.stderr.isatty())
     console.print(lift_rich_table(result.lifts, cfg.control.label, cfg.treatment.label))
     days = next(s["days"] for s in result.sizing if s["metric"] == result.primary)

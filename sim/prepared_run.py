@@ -23,12 +23,8 @@ def run_prepared(prep, out_dir: str | Path, *, progress: bool = False,
     ``resume=True`` to continue a killed sweep). Same files, same numbers as
     ``run_experiment(prep.config, out_dir)``.
     """
-    from tqdm.auto import tqdm
-
     from sim.atomic import write_json
-    from sim.backends import run_local, run_ray
-    from sim.cells import write_cell
-    from sim.runner import MANIFEST, _cell_job, all_cells, check_agents, finish, manifest_dict
+    from sim.runner import MANIFEST, all_cells, check_agents, finish, manifest_dict, run_cells
 
     start = time.perf_counter()
     cfg = prep.config
@@ -41,12 +37,5 @@ def run_prepared(prep, out_dir: str | Path, *, progress: bool = False,
     cells = all_cells(cfg)
     log(f"{cfg.name}: {len(cells)} cells ({len(cfg.agents)} agents × {cfg.run.seeds} seeds), "
         f"{cfg.world.n_users} users × {cfg.run.horizon} steps each")
-    if cfg.run.backend == "ray":
-        stream = run_ray(_cell_job, prep, cells, address=cfg.run.ray_address, workers=cfg.run.workers)
-    else:
-        stream = run_local(_cell_job, prep, cells, workers=cfg.run.workers)
-    with tqdm(total=len(cells), desc="cells (agent × seed)", unit="cell", disable=not progress) as bar:
-        for cell, tables in stream:
-            write_cell(out_dir, cell, tables)
-            bar.update(1)
+    run_cells(prep, cells, out_dir, progress)
     return finish(out_dir, cfg, prep, cells, len(cells), 0, start)

@@ -126,10 +126,6 @@ def manifest_dict(cfg: RunConfig, prep: Prepared | None, status: str, extra: dic
 def run_experiment(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, progress: bool = True,
                    log: Callable[[str], None] = print) -> RunResult:
     """Run every unfinished cell of ``cfg`` and write the results directory."""
-    from tqdm.auto import tqdm
-
-    from sim.backends import run_local, run_ray
-
     start = time.perf_counter()
     out_dir = Path(out_dir)
     _check_out_dir(out_dir, cfg, resume)
@@ -143,15 +139,25 @@ def run_experiment(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False,
     reused = len(cells) - len(todo)
     if reused:
         log(f"resuming: {reused} of {len(cells)} cells already done, {len(todo)} to run")
-    if cfg.run.backend == "ray":
-        stream = run_ray(_cell_job, prep, todo, address=cfg.run.ray_address, workers=cfg.run.workers)
+    run_cells(prep, todo, out_dir, progress)
+    return finish(out_dir, cfg, prep, cells, len(todo), reused, start)
+
+
+def run_cells(prep: Prepared, cells: list[Cell], out_dir: Path, progress: bool) -> None:
+    """Play ``cells`` on the config's backend and write each one's files as it finishes."""
+    from tqdm.auto import tqdm
+
+    from sim.backends import run_local, run_ray
+
+    run = prep.config.run
+    if run.backend == "ray":
+        stream = run_ray(_cell_job, prep, cells, address=run.ray_address, workers=run.workers)
     else:
-        stream = run_local(_cell_job, prep, todo, workers=cfg.run.workers)
-    with tqdm(total=len(todo), desc="cells (agent × seed)", unit="cell", disable=not progress) as bar:
+        stream = run_local(_cell_job, prep, cells, workers=run.workers)
+    with tqdm(total=len(cells), desc="cells (agent × seed)", unit="cell", disable=not progress) as bar:
         for cell, tables in stream:
             write_cell(out_dir, cell, tables)
             bar.update(1)
-    return finish(out_dir, cfg, prep, cells, len(todo), reused, start)
 
 
 def finish(out_dir: Path, cfg: RunConfig, prep: Prepared, cells: list[Cell], ran: int, reused: int,
