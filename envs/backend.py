@@ -28,15 +28,21 @@ class Backend:
         self.name = name
         self.device = device or "cpu"
         if name == "torch":
-            import torch
-
-            self.torch = torch
+            torch = self.torch
             if self.device.startswith("cuda") and not torch.cuda.is_available():
                 raise WorldConfigError(f"backend device {self.device!r} requested but CUDA is not available")
             self._dt = {"float32": torch.float32, "float64": torch.float64,
                         "int64": torch.int64, "bool": torch.bool}
         elif device not in (None, "cpu"):
             raise WorldConfigError(f"the numpy backend runs on 'cpu' only, not {device!r}")
+
+    @property
+    def torch(self):
+        """The torch module (a property, not an attribute: modules cannot be deep-copied or pickled,
+        and a World on the torch backend is deep-copied per cell)."""
+        import torch
+
+        return torch
 
     # construction / conversion
     def asarray(self, x, dtype: str = "float32"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 
 from envs.population import Population, check_item_vectors, synthetic_population, unit_rows
 from envs.world_errors import PopulationError
@@ -20,17 +21,20 @@ def spherical_kmeans(x: np.ndarray, k: int, rng: np.random.Generator, n_iter: in
     n = x.shape[0]
     if not 1 <= k <= n:
         raise PopulationError(f"n_clusters must be between 1 and the number of items ({n}), got {k}")
-    centres = [x[rng.integers(n)]]
+    first = int(rng.integers(n))
+    centres = [first]
+    best = x @ x[first]  # each row's largest cosine to a chosen centre so far
     for _ in range(1, k):
-        d = 1.0 - np.max(x @ np.array(centres).T, axis=1)
-        d = np.maximum(d, 0) ** 2
+        d = np.maximum(1.0 - best, 0) ** 2
         p = d / d.sum() if d.sum() > 0 else np.full(n, 1 / n)
-        centres.append(x[rng.choice(n, p=p)])
-    c = np.array(centres, dtype=np.float64)
+        centres.append(int(rng.choice(n, p=p)))
+        best = np.maximum(best, x @ x[centres[-1]])
+    c = x[centres].astype(np.float64)
+    rows = np.arange(n)
     for _ in range(n_iter):
         assign = np.argmax(x @ c.T, axis=1)
-        sums = np.zeros_like(c)
-        np.add.at(sums, assign, x)
+        # per-cluster sums of the rows: one sparse (k, n) one-hot product, not a loop
+        sums = np.asarray(sparse.csr_matrix((np.ones(n), (assign, rows)), shape=(k, n)) @ x, dtype=np.float64)
         empty = np.linalg.norm(sums, axis=1) == 0
         sums[empty] = c[empty]
         new = unit_rows(sums).astype(np.float64)

@@ -101,25 +101,63 @@ class Returns:
         _check(self.gap >= 0, f"return gap must be ≥ 0, got {self.gap}")
 
 
-def near_duplicates(gram: np.ndarray, cfg: Fatigue) -> tuple[np.ndarray, np.ndarray]:
+_TILE = (512, 4096)  # (rows, columns) of the cosine tiles near_duplicates computes at a time
+
+
+def near_duplicates(x: np.ndarray, cfg: Fatigue) -> tuple[np.ndarray, np.ndarray]:
     """Per item: (n, M) distinct neighbour indices (self first) and fatigue weights.
 
-    >>> g = np.array([[1, .9, .1], [.9, 1, .2], [.1, .2, 1]], dtype=np.float32)
-    >>> idx, w = near_duplicates(g, Fatigue(similarity=0.85, max_neighbors=2))
+    Column 0 is the item itself (weight 1); then its most similar other items with cosine
+    x_i·x_j ≥ ``cfg.similarity`` (weight: the cosine), most similar first; the remaining
+    slots hold other distinct items with weight 0 (they change nothing). ``x`` holds the
+    (n, d) unit item vectors; cosines are computed a tile at a time (``_TILE``) and only
+    those above the threshold are kept, so memory grows with n, not n² (the work is n²·d).
+
+    >>> x = np.array([[1, 0], [.9, .436], [.1, .995]], dtype=np.float32)
+    >>> idx, w = near_duplicates(x, Fatigue(similarity=0.85, max_neighbors=2))
     >>> idx.tolist(), np.round(w, 2).tolist()
-    ([[0, 1], [1, 0], [2, 1]], [[1.0, 0.9], [1.0, 0.9], [1.0, 0.0]])
+    ([[0, 1], [1, 0], [2, 0]], [[1.0, 0.9], [1.0, 0.9], [1.0, 0.0]])
     """
-    n = gram.shape[0]
+    xf = np.ascontiguousarray(x, dtype=np.float32)
+    n = xf.shape[0]
     m = min(cfg.max_neighbors, n)
-    g = np.array(gram, dtype=np.float32)
-    np.fill_diagonal(g, np.inf)
-    idx = np.argpartition(-g, m - 1, axis=1)[:, :m] if m < n else np.tile(np.arange(n), (n, 1))
-    vals = np.take_along_axis(g, idx, axis=1)
-    order = np.argsort(-vals, axis=1, kind="stable")
-    idx = np.take_along_axis(idx, order, axis=1)
-    vals = np.take_along_axis(vals, order, axis=1)
-    w = np.where(np.isinf(vals), 1.0, np.where(vals >= cfg.similarity, vals, 0.0)).astype(np.float32)
-    return idx.astype(np.int64), w
+    k = m - 1  # neighbour slots besides the item itself
+    own = np.arange(n)
+    real = np.full((n, k), -1, dtype=np.int64)  # neighbours above the threshold (−1: none)
+    vals = np.zeros((n, k), dtype=np.float32)
+    xt = np.ascontiguousarray(xf.T)
+    buf = np.empty((min(n, _TILE[0]), min(n, _TILE[1])), dtype=np.float32)  # one tile, reused
+    for lo in range(0, n, _TILE[0]):  # tiles of cosines: memory O(tile), not O(n²)
+        hi = min(n, lo + _TILE[0])
+        parts = []
+        for clo in range(0, n, _TILE[1]):
+            chi = min(n, clo + _TILE[1])
+            g = np.matmul(xf[lo:hi], xt[:, clo:chi], out=buf[: hi - lo, : chi - clo])
+            if clo < hi and lo < chi:  # the diagonal crosses this tile: an item is not its own neighbour
+                d = np.arange(max(lo, clo), min(hi, chi))
+                g[d - lo, d - clo] = -np.inf
+            r, c = np.nonzero(g >= cfg.similarity)
+            parts.append((r, c + clo, g[r, c]))
+        r, c, v = (np.concatenate(a) for a in zip(*parts))
+        order = np.lexsort((-v, r))  # by row, most similar first
+        r, c, v = r[order], c[order], v[order]
+        rank = np.arange(len(r)) - np.searchsorted(r, r)  # position within the row
+        keep = rank < k
+        real[lo + r[keep], rank[keep]] = c[keep]
+        vals[lo + r[keep], rank[keep]] = v[keep]
+    n_real = (real >= 0).sum(1)
+    # pads: the first items after i (cyclically) that are not among i's real neighbours
+    cand = (own[:, None] + 1 + np.arange(m)[None, :]) % max(n, 1)
+    taken = (cand[:, :, None] == real[:, None, :]).any(2)
+    pads = np.take_along_axis(cand, np.argsort(taken, axis=1, kind="stable"), axis=1)
+    shift = np.clip(np.arange(k)[None, :] - n_real[:, None], 0, None)
+    slot_real = np.arange(k)[None, :] < n_real[:, None]
+    idx = np.empty((n, m), dtype=np.int64)
+    idx[:, 0] = own
+    idx[:, 1:] = np.where(slot_real, real, np.take_along_axis(pads, shift, axis=1))
+    w = np.ones((n, m), dtype=np.float32)
+    w[:, 1:] = np.where(slot_real, vals, 0.0)
+    return idx, w
 
 
 class FatigueState:

@@ -48,6 +48,7 @@ from envs.world_errors import ActionError, ItemVectorError, WorldConfigError
 
 _EPS = 1e-12
 _N_DIRS = 4  # principal directions used by the fallback drift bound
+_GRAM_CACHE_BYTES = 256 << 20  # largest cache of Gram columns (World._set_gram)
 _D2_MARGIN = 1e-6  # float-rounding margin on the squared drift distance
 
 
@@ -188,8 +189,7 @@ class World:
     def _set_items_1(self, x: np.ndarray, item_bias: np.ndarray) -> None:
         be, pop, basis = self.be, self.population, self._basis
         self._x_np = x
-        gram = x @ x.T
-        self._nbr = near_duplicates(gram, self.config.fatigue)
+        self._nbr = near_duplicates(x, self.config.fatigue)
         # the coordinates tastes live in: the embedding space, or the span of the tastes
         xr = x if basis is None else (x.astype(np.float64) @ basis).astype(np.float32)
         pth = pop.theta if basis is None else unit_rows(pop.theta.astype(np.float64) @ basis)
@@ -206,7 +206,7 @@ class World:
         self._k = min(int(self.config.candidates), x.shape[0])
         self._pk = be.asarray(pop.taste_scale, "float32")
         self._cand0 = self._candidates(self._s0, self._pk, be.ones((pop.n_users, x.shape[0]), "bool"))
-        self._set_gram(gram if basis is None else xr @ xr.T, be.to_numpy(self._cand0[0]))
+        self._set_gram(xr, be.to_numpy(self._cand0[0]))
         self._cand0 = self._cand0 + (self._gram_cols(self._cand0[0]),)
         self._bmax, self._bmin = float(item_bias.max()), float(item_bias.min())
         self._pbu = be.asarray(pop.user_bias, "float32")
@@ -231,19 +231,21 @@ class World:
         self._vxt_hull = be.asarray(np.ascontiguousarray(vx[hull].T), "float32")
         self._pp0 = be.asarray(pth.astype(np.float64) @ v, "float32")
 
-    def _set_gram(self, gram: np.ndarray, top0: np.ndarray) -> None:
+    def _set_gram(self, xr: np.ndarray, top0: np.ndarray) -> None:
         """The drift rate times the Gram entries x_j·x_c of every item j with the candidate items c.
 
         Drift moves each drifting row's candidate cosines by rate·x_j·x_c: K reads from row j of
         ``_gp``. Candidate lists share few items (151 of 1,682 on MovieLens), so ``_gp`` holds
-        only the columns of items that have been candidates (most frequent first; columns are
-        copied from ``gram`` as new items become candidates, so their values never depend on
-        the order): the reads of a row fall in a few cache lines of a 1.7 MB matrix instead of
-        an 11 MB one. ``_inv_np[i]`` is item i's column (−1: none); the extra last row is zeros
-        (the row read for slots that do not drift).
+        only the columns of items that have been candidates (most frequent first; a column is
+        computed, ``xr @ xr[c]``, when its item first becomes a candidate): the reads of a row
+        fall in a few cache lines of a 1.7 MB matrix instead of an 11 MB one. ``_inv_np[i]`` is
+        item i's column (−1: none); the extra last row is zeros (the row read for slots that do
+        not drift). Nothing of size n_items² is ever built: once the columns would pass
+        ``_GRAM_CACHE_BYTES`` (large catalogs with diverse tastes), ``_gp`` is dropped and drift
+        computes x_j·x_c for its rows directly (B·K·d work a step, see :meth:`_gram_rows`).
         """
-        n = gram.shape[0]
-        self._gram_np = gram  # the full Gram matrix (in the tastes' coordinates): columns are copied
+        n = xr.shape[0]
+        self._xg_np = np.ascontiguousarray(xr, dtype=np.float32)  # the items in the tastes' coordinates
         self._inv_np = np.full(n, -1, dtype=np.int64)
         self._ncols = 0
         self._gp = self.be.zeros((n + 1, 0), "float32")
@@ -251,25 +253,42 @@ class World:
         self._gram_cols(np.argsort(-freq, kind="stable")[:int((freq > 0).sum())])
 
     def _gram_cols(self, items):
-        """Columns of ``_gp`` for (backend) ``items``, adding the items that have none yet."""
+        """Columns of ``_gp`` for (backend) ``items``, adding the items that have none yet.
+
+        Without a column cache (``_gp`` is None: see :meth:`_set_gram`) the columns are unused: 0.
+        """
         be, inv = self.be, self._inv_np
         it = be.to_numpy(items)
+        if self._gp is None:
+            return be.zeros(it.shape, "int64")
         new = it[inv[it] < 0]
         if len(new):
             new = new[np.sort(np.unique(new, return_index=True)[1])]  # first-seen order
             n0, m = self._ncols, len(new)
+            n_rows = self._xg_np.shape[0] + 1
+            if 4 * n_rows * (n0 + m) > _GRAM_CACHE_BYTES:  # too big to cache: compute on demand
+                self._gp = None
+                return be.zeros(it.shape, "int64")
             gp = self._gp
             if n0 + m > gp.shape[1]:
-                cap = max(2 * gp.shape[1], n0 + m, 64)
+                cap = min(max(2 * gp.shape[1], n0 + m, 64), max(n0 + m, _GRAM_CACHE_BYTES // (4 * n_rows)))
                 gp = be.cat([gp, be.zeros((gp.shape[0], cap - gp.shape[1]), "float32")], axis=1)
-            cols = np.zeros((self._gram_np.shape[0] + 1, m), dtype=np.float32)
-            cols[:-1] = self._gram_np[:, new]
+            cols = np.zeros((n_rows, m), dtype=np.float32)
+            cols[:-1] = self._xg_np @ self._xg_np[new].T
             cols *= np.float32(self._eta)
             gp[:, n0:n0 + m] = be.asarray(cols, "float32")
             self._gp = gp
             inv[new] = np.arange(n0, n0 + m)
             self._ncols = n0 + m
         return be.asarray(inv[it], "int64")
+
+    def _gram_rows(self, r, j):
+        """rate·x_j·x_c for rows ``r`` (m,) shown items ``j`` (m,) and their K candidates c: (m, K)."""
+        be = self.be
+        if self._gp is not None:
+            return be.take(self._gp, (j * self._gp.shape[1])[:, None] + be.take_rows(self._topl, r))
+        xc = self._x[be.take_rows(self._top, r)]  # (m, K, d): gathered only without the cache
+        return be.matmul(xc, be.take_rows(self._x, j)[:, :, None])[:, :, 0] * self._eta
 
     def _candidates(self, s, kappa, allowed):
         """Candidate lists from full cosine rows ``s`` (rows, n_items) with taste scales ``kappa``.
@@ -848,14 +867,18 @@ class World:
         q = eta * eta if self._xq is None else (eta * eta) * be.take(self._xq, j)  # η²‖x_j‖²
         norm = be.sqrt(1.0 + 2.0 * eta * s_rj + q)
         self._th.pull(r, self._x, j, eta, norm)
-        ncol = self._gp.shape[1]
         if all_items is not None:
             b = self.n_users
-            jz = be.zeros(b, "int64") + self.n_items * ncol  # the zero row of _gp
-            jz[r] = j * ncol
+            if self._gp is not None:
+                ncol = self._gp.shape[1]
+                jz = be.zeros(b, "int64") + self.n_items * ncol  # the zero row of _gp
+                jz[r] = j * ncol
+                g = be.take_valid(self._gp, jz[:, None] + self._topl)
+            else:
+                g = be.zeros(self._tops.shape, "float32")
+                g[r] = self._gram_rows(r, j)
             den = be.zeros(b, "float32") + 1.0
             den[r] = norm
-            g = be.take_valid(self._gp, jz[:, None] + self._topl)
             tops = self._tops
             tops += g
             tops /= den[:, None]
@@ -864,7 +887,7 @@ class World:
             topb *= self._kappa[:, None]
             topb += self._tibm
         else:
-            g = be.take(self._gp, (j * ncol)[:, None] + be.take_rows(self._topl, r))
+            g = self._gram_rows(r, j)
             tops = be.take_rows(self._tops, r)
             tops += g
             tops /= norm[:, None]

@@ -227,6 +227,27 @@ def test_torch_backend_matches_numpy(small_items, small_population):
     np.testing.assert_allclose(ea, eb, atol=1e-5)
 
 
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_a_copied_or_pickled_world_steps_like_the_original(small_items, small_population, backend):
+    """The runner deep-copies one pristine world per cell (and Ray pickles); the torch backend
+    once held the torch module, which cannot be copied."""
+    import copy
+    import pickle
+
+    if backend == "torch":
+        pytest.importorskip("torch")
+    w = World(small_items, small_population, n_users=16, seed=4, config=WorldConfig(backend=backend))
+    copies = [copy.deepcopy(w), pickle.loads(pickle.dumps(w))]
+    outs = []
+    for world in [w] + copies:
+        world.reset(seed=9)
+        outs.append(run(world, 10, 1))
+    for other in outs[1:]:
+        for x, y in zip(outs[0], other):
+            for a, b in zip(x, y):
+                np.testing.assert_array_equal(a, b)
+
+
 def _non_candidate_max(w):
     """Max base utility κ·θ·x + b over each row's non-candidate items, recomputed from θ."""
     kappa, ib, top = (w.be.to_numpy(a) for a in (w._kappa, w._ib, w._top))
@@ -236,12 +257,26 @@ def _non_candidate_max(w):
     return np.where(others, base, -np.inf).max(1), base
 
 
+@pytest.fixture(params=["cached", "direct"])
+def gram(request, monkeypatch):
+    """Drift's Gram entries from the column cache, or computed directly (as for catalogs whose
+    columns would pass the cache's byte budget: a budget of 0 forces it here)."""
+    if request.param == "direct":
+        monkeypatch.setattr("envs.world._GRAM_CACHE_BYTES", 0)
+    return request.param
+
+
+def _check_gram_mode(w, gram):
+    assert (w._gp is None) == (gram == "direct")
+
+
 @pytest.mark.parametrize("actions", ["random", "best"])
-def test_incremental_drift_state_equals_recomputation(small_items, small_population, actions):
+def test_incremental_drift_state_equals_recomputation(small_items, small_population, actions, gram):
     # strong drift so that candidate values and the bound move a lot between full scans
     cfg = WorldConfig(drift=Drift(rate=0.2), candidates=6)
     w = World(small_items, small_population, n_users=700, seed=5, config=cfg)  # > one θ block
     w.reset()
+    _check_gram_mode(w, gram)
     rng = np.random.default_rng(1)
     x = w.item_vectors
     for _ in range(30):
@@ -321,13 +356,14 @@ def _low_rank_population(items, n_users=40, rank=5, seed=0):
 
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
-def test_drift_in_the_tastes_span_is_exact_and_stays_in_the_span(small_items, backend):
+def test_drift_in_the_tastes_span_is_exact_and_stays_in_the_span(small_items, backend, gram):
     if backend == "torch":
         pytest.importorskip("torch")
     pop, u = _low_rank_population(small_items)
     cfg = WorldConfig(drift=Drift(rate=0.2, basis="tastes"), candidates=6, backend=backend)
     w = World(small_items, pop, n_users=300, seed=5, config=cfg)
     w.reset()
+    _check_gram_mode(w, gram)
     assert w._x.shape[1] == 5  # tastes and items in the 5 coordinates of the tastes' span
     rng = np.random.default_rng(1)
     x = w.item_vectors

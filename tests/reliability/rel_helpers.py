@@ -273,7 +273,8 @@ def simulate_big_catalog(n_items: int, dim: int, n_users: int, steps: int, limit
     import numpy as np
 
     from agents import Context, Feedback, make_agent
-    from envs.population import synthetic_population, unit_rows
+    from envs.clusters import cluster_population
+    from envs.population import unit_rows
     from envs.world import World
 
     if limit_bytes:
@@ -281,10 +282,7 @@ def simulate_big_catalog(n_items: int, dim: int, n_users: int, steps: int, limit
     t0 = time.perf_counter()
     rng = np.random.default_rng(0)
     x = unit_rows(rng.normal(size=(n_items, dim)).astype(np.float32))
-    # users near random items (cluster_population's k-means is itself slow at 100k items: its
-    # np.add.at over (n_items, dim) rows takes ~8 s an iteration, reported)
-    pop = synthetic_population(x[rng.integers(n_items, size=200)] + 0.3 * rng.normal(size=(200, dim)) / dim ** 0.5,
-                               x, rng)
+    pop = cluster_population(x, 200, n_clusters=20, seed=0)  # users around k-means clusters
     world = World(x, pop, n_users=n_users, seed=1)
     t_build = time.perf_counter() - t0
     finite, per_agent = True, {}
