@@ -90,11 +90,15 @@ def run(config: Optional[Path] = typer.Argument(None, help="Run config (YAML/TOM
         seeds: Optional[int] = typer.Option(None, "--seeds", help="Number of seeds (overrides run.seeds)."),
         backend: Optional[str] = typer.Option(None, "--backend", help="local or ray (overrides run.backend)."),
         workers: Optional[int] = typer.Option(None, "--workers", help="Worker processes (overrides run.workers)."),
+        device: Optional[str] = typer.Option(
+            None, "--device", help="cpu or cuda (overrides run.device); cuda runs the world and the contextual "
+                                   "agents in torch on the GPU. Torch on the CPU: --set run.compute=torch."),
         set_: List[str] = typer.Option([], "--set", help="Override a config key: --set run.horizon=500."),
         resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run in --out."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars.")) -> None:
     """Run an experiment (agents × seeds against the simulated users); no config = MovieLens quickstart."""
     from sim.config_files import load_config
+    from sim.prepare import check_cuda, compute_line
     from sim.report import print_summary
     from sim.runner import run_experiment
 
@@ -105,7 +109,10 @@ def run(config: Optional[Path] = typer.Argument(None, help="Run config (YAML/TOM
         overrides.append(f"run.backend={backend}")
     if workers is not None:
         overrides.append(f"run.workers={workers}")
+    if device is not None:
+        overrides.append(f"run.device={device}")
     cfg = load_config(config, overrides)
+    check_cuda(cfg, asked_by="--device cuda" if device == "cuda" else None)
     if resume and out is None:
         raise ValueError("--resume needs --out naming the interrupted run's folder")
     out = out or default_out(cfg.name)
@@ -113,6 +120,9 @@ def run(config: Optional[Path] = typer.Argument(None, help="Run config (YAML/TOM
     console.print(f"[bold]{cfg.name}[/]: {len(cfg.agents)} agents × {cfg.run.seeds} seeds = {n_cells} cells, "
                   f"{cfg.world.n_users:,} users × {cfg.run.horizon:,} steps each, backend {cfg.run.backend} "
                   f"→ {out}")
+    line = compute_line(cfg)
+    if line:
+        console.print(line, markup=False)
     result = run_experiment(cfg, out, resume=resume, progress=not quiet and sys.stderr.isatty(),
                             log=console.print)
     print_summary(result.summary, console)

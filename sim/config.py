@@ -186,6 +186,17 @@ class RunSection(Section):
     backend: Literal["local", "ray"] = "local"
     workers: int = Field(2, ge=1, le=1024)
     ray_address: Optional[str] = None
+    compute: Literal["numpy", "torch"] = Field(
+        "numpy", description="torch: the world and the agents with a torch path compute in torch")
+    device: Literal["cpu", "cuda"] = Field("cpu", description="where torch computes; cuda implies compute torch")
+
+    @model_validator(mode="after")
+    def _cuda_implies_torch(self):
+        if self.device == "cuda" and self.compute == "numpy":
+            if "compute" in self.model_fields_set:
+                raise ValueError("device 'cuda' needs compute 'torch' (numpy runs on the CPU only)")
+            self.compute = "torch"
+        return self
 
 
 class RunConfig(Section):
@@ -219,7 +230,40 @@ class RunConfig(Section):
                              "source 'movielens-100k'; use kind 'clusters' or 'personas' for your own catalog")
         if self.cold_start.release_step is not None and self.cold_start.release_step >= self.run.horizon:
             raise ValueError("cold_start.release_step must be below run.horizon")
+        if self.run.compute == "torch":
+            self._fill_in_torch()
         return self
+
+    def _fill_in_torch(self) -> None:
+        """``run.compute: torch`` on ``run.device``, filled into the sections that compute.
+
+        The one place the switch acts, so the validated config (and the manifest) says what
+        runs where. The world gets backend torch on ``run.device``: an explicit ``world.backend:
+        numpy`` or a different ``world.device`` is an error. ``embedding.device: auto`` becomes
+        ``run.device`` (an explicit one is kept). Every agent whose constructor takes
+        ``backend``/``device`` gets them, unless its params name either (then they are kept as
+        written); agents without a torch path stay numpy.
+        """
+        from agents.registry import AGENTS, agent_params
+
+        device, w = self.run.device, self.world
+        if "backend" in w.model_fields_set and w.backend != "torch":
+            raise ValueError(f"world.backend '{w.backend}' conflicts with run.compute 'torch' (run.device "
+                             f"'{device}'); drop world.backend or set run.compute: numpy")
+        if "device" in w.model_fields_set and w.device != device:
+            raise ValueError(f"world.device '{w.device}' conflicts with run.device '{device}'; drop "
+                             "world.device (run.device sets it)")
+        self.world = w.model_copy(update={"backend": "torch", "device": device})
+        if self.embedding.device == "auto":
+            self.embedding = self.embedding.model_copy(update={"device": device})
+        agents = []
+        for spec in self.agents:
+            known = agent_params(AGENTS[spec.name])
+            fill = {k: v for k, v in (("backend", "torch"), ("device", device)) if k in known}
+            if fill and not {"backend", "device"} & set(spec.params):
+                spec = spec.model_copy(update={"params": {**spec.params, **fill}})
+            agents.append(spec)
+        self.agents = agents
 
 
 def validate_config(data: dict, source: str = "config") -> RunConfig:

@@ -53,6 +53,59 @@ def world_config(cfg: RunConfig):
     )
 
 
+def check_cuda(cfg: RunConfig, asked_by: str | None = None) -> None:
+    """Stop with one line, before anything is embedded or written, if CUDA is asked for but absent.
+
+    ``asked_by`` names the switch in the message (the CLI passes ``--device cuda``).
+    """
+    from envs.errors import BanditsimError
+
+    world_cuda = cfg.world.backend == "torch" and cfg.world.device == "cuda"
+    if cfg.run.device != "cuda" and not world_cuda:
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    build = "a CPU-only build" if torch.version.cuda is None else f"built for CUDA {torch.version.cuda}"
+    what = asked_by or ("run.device cuda" if cfg.run.device == "cuda" else "world.device cuda")
+    hint = ("use --device cpu (--set run.compute=torch keeps the torch path, on the CPU)"
+            if what.startswith("--") else "use device cpu (run.compute: torch keeps the torch path, on the CPU)")
+    raise BanditsimError(f"{what}: torch sees no CUDA device (torch {torch.__version__}, {build}); {hint}")
+
+
+def agent_compute(spec) -> str:
+    """Where agent ``spec`` computes: ``numpy`` or ``torch on <device>`` (from its params and defaults).
+
+    An agent whose constructor takes ``device`` but not ``backend`` is torch-only.
+
+    >>> from sim.config import AgentSpec
+    >>> agent_compute(AgentSpec(name="linucb", params={"backend": "torch"}))
+    'torch on cpu'
+    >>> agent_compute(AgentSpec(name="beta_ts"))
+    'numpy'
+    """
+    from agents.registry import AGENTS, agent_params
+
+    known = agent_params(AGENTS[spec.name])
+    params = {**known, **spec.params}
+    if "device" not in known or params.get("backend", "torch") != "torch":
+        return "numpy"
+    return f"torch on {params['device'] or 'cpu'}"
+
+
+def compute_line(cfg: RunConfig) -> str | None:
+    """The run header's line saying where the world and each agent compute; None for a numpy run."""
+    if cfg.run.compute != "torch":
+        return None
+    groups: dict[str, list[str]] = {}
+    for spec in cfg.agents:
+        groups.setdefault(agent_compute(spec), []).append(spec.label)
+    agents = "; ".join(f"{where}: {', '.join(labels)}" for where, labels in sorted(groups.items(), reverse=True))
+    return (f"compute: world torch on {cfg.world.device}, embedding on {cfg.embedding.device}; "
+            f"agents {agents}")
+
+
 def _population(cfg: RunConfig, vectors: np.ndarray, embed: Callable[[list[str]], np.ndarray]):
     p = cfg.population
     if p.kind == "movielens":
@@ -75,6 +128,7 @@ def prepare(cfg: RunConfig, progress: bool = True) -> Prepared:
     from envs.catalog import load_catalog
     from envs.embedding import TextEmbedder, embed_texts
 
+    check_cuda(cfg)
     c, e = cfg.catalog, cfg.embedding
     catalog = load_catalog(c.source, c.text_columns, c.id_column, c.category_column)
     if cfg.world.slate_size > len(catalog):
