@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from agents._frozen_slots import decide_frozen
 from agents._greedy import argmax_random_ties, row_groups
 from agents._lazy_decision import decide_from_winners, slot_winners, window
 from agents._selection import (
@@ -81,10 +82,11 @@ class Agent:
         rows = self._resolve(context)
         items, propensities, probabilities = self._decide(rows)
         if self.slate_size == 1:
-            items, propensities = items[:, 0], propensities[:, 0]
+            items = items[:, 0]
+            propensities = (lambda p=propensities: p()[:, 0]) if callable(propensities) else propensities[:, 0]
         return Decision(
             actions=np.ascontiguousarray(items, dtype=np.int64),
-            propensities=np.asarray(propensities, dtype=np.float64),
+            propensities=propensities,
             probabilities=probabilities,
         )
 
@@ -264,6 +266,22 @@ class SamplingAgent(Agent):
         """(n, len(replicas), n_arms) independent score draws per replica, or None (contextual)."""
         return None
 
+    def _frozen_replica_draws(self, replicas: np.ndarray) -> Callable[[int, np.random.Generator], np.ndarray] | None:
+        """``(n, rng) -> (n, len(replicas), n_arms)`` draws from the replicas' posterior as it is
+        now (later updates do not change them), or None; lets propensities be drawn on read."""
+        return None
+
+    def _propensity_rng(self) -> np.random.Generator:
+        """The random stream of propensities drawn on read: a child of the agent's stream, so
+        reading them (or not) never changes the actions."""
+        if getattr(self, "_prop_rng", None) is None:
+            self._prop_rng = self._rng.spawn(1)[0]
+        return self._prop_rng
+
+    def reseed(self, random_state: RandomState) -> None:
+        super().reseed(random_state)
+        self._prop_rng = None
+
     def _independent_gaussian(self, rows: Context) -> tuple[np.ndarray, np.ndarray] | None:
         """(mean, std), each (B, n_arms), when scores are independent Gaussians per arm; else None."""
         return None
@@ -308,6 +326,10 @@ class SamplingAgent(Agent):
         ``_slot_layout``); row b acts on the winner of its slot and estimates its propensity
         from the winners of the next n_propensity_draws slots."""
         replicas, group, slot, n = groups
+        draw = self._frozen_replica_draws(replicas)
+        if draw is not None:  # propensities drawn when read (agents._frozen_slots)
+            return decide_frozen(draw, self._rng, self._propensity_rng, groups, rows.mask, self.n_arms,
+                                 self.n_propensity_draws + 1)
         ids = window(group, slot, n, self.n_propensity_draws + 1)
         if rows.mask is None:  # winners of every slot, drawn in chunks of ≤ 4M scores
             step = max(1, (1 << 22) // (replicas.size * self.n_arms))

@@ -95,6 +95,10 @@ class BetaTSAgent(SamplingAgent):
     def _replica_draws(self, replicas, n):
         return beta_draws(self.alpha[replicas], self.beta[replicas], n, self._rng, self._fast)
 
+    def _frozen_replica_draws(self, replicas):
+        a, b, fast = self.alpha[replicas], self.beta[replicas], self._fast  # copies: updates do not reach them
+        return lambda n, rng: beta_draws(a, b, n, rng, fast)
+
     def _learn(self, rows, arms, reward, kind):
         success = unit_interval(reward, self.reward_range)
         if self.binarize:

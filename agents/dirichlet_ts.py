@@ -72,17 +72,25 @@ class DirichletTSAgent(SamplingAgent):
         return draw
 
     def _replica_draws(self, replicas, n):
+        return self._frozen_replica_draws(replicas)(n, self._rng)
+
+    def _frozen_replica_draws(self, replicas):
         # Kinds of equal value are merged first (aggregation property: summing Dirichlet
         # components gives the Dirichlet of the summed counts), so default values draw 6
         # gammas per arm, not 7.  The score is Σ_v v·p_v with p ~ Dirichlet(merged counts).
         values, group = np.unique(self._kind_values, return_inverse=True)
-        counts = self.counts[replicas]
+        counts = self.counts[replicas]  # a copy: later updates do not reach it
         if values.size < counts.shape[-1]:
             counts = merge_kinds(counts, group.reshape(-1), values.size)
-        g = self._rng.standard_gamma(counts, size=(n, *counts.shape))
-        total = g.sum(axis=-1)
-        # all-zero gammas (only possible with tiny priors) fall back to a uniform distribution
-        return np.where(total > 0, dot_values(g, values) / np.where(total > 0, total, 1.0), self._kind_values.mean())
+        fallback = self._kind_values.mean()
+
+        def draw(n, rng):
+            g = rng.standard_gamma(counts, size=(n, *counts.shape))
+            total = g.sum(axis=-1)
+            # all-zero gammas (only possible with tiny priors) fall back to a uniform distribution
+            return np.where(total > 0, dot_values(g, values) / np.where(total > 0, total, 1.0), fallback)
+
+        return draw
 
     def _learn(self, rows, arms, reward, kind):
         if kind is None:

@@ -53,8 +53,11 @@ class GaussianTSAgent(SamplingAgent):
         return lambda n: mean + std * self._rng.standard_normal((n, *mean.shape))
 
     def _replica_draws(self, replicas, n):
-        mean, std = self.posterior(replicas)
-        return mean + std * self._rng.standard_normal((n, *mean.shape))
+        return self._frozen_replica_draws(replicas)(n, self._rng)
+
+    def _frozen_replica_draws(self, replicas):
+        mean, std = self.posterior(replicas)  # new arrays: later updates do not reach them
+        return lambda n, rng: mean + std * rng.standard_normal((n, *mean.shape))
 
     def _learn(self, rows, arms, reward, kind):
         self._stats.add(rows.replica, arms, reward)

@@ -86,9 +86,9 @@ class Decision:
     ``propensities`` has the same shape and holds the probability the policy had of
     putting that item at that position (exact, or a Monte-Carlo estimate for Thompson
     sampling); ``probabilities`` (B, n_arms) is the full single-item distribution
-    when it is available, else None.  An agent may pass a zero-argument function
-    instead: the (B, n_arms) matrix is then built on first access only, so runs that
-    never read it do not pay for it.
+    when it is available, else None.  For either, an agent may pass a zero-argument
+    function instead: the array is then built on first access only (from the policy as it
+    was when it acted), so runs that never read it do not pay for it.
 
     Examples
     --------
@@ -96,6 +96,8 @@ class Decision:
     ...              probabilities=lambda: np.array([[0.5, 0.5]]))
     >>> d.probabilities.tolist()
     [[0.5, 0.5]]
+    >>> Decision(actions=np.array([0]), propensities=lambda: np.array([0.25])).propensities.tolist()
+    [0.25]
     """
 
     actions: np.ndarray
@@ -109,25 +111,33 @@ class Decision:
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        state["_probabilities"] = self.probabilities  # pickles the matrix, never the function
+        # pickles the arrays, never the functions
+        state["_propensities"], state["_probabilities"] = self.propensities, self.probabilities
         return state
 
 
-def _get_probabilities(self: Decision) -> np.ndarray | None:
-    value = self.__dict__.get("_probabilities")
-    if callable(value):
-        value = value()
-        self.__dict__["_probabilities"] = value
-    return value
+def _lazy_field(name: str, convert, doc: str) -> property:
+    """A property over ``_<name>`` that calls a stored zero-argument function on first access."""
+    key = "_" + name
+
+    def get(self: Decision):
+        value = self.__dict__.get(key)
+        if callable(value):
+            value = self.__dict__[key] = convert(value())
+        return value
+
+    def set_(self: Decision, value) -> None:
+        self.__dict__[key] = value if callable(value) else convert(value)
+
+    return property(get, set_, doc=doc)
 
 
-def _set_probabilities(self: Decision, value) -> None:
-    self.__dict__["_probabilities"] = value
-
-
-# a property set after @dataclass, so the generated __init__ keeps its None default
-Decision.probabilities = property(_get_probabilities, _set_probabilities,  # type: ignore[assignment]
-                                  doc="(B, n_arms) single-item distribution or None (built lazily).")
+# properties set after @dataclass, so the generated __init__ keeps its fields and defaults
+Decision.propensities = _lazy_field(  # type: ignore[assignment]
+    "propensities", lambda v: np.asarray(v, dtype=np.float64),
+    "Probability of each chosen item (at its position), same shape as actions (built lazily).")
+Decision.probabilities = _lazy_field(  # type: ignore[assignment]
+    "probabilities", lambda v: v, "(B, n_arms) single-item distribution or None (built lazily).")
 
 
 @dataclass
