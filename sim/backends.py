@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
+
+from sim.ray_reaper import RayReaper
 
 BACKENDS = ("local", "ray")
 
@@ -93,16 +96,25 @@ def run_ray(fn: Callable, shared: Any, cells: Iterable, address: str | None = No
         from envs.errors import BanditsimError
 
         raise BanditsimError("the ray backend needs Ray: pip install 'banditsim[ray]'") from None
-    started = False
+    started, reaper = False, None
     if not ray.is_initialized():
         kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                                   "configure_logging": False}
         if address:
             kwargs["address"] = address
-        elif workers:
-            kwargs["num_cpus"] = workers
-        ray.init(**kwargs)
+        else:
+            reaper = RayReaper.start()
+            if workers:
+                kwargs["num_cpus"] = workers
+        try:
+            ray.init(**kwargs)
+        except BaseException:
+            if reaper is not None:
+                reaper.close(kill=True)
+            raise
         started = True
+        if reaper is not None:
+            reaper.started()
     try:
         remote = ray.remote(num_cpus=1)(lambda shared_ref, cell: call_cell(fn, shared_ref, cell))
         shared_ref = ray.put(shared)
@@ -114,3 +126,5 @@ def run_ray(fn: Callable, shared: Any, cells: Iterable, address: str | None = No
     finally:
         if started:
             ray.shutdown()
+        if reaper is not None:
+            reaper.close()
