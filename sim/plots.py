@@ -172,6 +172,8 @@ def plot_results(out_dir: str | Path) -> list[Path]:
         written.append(out_dir / name)
     genres_path = out_dir / "genres.parquet"
     if genres_path.is_file():
-        plot_genres(read_columns(genres_path), out_dir / "genres.png")
-        written.append(out_dir / "genres.png")
+        genres = read_columns(genres_path)
+        if len(genres["category"]):  # a catalog without categories has nothing to show
+            plot_genres(genres, out_dir / "genres.png")
+            written.append(out_dir / "genres.png")
     return written

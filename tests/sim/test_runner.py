@@ -67,6 +67,25 @@ def test_results_directory_is_complete(reference):
     assert (regret >= -1e-9).all(), "single-item regret against the exact best item is never negative"
 
 
+def test_no_genre_plot_without_categories(reference, tmp_path):
+    """A catalog without categories gets no (empty, warning-raising) genres.png."""
+    import shutil
+    import warnings
+
+    from sim.plots import plot_results
+
+    out = tmp_path / "run"
+    shutil.copytree(reference[0], out)
+    (out / "genres.png").unlink()
+    genres = pq.read_table(out / "genres.parquet")
+    pq.write_table(genres.slice(0, 0), out / "genres.parquet")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        written = plot_results(out)
+    assert [p.name for p in written] == ["regret.png", "feedback_rates.png", "session_length.png"]
+    assert not (out / "genres.png").exists()
+
+
 def test_log_has_valid_propensities(reference):
     out, _ = reference
     log = pq.read_table(out / "log.parquet")
