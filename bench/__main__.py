@@ -42,6 +42,9 @@ def parse(argv=None) -> argparse.Namespace:
                     help="BLAS threads for ours and the peers alike (threadpoolctl); 0 = library default")
     ap.add_argument("--propensity-draws", type=int, default=1,
                     help="Monte-Carlo propensity draws of our Thompson agents (peers compute none)")
+    ap.add_argument("--read-propensities", action="store_true",
+                    help="(a)/(b): read every decision's propensities inside the timed act, as a logged run "
+                         "does (Thompson agents draw them only when read)")
     args = ap.parse_args(argv)
     bad = set(args.only.split(",")) - set(PARTS)
     if bad:
@@ -62,7 +65,8 @@ def agent_parts(parts, size, args, rows, peer_status) -> None:
     for part in [p for p in ("a", "b") if p in parts]:
         horizon = size["a_T"] if part == "a" else size["b_T"]
         print(f"({part}) T={horizon:,}, {size['seeds']} seeds", flush=True)
-        ours = run_ours(part, horizon, size["seeds"], args.propensity_draws, size["ours_budget"] or float("inf"))
+        ours = run_ours(part, horizon, size["seeds"], args.propensity_draws, size["ours_budget"] or float("inf"),
+                        read_propensities=args.read_propensities)
         for policy, (row, run) in ours.items():
             rows.append(row)
             for peer in args.peers.split(","):
@@ -113,6 +117,7 @@ def _run(args, argv) -> dict:
     peer_status: dict = {}
     result = {"command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
               "quick": args.quick, "sizes": size, "propensity_draws": args.propensity_draws,
+              "read_propensities": args.read_propensities,
               "blas_threads": args.blas_threads or "library default", "peers": peer_status, "rows": rows}
 
     def save() -> None:  # after every part, so an interrupted run keeps what it measured

@@ -53,7 +53,7 @@ def _finish(spent: float, per_step: np.ndarray, total: np.ndarray) -> Run:
 
 
 def ours_bernoulli(agent: str, params: dict, rates: np.ndarray, horizon: int, seeds: int,
-                   budget: float = float("inf")) -> Run:
+                   budget: float = float("inf"), read_propensities: bool = False) -> Run:
     """Our agent on problem (a), all ``seeds`` as replicas of one batched agent; stops early
     once ``budget`` seconds were spent in the agent."""
     pol = make_agent(agent, len(rates), n_replicas=seeds, random_state=0, **params)
@@ -64,6 +64,8 @@ def ours_bernoulli(agent: str, params: dict, rates: np.ndarray, horizon: int, se
     for t in range(horizon):
         t0 = time.perf_counter()
         decision = pol.act(ctx)
+        if read_propensities:  # what a logged run pays: Thompson agents draw them on first read
+            decision.propensities
         t1 = time.perf_counter()
         a = decision.actions
         reward = (rng.random(seeds) < rates[a]).astype(np.float64)
@@ -79,7 +81,7 @@ def ours_bernoulli(agent: str, params: dict, rates: np.ndarray, horizon: int, se
 
 
 def ours_linear(agent: str, params: dict, theta: np.ndarray, horizon: int, seeds: int,
-                budget: float = float("inf")) -> Run:
+                budget: float = float("inf"), read_propensities: bool = False) -> Run:
     """Our agent on problem (b); each replica sees its own context stream; stops early once
     ``budget`` seconds were spent in the agent."""
     n_arms, dim = theta.shape
@@ -94,6 +96,8 @@ def ours_linear(agent: str, params: dict, theta: np.ndarray, horizon: int, seeds
         ctx = Context(features=x, replica=rows)
         t0 = time.perf_counter()
         decision = pol.act(ctx)
+        if read_propensities:  # what a logged run pays: Thompson agents draw them on first read
+            decision.propensities
         t1 = time.perf_counter()
         a = decision.actions
         reward = (rng.random(seeds) < p[rows, a]).astype(np.float64)
@@ -109,7 +113,7 @@ def ours_linear(agent: str, params: dict, theta: np.ndarray, horizon: int, seeds
 
 
 def run_ours(part: str, horizon: int, seeds: int, propensity_draws: int, budget: float = float("inf"),
-             log=print) -> dict:
+             log=print, read_propensities: bool = False) -> dict:
     """All our policies on problem ``part`` ('a' or 'b'): {policy: (row dict, Run)}.
 
     With a finite ``budget`` (seconds per policy) a run may stop before ``horizon``; the row
@@ -122,7 +126,7 @@ def run_ours(part: str, horizon: int, seeds: int, propensity_draws: int, budget:
         params = dict(params)
         if agent in SAMPLING:
             params["n_propensity_draws"] = propensity_draws
-        run = runner(agent, params, arg, horizon, seeds, budget)
+        run = runner(agent, params, arg, horizon, seeds, budget, read_propensities)
         row = {"problem": problem, "policy": policy, "impl": "banditsim", "agent": agent, "params": params,
                "decisions_per_s": run.decisions_per_s, "seeds": run.seeds, "steps": run.steps,
                "regret": run.regret, "regret_sem": run.regret_sem, "load": load(),

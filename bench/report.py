@@ -93,7 +93,8 @@ def markdown(result: dict) -> str:
              f"{' / '.join(str(v) for v in m['load_1_5_15'])} at the end; Python {m['python']}, "
              + ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v) + ".", "",
              f"Command: `{result['command']}`; BLAS threads: {result['blas_threads']}; "
-             f"Thompson propensity draws: {result['propensity_draws']}. Peers: "
+             f"Thompson propensity draws: {result['propensity_draws']} "
+             f"({'read' if result.get('read_propensities') else 'not read'} by the benchmark). Peers: "
              + "; ".join(f"{k}: {v.get('version') if v['installed'] else 'not installed (' + v['error'] + ')'}"
                          for k, v in result["peers"].items()) + ".", ""]
     agents = [r for r in result["rows"] if r["problem"].startswith(("(a)", "(b)"))]

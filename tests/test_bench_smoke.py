@@ -19,6 +19,7 @@ def test_bench_quick_writes_json_and_markdown(tmp_path):
     out_json, out_md = tmp_path / "r.json", tmp_path / "r.md"
     proc = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--only", "a,b", "--seeds", "4", "--peer-budget", "0.05", "--peers", "mabwiser,vw",
+         "--read-propensities",
          "--json", str(out_json), "--markdown", str(out_md)],
         check=False, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -36,4 +37,6 @@ def test_bench_quick_writes_json_and_markdown(tmp_path):
             assert r["ratio"] > 0 and "ours_regret_same_T" in r
     for name, status in result["peers"].items():
         assert status["installed"] or status["error"], name
-    assert "| problem | policy | impl | decisions/s | ours/peer |" in out_md.read_text()
+    markdown = out_md.read_text()
+    assert "| problem | policy | impl | decisions/s | ours/peer |" in markdown
+    assert result["read_propensities"] is True and "(read by the benchmark)" in markdown
