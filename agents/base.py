@@ -192,6 +192,8 @@ class Agent:
                 raise ValueError(f"mask allows fewer than slate_size={self.slate_size} items in some row")
             if mask.all():
                 mask = None
+            elif check_mask:  # acting: lazy propensities/probabilities read it later, and callers
+                mask = mask.copy()  # (the world's observation) may change theirs in place meanwhile
         if ctx.arm_features is not None and ctx.arm_features.shape[0] != self.n_arms:
             raise ValueError(f"arm_features must have {self.n_arms} rows, got {ctx.arm_features.shape[0]}")
         return _checked_context(ctx.features, ctx.arm_features, mask, replica, ctx.n_rows)

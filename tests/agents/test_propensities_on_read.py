@@ -57,3 +57,26 @@ def test_a_late_read_sees_the_posterior_the_agent_acted_with(name):
     assert d.probabilities[0, 0] > 0.9 and d.actions[0] == 0 and d.propensities[0] > 0.9
     np.testing.assert_allclose(d.probabilities.sum(), 1.0)
     assert agent.act(one).probabilities[0, 0] < 0.1  # a fresh decision sees the update
+
+
+@pytest.mark.parametrize("name", [*CONTEXT_FREE, "epsilon_greedy", "ucb1", "kl_ucb"])
+def test_a_late_read_sees_the_mask_the_agent_acted_with(name):
+    """The world hands out a view of its mask and changes it in place when it steps (blocks,
+    new sessions): propensities and probabilities read after that describe the act's mask."""
+    def decide(mutate: bool):
+        agent = make_agent(name, 6, random_state=5, **({"n_propensity_draws": 64} if name in CONTEXT_FREE else {}))
+        agent.update(None, np.array([0, 1, 2, 3]), Feedback(reward=np.array([1.0, 0.0, 1.0, 0.0])))
+        mask = np.ones((2, 6), dtype=bool)
+        mask[:, 0] = mask[1, 2] = False
+        d = agent.act(Context(mask=mask.view()))
+        if mutate:
+            mask[:] = False
+            mask[:, 0] = True  # now only the item that was blocked at act time
+        return d.actions, d.propensities, d.probabilities
+
+    acted, late = decide(False), decide(True)
+    np.testing.assert_array_equal(acted[0], late[0])
+    np.testing.assert_array_equal(acted[1], late[1])
+    if acted[2] is not None:
+        np.testing.assert_array_equal(acted[2], late[2])
+        assert np.all(late[2][:, 0] == 0) and np.all(late[2][1, 2] == 0)
