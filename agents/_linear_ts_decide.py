@@ -2,10 +2,12 @@
 
 * disjoint: scores are independent Gaussians per arm, the propensity is the quadrature of
   ``GaussianWinProbability`` (same random stream and decisions as ``SamplingAgent``);
-* shared: the decision draw and the ``n_propensity_draws`` Monte-Carlo draws are made in
-  one pass: u_b = mean_b + scale·F_b ε (F_b the Cholesky factor of S_b), item scores
-  u_b·z̃ in one float32 GEMM per chunk of draws, masked argmax in place; the (B, n_arms)
-  Monte-Carlo distribution is built only if ``Decision.probabilities`` is read.
+* shared: u_b = mean_b + scale·F_b ε (F_b the Cholesky factor of S_b), item scores u_b·z̃ in
+  one float32 GEMM per chunk of draws, masked argmax in place. The deciding draw is made at
+  once; the ``n_propensity_draws`` Monte-Carlo draws come from the posterior frozen at act time
+  and a child random stream (``SamplingAgent._propensity_rng``) the first time
+  ``Decision.propensities`` or ``probabilities`` is read, so unlogged steps skip them and
+  reading them never changes the actions.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from agents._linear_posterior import user_design
 from agents._scratch import Scratch
 from agents._selection import top_k
 from agents._win_probability import GaussianWinProbability
-from agents.types import Decision
 
 _CHUNK = 1 << 21  # score elements per chunk of draws
 
@@ -39,54 +40,67 @@ class LinearTSDecideMixin:
 
     def _decide_shared(self, rows):
         n_rows, n_arms, n_total = rows.n_rows, self.n_arms, self.n_propensity_draws + 1
-        if self._backend == "torch":
-            winners = _torch_winners(self, rows, n_total)
-        else:
-            winners = _numpy_winners(self, rows, n_total)
-        chosen = winners[0]
-        hits = (winners[1:] == chosen).sum(axis=0)
-        propensities = (1.0 + hits) / n_total
+        sampler = _torch_sampler(self, rows) if self._backend == "torch" else _numpy_sampler(self, rows)
+        chosen = sampler(1, self._rng, True)[0]
+        cache: list = []
+
+        def winners():  # (n_total, B): the deciding draw, then the propensity draws (drawn on first read)
+            if not cache:
+                rest = sampler(n_total - 1, self._propensity_rng(), False)
+                cache.append(np.concatenate([chosen[None], rest]))
+            return cache[0]
+
+        def propensities():
+            hits = (winners()[1:] == chosen).sum(axis=0)
+            return ((1.0 + hits) / n_total)[:, None]
 
         def probabilities():
-            idx = winners + (np.arange(n_rows) * n_arms)
+            idx = winners() + (np.arange(n_rows) * n_arms)
             return np.bincount(idx.ravel(), minlength=n_rows * n_arms).reshape(n_rows, n_arms) / n_total
 
-        lazy = isinstance(vars(Decision).get("probabilities"), property)  # Decision builds it on first read
-        return chosen[:, None], propensities[:, None], probabilities if lazy else probabilities()
+        return chosen[:, None], propensities, probabilities
 
 
-def _numpy_winners(agent, rows, n_total: int) -> np.ndarray:
-    """(n_total, B) masked argmax items of n_total independent draws; draw 0 with random tie-breaks."""
+def _numpy_sampler(agent, rows):
+    """``draw(n, rng, decide) -> (n, B)`` masked argmax items of n independent posterior draws, from
+    the posterior as it is now (later updates do not reach it); ``decide``: random tie-breaks and
+    the agent's scratch buffer (the deciding draw), else fresh arrays (a propensity read, later)."""
     items, mean_u, packed, inverse = agent._shared_packed(rows)
     cov_u = agent.posterior.layout(items.shape[1]).unpack(packed)
     jitter = 1e-12 * np.trace(cov_u, axis1=1, axis2=2)[:, None, None] * np.eye(cov_u.shape[1])
-    factor = np.linalg.cholesky(cov_u + jitter)[inverse]  # one factor per distinct row
-    scale, rng = agent._score_scale(), agent._rng
+    factor = np.linalg.cholesky(cov_u + jitter)  # one factor per distinct row
+    scale = agent._score_scale()
     items32 = items.T.astype(np.float32)
     if np.isnan(items32).any():
         raise FloatingPointError("agent produced NaN scores")
-    n_rows, n_arms = rows.n_rows, agent.n_arms
-    blocked = None if rows.mask is None else np.flatnonzero(~rows.mask)  # usually few
-    winners = np.empty((n_total, n_rows), dtype=np.intp)
-    chunk = max(1, _CHUNK // max(1, n_rows * n_arms))
-    for lo in range(0, n_total, chunk):  # draws, in chunks (the first one decides)
-        n = min(chunk, n_total - lo)
-        eps = rng.standard_normal((n, *mean_u.shape))
-        u = mean_u + scale * np.einsum("bjl,nbl->nbj", factor, eps)
-        if np.isnan(u).any():
-            raise FloatingPointError("agent produced NaN scores")
-        scores = np.matmul(u.astype(np.float32), items32, out=_buffer_for(agent, (n, n_rows, n_arms)))
-        if blocked is not None:
-            scores.reshape(n, -1)[:, blocked] = -np.inf
-        winners[lo:lo + n] = scores.argmax(axis=2)
-        if lo == 0:
-            winners[0] = _break_ties(scores[0], winners[0], rows.mask, rng)
-    return winners
+    n_rows, n_arms, mask = rows.n_rows, agent.n_arms, rows.mask
+    blocked = None if mask is None else np.flatnonzero(~mask)  # usually few
+
+    def draw(n_draws: int, rng: np.random.Generator, decide: bool) -> np.ndarray:
+        winners = np.empty((n_draws, n_rows), dtype=np.intp)
+        chunk = max(1, _CHUNK // max(1, n_rows * n_arms))
+        row_factor = factor[inverse] if n_draws else None
+        for lo in range(0, n_draws, chunk):
+            n = min(chunk, n_draws - lo)
+            eps = rng.standard_normal((n, *mean_u.shape))
+            u = mean_u + scale * np.einsum("bjl,nbl->nbj", row_factor, eps)
+            if np.isnan(u).any():
+                raise FloatingPointError("agent produced NaN scores")
+            out = _buffer_for(agent, (n, n_rows, n_arms)) if decide else None
+            scores = np.matmul(u.astype(np.float32), items32, out=out)
+            if blocked is not None:
+                scores.reshape(n, -1)[:, blocked] = -np.inf
+            winners[lo:lo + n] = scores.argmax(axis=2)
+            if decide and lo == 0:
+                winners[0] = _break_ties(scores[0], winners[0], mask, rng)
+        return winners
+
+    return draw
 
 
-def _torch_winners(agent, rows, n_total: int) -> np.ndarray:
-    """``_numpy_winners`` with the posterior, the draws' scores and the argmax on the torch device
-    (the standard normals still come from the agent's numpy Generator: the same draws)."""
+def _torch_sampler(agent, rows):
+    """``_numpy_sampler`` with the posterior, the draws' scores and the argmax on the torch device
+    (the standard normals still come from the numpy Generators: the same draws)."""
     import torch
 
     items = agent._items(rows)
@@ -96,32 +110,37 @@ def _torch_winners(agent, rows, n_total: int) -> np.ndarray:
     cov_u = post.unpack(packed)
     eye = torch.eye(cov_u.shape[1], dtype=cov_u.dtype, device=cov_u.device)
     jitter = 1e-12 * torch.diagonal(cov_u, dim1=1, dim2=2).sum(dim=1)[:, None, None] * eye
-    factor = torch.linalg.cholesky(cov_u + jitter)[inverse]
-    scale, rng = agent._score_scale(), agent._rng
+    factor = torch.linalg.cholesky(cov_u + jitter)
+    scale = agent._score_scale()
     items32 = torch.as_tensor(items.T, dtype=torch.float32, device=cov_u.device)
-    n_rows, n_arms = rows.n_rows, agent.n_arms
-    blocked = None if rows.mask is None else torch.as_tensor(np.flatnonzero(~rows.mask), device=cov_u.device)
-    winners = np.empty((n_total, n_rows), dtype=np.intp)
-    chunk = max(1, _CHUNK // max(1, n_rows * n_arms))
-    for lo in range(0, n_total, chunk):
-        n = min(chunk, n_total - lo)
-        eps = torch.as_tensor(rng.standard_normal((n, n_rows, mean_u.shape[1])), device=cov_u.device)
-        u = mean_u + scale * torch.einsum("bjl,nbl->nbj", factor, eps)
-        if torch.isnan(u).any() or torch.isnan(items32).any():
-            raise FloatingPointError("agent produced NaN scores")
-        scores = torch.matmul(u.float(), items32)
-        if blocked is not None:
-            scores.view(n, -1)[:, blocked] = -torch.inf
-        best = scores.argmax(dim=2)
-        if lo == 0:  # ties at the maximum of the deciding draw: resolved on the host
-            top = scores[0].gather(1, best[0][:, None])
-            tied = torch.nonzero((scores[0] == top).sum(dim=1) > 1)[:, 0].cpu().numpy()
-            if tied.size:
-                sub = scores[0][torch.as_tensor(tied, device=cov_u.device)].double().cpu().numpy()
-                best[0, torch.as_tensor(tied, device=cov_u.device)] = torch.as_tensor(
-                    top_k(sub, None if rows.mask is None else rows.mask[tied], 1, rng)[:, 0], device=cov_u.device)
-        winners[lo:lo + n] = best.cpu().numpy()
-    return winners
+    n_rows, n_arms, mask = rows.n_rows, agent.n_arms, rows.mask
+    blocked = None if mask is None else torch.as_tensor(np.flatnonzero(~mask), device=cov_u.device)
+
+    def draw(n_draws: int, rng: np.random.Generator, decide: bool) -> np.ndarray:
+        winners = np.empty((n_draws, n_rows), dtype=np.intp)
+        chunk = max(1, _CHUNK // max(1, n_rows * n_arms))
+        row_factor = factor[inverse] if n_draws else None
+        for lo in range(0, n_draws, chunk):
+            n = min(chunk, n_draws - lo)
+            eps = torch.as_tensor(rng.standard_normal((n, n_rows, mean_u.shape[1])), device=cov_u.device)
+            u = mean_u + scale * torch.einsum("bjl,nbl->nbj", row_factor, eps)
+            if torch.isnan(u).any() or torch.isnan(items32).any():
+                raise FloatingPointError("agent produced NaN scores")
+            scores = torch.matmul(u.float(), items32)
+            if blocked is not None:
+                scores.view(n, -1)[:, blocked] = -torch.inf
+            best = scores.argmax(dim=2)
+            if decide and lo == 0:  # ties at the maximum of the deciding draw: resolved on the host
+                top = scores[0].gather(1, best[0][:, None])
+                tied = torch.nonzero((scores[0] == top).sum(dim=1) > 1)[:, 0].cpu().numpy()
+                if tied.size:
+                    sub = scores[0][torch.as_tensor(tied, device=cov_u.device)].double().cpu().numpy()
+                    best[0, torch.as_tensor(tied, device=cov_u.device)] = torch.as_tensor(
+                        top_k(sub, None if mask is None else mask[tied], 1, rng)[:, 0], device=cov_u.device)
+            winners[lo:lo + n] = best.cpu().numpy()
+        return winners
+
+    return draw
 
 
 def _buffer_for(owner, shape: tuple[int, ...]) -> np.ndarray:

@@ -80,3 +80,44 @@ def test_a_late_read_sees_the_mask_the_agent_acted_with(name):
     if acted[2] is not None:
         np.testing.assert_array_equal(acted[2], late[2])
         assert np.all(late[2][:, 0] == 0) and np.all(late[2][1, 2] == 0)
+
+
+def _shared_play(name, read: bool, backend: str = "numpy", steps=25):
+    """Shared-mode linear Thompson agents on 9 items with 4-dim embeddings, masks changing in place."""
+    rng = np.random.default_rng(3)
+    items = rng.normal(size=(9, 4))
+    agent = make_agent(name, 9, mode="shared", arm_dim=3, n_replicas=2, random_state=4, n_propensity_draws=32,
+                       backend=backend)
+    mask = np.ones((6, 9), dtype=bool)
+    out = []
+    for _ in range(steps):
+        mask[:] = rng.random((6, 9)) < 0.8
+        mask[:, 0] = True
+        ctx = Context(features=rng.normal(size=(6, 2)), arm_features=items, mask=mask.view(),
+                      replica=np.array([0, 0, 0, 1, 1, 1]))
+        d = agent.act(ctx)
+        if read:
+            immediate = (d.propensities.copy(), d.probabilities.copy())
+        reward = rng.random(6) < 0.3
+        agent.update(ctx, d, Feedback(reward=reward.astype(float), kind=np.where(reward, 6, 2)))
+        out.append((d, immediate if read else None))
+        mask[:] = False  # the caller reuses its mask array (as the world does)
+        mask[:, 0] = True
+    return out
+
+
+@pytest.mark.parametrize(("name", "backend"), [("lin_ts", "numpy"), ("logistic_ts", "numpy"), ("lin_ts", "torch")])
+def test_shared_linear_ts_propensities_on_read(name, backend):
+    """Actions do not depend on reading; a read after the update and the mask change (twin
+    run, same seed) gives what an immediate read gave."""
+    if backend == "torch":
+        import torch  # a core dependency
+        torch.set_num_threads(1)
+    read, unread = _shared_play(name, True, backend), _shared_play(name, False, backend)
+    for (d_read, immediate), (d_late, _) in zip(read, unread):
+        np.testing.assert_array_equal(d_read.actions, d_late.actions)
+        np.testing.assert_array_equal(d_late.propensities, immediate[0])
+        np.testing.assert_array_equal(d_late.probabilities, immediate[1])
+        p = immediate[0][:, 0] if immediate[0].ndim == 2 else immediate[0]
+        assert np.all((p > 0) & (p <= 1))
+        np.testing.assert_allclose(immediate[1].sum(axis=1), 1.0)
