@@ -188,7 +188,7 @@ class Agent:
         if mask is not None:
             if mask.shape != (ctx.n_rows, self.n_arms):
                 raise ValueError(f"mask must have shape ({ctx.n_rows}, {self.n_arms}), got {mask.shape}")
-            if check_mask and (mask.sum(axis=1) < self.slate_size).any():
+            if check_mask and _too_few_allowed(mask, self.slate_size):
                 raise ValueError(f"mask allows fewer than slate_size={self.slate_size} items in some row")
             if mask.all():
                 mask = None
@@ -197,6 +197,13 @@ class Agent:
         if ctx.arm_features is not None and ctx.arm_features.shape[0] != self.n_arms:
             raise ValueError(f"arm_features must have {self.n_arms} rows, got {ctx.arm_features.shape[0]}")
         return _checked_context(ctx.features, ctx.arm_features, mask, replica, ctx.n_rows)
+
+
+def _too_few_allowed(mask: np.ndarray, k: int) -> bool:
+    """True when some row of a bool mask allows fewer than k items (any() is ~10× faster than sum)."""
+    if k == 1:
+        return not mask.any(axis=1).all()
+    return bool((mask.view(np.uint8).sum(axis=1, dtype=np.int64) < k).any())
 
 
 def _out_of_range(values: np.ndarray, n: int) -> bool:

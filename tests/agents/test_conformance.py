@@ -164,6 +164,13 @@ def test_invalid_inputs_raise_clear_errors(name, params):
         agent.act(make_context(2, rng, replica=np.array([0, 2])))
     with pytest.raises(ValueError, match="mask"):
         agent.act(make_context(1, rng, mask=np.zeros((1, N_ARMS), dtype=bool)))
+    slates = make_agent(name, N_ARMS, slate_size=3, **params)
+    three = np.zeros((2, N_ARMS), dtype=bool)
+    three[:, :3] = True
+    slates.act(make_context(2, rng, mask=three))  # exactly slate_size allowed: fine
+    three[1, 2] = False
+    with pytest.raises(ValueError, match="mask allows fewer than slate_size=3"):
+        slates.act(make_context(2, rng, mask=three))
     with pytest.raises(ValueError, match="finite"):
         agent.update(make_context(1, rng), np.array([0]), Feedback(reward=[np.nan]))
     with pytest.raises(ValueError, match="actions"):
