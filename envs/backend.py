@@ -117,7 +117,8 @@ class Backend:
         n = x.shape[1]
         k = min(k, n)
         if self.name == "numpy":
-            return np.argpartition(x, n - k, axis=1)[:, n - k:]
+            # a copy: a slice would keep the whole (rows, n) int64 partition alive
+            return np.argpartition(x, n - k, axis=1)[:, n - k:].copy()
         return self.torch.topk(x, k, dim=1, sorted=False).indices
 
     def take(self, x, flat):

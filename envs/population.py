@@ -196,6 +196,18 @@ def projection_features(theta: np.ndarray, n_features: int, noise: float, rng: n
     return (clean + noise * clean.std() * rng.normal(size=clean.shape)).astype(np.float32)
 
 
+def _row_moments(theta: np.ndarray, x: np.ndarray, block: int = 1 << 24) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and sd of each user's cosines θ_u·x_i over the items, in row blocks of ≤ ``block``
+    cosines: the full users × items matrix is GiBs for big catalogs. (A block's product may
+    round differently from the full one, so up to ``block`` cosines are done in one piece.)"""
+    step = max(1, block // max(1, x.shape[0]))
+    mean, sd = np.empty(theta.shape[0]), np.empty(theta.shape[0])
+    for lo in range(0, theta.shape[0], step):
+        sims = theta[lo:lo + step] @ x.T
+        mean[lo:lo + step], sd[lo:lo + step] = sims.mean(axis=1), sims.std(axis=1)
+    return mean, sd
+
+
 def synthetic_population(theta, item_vectors, rng: np.random.Generator, *, spread: float = 1.0,
                          bias_sd: float = 0.3, tau_neg: float = -0.8, tau_pos: float = 0.8,
                          tau_sd: float = 0.2, temperature: float = 0.4, temperature_sd: float = 0.2,
@@ -217,9 +229,9 @@ def synthetic_population(theta, item_vectors, rng: np.random.Generator, *, sprea
     if not tau_neg < tau_pos:
         raise PopulationError(f"tau_neg ({tau_neg}) must be below tau_pos ({tau_pos})")
     n = theta.shape[0]
-    sims = theta @ x.T
-    kappa = spread / np.maximum(sims.std(axis=1), 1e-6)
-    bu = -kappa * sims.mean(axis=1) + bias_sd * rng.normal(size=n)
+    sims_mean, sims_sd = _row_moments(theta, x)
+    kappa = spread / np.maximum(sims_sd, 1e-6)
+    bu = -kappa * sims_mean + bias_sd * rng.normal(size=n)
     gap = (tau_pos - tau_neg) / 2
     jit_neg = tau_sd * rng.normal(size=n)
     jit_pos = tau_sd * rng.normal(size=n)

@@ -49,6 +49,7 @@ from envs.world_errors import ActionError, ItemVectorError, WorldConfigError
 _EPS = 1e-12
 _N_DIRS = 4  # principal directions used by the fallback drift bound
 _GRAM_CACHE_BYTES = 256 << 20  # largest cache of Gram columns (World._set_gram)
+_CAND_BLOCK = 1 << 24  # scores per row block when building every population user's candidates
 _D2_MARGIN = 1e-6  # float-rounding margin on the squared drift distance
 
 
@@ -127,6 +128,20 @@ def _hull_vertices(pts: np.ndarray) -> np.ndarray:
     return np.arange(n)
 
 
+def _cosines(theta: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """θ·xᵀ (people × items) as float32. Big ones go in row blocks of ≤ ``_CAND_BLOCK`` entries,
+    each product cast to float32 as it comes, instead of a float64 matrix twice the size of the
+    result (3 GiB at 2,000 people × 100,000 items); smaller ones in one product, as always."""
+    n, m = theta.shape[0], x.shape[0]
+    if n * m <= _CAND_BLOCK:
+        return (theta @ x.T).astype(np.float32, copy=False)
+    out = np.empty((n, m), dtype=np.float32)
+    step = max(1, _CAND_BLOCK // m)
+    for lo in range(0, n, step):
+        np.matmul(theta[lo:lo + step], x.T, out=out[lo:lo + step], casting="same_kind")
+    return out
+
+
 class World:
     """B simulated users stepping at once over a catalog of item vectors.
 
@@ -145,6 +160,34 @@ class World:
     >>> w.expected_rewards().shape
     (3, 40)
     """
+
+    # Built once from the items and the population and never written afterwards (``add_items``
+    # rebinds them): copies share them. Read-only on the numpy backend, so a write would raise.
+    _SHARED = ("_x_np", "_x", "_xt", "_xg_np", "_xq", "_ib", "_s0", "_nbr", "_cand0")
+
+    def __deepcopy__(self, memo):
+        """A deep copy that shares the read-only item geometry (``_SHARED``): copying a World over
+        100,000 items and 2,000 people costs its per-user state, not its 2.6 GiB of geometry."""
+        import copy
+
+        for name in self._SHARED:
+            value = self.__dict__.get(name)
+            if value is not None:
+                memo[id(value)] = value
+        new = object.__new__(type(self))
+        memo[id(self)] = new
+        for key, value in self.__dict__.items():
+            new.__dict__[key] = copy.deepcopy(value, memo)
+        return new
+
+    def _freeze_shared(self) -> None:
+        if self.be.name != "numpy":
+            return
+        for name in self._SHARED:
+            value = self.__dict__.get(name)
+            for arr in value if isinstance(value, tuple) else (value,):
+                if isinstance(arr, np.ndarray):
+                    arr.flags.writeable = False
 
     def __init__(self, item_vectors, population: Population, *, n_users: int = 1,
                  config: WorldConfig | None = None, seed: int | None = None):
@@ -185,6 +228,7 @@ class World:
         # depend on the process's thread count (OpenBLAS splits the work, and the rounding, by it)
         with one_blas_thread():
             self._set_items_1(x, item_bias)
+        self._freeze_shared()
 
     def _set_items_1(self, x: np.ndarray, item_bias: np.ndarray) -> None:
         be, pop, basis = self.be, self.population, self._basis
@@ -201,11 +245,10 @@ class World:
         self._ib = be.asarray(item_bias, "float32")
         self._rw = be.asarray(self.rewards, "float32")
         # per population user: taste cosines and the top candidates by base utility
-        s0 = pth @ xr.T
-        self._s0 = be.asarray(s0, "float32")
+        self._s0 = be.asarray(_cosines(pth, xr), "float32")
         self._k = min(int(self.config.candidates), x.shape[0])
         self._pk = be.asarray(pop.taste_scale, "float32")
-        self._cand0 = self._candidates(self._s0, self._pk, be.ones((pop.n_users, x.shape[0]), "bool"))
+        self._cand0 = self._initial_candidates()
         self._set_gram(xr, be.to_numpy(self._cand0[0]))
         self._cand0 = self._cand0 + (self._gram_cols(self._cand0[0]),)
         self._bmax, self._bmin = float(item_bias.max()), float(item_bias.min())
@@ -290,6 +333,15 @@ class World:
         xc = self._x[be.take_rows(self._top, r)]  # (m, K, d): gathered only without the cache
         return be.matmul(xc, be.take_rows(self._x, j)[:, :, None])[:, :, 0] * self._eta
 
+    def _initial_candidates(self):
+        """``_candidates`` of every population user with every item allowed, in row blocks of
+        ≤ ``_CAND_BLOCK`` scores, so the temporaries stay small for big catalogs."""
+        n_people, n_items = self._s0.shape
+        step = max(1, _CAND_BLOCK // max(1, n_items))
+        parts = [self._candidates(self._s0[lo:lo + step], self._pk[lo:lo + step], None)
+                 for lo in range(0, n_people, step)]
+        return tuple(self.be.cat([p[j] for p in parts]) for j in range(len(parts[0])))
+
     def _candidates(self, s, kappa, allowed):
         """Candidate lists from full cosine rows ``s`` (rows, n_items) with taste scales ``kappa``.
 
@@ -305,7 +357,8 @@ class World:
         tib = self._ib[top]
         topb = be.gather(base, rr, top)
         ub = be.min(topb, 1) if self._k < base.shape[1] else be.zeros(base.shape[0], "float32") - np.inf
-        topb = be.where(be.gather(allowed, rr, top), topb, -np.inf)
+        if allowed is not None:  # None: every item allowed
+            topb = be.where(be.gather(allowed, rr, top), topb, -np.inf)
         return top, tops, tib, topb, ub
 
     @property

@@ -248,6 +248,30 @@ def test_a_copied_or_pickled_world_steps_like_the_original(small_items, small_po
                 np.testing.assert_array_equal(a, b)
 
 
+def test_copies_share_the_read_only_item_geometry(small_items, small_population):
+    """Deep copies share the build-time arrays (a 100k-item world is GiBs of them), which are
+    read-only; adding items to a copy rebinds its own arrays and leaves the original alone."""
+    import copy
+
+    w = World(small_items, small_population, n_users=8, seed=4)
+    twin = copy.deepcopy(w)
+    for name in World._SHARED:
+        value = getattr(w, name)
+        assert getattr(twin, name) is value, name
+        for arr in value if isinstance(value, tuple) else (value,):
+            assert arr is None or not arr.flags.writeable, name
+    with pytest.raises(ValueError, match="read-only"):
+        w._s0[0, 0] = 1.0
+    fresh = World(small_items, small_population, n_users=8, seed=4)
+    twin.add_items(np.random.default_rng(1).normal(size=(3, small_items.shape[1])))
+    assert twin.n_items == w.n_items + 3 and w._s0.shape == fresh._s0.shape
+    for world in (w, fresh):
+        world.reset(seed=5)
+    for x, y in zip(run(w, 6, 1), run(fresh, 6, 1)):
+        for a, b in zip(x, y):
+            np.testing.assert_array_equal(a, b)
+
+
 def _non_candidate_max(w):
     """Max base utility κ·θ·x + b over each row's non-candidate items, recomputed from θ."""
     kappa, ib, top = (w.be.to_numpy(a) for a in (w._kappa, w._ib, w._top))
