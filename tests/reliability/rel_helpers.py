@@ -301,3 +301,23 @@ def simulate_big_catalog(n_items: int, dim: int, n_users: int, steps: int, limit
         per_agent[name] = round(time.perf_counter() - t, 2)
     print(json.dumps({"build_s": round(t_build, 2), "agents_s": per_agent, "finite": finite}), flush=True)
     return 0
+
+
+# --------------------------------------------------------------------------- results folders
+def cell_snapshot(out: Path) -> dict[str, tuple[int, int, int]]:
+    """(inode, size, mtime) of every completed cell's metrics file: a recomputed cell changes it."""
+    cells = out / "cells"
+    if not cells.is_dir():
+        return {}
+    snap = {}
+    for p in cells.glob("*.metrics.parquet"):
+        try:
+            st = p.stat()
+        except FileNotFoundError:
+            continue
+        snap[p.name] = (st.st_ino, st.st_size, st.st_mtime_ns)
+    return snap
+
+
+def file_sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -12,7 +12,6 @@ field for field (``summary.json``), reporting exactly the cells done before as r
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from tests.reliability.rel_helpers import children_of, wait_until
+from tests.reliability.rel_helpers import cell_snapshot, children_of, file_sha, wait_until
 
 N_AGENTS, N_SEEDS, HORIZON = 4, 3, 60  # as conftest.SWEEP
 N_CELLS = N_AGENTS * N_SEEDS
@@ -29,38 +28,20 @@ MIN_KILLS = 10
 SWEEPS = [(1, 8), (2, 2)]
 
 
-def _snapshot(out: Path) -> dict[str, tuple[int, int, int]]:
-    cells = out / "cells"
-    if not cells.is_dir():
-        return {}
-    snap = {}
-    for p in cells.glob("*.metrics.parquet"):
-        try:
-            st = p.stat()
-        except FileNotFoundError:
-            continue
-        snap[p.name] = (st.st_ino, st.st_size, st.st_mtime_ns)
-    return snap
-
-
 def _n_done(out: Path) -> int:
-    return len(_snapshot(out))
-
-
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return len(cell_snapshot(out))
 
 
 def test_sigkill_at_random_points_then_resume_loses_nothing(forkserver, sweep_config, sweep_reference, tmp_path):
     rng = np.random.default_rng(2026)
-    ref_metrics = _sha(sweep_reference / "metrics.parquet")
+    ref_metrics = file_sha(sweep_reference / "metrics.parquet")
     ref_summary = json.loads((sweep_reference / "summary.json").read_text())
     kills, lost, corrupt, orphans, phases = 0, 0, 0, 0, []
     for sweep, (workers, n_kills) in enumerate(SWEEPS):
         out = tmp_path / f"sweep{sweep}"
         argv = ["run", str(sweep_config), "--out", str(out), "--quiet", "--resume", "--workers", str(workers)]
         for k in range(n_kills):
-            before = _snapshot(out)
+            before = cell_snapshot(out)
             remaining = N_CELLS - len(before)
             pid = forkserver.banditsim(argv, tmp_path / f"s{sweep}k{k}.log")
             if rng.random() < 0.6:  # after r new cells (r = remaining: in the final merge), then a bit more
@@ -81,7 +62,7 @@ def test_sigkill_at_random_points_then_resume_loses_nothing(forkserver, sweep_co
             status = forkserver.kill(pid)
             assert status["signal"] == 9
             kills += 1
-            after = _snapshot(out)
+            after = cell_snapshot(out)
             phases.append(f"{how}: {len(after) - len(before)} new cells, {N_CELLS - len(after)} left"
                           + (", killed in the final merge" if len(after) == N_CELLS else ""))
             lost += sum(1 for name, st in before.items() if after.get(name) != st)
@@ -99,7 +80,7 @@ def test_sigkill_at_random_points_then_resume_loses_nothing(forkserver, sweep_co
             # the pool's workers (and resource tracker) must end with their parent
             if workers_now and not wait_until(lambda w=workers_now: not any(map(forkserver.alive, w)), 5.0):
                 orphans += sum(forkserver.alive(c) for c in workers_now)
-        before = _snapshot(out)
+        before = cell_snapshot(out)
         log = tmp_path / f"s{sweep}final.log"
         pid = forkserver.banditsim(argv, log)
         status = forkserver.wait(pid)
@@ -110,11 +91,11 @@ def test_sigkill_at_random_points_then_resume_loses_nothing(forkserver, sweep_co
         manifest = json.loads((out / "manifest.json").read_text())
         assert (manifest["status"], manifest["cells_reused"], manifest["cells_run"]) == \
             ("complete", len(before), N_CELLS - len(before))
-        after = _snapshot(out)
+        after = cell_snapshot(out)
         lost += sum(1 for name, st in before.items() if after.get(name) != st)
-        assert _sha(out / "metrics.parquet") == ref_metrics, f"sweep {sweep}: metrics differ from the reference"
+        assert file_sha(out / "metrics.parquet") == ref_metrics, f"sweep {sweep}: metrics differ from the reference"
         for name in ("log.parquet", "items.parquet", "genres.parquet"):  # workers=2 included: byte-identical
-            assert _sha(out / name) == _sha(sweep_reference / name), (sweep, name)
+            assert file_sha(out / name) == file_sha(sweep_reference / name), (sweep, name)
         assert json.loads((out / "summary.json").read_text()) == ref_summary
         partial = [p.name for p in out.rglob("*.tmp")]
         assert partial == [], f"half-written files left: {partial}"
@@ -143,7 +124,7 @@ def test_partial_files_of_a_killed_writer_do_not_block_resume(forkserver, sweep_
     assert forkserver.wait(pid)["exit"] == 0, log.read_text()[-2000:]
     assert f"resuming: {N_CELLS} of {N_CELLS} cells already done" in log.read_text()
     assert not any(p.exists() for p in stale) and list(out.rglob("*.tmp")) == []
-    assert _sha(out / "metrics.parquet") == _sha(sweep_reference / "metrics.parquet")
+    assert file_sha(out / "metrics.parquet") == file_sha(sweep_reference / "metrics.parquet")
     assert (out / "summary.json").read_text() == (sweep_reference / "summary.json").read_text()
 
     fresh = tmp_path / "killed-before-manifest"

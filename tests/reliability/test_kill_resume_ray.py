@@ -17,18 +17,16 @@ by about 60 s (each blocks 60 s trying to tell the dead GCS that the raylet died
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import signal
 import time
-from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from tests.reliability.rel_helpers import wait_until
+from tests.reliability.rel_helpers import cell_snapshot, file_sha, wait_until
 
 pytest.importorskip("ray")
 
@@ -103,24 +101,6 @@ def _is_up(known: dict[int, tuple[str, str]]) -> bool:
 
 
 # --------------------------------------------------------------------------- results folder
-def _snapshot(out: Path) -> dict[str, tuple[int, int, int]]:
-    cells = out / "cells"
-    if not cells.is_dir():
-        return {}
-    snap = {}
-    for p in cells.glob("*.metrics.parquet"):
-        try:
-            st = p.stat()
-        except FileNotFoundError:
-            continue
-        snap[p.name] = (st.st_ino, st.st_size, st.st_mtime_ns)
-    return snap
-
-
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _watch(forkserver, pid: int, known: dict, until, timeout: float) -> bool:
     """Record the driver's process tree until ``until()`` holds or the driver ends."""
     end = time.monotonic() + timeout
@@ -144,7 +124,7 @@ def test_sigkill_ray_driver_then_resume_loses_nothing_and_leaves_no_ray_processe
     orphans, linger, seen_names, every = 0, [], set(), {}
     try:
         for k in range(N_KILLS):
-            before = _snapshot(out)
+            before = cell_snapshot(out)
             remaining = N_CELLS - len(before)
             known: dict[int, tuple[str, str]] = {}
             pid = forkserver.banditsim(argv, tmp_path / f"k{k}.log")
@@ -156,7 +136,7 @@ def test_sigkill_ray_driver_then_resume_loses_nothing_and_leaves_no_ray_processe
             if rng.random() < 0.65 and remaining > 4:
                 r = int(rng.integers(1, 3))
                 target = len(before) + r
-                _watch(forkserver, pid, known, lambda n=target: len(_snapshot(out)) >= n, 120)
+                _watch(forkserver, pid, known, lambda n=target: len(cell_snapshot(out)) >= n, 120)
                 pause = float(rng.uniform(0.0, 0.1))
                 how = f"{r} new cells after Ray was up ({t_up:.1f} s) + {pause:.2f} s"
             else:  # the workers' start-up, or the first cells (a cell takes ~0.2 s)
@@ -175,7 +155,7 @@ def test_sigkill_ray_driver_then_resume_loses_nothing_and_leaves_no_ray_processe
             kills += 1
             every.update(known)
             seen_names.update(names)
-            after = _snapshot(out)
+            after = cell_snapshot(out)
             lost += sum(1 for name, st in before.items() if after.get(name) != st)
             for name in after:
                 try:
@@ -198,7 +178,7 @@ def test_sigkill_ray_driver_then_resume_loses_nothing_and_leaves_no_ray_processe
                           f"{len(known)} Ray processes, all gone {linger[-1]:.1f} s after the kill"
                           + (f"; still alive after {ORPHAN_WAIT:.0f} s: {sorted(left.values())}" if left else ""))
 
-        before = _snapshot(out)
+        before = cell_snapshot(out)
         log = tmp_path / "final.log"
         known = {}
         pid = forkserver.banditsim(argv, log)
@@ -216,12 +196,12 @@ def test_sigkill_ray_driver_then_resume_loses_nothing_and_leaves_no_ray_processe
         assert (manifest["status"], manifest["cells_reused"], manifest["cells_run"]) == \
             ("complete", len(before), N_CELLS - len(before))
         phases.append(f"none (final resume on Ray): {len(before)} cells reused, {N_CELLS - len(before)} run")
-        after = _snapshot(out)
+        after = cell_snapshot(out)
         lost += sum(1 for name, st in before.items() if after.get(name) != st)
-        assert _sha(out / "metrics.parquet") == _sha(sweep_reference / "metrics.parquet"), \
+        assert file_sha(out / "metrics.parquet") == file_sha(sweep_reference / "metrics.parquet"), \
             "the Ray backend's metrics differ from the local reference"
         for name in ("log.parquet", "items.parquet", "genres.parquet"):
-            assert _sha(out / name) == _sha(sweep_reference / name), name
+            assert file_sha(out / name) == file_sha(sweep_reference / name), name
         assert json.loads((out / "summary.json").read_text()) == ref_summary
         partial = [p.name for p in out.rglob("*.tmp")]
         assert partial == [], f"half-written files left: {partial}"

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from tests.reliability.rel_helpers import tiny_config_text
 
 MIB = 1024 * 1024
