@@ -321,3 +321,25 @@ def cell_snapshot(out: Path) -> dict[str, tuple[int, int, int]]:
 
 def file_sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def kill_damage(out: Path, before: dict, horizon: int) -> tuple[dict, int, int]:
+    """After a kill: (cell snapshot, cells completed before it that changed, unreadable or short
+    cell files). The manifest, when present, must parse (it is written atomically)."""
+    import pyarrow.parquet as pq
+
+    after = cell_snapshot(out)
+    lost = sum(1 for name, st in before.items() if after.get(name) != st)
+    corrupt = 0
+    for name in after:
+        try:
+            rows = pq.read_metadata(out / "cells" / name).num_rows
+        except FileNotFoundError:
+            continue
+        except Exception:  # noqa: BLE001 - any unreadable cell file is a half-written result
+            corrupt += 1
+            continue
+        corrupt += rows != horizon
+    if (out / "manifest.json").exists():
+        json.loads((out / "manifest.json").read_text())
+    return after, lost, corrupt

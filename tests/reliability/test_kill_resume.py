@@ -17,9 +17,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 
-from tests.reliability.rel_helpers import cell_snapshot, children_of, file_sha, wait_until
+from tests.reliability.rel_helpers import (
+    cell_snapshot,
+    children_of,
+    file_sha,
+    kill_damage,
+    wait_until,
+)
 
 N_AGENTS, N_SEEDS, HORIZON = 4, 3, 60  # as conftest.SWEEP
 N_CELLS = N_AGENTS * N_SEEDS
@@ -62,21 +67,10 @@ def test_sigkill_at_random_points_then_resume_loses_nothing(forkserver, sweep_co
             status = forkserver.kill(pid)
             assert status["signal"] == 9
             kills += 1
-            after = cell_snapshot(out)
+            after, n_lost, n_corrupt = kill_damage(out, before, HORIZON)
+            lost, corrupt = lost + n_lost, corrupt + n_corrupt
             phases.append(f"{how}: {len(after) - len(before)} new cells, {N_CELLS - len(after)} left"
                           + (", killed in the final merge" if len(after) == N_CELLS else ""))
-            lost += sum(1 for name, st in before.items() if after.get(name) != st)
-            for name in after:
-                try:
-                    rows = pq.read_metadata(out / "cells" / name).num_rows
-                except FileNotFoundError:
-                    continue
-                except Exception:  # noqa: BLE001 - any unreadable cell file is a half-written result
-                    corrupt += 1
-                    continue
-                corrupt += rows != HORIZON
-            if (out / "manifest.json").exists():
-                json.loads((out / "manifest.json").read_text())  # written atomically: always whole
             # the pool's workers (and resource tracker) must end with their parent
             if workers_now and not wait_until(lambda w=workers_now: not any(map(forkserver.alive, w)), 5.0):
                 orphans += sum(forkserver.alive(c) for c in workers_now)

@@ -23,10 +23,9 @@ import signal
 import time
 
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 
-from tests.reliability.rel_helpers import cell_snapshot, file_sha, wait_until
+from tests.reliability.rel_helpers import cell_snapshot, file_sha, kill_damage, wait_until
 
 pytest.importorskip("ray")
 
@@ -155,19 +154,8 @@ def test_sigkill_ray_driver_then_resume_loses_nothing_and_leaves_no_ray_processe
             kills += 1
             every.update(known)
             seen_names.update(names)
-            after = cell_snapshot(out)
-            lost += sum(1 for name, st in before.items() if after.get(name) != st)
-            for name in after:
-                try:
-                    rows = pq.read_metadata(out / "cells" / name).num_rows
-                except FileNotFoundError:
-                    continue
-                except Exception:  # noqa: BLE001 - any unreadable cell file is a half-written result
-                    corrupt += 1
-                    continue
-                corrupt += rows != HORIZON
-            if (out / "manifest.json").exists():
-                json.loads((out / "manifest.json").read_text())  # written atomically: always whole
+            after, n_lost, n_corrupt = kill_damage(out, before, HORIZON)
+            lost, corrupt = lost + n_lost, corrupt + n_corrupt
             # every Ray process the killed driver started must end (within ORPHAN_WAIT)
             gone = wait_until(lambda pid=pid, known=known: _descendants(pid, known) or not _alive(known),
                               ORPHAN_WAIT, 0.1)
