@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from agents._frozen_slots import decide_frozen
-from agents._greedy import argmax_random_ties, row_groups
+from agents._greedy import row_groups
 from agents._lazy_decision import decide_from_winners, slot_winners, window
 from agents._selection import (
     gaussian_win_probability,
@@ -249,11 +249,12 @@ class SamplingAgent(Agent):
     (quadrature) probabilities where the scores are independent Gaussians per arm.
     The paths, picked by the hooks a subclass implements:
 
-    * ``_replica_draws`` (context-free posteriors): every row of a replica shares one
+    * ``_frozen_replica_draws`` (context-free posteriors): every row of a replica shares one
       posterior, so each replica draws N = max(rows of the replica, n_propensity_draws + 1)
       "slots" (full draws) that all its rows share — row b acts on its own slot and its
       propensity is estimated from the next n_propensity_draws slots.  Single items use
-      only each slot's (masked) winner (``_decide_dense``), or, when ``_exceedance``
+      only each slot's (masked) winner (``_decide_dense``; the propensity slots are drawn
+      when first read), or, when ``_exceedance``
       offers a lazy sampler and the act is big, draw only the arms that can win a slot
       (``_decide_lazy``: same distribution, O(Σ tails) instead of O(n_arms) per slot).
       Slates rank the pool (``pooled_propensities``).
@@ -271,14 +272,18 @@ class SamplingAgent(Agent):
         """A function n -> (n, B, n_arms) of independent posterior score draws."""
         raise NotImplementedError
 
-    def _replica_draws(self, replicas: np.ndarray, n: int) -> np.ndarray | None:
-        """(n, len(replicas), n_arms) independent score draws per replica, or None (contextual)."""
+    def _frozen_replica_draws(self, replicas: np.ndarray) -> Callable[[int, np.random.Generator], np.ndarray] | None:
+        """``(n, rng) -> (n, len(replicas), n_arms)`` independent score draws from the replicas'
+        posterior as it is now (later updates do not change them), or None (contextual agents).
+        Context-free agents implement this one hook; it also lets propensities be drawn on read."""
         return None
 
-    def _frozen_replica_draws(self, replicas: np.ndarray) -> Callable[[int, np.random.Generator], np.ndarray] | None:
-        """``(n, rng) -> (n, len(replicas), n_arms)`` draws from the replicas' posterior as it is
-        now (later updates do not change them), or None; lets propensities be drawn on read."""
-        return None
+    def _has_replica_draws(self) -> bool:
+        return type(self)._frozen_replica_draws is not SamplingAgent._frozen_replica_draws
+
+    def _replica_draws(self, replicas: np.ndarray, n: int) -> np.ndarray:
+        """(n, len(replicas), n_arms) draws from the agent's own random stream."""
+        return self._frozen_replica_draws(replicas)(n, self._rng)
 
     def _propensity_rng(self) -> np.random.Generator:
         """The random stream of propensities drawn on read: a child of the agent's stream, so
@@ -300,7 +305,7 @@ class SamplingAgent(Agent):
         return None
 
     def _decide(self, rows):
-        if self.slate_size == 1 and type(self)._replica_draws is not SamplingAgent._replica_draws:
+        if self.slate_size == 1 and self._has_replica_draws():
             groups = _slot_layout(rows.replica, self.n_propensity_draws + 1)
             # the lazy sampler completes a slot whenever none of its exceeding arms is allowed:
             # worth it only when masks leave most arms allowed
@@ -311,7 +316,7 @@ class SamplingAgent(Agent):
                 return self._decide_dense(rows, groups)
         # pooling pays only when some replica serves several rows (one row per replica, as in
         # seed-batched benchmarks, gains nothing and pays the ranking overhead)
-        if type(self)._replica_draws is not SamplingAgent._replica_draws and rows.n_rows > 1 and (
+        if self._has_replica_draws() and rows.n_rows > 1 and (
             row_groups(rows.replica)[0].size < rows.n_rows
         ):
             return self._decide_pooled(rows)
@@ -331,31 +336,11 @@ class SamplingAgent(Agent):
         return items, propensities, probabilities
 
     def _decide_dense(self, rows, groups):
-        """Single items from full draws: ``_replica_draws`` gives every replica n slots (see
-        ``_slot_layout``); row b acts on the winner of its slot and estimates its propensity
-        from the winners of the next n_propensity_draws slots."""
-        replicas, group, slot, n = groups
-        draw = self._frozen_replica_draws(replicas)
-        if draw is not None:  # propensities drawn when read (agents._frozen_slots)
-            return decide_frozen(draw, self._rng, self._propensity_rng, groups, rows.mask, self.n_arms,
-                                 self.n_propensity_draws + 1)
-        ids = window(group, slot, n, self.n_propensity_draws + 1)
-        if rows.mask is None:  # winners of every slot, drawn in chunks of ≤ 4M scores
-            step = max(1, (1 << 22) // (replicas.size * self.n_arms))
-            best = np.concatenate([argmax_random_ties(self._checked_draws(replicas, min(step, n - lo)), self._rng)
-                                   for lo in range(0, n, step)])  # (n, G)
-            winner = best.T.reshape(-1)[ids]
-        else:
-            pool = self._checked_draws(replicas, n)
-            scores = pool[ids % n, (ids // n)]  # (B, W, n_arms)
-            winner = argmax_random_ties(np.where(rows.mask[:, None, :], scores, -np.inf), self._rng)
-        return decide_from_winners(winner, self.n_arms)
-
-    def _checked_draws(self, replicas, n):
-        pool = self._replica_draws(replicas, n)
-        if np.isnan(pool).any():
-            raise FloatingPointError("agent produced NaN scores")
-        return pool
+        """Single items from full draws: every replica has n slots (see ``_slot_layout``); row b
+        acts on the winner of its slot and estimates its propensity from the winners of the next
+        n_propensity_draws slots, drawn when first read (``agents._frozen_slots``)."""
+        return decide_frozen(self._frozen_replica_draws(groups[0]), self._rng, self._propensity_rng, groups,
+                             rows.mask, self.n_arms, self.n_propensity_draws + 1)
 
     def _decide_lazy(self, lazy, rows, groups):
         """``_decide_dense`` with the slots drawn lazily: only the arms of a slot that can

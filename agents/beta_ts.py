@@ -92,9 +92,6 @@ class BetaTSAgent(SamplingAgent):
             b = np.where(rows.mask, b, 1.0)
         return lambda n: beta_draws(a, b, n, self._rng, self._fast)
 
-    def _replica_draws(self, replicas, n):
-        return beta_draws(self.alpha[replicas], self.beta[replicas], n, self._rng, self._fast)
-
     def _frozen_replica_draws(self, replicas):
         a, b, fast = self.alpha[replicas], self.beta[replicas], self._fast  # copies: updates do not reach them
         return lambda n, rng: beta_draws(a, b, n, rng, fast)

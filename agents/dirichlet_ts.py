@@ -71,9 +71,6 @@ class DirichletTSAgent(SamplingAgent):
 
         return draw
 
-    def _replica_draws(self, replicas, n):
-        return self._frozen_replica_draws(replicas)(n, self._rng)
-
     def _frozen_replica_draws(self, replicas):
         # Kinds of equal value are merged first (aggregation property: summing Dirichlet
         # components gives the Dirichlet of the summed counts), so default values draw 6

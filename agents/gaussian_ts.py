@@ -52,9 +52,6 @@ class GaussianTSAgent(SamplingAgent):
         mean, std = self.posterior(rows.replica)
         return lambda n: mean + std * self._rng.standard_normal((n, *mean.shape))
 
-    def _replica_draws(self, replicas, n):
-        return self._frozen_replica_draws(replicas)(n, self._rng)
-
     def _frozen_replica_draws(self, replicas):
         mean, std = self.posterior(replicas)  # new arrays: later updates do not reach them
         return lambda n, rng: mean + std * rng.standard_normal((n, *mean.shape))
