@@ -61,10 +61,18 @@ def sweep_reference(forkserver, sweep_config, tmp_path_factory):
 
 
 def pytest_terminal_summary(terminalreporter):
+    tr = terminalreporter
+    trust = rel_helpers.trust_tally()
+    if trust:
+        tr.write_sep("-", "issue #15: adversarial inputs per class")
+        tr.write_line(f"  {'class':<24} {'tried':>6} {'clear-error':>12} {'correct':>8} {'traceback':>10} "
+                      f"{'wrong':>6}")
+        for cls, row in trust.items():
+            tr.write_line(f"  {cls:<24} {row['tried']:>6} {row['clear-error']:>12} {row['correct']:>8} "
+                          f"{row['traceback']:>10} {row['wrong']:>6}")
     t = rel_helpers.tally()
     if not t["tried"] and not t["edge_tried"]:
         return
-    tr = terminalreporter
     tr.write_sep("-", "issue #9: bad inputs")
     tr.write_line(f"{t['tried']} distinct bad inputs tried, {t['clear']} gave one clear error line")
     if t["edge_tried"]:
@@ -77,4 +85,4 @@ def pytest_terminal_summary(terminalreporter):
     target = os.environ.get("BANDITSIM_RELIABILITY_REPORT")
     if target:
         with open(target, "w") as fh:
-            json.dump(t, fh, indent=2)
+            json.dump({**t, "issue15": trust}, fh, indent=2)

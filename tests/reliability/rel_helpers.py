@@ -34,6 +34,33 @@ def record_edge_input(family: str, key: str, ok: bool) -> None:
     EDGE_INPUTS[(family, key)] = ok and EDGE_INPUTS.get((family, key), True)
 
 
+#: issue #15's adversarial cases: (class, key) -> outcome, one of TRUST_OUTCOMES.
+TRUST_CASES: dict[tuple[str, str], str] = {}
+TRUST_OUTCOMES = ("clear-error", "correct", "traceback", "wrong")
+
+
+def record_trust(cls: str, key: str, outcome: str) -> None:
+    """Count one adversarial input of issue #15's class ``cls`` (e.g. ``"4 cache"``) and how it ended:
+    ``clear-error`` (one ``error:`` line, or a warning and a recomputation), ``correct`` (accepted and the
+    result is right), ``traceback`` or ``wrong`` (a silently wrong result). A case is recorded before the
+    test asserts on it, so a failing case still shows in the tally; the worst outcome of a key wins."""
+    if outcome not in TRUST_OUTCOMES:
+        raise ValueError(f"outcome must be one of {TRUST_OUTCOMES}, got {outcome!r}")
+    old = TRUST_CASES.get((cls, key))
+    rank = TRUST_OUTCOMES.index
+    TRUST_CASES[(cls, key)] = outcome if old is None or rank(outcome) > rank(old) else old
+
+
+def trust_tally() -> dict:
+    """Per class: inputs tried and how many ended in each outcome."""
+    out: dict[str, dict[str, int]] = {}
+    for (cls, _), outcome in sorted(TRUST_CASES.items()):
+        row = out.setdefault(cls, {"tried": 0, **{o: 0 for o in TRUST_OUTCOMES}})
+        row["tried"] += 1
+        row[outcome] += 1
+    return out
+
+
 def tally() -> dict:
     families: dict[str, list[int]] = {}
     for (family, _), (clear, _) in BAD_INPUTS.items():
