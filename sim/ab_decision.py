@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sim.abtest_stats import p_text
+from sim.intervals import error_bars
+
 LOWER_IS_BETTER = ("negative_rate", "session_end_rate")
 """Metrics where a fall is an improvement."""
 
@@ -78,7 +81,7 @@ def ab_decision(lifts: list[dict], primary: str = "reward", higher_is_better: bo
     p = by_metric[primary]
 
     def fmt(r):
-        return f"{r['lift']:+.4f} [{r['low']:+.4f}, {r['high']:+.4f}], p = {r['p_value']:.3g}"
+        return f"{r['lift']:+.4f} [{r['low']:+.4f}, {r['high']:+.4f}], {p_text(r['p_value'])}"
 
     better = (p["lift"] > 0) == higher_is_better
     reasons = []
@@ -118,14 +121,12 @@ def plot_lifts(lifts: list[dict], control: str = "control", treatment: str = "tr
         good = (r["lift"] < 0) if r["metric"] in LOWER_IS_BETTER else (r["lift"] > 0)
         colour = ("tab:red" if r.get("guardrail_breached") or (r["significant"] and not good)
                   else "tab:green" if r["significant"] else "tab:grey")
-        low = r["low"] if r["low"] == r["low"] else r["lift"]
-        high = r["high"] if r["high"] == r["high"] else r["lift"]
-        ax.errorbar([0], [r["lift"]], yerr=[[r["lift"] - low], [high - r["lift"]]], fmt="o", color=colour,
+        ax.errorbar([0], [r["lift"]], yerr=error_bars(r["lift"], r["low"], r["high"]), fmt="o", color=colour,
                     capsize=6, ms=8)
         ax.axhline(0, color="black", lw=1)
         ax.set_xticks([])
         kind = "guardrail" if r.get("guardrail") else "metric"
-        p = f"p = {r['p_value']:.2g}" if r["p_value"] == r["p_value"] else "no events"
+        p = p_text(r["p_value"], 2) if r["p_value"] == r["p_value"] else "no events"
         ax.set_title(f"{r['metric']} ({kind})\n{p}", fontsize=9)
         ax.grid(alpha=0.3, axis="y")
     axes[0].set_ylabel(f"lift: {treatment} − {control}\n(per-user means, 95% interval)")

@@ -15,6 +15,7 @@ ABTEST_FILES = ("abtest.json", "users.parquet", "power.parquet", "power_curve.pn
 def plot_power(curve: list[dict], required: int, power_target: float, path: str | Path) -> Path:
     """Power vs users per arm: analytic lines (planned, true) and simulated points with intervals."""
     from sim.abtest_stats import power
+    from sim.intervals import error_bars
     from sim.plots import _matplotlib, save_figure
 
     plt = _matplotlib()
@@ -26,7 +27,7 @@ def plot_power(curve: list[dict], required: int, power_target: float, path: str 
         ax.plot(grid, power(grid, p["lift_planned"], p["var_control"], p["var_treatment"], p["alpha"]),
                 label="analytic (observed test's variances)")
         rate = np.array([c["detection_rate"] for c in curve])
-        err = np.array([rate - [c["low"] for c in curve], [c["high"] for c in curve] - rate])
+        err = error_bars(rate, [c["low"] for c in curve], [c["high"] for c in curve])
         ax.errorbar(ns, rate, yerr=err, fmt="o", color="black", capsize=4,
                     label=f"simulated ({curve[0]['tests']} tests per point)")
     ax.axhline(power_target, color="grey", ls=":", lw=1)
@@ -34,6 +35,7 @@ def plot_power(curve: list[dict], required: int, power_target: float, path: str 
     ax.set_xlabel("users per arm")
     ax.set_ylabel("power (detection rate)")
     ax.set_ylim(0, 1.02)
+    ax.set_title("Power check: detection rate vs users per arm (95% Wilson intervals)")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     return save_figure(fig, path)
@@ -69,13 +71,15 @@ def lift_rich_table(lifts: list[dict], control: str, treatment: str):
     from rich import box
     from rich.table import Table
 
+    from sim.abtest_stats import format_p
+
     table = Table(title=f"A/B: {treatment} vs {control} (per-user means, Welch)", box=box.SIMPLE)
     for col in ("metric", "control", "treatment", "lift [95% CI]", "p", "flag"):
         table.add_column(col, justify="left" if col == "metric" else "right", no_wrap=True)
     for r in lifts:
         flag = "[red]GUARDRAIL[/]" if r["guardrail_breached"] else ("sig." if r["significant"] else "")
         table.add_row(r["metric"], f"{r['control']:.4f}", f"{r['treatment']:.4f}",
-                      f"{r['lift']:+.4f} [{r['low']:+.3f},{r['high']:+.3f}]", f"{r['p_value']:.3g}", flag)
+                      f"{r['lift']:+.4f} [{r['low']:+.3f},{r['high']:+.3f}]", format_p(r["p_value"]), flag)
     return table
 
 

@@ -78,14 +78,45 @@ def required_n(delta, var_control, var_treatment, alpha: float = 0.05, target: f
 
 
 def wilson(successes, trials, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval of a binomial proportion.
+    """Wilson score interval of a binomial proportion (scipy's ``binomtest(...).proportion_ci``).
+
+    Element-wise over array arguments; the bounds lie in [0, 1] and always contain ``k / n``
+    (30 of 30 gives an upper bound of exactly 1.0).
 
     >>> lo, hi = wilson(80, 100); round(float(lo), 3), round(float(hi), 3)
     (0.711, 0.867)
+    >>> float(wilson(30, 30)[1])
+    1.0
     """
-    k, n = np.asarray(successes, dtype=np.float64), np.asarray(trials, dtype=np.float64)
-    z = stats.norm.ppf(1.0 - alpha / 2.0)
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
+    k, n = np.broadcast_arrays(np.asarray(successes), np.asarray(trials))
+    low, high = np.empty(k.shape), np.empty(k.shape)
+    for idx in np.ndindex(k.shape):  # loop over the few power-check points
+        ci = stats.binomtest(int(k[idx]), int(n[idx])).proportion_ci(1.0 - alpha, method="wilson")
+        low[idx], high[idx] = ci.low, ci.high
+    return low, high
+
+
+P_FLOOR = 1e-300
+
+
+def format_p(p: float, digits: int = 3) -> str:
+    """A p-value for people: ``< 1e-300`` where it underflows (never ``0``), ``n/a`` if undefined.
+
+    >>> format_p(0.0), format_p(1e-320), format_p(0.0123), format_p(float("nan"))
+    ('< 1e-300', '< 1e-300', '0.0123', 'n/a')
+    """
+    if p != p:
+        return "n/a"
+    if p < P_FLOOR:
+        return f"< {P_FLOOR:.0e}"
+    return f"{p:.{digits}g}"
+
+
+def p_text(p: float, digits: int = 3) -> str:
+    """``p = 0.0123``, or ``p < 1e-300`` where the p-value underflows.
+
+    >>> p_text(0.0123), p_text(0.0)
+    ('p = 0.0123', 'p < 1e-300')
+    """
+    shown = format_p(p, digits)
+    return f"p {shown}" if shown.startswith("<") else f"p = {shown}"

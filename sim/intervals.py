@@ -39,3 +39,19 @@ def band(matrix: np.ndarray, confidence: float = 0.95) -> tuple[np.ndarray, np.n
         return m, m.copy(), m.copy()
     half = stats.t.ppf(0.5 + confidence / 2, df=x.shape[0] - 1) * x.std(axis=0, ddof=1) / np.sqrt(x.shape[0])
     return m, m - half, m + half
+
+
+def error_bars(value, low, high) -> np.ndarray:
+    """Matplotlib ``yerr`` (2, n) for intervals ``[low, high]`` around ``value``: never negative.
+
+    Rounding can put a bound a hair on the wrong side of its point (a Wilson upper bound of
+    0.9999999999999999 at a rate of 1.0); such a bar is 0. An undefined or infinite end gets
+    no bar (NaN), so a plot never fails or stretches to infinity.
+
+    >>> error_bars([1.0, 0.5], [0.9, 0.4], [0.9999999999999999, np.inf]).tolist()
+    [[0.09999999999999998, 0.09999999999999998], [0.0, nan]]
+    """
+    v, lo, hi = (np.atleast_1d(np.asarray(a, dtype=np.float64)) for a in (value, low, high))
+    below, above = v - lo, hi - v
+    bars = np.maximum(np.stack([below, above]), 0.0)
+    return np.where(np.isfinite(bars), bars, np.nan)

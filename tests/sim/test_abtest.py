@@ -84,3 +84,68 @@ def test_cli_abtest_end_to_end(tmp_path, capsys):
     assert data["required_users_per_arm"] >= 2 and "n_users" not in data["config"]["world"]
     for name in ("users.parquet", "power.parquet", "power_curve.png"):
         assert (out / name).stat().st_size > 0
+
+
+def test_all_detected_power_point_plots_and_wilson_reaches_one(tmp_path):
+    """Issue #16: a 30/30 power point's Wilson upper bound rounded to 0.9999999999999999 and
+    matplotlib refused the negative error bar (``banditsim abtest`` exited 2)."""
+    from sim.abtest_output import plot_power, write_abtest_results
+    from sim.abtest_stats import wilson
+
+    lo, hi = wilson(np.array([30, 0, 17]), 30)
+    assert hi[0] == 1.0 and lo[1] == 0.0
+    ref = stats.binomtest(17, 30).proportion_ci(0.95, method="wilson")
+    assert (lo[2], hi[2]) == (ref.low, ref.high)
+    x = tiny_items()
+    cfg = _cfg(RANDOM, GREEDY, users_per_arm=400, power_tests=30, seed=3, power_multipliers=[1.0, 5.0])
+    res = run_abtest(cfg, x, tiny_population(x), WorldConfig())
+    full = [c for c in res.power_curve if c["detected"] == c["tests"] == 30]
+    assert full and all(c["high"] == 1.0 for c in full)
+    write_abtest_results(tmp_path, cfg, res)
+    assert (tmp_path / "power_curve.png").stat().st_size > 0
+    # the old arithmetic's bound, fed straight to the plot: still no negative bar
+    curve = [dict(c, lift_planned=0.1, var_control=0.1, var_treatment=0.1, alpha=0.05, high=0.9999999999999999)
+              for c in full]
+    plot_power(curve, 50, 0.8, tmp_path / "p.png")
+
+
+def test_underflowing_p_values_print_as_below_floor():
+    from rich.console import Console
+
+    from sim.ab_decision import ab_decision, plot_lifts
+    from sim.abtest import lift_table
+    from sim.abtest_output import lift_rich_table
+
+    rng = np.random.default_rng(0)
+    u = rng.normal(0.5, 0.01, size=(2, 2000, 4))
+    u[1, :, 0] += 1.0                                   # a lift of 100 standard deviations: p underflows to 0
+    rows = lift_table(u, 0.05)
+    assert rows[0]["p_value"] == 0.0
+    console = Console(record=True, width=200)
+    console.print(lift_rich_table(rows, "c", "t"))
+    text = console.export_text()
+    line = next(ln for ln in text.splitlines() if ln.strip().startswith("reward"))
+    assert "< 1e-300" in line and " 0 " not in line
+    assert "p < 1e-300" in ab_decision(rows).reasons[0]
+    fig = plot_lifts(rows)
+    assert fig.axes[0].get_title().endswith("p < 1e-300") and fig._suptitle.get_text()
+
+
+def test_every_abtest_plot_has_a_title(tmp_path, monkeypatch):
+    import matplotlib.figure
+
+    from sim.abtest_output import plot_power
+
+    curve = [{"users_per_arm": 10, "tests": 5, "detection_rate": 0.4, "low": 0.1, "high": 0.8,
+              "lift_planned": 0.1, "var_control": 0.1, "var_treatment": 0.1, "alpha": 0.05}]
+    saved, savefig = [], matplotlib.figure.Figure.savefig
+
+    def spy(fig, *args, **kwargs):                       # records the figure, then really saves it
+        saved.append(fig)
+        return savefig(fig, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", spy)
+    plot_power(curve, 20, 0.8, tmp_path / "p.png")
+    plot_power([], 20, 0.8, tmp_path / "q.png")
+    assert len(saved) == 2 and all(f.axes[0].get_title() for f in saved)
+    assert (tmp_path / "q.png").stat().st_size > 0
