@@ -26,6 +26,7 @@ def rank_candidates(rows: list[dict], estimator: str = "dr", baseline: float | N
 
     Each item: ``target, estimate, low, high, truth, beats_baseline`` where ``beats_baseline``
     is True when the whole interval lies above ``baseline`` (None when no baseline is given).
+    Targets without an estimate (verdict ``no-support``) are left out.
 
     >>> rows = [{"target": "a", "estimator": "dr", "estimate": 0.3, "low": 0.2, "high": 0.4, "truth": 0.31},
     ...         {"target": "b", "estimator": "dr", "estimate": 0.5, "low": 0.45, "high": 0.55, "truth": 0.52},
@@ -43,9 +44,9 @@ def rank_candidates(rows: list[dict], estimator: str = "dr", baseline: float | N
         known = sorted({r["estimator"] for r in rows})
         raise ValueError(f"no rows for estimator {estimator!r}; the rows have {', '.join(known)}")
     out = [{"target": r["target"], "estimate": r["estimate"], "low": r["low"], "high": r["high"],
-            "truth": r.get("truth"), "beats_baseline": None if baseline is None else bool(r["low"] > baseline)}
-           for r in sub]
-    return sorted(out, key=lambda r: -r[by])
+            "truth": r.get("truth"), "beats_baseline": None if baseline is None else bool(r["low"] is not None and r["low"] > baseline)}
+           for r in sub if r["estimate"] is not None]            # no-support targets have no number
+    return sorted(out, key=lambda r: -r[by] if r[by] is not None else float("inf"))  # undefined low: last
 
 
 @dataclass

@@ -40,12 +40,20 @@ class OPEExperimentSection(Section):
     max_rows: int = Field(40_000, ge=10, le=5_000_000, description="logged rows kept (cap)")
     estimators: list[Literal["ips", "snips", "dm", "dr", "switch_dr"]] = Field(
         default_factory=lambda: list(ESTIMATORS), min_length=1)
-    switch_tau: float = Field(20.0, ge=0, description="switch-DR importance-weight threshold")
+    switch_tau: float | Literal["auto"] = Field(
+        "auto", description="switch-DR importance-weight threshold (>= 0), or 'auto': the estimated-MSE "
+        "rule of sim.ope.switch_dr")
     interval: Literal["clt", "bootstrap"] = "clt"
     alpha: float = Field(0.05, gt=0, lt=1)
     item_dims: int = Field(16, ge=1, le=1024, description="PCA dims of item embeddings in ridge models")
     reward_model_ridge: float = Field(1.0, gt=0, description="L2 penalty of the DM/DR reward model")
     seed: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _tau(self):
+        if self.switch_tau != "auto" and not self.switch_tau >= 0:
+            raise ValueError(f"switch_tau must be a number >= 0 or 'auto', got {self.switch_tau!r}")
+        return self
 
 
 class OPEConfig(Section):

@@ -6,8 +6,16 @@
    exact expected reward of every item *before the step*, q(x, ·), gives the truth
    Σ_a π(a|x) q(x, a) of every target on that very context (user state included).
    Only per-row sums are kept (:mod:`sim.ope_reduce`): memory is O(rows × targets).
-3. Estimation: IPS, SNIPS, DM, DR, switch-DR on the log with 95% intervals; true value =
-   mean over logged rows of Σ_a π q (exact, no Monte Carlo).
+3. Estimation: IPS, SNIPS, DM, DR, switch-DR on the log with 95% intervals, cluster-robust
+   by user (a user's rows in a multi-round session are not independent); true value = mean
+   over logged rows of Σ_a π q (exact, no Monte Carlo).
+
+Every row carries the target's overlap diagnostics (:mod:`sim.ope.diagnostics`: ESS, max and
+p99 weight, support — exact here, from the logging policy's full distribution — and a verdict).
+A ``no-support`` target gets no number (``None``) and the other targets go on. ``covers`` is
+``None`` where an interval cannot claim coverage: an infinite end, or an interval that excludes
+the reward model's bias (DM always; switch-DR when it switched rows). DR's interval includes the
+model's error: q̂ is fitted on the warm-up rows, independent of the log.
 
 The logging policy is frozen while it logs, so its propensities are those of one fixed policy.
 """
@@ -26,7 +34,9 @@ from sim.warmup import collect_warmup
 
 @dataclass
 class OPELog:
-    """Logged rows (all (n,) unless said) and, per target label, π(a_i|x_i), Σπq and Σπq̂."""
+    """Logged rows (all (n,) unless said) and, per target label, π(a_i|x_i), Σπq, Σπq̂ and the
+    supported mass Σ_a π(a|x_i) 1{π_b(a|x_i) > 0} (``support``; absent when the logging policy
+    gives no distribution)."""
 
     step: np.ndarray
     user_id: np.ndarray
@@ -67,17 +77,20 @@ def collect_log(world, logging, targets, reward_model, steps: int, max_rows: int
     steps = min(steps, -(-max_rows // b))
     rows = np.arange(b)
     parts: dict[str, list] = {}
-    tparts: dict[str, dict[str, list]] = {t.label: {"pi_logged": [], "pi_q": [], "pi_qhat": []} for t in targets}
+    tparts: dict[str, dict[str, list]] = {t.label: {"pi_logged": [], "pi_q": [], "pi_qhat": [], "support": []}
+                                          for t in targets}
     for t in range(steps):
         keep = min(b, max_rows - t * b)
         feats = obs.features.astype(np.float64)
         mask = np.array(obs.mask)
         q = world.expected_rewards()
         qhat = reward_model(feats)
-        action, pscore, _ = logging.decide(feats, mask, rng)
+        action, pscore, bdist = logging.decide(feats, mask, rng)
         for target in targets:
             pi = exact_probabilities(target, feats, mask, rng)
             tp = tparts[target.label]
+            if bdist is not None:
+                tp["support"].append(np.where(bdist > 0, pi, 0.0).sum(axis=1)[:keep])
             tp["pi_logged"].append(pi[rows, action][:keep])
             tp["pi_q"].append(np.einsum("ij,ij->i", pi, q)[:keep])
             tp["pi_qhat"].append(np.einsum("ij,ij->i", pi, qhat)[:keep])
@@ -88,14 +101,15 @@ def collect_log(world, logging, targets, reward_model, steps: int, max_rows: int
             parts.setdefault(name, []).append(value[:keep])
         obs = res.observation
     cols = {k: np.concatenate(v) for k, v in parts.items()}
-    return OPELog(**cols, targets={k: {n: np.concatenate(v) for n, v in d.items()} for k, d in tparts.items()})
+    return OPELog(**cols, targets={k: {n: np.concatenate(v) for n, v in d.items() if v} for k, d in tparts.items()})
 
 
-def run_estimator(name: str, red: ReducedLog, *, alpha: float, interval: str, switch_tau: float, seed: int):
+def run_estimator(name: str, red: ReducedLog, *, alpha: float, interval: str, switch_tau, seed: int,
+                  cluster=None):
     """Estimator ``name`` (ips, snips, dm, dr, switch_dr) of :mod:`sim.ope` on a reduced log."""
     from sim.ope import direct_method, doubly_robust, ips, snips, switch_dr
 
-    common = {"alpha": alpha, "interval": interval, "random_state": seed}
+    common = {"alpha": alpha, "interval": interval, "random_state": seed, "cluster": cluster}
     model = {"estimated_rewards": red.estimated_rewards, **common}
     if name == "ips":
         return ips(red.log, red.action_dist, **common)
@@ -110,37 +124,84 @@ def run_estimator(name: str, red: ReducedLog, *, alpha: float, interval: str, sw
     raise ValueError(f"unknown estimator {name!r}; choose from ips, snips, dm, dr, switch_dr")
 
 
+def _finite_or_none(x) -> float | None:
+    return float(x) if x is not None and np.isfinite(x) else None
+
+
+def estimate_row(label: str, name: str, est, truth: float | None, diag, seconds: float, note: str = "") -> dict:
+    """One table row: the estimate (``None`` values where there is none), errors, covers, diagnostics.
+
+    ``covers`` is ``None`` without a truth, without an estimate, for an infinite/undefined interval
+    end, and for an interval that excludes model bias; ``note`` says why when it is not obvious.
+    """
+    from sim.ope.intervals import interval_covers
+
+    value = None if est is None else _finite_or_none(est.value)
+    low = None if est is None else _finite_or_none(est.low)
+    high = None if est is None else _finite_or_none(est.high)
+    bias_note = est is not None and est.excludes_model_bias
+    if bias_note and not note:
+        note = "interval excludes model bias"
+    if est is not None and (low is None or high is None) and not note:
+        note = "interval undefined (infinite end)"
+    err = None if value is None or truth is None else value - truth
+    return {"target": label, "estimator": name, "method": None if est is None else est.method,
+            "estimate": value, "low": low, "high": high, "truth": truth, "abs_error": err,
+            "rel_error": None if err is None or not truth else err / abs(truth),
+            "covers": None if est is None else interval_covers(low, high, truth, bias_note),
+            "interval": None if est is None else est.interval_kind, "excludes_model_bias": bool(bias_note),
+            "note": note, "users": None if est is None else est.n_clusters, **diag.as_dict(), "seconds": seconds}
+
+
+def estimate_target(label: str, red: ReducedLog, truth: float | None, estimators, *, support=None, cluster=None,
+                    alpha: float = 0.05, interval: str = "clt", switch_tau="auto", seed: int = 0) -> list[dict]:
+    """Rows of every estimator for one target. A ``no-support`` target gets rows with no numbers;
+    an estimator that fails on this target gets a row with its error as ``note`` (the rest go on)."""
+    from sim.ope import OPEInputError
+    from sim.ope.diagnostics import weight_diagnostics
+
+    w = red.action_dist[:, 0, 0] / red.log.pscore
+    diag = weight_diagnostics(w, support=support, cluster=cluster)
+    out = []
+    for name in estimators:
+        if diag.verdict == "no-support":
+            out.append(estimate_row(label, name, None, truth, diag, 0.0,
+                                    f"no estimate: only {diag.support:.1%} of the target's mass is on "
+                                    "actions the logging policy can take"))
+            continue
+        t0 = time.perf_counter()
+        try:
+            est = run_estimator(name, red, alpha=alpha, interval=interval, switch_tau=switch_tau, seed=seed,
+                                cluster=cluster)
+            note = ""
+        except OPEInputError as exc:
+            est, note = None, f"no estimate: {exc}"
+        out.append(estimate_row(label, name, est, truth, diag, time.perf_counter() - t0, note))
+    return out
+
+
 def estimate_all(log: OPELog, estimators, *, alpha: float = 0.05, interval: str = "clt",
-                 switch_tau: float = 20.0, seed: int = 0) -> list[dict]:
-    """One row per (target, estimator): estimate, interval, truth, errors, covers, seconds.
+                 switch_tau="auto", seed: int = 0) -> list[dict]:
+    """One row per (target, estimator): estimate, cluster-robust interval (by user), truth,
+    errors, covers, diagnostics and verdict, seconds. Targets are independent of each other.
 
     Examples
     --------
     >>> n = 2_000; rng = np.random.default_rng(0)
     >>> r = rng.normal(size=n); one = np.ones(n)
-    >>> log = OPELog(step=one, user_id=one, context_id=one, features=one[:, None], action=one.astype(int),
-    ...              pscore=one, reward=r, kind=one, q_logged=np.zeros(n), qhat_logged=np.zeros(n),
-    ...              targets={"same": {"pi_logged": one, "pi_q": np.zeros(n), "pi_qhat": np.zeros(n)}})
+    >>> log = OPELog(step=one, user_id=np.arange(n) % 200, context_id=one, features=one[:, None],
+    ...              action=one.astype(int), pscore=one, reward=r, kind=one, q_logged=np.zeros(n),
+    ...              qhat_logged=np.zeros(n), targets={"same": {"pi_logged": one, "pi_q": np.zeros(n),
+    ...              "pi_qhat": np.zeros(n), "support": one}})
     >>> row = estimate_all(log, ["ips"])[0]
-    >>> row["target"], row["estimator"], row["truth"], row["covers"]
-    ('same', 'ips', 0.0, True)
+    >>> row["target"], row["estimator"], row["truth"], row["covers"], row["verdict"], row["users"]
+    ('same', 'ips', 0.0, True, 'ok', 200)
     """
     out = []
     for label in log.targets:
-        red = log.reduced(label)
-        truth = log.true_value(label)
-        w = red.action_dist[:, 0, 0] / red.log.pscore
-        for name in estimators:
-            t0 = time.perf_counter()
-            est = run_estimator(name, red, alpha=alpha, interval=interval, switch_tau=switch_tau, seed=seed)
-            seconds = time.perf_counter() - t0
-            err = est.value - truth
-            out.append({"target": label, "estimator": name, "method": est.method, "estimate": est.value,
-                        "low": est.low, "high": est.high, "truth": truth, "abs_error": err,
-                        "rel_error": err / abs(truth) if truth != 0 else float("inf"),
-                        "covers": bool(est.low <= truth <= est.high), "interval": est.interval_kind,
-                        "rows": log.n_rows, "max_weight": float(w.max()),
-                        "ess": float(w.sum() ** 2 / max((w * w).sum(), 1e-300)), "seconds": seconds})
+        out += estimate_target(label, log.reduced(label), log.true_value(label), estimators,
+                               support=log.targets[label].get("support"), cluster=log.user_id, alpha=alpha,
+                               interval=interval, switch_tau=switch_tau, seed=seed)
     return out
 
 

@@ -27,26 +27,36 @@ def log_table(log):
 
 
 def plot_estimates(rows: list[dict], path: str | Path) -> Path:
-    """One panel per target: each estimator's estimate with its interval, the truth as a line."""
+    """One panel per target: each estimator's estimate with its interval, the truth as a line;
+    the panel title gives the verdict, ESS and support. A target without an estimate (no-support)
+    gets a panel saying so; an interval with an infinite end is drawn without its bar."""
+    from sim.intervals import error_bars
     from sim.plots import _matplotlib, save_figure
 
     plt = _matplotlib()
     targets = list(dict.fromkeys(r["target"] for r in rows))
-    fig, axes = plt.subplots(1, len(targets), figsize=(3.6 * len(targets), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(targets), figsize=(3.8 * len(targets), 3.8), squeeze=False)
     for ax, target in zip(axes[0], targets):
         sub = [r for r in rows if r["target"] == target]
+        d = sub[0]
+        ax.set_title(f"{target}\n{d['verdict']}: ESS {d['ess']:,.0f} ({d['ess_share']:.1%}), "
+                     f"support {d['support']:.1%}", fontsize=9)
+        if d["truth"] is not None:
+            ax.axhline(d["truth"], color="black", lw=1.2, label="truth")
         x = np.arange(len(sub))
-        est = np.array([r["estimate"] for r in sub])
-        err = np.array([[r["estimate"] - r["low"], r["high"] - r["estimate"]] for r in sub]).T
-        colors = ["tab:green" if r["covers"] else "tab:red" for r in sub]
-        ax.axhline(sub[0]["truth"], color="black", lw=1.2, label="truth")
-        for i in range(len(sub)):
-            ax.errorbar(x[i], est[i], yerr=err[:, i:i + 1], fmt="o", color=colors[i], capsize=4)
+        for i, r in enumerate(sub):
+            if r["estimate"] is None:
+                ax.text(x[i], d["truth"] or 0.0, "none", ha="center", va="bottom", fontsize=8, color="grey")
+                continue
+            colour = {True: "tab:green", False: "tab:red", None: "tab:grey"}[r["covers"]]
+            yerr = error_bars(r["estimate"], np.nan if r["low"] is None else r["low"],
+                              np.nan if r["high"] is None else r["high"])
+            ax.errorbar(x[i], r["estimate"], yerr=yerr[:, :1], fmt="o", color=colour, capsize=4)
         ax.set_xticks(x, [r["estimator"] for r in sub], rotation=30)
-        ax.set_title(target)
-    axes[0][0].set_ylabel("policy value (95% interval)")
+    axes[0][0].set_ylabel("policy value (95% interval, cluster-robust by user)")
     axes[0][0].legend(loc="best", fontsize=8)
-    fig.suptitle("off-policy estimate vs exact truth (green: interval covers truth)")
+    fig.suptitle("off-policy estimate vs exact truth (green: covers, red: misses, "
+                 "grey: interval excludes model bias or is undefined)", fontsize=10)
     fig.tight_layout()
     return save_figure(fig, path)
 
@@ -65,16 +75,32 @@ def write_ope_results(out: str | Path, cfg, result) -> list[Path]:
     return [out / name for name in OPE_FILES]
 
 
+def _num(x, fmt: str) -> str:
+    return "—" if x is None else format(x, fmt)
+
+
 def ope_table(rows: list[dict], title: str = "off-policy estimates vs exact truth"):
-    """A rich table of the estimate rows."""
+    """A rich table of the estimate rows, with each target's overlap diagnostics and verdict."""
     from rich import box
     from rich.table import Table
 
     table = Table(title=title, box=box.SIMPLE)
-    for col in ("target", "estimator", "estimate", "95% interval", "truth", "rel.err", "covers"):
-        table.add_column(col, justify="left" if col in ("target", "estimator") else "right", no_wrap=True)
+    cols = ("target", "estimator", "estimate", "95% interval", "truth", "rel.err", "covers", "ESS", "ESS %",
+            "max w", "p99 w", "support", "verdict")
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("target", "estimator", "verdict") else "right",
+                         no_wrap=True)
+    covers = {True: "[green]yes[/]", False: "[red]no[/]"}
+    verdict = {"ok": "[green]ok[/]", "low-ess": "[yellow]low-ess[/]", "no-support": "[red]no-support[/]"}
     for r in rows:
-        table.add_row(r["target"], r["estimator"], f"{r['estimate']:.4f}", f"{r['low']:.3f}–{r['high']:.3f}",
-                      f"{r['truth']:.4f}", f"{100 * r['rel_error']:+.1f}%",
-                      "[green]yes[/]" if r["covers"] else "[red]no[/]")
+        interval = "—" if r["low"] is None or r["high"] is None else f"{r['low']:.3f}–{r['high']:.3f}"
+        cov = covers.get(r["covers"], "n/a (model bias)" if r.get("excludes_model_bias") else "n/a")
+        table.add_row(r["target"], r["estimator"], _num(r["estimate"], ".4f"), interval, _num(r["truth"], ".4f"),
+                      _num(None if r["rel_error"] is None else 100 * r["rel_error"], "+.1f") + ("%" if r["rel_error"]
+                                                                                                is not None else ""),
+                      cov, f"{r['ess']:,.1f}", f"{100 * r['ess_share']:.2f}", f"{r['max_weight']:.3g}",
+                      f"{r['p99_weight']:.3g}", f"{100 * r['support']:.1f}%", verdict.get(r["verdict"], r["verdict"]))
+    table.caption = ("verdict: no-support if support < 99% (no number), low-ess if ESS < 100 rows, < 1% of rows "
+                     "or < 30 users; intervals cluster-robust by user; DM (and switch-DR when it switches) "
+                     "excludes model bias, never counted as covering")
     return table

@@ -1,9 +1,12 @@
 """Direct method: ``V = mean_i sum_a pi_e(a | x_i, k_i) q_hat(x_i, a, k_i)``.
 
 ``q_hat`` comes from obp-style ``estimated_rewards`` (n, n_actions, len_list), or from a
-:class:`~sim.ope.reward_model.RidgeRewardModel` (default: fitted in-sample on the log).
+:class:`~sim.ope.reward_model.RidgeRewardModel` (default: cross-fitted on the log, see
+:func:`sim.ope._common.model_terms`).
 Interval: CLT (or Poisson bootstrap) over the per-round terms with ``q_hat`` held fixed, so
-it ignores the reward model's own estimation error and its bias.
+it ignores the reward model's bias — which no resampling of the log can reveal (a misspecified
+model is wrong by the same amount in every resample). The :class:`Estimate` is therefore
+marked ``excludes_model_bias`` and its ``covers()`` is never True.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ def direct_method(
     interval: str = "clt",
     n_bootstrap: int = 200,
     random_state=None,
+    cluster=None,
 ) -> Estimate:
     """Direct-method (model-based) estimate of the target policy's value.
 
@@ -37,6 +41,6 @@ def direct_method(
     0.5
     """
     dist = check_action_dist(action_dist, log)
-    terms, _ = model_terms(log, dist, estimated_rewards, reward_model)
-    return make_estimate("dm", terms, alpha=alpha, interval=interval,
-                         n_bootstrap=n_bootstrap, random_state=random_state)
+    terms, _ = model_terms(log, dist, estimated_rewards, reward_model, cluster)
+    return make_estimate("dm", terms, alpha=alpha, interval=interval, n_bootstrap=n_bootstrap,
+                         random_state=random_state, cluster=cluster, excludes_model_bias=True)

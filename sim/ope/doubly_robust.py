@@ -2,7 +2,11 @@
 
 Unbiased when the propensities are right, whatever ``q_hat``; lower variance than IPS when
 ``q_hat`` is good. ``q_hat`` as in :func:`~sim.ope.direct.direct_method`. Interval: CLT (or
-Poisson bootstrap) over the per-round terms with ``q_hat`` held fixed.
+Poisson bootstrap) over the per-round terms with ``q_hat`` held fixed (cluster-robust with
+``cluster``). That interval includes the model's error when ``q_hat`` does not depend on the
+evaluated rows — a model fitted on other data, or the default cross-fitting: DR's terms are
+then unbiased for each row whatever ``q_hat``, and their spread carries ``q_hat``'s error. An
+``estimated_rewards`` fitted on this very log narrows it; that is the caller's to avoid.
 """
 
 from __future__ import annotations
@@ -14,9 +18,9 @@ from sim.ope.intervals import Estimate, make_estimate
 from sim.ope.log import BanditLog, check_action_dist
 
 
-def dr_terms(log: BanditLog, dist: np.ndarray, estimated_rewards, reward_model):
+def dr_terms(log: BanditLog, dist: np.ndarray, estimated_rewards, reward_model, cluster=None):
     """Return ``(dm_terms, w, residual)`` per round, shared by DR and switch-DR."""
-    dm, q_factual = model_terms(log, dist, estimated_rewards, reward_model)
+    dm, q_factual = model_terms(log, dist, estimated_rewards, reward_model, cluster)
     return dm, importance_weights(log, dist), log.reward - q_factual
 
 
@@ -30,6 +34,7 @@ def doubly_robust(
     interval: str = "clt",
     n_bootstrap: int = 200,
     random_state=None,
+    cluster=None,
 ) -> Estimate:
     """Doubly robust estimate of the target policy's value.
 
@@ -42,6 +47,6 @@ def doubly_robust(
     1.0
     """
     dist = check_action_dist(action_dist, log)
-    dm, w, residual = dr_terms(log, dist, estimated_rewards, reward_model)
+    dm, w, residual = dr_terms(log, dist, estimated_rewards, reward_model, cluster)
     return make_estimate("dr", dm + w * residual, alpha=alpha, interval=interval,
-                         n_bootstrap=n_bootstrap, random_state=random_state)
+                         n_bootstrap=n_bootstrap, random_state=random_state, cluster=cluster)

@@ -5,7 +5,8 @@ SNIPS: V = sum_i w_i r_i / sum_i w_i.
 
 Intervals: ``"clt"`` (default) uses the per-round terms ``w_i r_i`` (IPS) or the
 delta-method terms ``w_i (r_i - V) / mean(w)`` (SNIPS); ``"bootstrap"`` is the vectorised
-Poisson bootstrap of :mod:`sim.ope.intervals`. Both match obp 0.4.1's point estimates.
+Poisson bootstrap of :mod:`sim.ope.intervals`. ``cluster`` (one user id per row) makes
+either cluster-robust. Both match obp 0.4.1's point estimates.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ def ips(
     interval: str = "clt",
     n_bootstrap: int = 200,
     random_state=None,
+    cluster=None,
 ) -> Estimate:
     """Inverse propensity scoring estimate of the target policy's value.
 
@@ -39,7 +41,7 @@ def ips(
     dist = check_action_dist(action_dist, log)
     w = importance_weights(log, dist)
     return make_estimate("ips", w * log.reward, alpha=alpha, interval=interval,
-                         n_bootstrap=n_bootstrap, random_state=random_state)
+                         n_bootstrap=n_bootstrap, random_state=random_state, cluster=cluster)
 
 
 def snips(
@@ -50,6 +52,7 @@ def snips(
     interval: str = "clt",
     n_bootstrap: int = 200,
     random_state=None,
+    cluster=None,
 ) -> Estimate:
     """Self-normalised IPS estimate (``sum w r / sum w``): lower variance, slightly biased.
 
@@ -64,4 +67,4 @@ def snips(
     dist = check_action_dist(action_dist, log)
     w = importance_weights(log, dist)
     return make_estimate("snips", w * log.reward, w, alpha=alpha, interval=interval,
-                         n_bootstrap=n_bootstrap, random_state=random_state)
+                         n_bootstrap=n_bootstrap, random_state=random_state, cluster=cluster)
