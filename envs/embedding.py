@@ -15,19 +15,20 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
-from envs.embedding_cache import EmbeddingCache, collection_key, default_cache_dir, text_hash
-from envs.errors import EmbeddingError
+from envs.embedding_cache import EmbeddingCache, collection_key, default_cache_dir, text_hash, warn
+from envs.errors import CacheError, EmbeddingError
+from envs.file_digest import file_digests
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 POOLING_VERSION = "mean-l2-v1"
-WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+FLUSH_SECONDS = 1.0  # embedded batches reach the cache at least this often
 
 
 def default_model_dir() -> Path:
@@ -62,22 +63,49 @@ def _safe_default_dir() -> Path | None:
         return None
 
 
-def model_key(model_dir: Path) -> str:
-    """Identity of a model folder: hash of its config, tokenizer and weights' size and head."""
-    h = hashlib.sha256(POOLING_VERSION.encode())
-    for name in ("config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt"):
-        p = model_dir / name
-        if p.is_file():
-            h.update(name.encode())
-            h.update(p.read_bytes())
-    for name in WEIGHT_FILES:
-        p = model_dir / name
-        if p.is_file():
-            h.update(f"{name}:{p.stat().st_size}".encode())
-            with open(p, "rb") as fh:
-                h.update(fh.read(1 << 20))
+#: files of a model folder that cannot change its vectors; every other top-level file is hashed
+INERT_FILES = (".gitattributes", ".gitignore", "README.md", "LICENSE", "LICENSE.txt", "LICENSE.md")
+
+
+def model_files(model_dir: Path) -> list[Path]:
+    """Files of a model folder that can change its vectors: every top-level file (weights, config,
+    tokenizer, …) except documentation. Subfolders (sentence-transformers' pooling modules, ONNX
+    exports) are not read by ``AutoModel``/``AutoTokenizer``."""
+    return sorted(p for p in Path(model_dir).iterdir() if p.is_file() and p.name not in INERT_FILES)
+
+
+def model_key(model_dir: Path, max_length: int = 256, memo_dir: Path | None = None) -> str:
+    """Identity of a model as used here: sha256 of every byte of its weight, config and tokenizer
+    files (memoised in ``memo_dir`` per file size, mtime, ctime and inode), the pooling and the
+    token limit."""
+    model_dir = Path(model_dir)
+    try:
+        files = model_files(model_dir)
+        digests = file_digests(files, memo_dir)
+    except OSError as exc:
+        raise EmbeddingError(f"cannot read embedding model folder {model_dir}: {exc.strerror or exc}") from None
+    h = hashlib.sha256(f"{POOLING_VERSION}\0max_length={int(max_length)}\0".encode())
+    for p, digest in zip(files, digests):
+        h.update(f"{p.name}\0{digest}\0".encode("utf-8", "surrogateescape"))
     label = DEFAULT_MODEL if model_dir == _safe_default_dir() else model_dir.name
     return f"{label}-{h.hexdigest()[:16]}"
+
+
+def config_dim(model_dir: Path) -> int | None:
+    """Width of the model's hidden states from its ``config.json`` (None if it does not say)."""
+    import json
+
+    try:
+        cfg = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(cfg, dict):
+        return None
+    for name in ("hidden_size", "d_model", "dim", "n_embd"):
+        v = cfg.get(name)
+        if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+            return v
+    return None
 
 
 def pick_device(device: str = "auto") -> str:
@@ -115,9 +143,20 @@ class TextEmbedder:
         self.device = device if device != "auto" else "auto"
         self.batch_size = batch_size
         self.max_length = max_length
-        self.key = model_key(self.model_dir)
+        self._key: str | None = None
         self._model = None
         self._tokenizer = None
+
+    def key_for(self, memo_dir: Path | None) -> str:
+        """The model key (see :func:`model_key`), file digests memoised in ``memo_dir``."""
+        if self._key is None:
+            self._key = model_key(self.model_dir, self.max_length, memo_dir)
+        return self._key
+
+    @property
+    def key(self) -> str:
+        """The model key; digests memoised in the default cache folder."""
+        return self.key_for(default_cache_dir())
 
     @property
     def name(self) -> str:
@@ -144,12 +183,21 @@ class TextEmbedder:
 
     @property
     def dim(self) -> int:
-        """Embedding dimension (384 for all-MiniLM-L6-v2)."""
+        """Embedding dimension (384 for all-MiniLM-L6-v2), from config.json without loading the
+        model when it says."""
+        if self._model is None:
+            d = config_dim(self.model_dir)
+            if d is not None:
+                return d
         self._load()
         return int(self._model.config.hidden_size)
 
-    def embed(self, texts: Sequence[str], progress: bool = True) -> np.ndarray:
-        """Embed ``texts`` → float32 (n, dim), unit rows. Runs the model (no cache)."""
+    def embed(self, texts: Sequence[str], progress: bool = True,
+              on_batch: Callable[[np.ndarray, np.ndarray], None] | None = None) -> np.ndarray:
+        """Embed ``texts`` → float32 (n, dim), unit rows. Runs the model (no cache).
+
+        ``on_batch(idx, vectors)`` is called after each batch with the positions in ``texts`` it
+        covered and their vectors (so a caller can save work before the whole list is done)."""
         import torch
         from tqdm.auto import tqdm
 
@@ -168,11 +216,15 @@ class TextEmbedder:
                 mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
                 pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-                out[idx] = pooled.float().cpu().numpy()
+                vecs = pooled.float().cpu().numpy()
+                if vecs.shape[1] != out.shape[1] or not np.isfinite(vecs).all():
+                    raise EmbeddingError(f"model {self.name} produced non-finite or {vecs.shape[1]}-wide "
+                                         f"embeddings (config says {out.shape[1]})")
+                out[idx] = vecs
+                if on_batch is not None:
+                    on_batch(idx, vecs)
                 bar.update(len(idx))
         bar.close()
-        if not np.isfinite(out).all():
-            raise EmbeddingError(f"model {self.name} produced non-finite embeddings")
         return out
 
 
@@ -211,20 +263,53 @@ def embed_texts(texts: Sequence[str], model: str | Path | None = None, *, device
             raise EmbeddingError(f"text {i} is empty: nothing to embed")
     emb = embedder or TextEmbedder(model, device=device, batch_size=batch_size)
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    cache = EmbeddingCache(cache_dir, emb.key)
+    key = emb.key_for(cache_dir)
+    cache = EmbeddingCache(cache_dir, key, dim=emb.dim, unit_norm=True)
     hashes = [text_hash(t) for t in texts]
     found, missing = cache.get(hashes)
     if missing:
         first_text = {}
         for h, t in zip(hashes, texts):
             first_text.setdefault(h, t)
-        new = emb.embed([first_text[h] for h in missing], progress=progress)
-        cache.put(missing, new)
+        saver = _BatchSaver(cache, missing)
+        try:
+            new = emb.embed([first_text[h] for h in missing], progress=progress, on_batch=saver.add)
+        finally:
+            saver.flush()  # also when interrupted: every finished batch stays in the cache
         found.update(zip(missing, new))
     vectors = np.stack([found[h] for h in hashes]).astype(np.float32)
     if not np.isfinite(vectors).all():
         raise EmbeddingError("cached embeddings contain non-finite values; clear the cache folder")
-    return EmbeddingResult(vectors=vectors, model_name=emb.name, model_key=emb.key,
-                           cache_key=f"{emb.key}/{collection_key(hashes)}", cache_dir=cache_dir,
+    return EmbeddingResult(vectors=vectors, model_name=emb.name, model_key=key,
+                           cache_key=f"{key}/{collection_key(hashes)}", cache_dir=cache_dir,
                            n_cached=len(texts) - len(missing), n_embedded=len(missing),
                            seconds=time.perf_counter() - start)
+
+
+class _BatchSaver:
+    """Writes embedded batches to the cache as they finish (coalesced to one shard per
+    :data:`FLUSH_SECONDS`). A cache that cannot be written gives one warning line and no more
+    tries; the vectors are still returned."""
+
+    def __init__(self, cache: EmbeddingCache, hashes: list[str]):
+        self.cache, self.hashes = cache, hashes
+        self.pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self.last = time.monotonic()
+        self.broken = False
+
+    def add(self, idx: np.ndarray, vectors: np.ndarray) -> None:
+        self.pending.append((np.asarray(idx), vectors))
+        if time.monotonic() - self.last >= FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        pending, self.pending = self.pending, []
+        self.last = time.monotonic()
+        if not pending or self.broken:
+            return
+        idx = np.concatenate([i for i, _ in pending])
+        try:
+            self.cache.put([self.hashes[i] for i in idx], np.concatenate([v for _, v in pending]))
+        except CacheError as exc:
+            self.broken = True
+            warn(f"{exc}; going on without caching these vectors")
