@@ -3,6 +3,7 @@ ZOZOTOWN prior (read from the installed obp), and obp's relative value of 1.198.
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
@@ -10,6 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 from scipy import integrate, stats
+from scipy.integrate import trapezoid
 
 from sim.ope import (
     BanditLog,
@@ -29,9 +31,35 @@ from sim.ope.bernoulli_ts_zozotown import (
 from sim.ope.obd_bts_check import bts_relative_value, main
 from sim.ope.open_bandit_dataset import zozotown_bts_action_dist
 
-# Limits n_sim -> inf of the relative value, by numerical integration of the Beta order
-# statistics over a 400,001-point grid (not Monte Carlo; see the closing note of issue 16).
-EXACT_RELATIVE = {"all": 1.20072, "men": 0.98697, "women": 1.47915}
+
+def _integrated_action_dist(a, b, len_list=3, n_grid=10_001):
+    """P(item i at position k) without Monte Carlo: ∫ f_i(x) P(exactly k others above x) dx,
+    the count of others above x by a Poisson-binomial recursion, on a trapezoid grid over
+    the Beta supports' 1e-13..1-1e-13 quantiles (the grid is far finer than the peaks)."""
+    lo = stats.beta.ppf(1e-13, a, b).min()
+    hi = stats.beta.ppf(1 - 1e-13, a, b).max()
+    x = np.linspace(lo, hi, n_grid)
+    below = stats.beta.cdf(x[None, :], a[:, None], b[:, None])
+    dens = stats.beta.pdf(x[None, :], a[:, None], b[:, None])
+    out = np.zeros((len(a), len_list))
+    for i in range(len(a)):
+        n_above = np.zeros((len_list, n_grid))
+        n_above[0] = 1.0
+        for j in range(len(a)):
+            if j != i:
+                n_above[1:] = n_above[1:] * below[j] + n_above[:-1] * (1.0 - below[j])
+                n_above[0] *= below[j]
+        out[i] = trapezoid(dens[i] * n_above, x, axis=1)
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _exact_relative(campaign):
+    """The n_sim -> inf limit of the relative value, by IPW written out on the exact dist."""
+    dist = _integrated_action_dist(*load_zozotown_prior(campaign))
+    np.testing.assert_allclose(dist.sum(axis=0), 1.0, atol=1e-9)  # the grid resolves the peaks
+    log = load_open_bandit_dataset("random", campaign)
+    return float(np.mean(log.reward * dist[log.action, log.position] / log.pscore) / log.reward.mean())
 
 
 @pytest.mark.parametrize("policy", ["random", "bts"])
@@ -173,7 +201,10 @@ def test_bts_relative_value_all_within_1pct_of_obp_readme():
     print(f"\n{res}")
     assert res.relative.value == pytest.approx(1.198, rel=0.01)
     assert res.mc_se < 0.0025  # < 0.21% of the value: well below the 1% tolerance
-    assert abs(res.relative.value - EXACT_RELATIVE["all"]) < 4 * res.mc_se
+    exact = _exact_relative("all")
+    print(f"n_sim -> inf (numerical integration): {exact:.5f}")
+    assert exact == pytest.approx(1.198, rel=0.01)  # obp's 1.198 is itself a 100,000-draw MC
+    assert abs(res.relative.value - exact) < 4 * res.mc_se
     assert res.relative.low < res.relative.value < res.relative.high
     rnd = load_open_bandit_dataset("random", "all")
     assert res.random_value.value == rnd.reward.sum() / 10_000 == 0.0038  # 38 clicks
@@ -184,8 +215,19 @@ def test_bts_relative_value_all_within_1pct_of_obp_readme():
 def test_bts_relative_value_men_women(campaign):
     res = bts_relative_value(campaign, n_sim=100_000, random_state=12345)
     print(f"\n{res}")
+    exact = _exact_relative(campaign)
+    print(f"n_sim -> inf (numerical integration): {exact:.5f}")
     assert res.mc_se < 0.004
-    assert abs(res.relative.value - EXACT_RELATIVE[campaign]) < 4 * res.mc_se
+    assert abs(res.relative.value - exact) < 4 * res.mc_se
+
+
+def test_zozotown_action_dist_matches_integration_cell_by_cell():
+    a, b = load_zozotown_prior("women")
+    exact = _integrated_action_dist(a, b)
+    dist = bernoulli_ts_action_dist(a, b, n_sim=100_000, random_state=3)
+    se = np.sqrt(exact * (1 - exact) / 100_000)
+    assert np.all(np.abs(dist - exact) <= 4.5 * se + 1e-9)
+    assert exact.max() > 10 / len(a) and exact.min() < 0.1 / len(a)  # far from uniform
 
 
 def test_evaluate_bts_from_random_reproduces_obp_readme_run():
