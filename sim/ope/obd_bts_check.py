@@ -15,7 +15,9 @@ seed) and reports two errors:
 
 The random log of ``all`` has only 38 clicks, so ``Y`` is lumpy: obp's ``n_sim=100_000``
 leaves a Monte-Carlo error of 0.0049 (0.4%) on 1.198; the default here, ``n_sim=1_000_000``
-(about 15 s for ``all`` on one core), brings it to about 0.0016 (0.13%).
+(about 8 s of CPU for ``all``), brings it to about 0.0016 (0.13%). The sampling error of
+the log is far larger (95% interval about 0.19 to 2.21 for ``all``): the check pins the
+arithmetic to obp's, it does not show that BTS beats random.
 
 Run ``python -m sim.ope.obd_bts_check [--n-sim N] [--seed S] [campaign ...]``.
 """
