@@ -1,19 +1,24 @@
 """Catalogs: tables of items with an id and the text a language model embeds.
 
 A :class:`Catalog` comes from the built-in MovieLens-100K movies
-(:func:`movielens_catalog`) or from the user's own CSV, JSONL or parquet file
-(:func:`load_catalog_file`). :func:`load_catalog` picks between them by name.
+(:func:`movielens_catalog`) or from the user's own CSV, TSV, JSON Lines, JSON or parquet
+file (:func:`load_catalog_file`). :func:`load_catalog` picks between them by name.
+
+Ids are kept exactly as written (``007`` and ``7`` are two items) and compared exactly; two
+ids that differ only in surrounding whitespace (``7`` and ``7 ``) are an error rather than two
+items that print alike. Text made only of whitespace or invisible characters is empty.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from envs.catalog_files import read_catalog_columns
+from envs.catalog_text import is_blank
 from envs.errors import CatalogError
 from envs.movielens_files import movielens_file
 
@@ -42,25 +47,36 @@ class Catalog:
     texts: Sequence[str]
     categories: Sequence[tuple[str, ...]] | None = None
     titles: Sequence[str] | None = None
+    source: str | None = field(default=None, compare=False)
     _index: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        label = self.source or self.name  # errors name the file the catalog came from
         ids = [str(i) for i in self.ids]
         texts = [str(t) for t in self.texts]
         if len(ids) != len(texts):
-            raise CatalogError(f"catalog {self.name}: {len(ids)} ids but {len(texts)} texts")
+            raise CatalogError(f"catalog {label}: {len(ids)} ids but {len(texts)} texts")
         if not ids:
-            raise CatalogError(f"catalog {self.name} has no items")
+            raise CatalogError(f"catalog {label} has no items")
         seen: dict[str, int] = {}
+        trimmed: dict[str, int] = {}
         for row, item_id in enumerate(ids):
             if item_id in seen:
                 raise CatalogError(
-                    f"catalog {self.name}: duplicate item id {item_id!r} (rows {seen[item_id] + 1} and {row + 1})"
+                    f"catalog {label}: duplicate item id {item_id!r} (rows {seen[item_id] + 1} and {row + 1})"
+                )
+            if is_blank(item_id):
+                raise CatalogError(f"catalog {label}: row {row + 1} has an empty id")
+            other = trimmed.setdefault(item_id.strip(), row)
+            if other != row:
+                raise CatalogError(
+                    f"catalog {label}: item ids {ids[other]!r} (row {other + 1}) and {item_id!r} (row {row + 1}) "
+                    "differ only in surrounding whitespace"
                 )
             seen[item_id] = row
         for item_id, text in zip(ids, texts):
-            if not text.strip():
-                raise CatalogError(f"catalog {self.name}: item {item_id!r} has empty text")
+            if is_blank(text):
+                raise CatalogError(f"catalog {label}: item {item_id!r} has empty text")
         object.__setattr__(self, "ids", ids)
         object.__setattr__(self, "texts", texts)
         object.__setattr__(self, "_index", seen)
@@ -132,57 +148,23 @@ def movielens_catalog() -> Catalog:
     return Catalog("movielens-100k", ids=ids, texts=texts, categories=cats, titles=titles)
 
 
-def _read_table(path: Path):
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-    import pyarrow.json as pajson
-    import pyarrow.parquet as pq
-
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
-        if suffix in (".jsonl", ".ndjson", ".json"):
-            return pajson.read_json(path)
-        if suffix in (".parquet", ".pq"):
-            return pq.read_table(path)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, UnicodeDecodeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CatalogError(f"cannot read catalog {path}: {first}") from None
-    raise CatalogError(
-        f"catalog {path}: unsupported file type {suffix or '(none)'}; use .csv, .jsonl or .parquet"
-    )
-
-
-def _cell_text(value) -> str:
+def _part(value) -> str:
+    """One text cell as a part of an item's text: ``""`` when missing or blank, else trimmed."""
     if value is None:
         return ""
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return ""
-    if isinstance(value, (list, tuple)):
-        return ", ".join(_cell_text(v) for v in value if _cell_text(v))
-    return str(value).strip()
+    if isinstance(value, tuple):
+        return ", ".join(v.strip() for v in value if not is_blank(v))
+    value = value.strip()
+    return "" if is_blank(value) else value
 
 
-def _column_values(table, column: str, file_name: str) -> list:
-    import pyarrow as pa
-
-    col = table.column(column)
-    try:
-        values = col.to_pylist()
-    except UnicodeDecodeError:  # a string column holding bytes that are not UTF-8 (JSONL)
-        raise CatalogError(f"catalog {file_name}: column {column!r} is not valid UTF-8 text") from None
-    if pa.types.is_binary(col.type) or pa.types.is_large_binary(col.type):
-        decoded = []
-        for row, v in enumerate(values):
-            try:
-                decoded.append(None if v is None else v.decode("utf-8"))
-            except UnicodeDecodeError:
-                raise CatalogError(
-                    f"catalog {file_name}: column {column!r} row {row + 1} is not valid UTF-8 text"
-                ) from None
-        return decoded
-    return values
+def _categories(value) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, tuple):
+        return tuple(v.strip() for v in value if not is_blank(v))
+    sep = "|" if "|" in value else ","
+    return tuple(s.strip() for s in value.split(sep) if not is_blank(s))
 
 
 def load_catalog_file(
@@ -191,21 +173,27 @@ def load_catalog_file(
     id_column: str = "id",
     category_column: str | None = None,
 ) -> Catalog:
-    """Load a catalog from CSV, JSONL or parquet.
+    """Load a catalog from CSV, TSV, JSON Lines, a JSON array or parquet.
 
-    The item text joins ``text_columns``: the first column's value leads, the
-    others follow as ``"Column: value"`` (``"Heat. Genres: Crime"``).
+    Cells are read as text exactly as written (:mod:`envs.catalog_files`): ids are kept
+    verbatim, surrounding spaces included, so ``00123``, ``007`` and ``7``, ``1`` and ``1.0``
+    are distinct ids, and ``NA`` or ``null`` is a title. Only an empty cell is missing; a cell
+    of only whitespace or invisible characters (zero-width space, BOM, NBSP, ...) counts as
+    empty. A missing id or an item whose text columns are all empty is an error.
+
+    The item text joins ``text_columns`` (each cell trimmed): the first column's value leads,
+    the others follow as ``"Column: value"`` (``"Heat. Genres: Crime"``).
     ``category_column`` (optional) holds categories separated by ``|`` or ``,``
-    (or a list in JSONL/parquet), used for per-genre plots.
+    (or a list in JSON/parquet), used for per-genre plots.
 
     Examples
     --------
     >>> import tempfile, os
     >>> d = tempfile.mkdtemp(); p = os.path.join(d, "items.csv")
-    >>> _ = open(p, "w").write("id,title,genres\\n1,Heat,Crime|Drama\\n2,Alien,Sci-Fi\\n")
+    >>> _ = open(p, "w").write("id,title,genres\\n007,Heat,Crime|Drama\\n7,NA,Sci-Fi\\n")
     >>> cat = load_catalog_file(p, text_columns=["title", "genres"], category_column="genres")
-    >>> cat.texts[0], cat.categories[0]
-    ('Heat. Genres: Crime|Drama', ('Crime', 'Drama'))
+    >>> cat.ids, cat.texts[1], cat.categories[0]
+    (['007', '7'], 'NA. Genres: Sci-Fi', ('Crime', 'Drama'))
     """
     path = Path(path)
     if not path.exists():
@@ -214,46 +202,26 @@ def load_catalog_file(
         raise CatalogError(f"catalog path is not a file: {path}")
     if not text_columns:
         raise CatalogError("no text columns given: name at least one with --text-columns")
-    table = _read_table(path)
-    try:
-        columns = list(table.column_names)
-    except UnicodeDecodeError:
-        raise CatalogError(f"catalog {path.name}: the column names (header) are not valid UTF-8 text") from None
-    needed = [id_column, *text_columns] + ([category_column] if category_column else [])
-    for col in needed:
-        if col not in columns:
-            raise CatalogError(
-                f"catalog {path.name}: unknown column {col!r}; columns are {', '.join(columns)}"
-            )
-    data = {c: _column_values(table, c, path.name) for c in dict.fromkeys(needed)}
+    needed = list(dict.fromkeys([id_column, *text_columns] + ([category_column] if category_column else [])))
+    n_rows, data = read_catalog_columns(path, needed)
     ids = []
-    for row, value in enumerate(data[id_column]):
-        text = _cell_text(value)
-        if not text:
-            raise CatalogError(f"catalog {path.name}: row {row + 1} has an empty id in column {id_column!r}")
-        ids.append(text)
+    for row, value in enumerate(data[id_column], 1):
+        if isinstance(value, tuple):
+            raise CatalogError(f"catalog {path.name}: row {row} holds a list in the id column {id_column!r}; "
+                               "an id is one value")
+        if value is None or is_blank(value):
+            raise CatalogError(f"catalog {path.name}: row {row} has an empty id in column {id_column!r}")
+        ids.append(value)
+    parts = {c: [_part(v) for v in data[c]] for c in text_columns}
+    labels = {c: c.replace("_", " ").capitalize() for c in text_columns[1:]}
     texts = []
-    for row in range(table.num_rows):
-        head = _cell_text(data[text_columns[0]][row])
-        rest = [
-            f"{c.replace('_', ' ').capitalize()}: {_cell_text(data[c][row])}"
-            for c in text_columns[1:]
-            if _cell_text(data[c][row])
-        ]
-        texts.append(". ".join([p for p in [head, *rest] if p]))
-    categories = None
-    if category_column:
-        categories = []
-        for value in data[category_column]:
-            if isinstance(value, (list, tuple)):
-                cats = tuple(_cell_text(v) for v in value if _cell_text(v))
-            else:
-                raw = _cell_text(value)
-                sep = "|" if "|" in raw else ","
-                cats = tuple(s.strip() for s in raw.split(sep) if s.strip())
-            categories.append(cats)
-    titles = [_cell_text(v) or i for v, i in zip(data[text_columns[0]], ids)]
-    return Catalog(path.stem, ids=ids, texts=texts, categories=categories, titles=titles)
+    for row in range(n_rows):
+        rest = [f"{labels[c]}: {parts[c][row]}" for c in text_columns[1:] if parts[c][row]]
+        head = parts[text_columns[0]][row]
+        texts.append(". ".join([head, *rest] if head else rest))
+    categories = [_categories(v) for v in data[category_column]] if category_column else None
+    titles = [p or i for p, i in zip(parts[text_columns[0]], ids)]
+    return Catalog(path.stem, ids=ids, texts=texts, categories=categories, titles=titles, source=path.name)
 
 
 def load_catalog(

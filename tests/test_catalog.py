@@ -66,12 +66,39 @@ def test_list_valued_jsonl_categories(tmp_path):
         (lambda p: (p / "e.csv").write_text('id,title\n1,Heat\n2,""\n') and p / "e.csv", "empty text"),
         (lambda p: (p / "d.csv").write_text("id,title\n1,Heat\n1,Alien\n") and p / "d.csv", "duplicate item id '1'"),
         (lambda p: (p / "n.csv").write_text("id,title\n") and p / "n.csv", "has no items"),
-        (lambda p: (p / "b.csv").write_bytes(b"id,title\n1,\xff\xfe\x00bad\n") and p / "b.csv", "not valid UTF-8"),
+        (lambda p: (p / "b.csv").write_bytes(b"id,title\n1,\xff\xfebad\n") and p / "b.csv",
+         "column 'title' is not valid UTF-8 text \\(row 1\\)"),
+        (lambda p: (p / "z.csv").write_bytes(b"id,title\n1,\xff\xfe\x00bad\n") and p / "z.csv", "NUL characters"),
         (lambda p: (p / "j.jsonl").write_text("{not json\n") and p / "j.jsonl", "cannot read catalog"),
     ],
-    ids=["missing", "suffix", "unknown-column", "empty-text", "duplicate-id", "no-rows", "non-utf8", "bad-json"],
+    ids=["missing", "suffix", "unknown-column", "empty-text", "duplicate-id", "no-rows", "non-utf8", "nul-bytes",
+         "bad-json"],
 )
 def test_bad_catalogs_give_clear_errors(tmp_path, setup, message):
     with pytest.raises(CatalogError, match=message) as info:
         load_catalog_file(setup(tmp_path), text_columns=["title"])
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_ids_and_texts_are_read_exactly_as_written(tmp_path, fmt):
+    """Issue #15: ``00123`` stays ``00123``; ``007``/``7`` and ``1``/``1.0`` are distinct ids;
+    "NA", "null", "nan" and "-" are titles, not missing values."""
+    rows = [{"id": i, "title": t, "genres": g} for i, t, g in
+            [("00123", "NA", "None|Drama"), ("007", "null", "NA"), ("7", "nan", "-"), ("1", "-", "x"),
+             ("1.0", "#N/A", "y")]]
+    cat = load_catalog(write(tmp_path, fmt, rows), text_columns=["title"], category_column="genres")
+    assert cat.ids == ["00123", "007", "7", "1", "1.0"]
+    assert cat.texts == ["NA", "null", "nan", "-", "#N/A"]
+    assert cat.categories == [("None", "Drama"), ("NA",), ("-",), ("x",), ("y",)]
+
+
+@pytest.mark.parametrize("blank", ["\u200b", "\ufeff\u2060", "\u00a0 \u200c\u200d"])
+def test_invisible_text_is_empty(tmp_path, blank):
+    with pytest.raises(CatalogError, match="item 'a2' has empty text"):
+        load_catalog(write(tmp_path, "parquet", [{"id": "a1", "title": "Heat"}, {"id": "a2", "title": blank}]))
+
+
+def test_a_json_object_cell_is_an_error_not_a_repr(tmp_path):
+    with pytest.raises(CatalogError, match="column 'title' row 1 holds a JSON object"):
+        load_catalog(write(tmp_path, "jsonl", [{"id": "a1", "title": {"en": "Heat"}}]))
