@@ -5,8 +5,9 @@ A :class:`Catalog` comes from the built-in MovieLens-100K movies
 file (:func:`load_catalog_file`). :func:`load_catalog` picks between them by name.
 
 Ids are kept exactly as written (``007`` and ``7`` are two items) and compared exactly; two
-ids that differ only in surrounding whitespace (``7`` and ``7 ``) are an error rather than two
-items that print alike. Text made only of whitespace or invisible characters is empty.
+ids that differ only in surrounding whitespace, invisible characters or Unicode normalisation
+(``7``, ``7 ``, ``7\u200b``) are an error rather than two items that print alike. Text made
+only of whitespace or invisible characters is empty.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from envs.catalog_files import read_catalog_columns
-from envs.catalog_text import is_blank
+from envs.catalog_text import is_blank, look_alike_key
 from envs.errors import CatalogError
 from envs.movielens_files import movielens_file
 
@@ -67,11 +68,12 @@ class Catalog:
                 )
             if is_blank(item_id):
                 raise CatalogError(f"catalog {label}: row {row + 1} has an empty id")
-            other = trimmed.setdefault(item_id.strip(), row)
+            other = trimmed.setdefault(look_alike_key(item_id), row)
             if other != row:
                 raise CatalogError(
                     f"catalog {label}: item ids {ids[other]!r} (row {other + 1}) and {item_id!r} (row {row + 1}) "
-                    "differ only in surrounding whitespace"
+                    "look the same: they differ only in surrounding whitespace, invisible characters or "
+                    "Unicode normalisation"
                 )
             seen[item_id] = row
         for item_id, text in zip(ids, texts):

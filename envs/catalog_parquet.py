@@ -82,10 +82,17 @@ def _column_cells(col, column: str, name: str) -> list:
 
 
 def _pylist(col, column: str, name: str) -> list:
+    import pyarrow as pa
+
     try:
         return col.to_pylist()
-    except UnicodeDecodeError:  # a string column holding bytes that are not UTF-8
+    except UnicodeDecodeError:  # a string column holding bytes that are not UTF-8: find the row
+        pass
+    try:
+        raw = col.cast(pa.large_binary()).to_pylist()
+    except (pa.ArrowException, UnicodeDecodeError):
         raise CatalogError(f"catalog {name}: column {column!r} is not valid UTF-8 text") from None
+    return [None if v is None else v.decode("utf-8", errors="surrogateescape") for v in raw]
 
 
 def _is_list(t) -> bool:

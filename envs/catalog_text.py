@@ -58,6 +58,22 @@ def is_blank(text: str) -> bool:
     )
 
 
+def look_alike_key(text: str) -> str:
+    """``text`` as it looks: surrounding whitespace and invisible characters dropped, NFC-normalised.
+
+    Two ids with the same key print alike (``"7"``, ``"7 "``, ``"7\\u200b"``); a catalog refuses them.
+
+    Examples
+    --------
+    >>> look_alike_key(" 7\u200b") == look_alike_key("7"), look_alike_key("e\u0301") == "\u00e9"
+    (True, True)
+    """
+    if text.isascii():
+        return text.strip()
+    shown = "".join(ch for ch in text if ch not in _INVISIBLE and unicodedata.category(ch) != "Cf")
+    return unicodedata.normalize("NFC", shown).strip()
+
+
 def decode_catalog_bytes(raw: bytes, name: str) -> str:
     """The text of a CSV/TSV/JSON catalog file.
 

@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from envs.catalog import load_catalog_file
+from envs.catalog_text import is_blank, look_alike_key
 from envs.errors import CatalogError
 from tests.reliability.rel_helpers import check_cli_error, record_trust
 
@@ -154,6 +155,20 @@ CORRECT = {
     "parquet-date-column": ("a.parquet", pa.table({"id": ["1"], "title": ["a"],
                                                    "released": pa.array([19000], pa.date32())}),
                             {"text_columns": ["title", "released"]}, {"texts": ["a. Released: 2022-01-08"]}),
+    "parquet-float16-ids": ("a.parquet", pa.table({"id": pa.array([0.1, 2.5], pa.float16()), "title": ["a", "b"]}),
+                            {}, {"ids": ["0.1", "2.5"]}),
+    "parquet-large-list-categories": ("a.parquet", pa.table({"id": ["1"], "title": ["a"], "g": pa.array(
+                                          [["NA", "x"]], pa.large_list(pa.string()))}),
+                                      {"category_column": "g"}, {"categories": [("NA", "x")]}),
+    "parquet-fixed-size-list-categories": ("a.parquet", pa.table({"id": ["1"], "title": ["a"], "g": pa.array(
+                                               [["x", "y"]], pa.list_(pa.string(), 2))}),
+                                           {"category_column": "g"}, {"categories": [("x", "y")]}),
+    "parquet-list-of-ints-categories": ("a.parquet", pa.table({"id": ["1"], "title": ["a"], "g": [[7, 0]]}),
+                                        {"category_column": "g"}, {"categories": [("7", "0")]}),
+    "parquet-all-null-column-is-missing": ("a.parquet", pa.table({"id": ["1"], "title": ["a"],
+                                                                  "g": pa.array([None], pa.null())}),
+                                           {"text_columns": ["title", "g"], "category_column": "g"},
+                                           {"texts": ["a"], "categories": [()]}),
     "parquet-float-year-nan-is-missing": ("a.parquet", pa.table({"id": ["1", "2"], "title": ["a", "b"],
                                                                  "year": [1995.0, float("nan")]}),
                                           {"text_columns": ["title", "year"]},
@@ -213,7 +228,12 @@ ERRORS = {
     **_blank_cases(),
     "csv-duplicate-007": ("a.csv", _csv("id,title", "007,a", "007,b"), {}, "duplicate item id '007'"),
     "csv-ids-differ-by-spaces": ("a.csv", _csv("id,title", "7,a", '"7 ",b'), {},
-                                 "differ only in surrounding whitespace"),
+                                 "item ids '7' (row 1) and '7 ' (row 2) look the same"),
+    "csv-ids-differ-by-zero-width": ("a.csv", _csv("id,title", "7,a", "\u200b7,b"), {},
+                                     "item ids '7' (row 1) and '\\u200b7' (row 2) look the same"),
+    "jsonl-ids-differ-by-normalisation": ("a.jsonl", '{"id": "caf\\u00e9", "title": "a"}\n'
+                                                     '{"id": "cafe\\u0301", "title": "b"}\n', {},
+                                          "look the same"),
     "jsonl-duplicate-number-ids": ("a.jsonl", '{"id": 1.0, "title": "a"}\n{"id": 1.0, "title": "b"}\n', {},
                                    "duplicate item id '1.0'"),
     "parquet-duplicate-int-ids": ("a.parquet", pa.table({"id": [12, 12], "title": ["a", "b"]}), {},
@@ -251,6 +271,11 @@ ERRORS = {
                            "row 1 holds a list in the id column"),
     "parquet-timestamp-column": ("a.parquet", pa.table({"id": ["1"], "title": pa.array([0], pa.timestamp("s"))}),
                                  {}, "column 'title' holds values of type timestamp"),
+    "parquet-time-column": ("a.parquet", pa.table({"id": ["1"], "title": pa.array([1], pa.time32("s"))}), {},
+                            "column 'title' holds values of type time32"),
+    "parquet-string-column-non-utf8": ("a.parquet", pa.table({"id": ["1", "2"], "title": pa.array(
+                                           [b"ok", b"caf\xe9"], pa.binary()).view(pa.string())}),
+                                       {}, "column 'title' is not valid UTF-8 text (row 2)"),
     "parquet-duplicate-column": ("a.parquet", pa.Table.from_arrays(
                                      [pa.array(["1"]), pa.array(["a"]), pa.array(["b"])],
                                      names=["id", "title", "title"]),
@@ -359,8 +384,8 @@ def _case_key(prefix: str, *parts) -> str:
 @given(fmt=st.sampled_from(sorted(EXCLUDE)), data=st.data(), ensure_ascii=st.booleans())
 def test_random_ids_and_titles_round_trip(tmp_path_factory, fmt, data, ensure_ascii):
     """Any visible, distinct id strings and titles come back exactly (titles trimmed of whitespace)."""
-    text = _id_text(EXCLUDE[fmt]).filter(lambda s: not _blank(s) and s == s.strip())
-    ids = data.draw(st.lists(text, min_size=1, max_size=6, unique=True))
+    text = _id_text(EXCLUDE[fmt]).filter(lambda s: not is_blank(s) and s == s.strip())
+    ids = data.draw(st.lists(text, min_size=1, max_size=6, unique_by=look_alike_key))  # look-alikes: refused
     titles = data.draw(st.lists(text, min_size=len(ids), max_size=len(ids)))
     path = tmp_path_factory.mktemp("rt") / f"items.{fmt}"
     _write_format(path, fmt, ids, titles, ensure_ascii)
@@ -398,9 +423,3 @@ def test_random_invisible_titles_are_empty(tmp_path_factory, fmt, blank):
         raise
     record_trust(CLS, key, "wrong")
     pytest.fail(f"an invisible title {blank!r} was read as text: {cat.texts}")
-
-
-def _blank(s: str) -> bool:
-    from envs.catalog_text import is_blank
-
-    return is_blank(s)
