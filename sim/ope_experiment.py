@@ -35,8 +35,9 @@ from sim.warmup import collect_warmup
 @dataclass
 class OPELog:
     """Logged rows (all (n,) unless said) and, per target label, π(a_i|x_i), Σπq, Σπq̂ and the
-    supported mass Σ_a π(a|x_i) 1{π_b(a|x_i) > 0} (``support``; absent when the logging policy
-    gives no distribution)."""
+    supported mass Σ_a π(a|x_i) 1{π_b(a|x_i) > 0} (``support``) and the weight's second moment
+    Σ_a π(a|x_i)² / π_b(a|x_i) over those actions (``second_moment``); the last two are absent
+    when the logging policy gives no distribution."""
 
     step: np.ndarray
     user_id: np.ndarray
@@ -77,8 +78,8 @@ def collect_log(world, logging, targets, reward_model, steps: int, max_rows: int
     steps = min(steps, -(-max_rows // b))
     rows = np.arange(b)
     parts: dict[str, list] = {}
-    tparts: dict[str, dict[str, list]] = {t.label: {"pi_logged": [], "pi_q": [], "pi_qhat": [], "support": []}
-                                          for t in targets}
+    tparts: dict[str, dict[str, list]] = {
+        t.label: {"pi_logged": [], "pi_q": [], "pi_qhat": [], "support": [], "second_moment": []} for t in targets}
     for t in range(steps):
         keep = min(b, max_rows - t * b)
         feats = obs.features.astype(np.float64)
@@ -90,7 +91,9 @@ def collect_log(world, logging, targets, reward_model, steps: int, max_rows: int
             pi = exact_probabilities(target, feats, mask, rng)
             tp = tparts[target.label]
             if bdist is not None:
-                tp["support"].append(np.where(bdist > 0, pi, 0.0).sum(axis=1)[:keep])
+                seen = bdist > 0
+                tp["support"].append(np.where(seen, pi, 0.0).sum(axis=1)[:keep])
+                tp["second_moment"].append(np.where(seen, pi * pi / np.where(seen, bdist, 1.0), 0.0).sum(axis=1)[:keep])
             tp["pi_logged"].append(pi[rows, action][:keep])
             tp["pi_q"].append(np.einsum("ij,ij->i", pi, q)[:keep])
             tp["pi_qhat"].append(np.einsum("ij,ij->i", pi, qhat)[:keep])
@@ -154,14 +157,15 @@ def estimate_row(label: str, name: str, est, truth: float | None, diag, seconds:
 
 
 def estimate_target(label: str, red: ReducedLog, truth: float | None, estimators, *, support=None, cluster=None,
-                    alpha: float = 0.05, interval: str = "clt", switch_tau="auto", seed: int = 0) -> list[dict]:
+                    second_moment=None, alpha: float = 0.05, interval: str = "clt", switch_tau="auto",
+                    seed: int = 0) -> list[dict]:
     """Rows of every estimator for one target. A ``no-support`` target gets rows with no numbers;
     an estimator that fails on this target gets a row with its error as ``note`` (the rest go on)."""
     from sim.ope import OPEInputError
     from sim.ope.diagnostics import weight_diagnostics
 
     w = red.action_dist[:, 0, 0] / red.log.pscore
-    diag = weight_diagnostics(w, support=support, cluster=cluster)
+    diag = weight_diagnostics(w, support=support, cluster=cluster, second_moment=second_moment)
     out = []
     for name in estimators:
         if diag.verdict == "no-support":
@@ -200,7 +204,8 @@ def estimate_all(log: OPELog, estimators, *, alpha: float = 0.05, interval: str 
     out = []
     for label in log.targets:
         out += estimate_target(label, log.reduced(label), log.true_value(label), estimators,
-                               support=log.targets[label].get("support"), cluster=log.user_id, alpha=alpha,
+                               support=log.targets[label].get("support"), cluster=log.user_id,
+                               second_moment=log.targets[label].get("second_moment"), alpha=alpha,
                                interval=interval, switch_tau=switch_tau, seed=seed)
     return out
 

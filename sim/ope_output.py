@@ -86,7 +86,7 @@ def ope_table(rows: list[dict], title: str = "off-policy estimates vs exact trut
 
     table = Table(title=title, box=box.SIMPLE)
     cols = ("target", "estimator", "estimate", "95% interval", "truth", "rel.err", "covers", "ESS", "ESS %",
-            "max w", "p99 w", "support", "verdict")
+            "E[ESS]", "max w", "p99 w", "support", "verdict")
     for col in cols:
         table.add_column(col, justify="left" if col in ("target", "estimator", "verdict") else "right",
                          no_wrap=True)
@@ -98,9 +98,11 @@ def ope_table(rows: list[dict], title: str = "off-policy estimates vs exact trut
         table.add_row(r["target"], r["estimator"], _num(r["estimate"], ".4f"), interval, _num(r["truth"], ".4f"),
                       _num(None if r["rel_error"] is None else 100 * r["rel_error"], "+.1f") + ("%" if r["rel_error"]
                                                                                                 is not None else ""),
-                      cov, f"{r['ess']:,.1f}", f"{100 * r['ess_share']:.2f}", f"{r['max_weight']:.3g}",
+                      cov, f"{r['ess']:,.1f}", f"{100 * r['ess_share']:.2f}", _num(r.get("ess_expected"), ",.1f"),
+                      f"{r['max_weight']:.3g}",
                       f"{r['p99_weight']:.3g}", f"{100 * r['support']:.1f}%", verdict.get(r["verdict"], r["verdict"]))
-    table.caption = ("verdict: no-support if support < 99% (no number), low-ess if ESS < 100 rows, < 1% of rows "
-                     "or < 30 users; intervals cluster-robust by user; DM (and switch-DR when it switches) "
-                     "excludes model bias, never counted as covering")
+    table.caption = ("verdict (sim.ope.diagnostics): no-support if support < 99% (no number); low-ess if ESS < 100 "
+                     "rows, < 1% of rows or < 30 users, expected ESS E[ESS] < 100 or < 5% of rows, or the mean "
+                     "weight is off its expectation; intervals cluster-robust by user; DM (and switch-DR when it "
+                     "switches) excludes model bias: never counted as covering")
     return table

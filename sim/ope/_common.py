@@ -83,6 +83,24 @@ def _cross_fitted(log: BanditLog, pi_pos: np.ndarray, model, cluster):
     return dm, q_factual
 
 
+def cross_fitted_rewards(log: BanditLog, cluster=None, model=None) -> np.ndarray:
+    """obp-style ``estimated_rewards`` (n, n_actions, len_list) cross-fitted on ``log``: each
+    fold (by ``cluster``, see :func:`cross_fit_folds`) predicted by ``model`` (default
+    ``RidgeRewardModel()``) fitted on the other folds. Compute once, reuse for every target."""
+    import copy
+
+    from sim.ope.reward_model import RidgeRewardModel
+
+    model = RidgeRewardModel() if model is None else model
+    folds = cross_fit_folds(log.n_rounds, cluster)
+    out = np.empty((log.n_rounds, log.n_actions, log.len_list))
+    for f in range(int(folds.max()) + 1):             # loop over the folds
+        held = np.flatnonzero(folds == f)
+        m = copy.deepcopy(model).fit(log.take(folds != f) if folds.max() else log)
+        out[held] = m.predict(None if log.context is None else log.context[held], n_rounds=held.size)
+    return out
+
+
 def model_terms(log: BanditLog, action_dist: np.ndarray, estimated_rewards, reward_model, cluster=None):
     """Per-row ``(sum_a pi_e(a) q_hat(x_i, a, k_i), q_hat(x_i, a_i, k_i))``.
 

@@ -123,3 +123,103 @@ def test_cli_ope_end_to_end(tmp_path, capsys):
     assert len(data["estimates"]) == 3 * 5 and data["config"]["experiment"]["max_rows"] == 40_000
     for name in ("estimates.parquet", "log.parquet", "estimate_vs_truth.png"):
         assert (out / name).stat().st_size > 0
+
+
+def _opelog(n=3_000, users=300, **targets):
+    from sim.ope_experiment import OPELog
+
+    rng = np.random.default_rng(0)
+    one = np.ones(n)
+    return OPELog(step=np.arange(n) // users, user_id=np.arange(n) % users, context_id=one, features=one[:, None],
+                  action=np.zeros(n, int), pscore=np.full(n, 0.5), reward=(rng.random(n) < 0.4).astype(float),
+                  kind=one, q_logged=np.full(n, 0.4), qhat_logged=np.full(n, 0.35), targets=targets)
+
+
+def _strict_json(path):
+    def bad(name):
+        raise AssertionError(f"non-standard JSON constant {name} in {path.name}")
+
+    return json.loads(path.read_text(), parse_constant=bad)
+
+
+def test_unsupported_target_gets_no_number_and_the_others_go_on(tmp_path):
+    """Issue #16: one target the logging policy never supports aborted every estimate."""
+    from rich.console import Console
+
+    from sim.ope_experiment import OPEResult, estimate_all
+    from sim.ope_output import ope_table, write_ope_results
+
+    n = 3_000
+    never = {"pi_logged": np.zeros(n), "pi_q": np.full(n, 0.7), "pi_qhat": np.full(n, 0.6), "support": np.zeros(n),
+             "second_moment": np.zeros(n)}
+    same = {"pi_logged": np.full(n, 0.5), "pi_q": np.full(n, 0.4), "pi_qhat": np.full(n, 0.35), "support": np.ones(n),
+            "second_moment": np.ones(n)}
+    log = _opelog(n, never=never, same=same)
+    rows = estimate_all(log, ["ips", "snips", "dm", "dr", "switch_dr"])
+    by = {(r["target"], r["estimator"]): r for r in rows}
+    for name in ("ips", "snips", "dm", "dr", "switch_dr"):
+        r = by[("never", name)]
+        assert r["verdict"] == "no-support" and r["estimate"] is None and r["covers"] is None
+        assert r["low"] is None and "no estimate" in r["note"]
+        assert by[("same", name)]["estimate"] is not None and by[("same", name)]["verdict"] == "ok"
+    assert by[("same", "ips")]["covers"] is True and by[("same", "ips")]["users"] == 300
+    assert by[("same", "dm")]["covers"] is None and by[("same", "dm")]["excludes_model_bias"]
+    cfg = OPEConfig()
+    res = OPEResult(log=log, rows=rows, logging={"label": "log", "true_value": 0.4, "mean_reward": 0.4,
+                                                  "warmup_rows": 0, "rows": n}, seconds={"estimation": 0.1})
+    write_ope_results(tmp_path, cfg, res)
+    data = _strict_json(tmp_path / "ope.json")
+    assert {e["verdict"] for e in data["estimates"]} == {"ok", "no-support"}
+    assert (tmp_path / "estimate_vs_truth.png").stat().st_size > 0
+    console = Console(record=True, width=260)
+    console.print(ope_table(rows))
+    text = console.export_text()
+    assert "no-support" in text and "ESS" in text and "support" in text and "n/a (model bias)" in text
+
+
+def test_one_user_gives_no_interval_and_never_covers():
+    """Issue #16: one user gave intervals of -inf to inf marked 'covers: yes'."""
+    from sim.ope_experiment import estimate_all
+
+    n = 400
+    t = {"pi_logged": np.full(n, 0.5), "pi_q": np.full(n, 0.4), "pi_qhat": np.full(n, 0.35), "support": np.ones(n),
+         "second_moment": np.ones(n)}
+    rows = estimate_all(_opelog(n, users=n, t=t), ["ips", "dr"])                 # each user one row: fine
+    assert all(r["covers"] is not None for r in rows)
+    rows = estimate_all(_one_user(n, t), ["ips", "snips", "dr"])
+    for r in rows:
+        assert r["estimate"] is not None and r["low"] is None and r["high"] is None
+        assert r["covers"] is None and r["verdict"] == "low-ess"
+
+
+def _one_user(n, t):
+    log = _opelog(n, users=n, t=t)
+    log.user_id = np.zeros(n, int)
+    return log
+
+
+def test_deterministic_logging_world_run_flags_unsupported_targets():
+    from envs.world_config import WorldConfig
+
+    x = tiny_items()
+    cfg = OPEConfig.model_validate({
+        "catalog": {"source": "tiny.csv"}, "population": {"kind": "clusters"}, "world": {"n_users": 100},
+        "logging": {"label": "log", "kind": "ridge", "temperature": 0.0, "epsilon": 0.0},
+        "targets": [{"label": "same", "kind": "ridge"}, {"label": "soft", "kind": "ridge", "temperature": 0.1,
+                                                         "epsilon": 0.1}],
+        "experiment": {"warmup_steps": 6, "log_steps": 10, "max_rows": 1000, "item_dims": 6}})
+    res = run_ope_experiment(cfg, x, tiny_population(x), WorldConfig())
+    by = {(r["target"], r["estimator"]): r for r in res.rows}
+    assert by[("same", "ips")]["verdict"] == "ok" and by[("same", "ips")]["support"] == 1.0
+    assert by[("same", "ips")]["covers"] is not None
+    assert by[("soft", "ips")]["verdict"] == "no-support" and by[("soft", "ips")]["estimate"] is None
+    assert 0 < by[("soft", "ips")]["support"] < 0.99
+
+
+def test_switch_tau_config():
+    assert OPEConfig().experiment.switch_tau == "auto"
+    assert load_ope_config(None, ["experiment.switch_tau=5"]).experiment.switch_tau == 5.0
+    with pytest.raises(ConfigError, match="switch_tau"):
+        load_ope_config(None, ["experiment.switch_tau=-1"])
+    with pytest.raises(ConfigError, match="switch_tau"):
+        load_ope_config(None, ["experiment.switch_tau=best"])
