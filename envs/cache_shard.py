@@ -88,8 +88,8 @@ def read_shard(path: Path, model_key: str, dim: int | None = None,
     with ``dim``-wide (any width when None), finite rows (of L2 norm 1 when ``unit_norm``).
 
     Raises :class:`ShardError` naming the first failed check; ``FileNotFoundError`` if it is gone."""
-    size = Path(path).stat().st_size
     try:
+        size = Path(path).stat().st_size
         with zipfile.ZipFile(path) as zf:
             data = {f: _member(zf, f, size) for f in FIELDS}
     except ShardError:

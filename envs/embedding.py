@@ -217,9 +217,11 @@ class TextEmbedder:
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
                 pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
                 vecs = pooled.float().cpu().numpy()
-                if vecs.shape[1] != out.shape[1] or not np.isfinite(vecs).all():
-                    raise EmbeddingError(f"model {self.name} produced non-finite or {vecs.shape[1]}-wide "
-                                         f"embeddings (config says {out.shape[1]})")
+                if vecs.shape[1] != out.shape[1]:
+                    raise EmbeddingError(f"model {self.name} produced {vecs.shape[1]}-wide embeddings, "
+                                         f"its config.json says {out.shape[1]}")
+                if not (np.isfinite(vecs).all() and np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-3)):
+                    raise EmbeddingError(f"model {self.name} produced non-finite or all-zero embeddings")
                 out[idx] = vecs
                 if on_batch is not None:
                     on_batch(idx, vecs)
@@ -276,6 +278,7 @@ def embed_texts(texts: Sequence[str], model: str | Path | None = None, *, device
             new = emb.embed([first_text[h] for h in missing], progress=progress, on_batch=saver.add)
         finally:
             saver.flush()  # also when interrupted: every finished batch stays in the cache
+        saver.consolidate()
         found.update(zip(missing, new))
     vectors = np.stack([found[h] for h in hashes]).astype(np.float32)
     if not np.isfinite(vectors).all():
@@ -296,6 +299,7 @@ class _BatchSaver:
         self.pending: list[tuple[np.ndarray, np.ndarray]] = []
         self.last = time.monotonic()
         self.broken = False
+        self.written = 0
 
     def add(self, idx: np.ndarray, vectors: np.ndarray) -> None:
         self.pending.append((np.asarray(idx), vectors))
@@ -310,6 +314,18 @@ class _BatchSaver:
         idx = np.concatenate([i for i, _ in pending])
         try:
             self.cache.put([self.hashes[i] for i in idx], np.concatenate([v for _, v in pending]))
+            self.written += 1
         except CacheError as exc:
-            self.broken = True
-            warn(f"{exc}; going on without caching these vectors")
+            self._broke(exc)
+
+    def consolidate(self) -> None:
+        """One shard instead of one per batch, so a warm start reads one file."""
+        if self.written > 1 and not self.broken:
+            try:
+                self.cache.consolidate()
+            except CacheError as exc:
+                self._broke(exc)
+
+    def _broke(self, exc: CacheError) -> None:
+        self.broken = True
+        warn(f"{exc}; going on without caching these vectors")

@@ -108,6 +108,7 @@ class EmbeddingCache:
         self.unit_norm = unit_norm
         self.on_warning = on_warning
         self._table: dict[str, np.ndarray] | None = None
+        self._written: list[Path] = []  # shards this instance wrote (for consolidate)
 
     # ------------------------------------------------------------------ reading
     def _shards(self) -> list[Path]:
@@ -214,7 +215,7 @@ class EmbeddingCache:
                 self._write_shard(hashes, vectors)
                 shards = self._shards()
                 if len(shards) > COMPACT_AFTER:
-                    self._compact(shards)
+                    self._compact(shards, COMPACT_AFTER)
         except PermissionError:
             raise CacheError(
                 f"embedding cache directory {self.root} is not writable; set BANDITSIM_CACHE_DIR "
@@ -224,9 +225,21 @@ class EmbeddingCache:
             raise CacheError(f"cannot write embedding cache in {self.root}: {exc.strerror or exc}") from None
         table.update(zip(hashes, vectors))
 
-    def _compact(self, shards: list[Path]) -> None:
-        """Merge the smallest shards into one (called under the lock). Only shards read back
-        whole are merged, and exactly those are deleted once the merged shard is in place."""
+    def consolidate(self) -> None:
+        """Merge the shards this instance wrote into one (after a run that wrote a shard per
+        batch), so the next start reads few files. Raises :class:`CacheError` when the folder
+        cannot be written."""
+        try:
+            with self._lock():
+                mine = [p for p in dict.fromkeys(self._written) if p.exists()]
+                if len(mine) > 1:
+                    self._compact(mine, len(mine))
+        except OSError as exc:
+            raise CacheError(f"cannot write embedding cache in {self.root}: {exc.strerror or exc}") from None
+
+    def _compact(self, shards: list[Path], limit: int) -> None:
+        """Merge the ``limit`` smallest shards into one (called under the lock). Only shards read
+        back whole are merged, and exactly those are deleted once the merged shard is in place."""
         sizes = []
         for s in shards:
             try:
@@ -235,7 +248,7 @@ class EmbeddingCache:
                 pass
         merged: dict[str, np.ndarray] = {}
         done: list[Path] = []
-        for _, _, shard in sorted(sizes)[:COMPACT_AFTER]:
+        for _, _, shard in sorted(sizes)[:limit]:
             try:
                 hashes, vectors = self._read(shard)
             except (ShardError, FileNotFoundError):
@@ -247,6 +260,7 @@ class EmbeddingCache:
         self._write_shard(list(merged), np.stack(list(merged.values())))
         for shard in done:
             shard.unlink(missing_ok=True)
+        self._written = [p for p in self._written if p not in done]
 
     def _remove_stale_temporaries(self) -> None:
         """Delete temporary shard files left by writers killed mid-write (never read as shards)."""
@@ -259,5 +273,6 @@ class EmbeddingCache:
                 pass
 
     def _write_shard(self, hashes: list[str], vectors: np.ndarray) -> None:
-        name = f"shard-{os.getpid()}-{os.urandom(6).hex()}.npz"
-        atomic_write_bytes(self.root / name, shard_bytes(hashes, vectors, self.model_key))
+        path = self.root / f"shard-{os.getpid()}-{os.urandom(6).hex()}.npz"
+        atomic_write_bytes(path, shard_bytes(hashes, vectors, self.model_key))
+        self._written.append(path)
