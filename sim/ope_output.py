@@ -80,29 +80,31 @@ def _num(x, fmt: str) -> str:
 
 
 def ope_table(rows: list[dict], title: str = "off-policy estimates vs exact truth"):
-    """A rich table of the estimate rows, with each target's overlap diagnostics and verdict."""
+    """Two rich tables (as one renderable): the estimates with their verdict, then one row of
+    overlap diagnostics per target (ESS, expected ESS, weights, support, verdict)."""
     from rich import box
+    from rich.console import Group
     from rich.table import Table
 
-    table = Table(title=title, box=box.SIMPLE)
-    cols = ("target", "estimator", "estimate", "95% interval", "truth", "rel.err", "covers", "ESS", "ESS %",
-            "E[ESS]", "max w", "p99 w", "support", "verdict")
-    for col in cols:
-        table.add_column(col, justify="left" if col in ("target", "estimator", "verdict") else "right",
-                         no_wrap=True)
-    covers = {True: "[green]yes[/]", False: "[red]no[/]"}
     verdict = {"ok": "[green]ok[/]", "low-ess": "[yellow]low-ess[/]", "no-support": "[red]no-support[/]"}
+    table = Table(title=title, box=box.SIMPLE)
+    for col in ("target", "estimator", "estimate", "95% interval", "truth", "rel.err", "covers", "verdict"):
+        table.add_column(col, justify="left" if col in ("target", "estimator", "verdict") else "right")
+    covers = {True: "[green]yes[/]", False: "[red]no[/]"}
     for r in rows:
         interval = "—" if r["low"] is None or r["high"] is None else f"{r['low']:.3f}–{r['high']:.3f}"
-        cov = covers.get(r["covers"], "n/a (model bias)" if r.get("excludes_model_bias") else "n/a")
+        cov = covers.get(r["covers"], "n/a: model bias" if r.get("excludes_model_bias") else "n/a")
+        rel = "—" if r["rel_error"] is None else f"{100 * r['rel_error']:+.1f}%"
         table.add_row(r["target"], r["estimator"], _num(r["estimate"], ".4f"), interval, _num(r["truth"], ".4f"),
-                      _num(None if r["rel_error"] is None else 100 * r["rel_error"], "+.1f") + ("%" if r["rel_error"]
-                                                                                                is not None else ""),
-                      cov, f"{r['ess']:,.1f}", f"{100 * r['ess_share']:.2f}", _num(r.get("ess_expected"), ",.1f"),
-                      f"{r['max_weight']:.3g}",
-                      f"{r['p99_weight']:.3g}", f"{100 * r['support']:.1f}%", verdict.get(r["verdict"], r["verdict"]))
-    table.caption = ("verdict (sim.ope.diagnostics): no-support if support < 99% (no number); low-ess if ESS < 100 "
-                     "rows, < 1% of rows or < 30 users, expected ESS E[ESS] < 100 or < 5% of rows, or the mean "
-                     "weight is off its expectation; intervals cluster-robust by user; DM (and switch-DR when it "
-                     "switches) excludes model bias: never counted as covering")
-    return table
+                      rel, cov, verdict.get(r["verdict"], r["verdict"]))
+    diag = Table(title="overlap diagnostics per target (sim.ope.diagnostics)", box=box.SIMPLE)
+    for col in ("target", "ESS", "ESS %", "E[ESS]", "users ESS", "max w", "p99 w", "mean w", "support", "verdict"):
+        diag.add_column(col, justify="left" if col in ("target", "verdict") else "right")
+    for r in {r["target"]: r for r in rows}.values():
+        diag.add_row(r["target"], f"{r['ess']:,.1f}", f"{100 * r['ess_share']:.2f}", _num(r.get("ess_expected"), ",.1f"),
+                     _num(r.get("ess_users"), ",.1f"), f"{r['max_weight']:.3g}", f"{r['p99_weight']:.3g}",
+                     f"{r['mean_weight']:.3f}", f"{100 * r['support']:.1f}%", verdict.get(r["verdict"], r["verdict"]))
+    diag.caption = ("no-support: support < 99% (no estimate); low-ess: ESS < 100 rows or < 1% of rows, users ESS < 30, "
+                    "E[ESS] < 100 or < 5% of rows, or mean w off its expectation. Intervals are cluster-robust by "
+                    "user; DM's (and switch-DR's when it switches) excludes model bias and is never counted as covering.")
+    return Group(table, diag)

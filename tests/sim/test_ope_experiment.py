@@ -174,7 +174,7 @@ def test_unsupported_target_gets_no_number_and_the_others_go_on(tmp_path):
     console = Console(record=True, width=260)
     console.print(ope_table(rows))
     text = console.export_text()
-    assert "no-support" in text and "ESS" in text and "support" in text and "n/a (model bias)" in text
+    assert "no-support" in text and "ESS" in text and "support" in text and "n/a: model bias" in text
 
 
 def test_one_user_gives_no_interval_and_never_covers():
