@@ -123,6 +123,15 @@ def test_cli_ope_end_to_end(tmp_path, capsys):
     assert len(data["estimates"]) == 3 * 5 and data["config"]["experiment"]["max_rows"] == 40_000
     for name in ("estimates.parquet", "log.parquet", "estimate_vs_truth.png"):
         assert (out / name).stat().st_size > 0
+    # the written log.parquet is a valid input for your-own-log OPE: same IPS/SNIPS numbers, no truth
+    from sim.ope_log_file import estimate_log_file
+
+    ref = {(r["target"], r["estimator"]): r for r in data["estimates"]}
+    again = [r for r in estimate_log_file(out / "log.parquet") if r["estimate"] is not None]
+    assert {r["estimator"] for r in again} == {"ips", "snips"} and len(again) == 6
+    for r in again:
+        assert r["estimate"] == pytest.approx(ref[(r["target"], r["estimator"])]["estimate"], rel=1e-12)
+        assert r["truth"] is None and r["covers"] is None
 
 
 def _opelog(n=3_000, users=300, **targets):

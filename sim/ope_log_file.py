@@ -1,0 +1,152 @@
+"""Off-policy estimates on your own log file (no truth): the function behind ``banditsim ope --log FILE``.
+
+Two kinds of target policy:
+
+- ``pi_<label>`` columns of the file (the target's probability of each logged action): IPS and
+  SNIPS with diagnostics. DM, DR and switch-DR need the target's whole action distribution, so
+  their rows say so and carry no number.
+- registered agents (``agents=[{"name": ..., "params": {...}, "label": ...}]``), replayed as Open
+  Bandit Pipeline's examples do: each agent learns from the first ``train_fraction`` of the rows
+  (file order; :data:`TRAIN_FRACTION` = 0.5 by default) in one batched update, and is evaluated —
+  with every estimator — on the rest. The agent must give action probabilities (e.g.
+  ``epsilon_greedy``, ``ucb1``, ``linucb``, ``random``); contextual agents need the log's context
+  features, and item features (``action_context`` in an ``.npz``) where they use them.
+
+The logging distribution is unknown here, so the support is estimated from the weights
+(:mod:`sim.ope.diagnostics`). Intervals are cluster-robust by ``user_id`` when the file has it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from sim.ope.log import OPEInputError
+
+TRAIN_FRACTION = 0.5
+MODEL_BASED = ("dm", "dr", "switch_dr")
+
+
+def _agent_distribution(spec: dict, log, train, test, seed: int) -> np.ndarray:
+    """(n_test, n_actions) action probabilities of the agent of ``spec`` after learning on ``train`` rows."""
+    from agents.registry import make_agent
+    from agents.types import Context, Feedback
+
+    name = spec.get("name")
+    try:
+        agent = make_agent(name, log.n_actions, random_state=seed, **spec.get("params", {}))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise OPEInputError(f"target agent {name!r}: {str(exc).splitlines()[0]}") from None
+    ctx = log.context
+
+    def context(rows):
+        return Context(features=None if ctx is None else ctx[rows], arm_features=log.action_context,
+                       n_rows=len(rows))
+
+    try:
+        agent.update(context(train), log.action[train], Feedback(reward=log.reward[train]))
+        probs = agent.act(context(test)).probabilities
+    except (ValueError, TypeError) as exc:
+        raise OPEInputError(f"target agent {name!r} cannot run on this log: {str(exc).splitlines()[0]}") from None
+    if probs is None:
+        raise OPEInputError(f"target agent {name!r} gives no action probabilities; use e.g. epsilon_greedy, "
+                            "ucb1, linucb or random")
+    return np.asarray(probs, dtype=np.float64)
+
+
+def estimate_log_file(path: str | Path, agents=(), *, train_fraction: float = TRAIN_FRACTION,
+                      estimators=("ips", "snips", "dm", "dr", "switch_dr"), alpha: float = 0.05,
+                      interval: str = "clt", switch_tau="auto", seed: int = 0) -> list[dict]:
+    """Rows as :func:`sim.ope_experiment.estimate_all` gives them, with ``truth`` None.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "log.csv")
+    >>> lines = ["action,pscore,reward,user_id,pi_same"] + [f"{i % 2},0.5,{i % 3 == 0:d},{i % 150},0.5"
+    ...                                                      for i in range(600)]
+    >>> _ = open(p, "w").write("\\n".join(lines))
+    >>> rows = estimate_log_file(p)
+    >>> [(r["estimator"], r["verdict"], r["estimate"] is not None) for r in rows][:3]
+    [('ips', 'ok', True), ('snips', 'ok', True), ('dm', 'ok', False)]
+    """
+    from sim.ope.log_file import read_log_file
+    from sim.ope_experiment import estimate_row, estimate_target
+    from sim.ope_reduce import reduce_rows
+
+    if not 0.0 < train_fraction < 1.0:
+        raise OPEInputError(f"train_fraction must lie in (0, 1), got {train_fraction!r}")
+    loaded = read_log_file(path)
+    log, user = loaded.log, loaded.user
+    if not loaded.targets and not agents:
+        raise OPEInputError(f"{loaded.source}: no target policy: add pi_<label> columns or name an agent")
+    common = {"alpha": alpha, "interval": interval, "switch_tau": switch_tau, "seed": seed}
+    rows: list[dict] = []
+    zeros = np.zeros(log.n_rounds)
+    for label, p in loaded.targets.items():
+        red = reduce_rows(log.pscore, log.reward, p, zeros, zeros, zeros, zeros)
+        part = estimate_target(label, red, None, [e for e in estimators if e not in MODEL_BASED], cluster=user,
+                               **common)
+        diag_row = part[0] if part else None
+        rows += part
+        for name in (e for e in estimators if e in MODEL_BASED):
+            if diag_row is None:
+                break
+            rows.append({**diag_row, "estimator": name, "method": None, "estimate": None, "low": None,
+                         "high": None, "abs_error": None, "rel_error": None, "covers": None, "interval": None,
+                         "excludes_model_bias": False, "users": None, "seconds": 0.0,
+                         "note": "no estimate: needs the target's whole action distribution (give an agent)"})
+    n_train = int(round(train_fraction * log.n_rounds))
+    if agents and not 1 <= n_train < log.n_rounds:
+        raise OPEInputError(f"{loaded.source}: {log.n_rounds} rows cannot be split {train_fraction:g} / "
+                            f"{1 - train_fraction:g} into training and evaluation rows")
+    train, test = np.arange(n_train), np.arange(n_train, log.n_rounds)
+    for i, spec in enumerate(agents):
+        label = spec.get("label") or spec.get("name")
+        dist = _agent_distribution(spec, log, train, test, seed + i)
+        sub, sub_user = log.take(test), None if user is None else user[test]
+        rows += _full_estimates(label, sub, dist, sub_user, estimators, common, estimate_row)
+    return rows
+
+
+def _full_estimates(label, log, dist, user, estimators, common, estimate_row) -> list[dict]:
+    """Every estimator on a full (n, n_actions) target distribution; DM/DR share a cross-fitted model."""
+    import time
+
+    from sim.ope._common import cross_fitted_rewards
+    from sim.ope.diagnostics import weight_diagnostics
+
+    w = dist[np.arange(log.n_rounds), log.action] / log.pscore
+    diag = weight_diagnostics(w, cluster=user)
+    qhat = cross_fitted_rewards(log, user) if any(e in MODEL_BASED for e in estimators) else None
+    out = []
+    for name in estimators:
+        if diag.verdict == "no-support":
+            out.append(estimate_row(label, name, None, None, diag, 0.0, f"no estimate: the weights put only "
+                                    f"{diag.support:.1%} of the target's mass on logged actions"))
+            continue
+        t0 = time.perf_counter()
+        try:
+            est, note = _run_full(name, log, dist, qhat, user, common), ""
+        except OPEInputError as exc:
+            est, note = None, f"no estimate: {exc}"
+        out.append(estimate_row(label, name, est, None, diag, time.perf_counter() - t0, note))
+    return out
+
+
+def _run_full(name: str, log, dist: np.ndarray, qhat, user, common: dict):
+    """Estimator ``name`` of :mod:`sim.ope` for a (n, n_actions) target distribution (same at every position)."""
+    from sim.ope import direct_method, doubly_robust, ips, snips, switch_dr
+
+    d = np.repeat(dist[:, :, None], log.len_list, axis=2)
+    kw = {"alpha": common["alpha"], "interval": common["interval"], "random_state": common["seed"], "cluster": user}
+    if name in ("ips", "snips"):
+        return (ips if name == "ips" else snips)(log, d, **kw)
+    if name == "dm":
+        return direct_method(log, d, estimated_rewards=qhat, **kw)
+    if name == "dr":
+        return doubly_robust(log, d, estimated_rewards=qhat, **kw)
+    if name == "switch_dr":
+        return switch_dr(log, d, tau=common["switch_tau"], estimated_rewards=qhat, **kw)
+    raise OPEInputError(f"unknown estimator {name!r}; choose from ips, snips, dm, dr, switch_dr")
