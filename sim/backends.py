@@ -45,6 +45,9 @@ def _init_worker(shared: Any, parent: int | None = None) -> None:
     """
     global _SHARED
     _SHARED = shared
+    from sim.interrupts import ignore_in_worker
+
+    ignore_in_worker()  # the parent cancels and ends workers on Ctrl-C / SIGTERM
     if parent is not None:
         _exit_with_parent(parent)
     os.environ["OMP_NUM_THREADS"] = "1"
@@ -78,13 +81,40 @@ def run_local(fn: Callable, shared: Any, cells: Iterable, workers: int = 1) -> I
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")  # fork after torch/BLAS threads start can deadlock
-    with ProcessPoolExecutor(max_workers=min(workers, len(cells)), mp_context=ctx,
-                             initializer=_init_worker, initargs=(shared, os.getpid())) as pool:
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(cells)), mp_context=ctx,
+                               initializer=_init_worker, initargs=(shared, os.getpid()))
+    finished = False
+    try:
         pending = {pool.submit(_call_in_worker, fn, c) for c in cells}
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 yield fut.result()
+        finished = True
+    finally:
+        if finished:
+            pool.shutdown(wait=True)
+        else:
+            _abandon(pool)
+
+
+def _abandon(pool: ProcessPoolExecutor) -> None:
+    """Cancel queued cells and end the workers now (an interrupt or an error stopped the sweep).
+
+    ``shutdown(wait=True)`` would let every queued cell run first: a sweep interrupted
+    with Ctrl-C used to keep computing for minutes. Finished cells are already on disk.
+    """
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for proc in processes:
+        try:
+            proc.kill()
+        except (OSError, ValueError):  # already gone
+            pass
+    for proc in processes:
+        proc.join(timeout=1.0)
+    # the workers are gone, so this returns at once; it also releases the pool's queues and
+    # semaphores (left to the interpreter's exit they are reported as leaked)
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def run_ray(fn: Callable, shared: Any, cells: Iterable, address: str | None = None,
@@ -119,10 +149,17 @@ def run_ray(fn: Callable, shared: Any, cells: Iterable, address: str | None = No
         remote = ray.remote(num_cpus=1)(lambda shared_ref, cell: call_cell(fn, shared_ref, cell))
         shared_ref = ray.put(shared)
         pending = [remote.remote(shared_ref, c) for c in cells]
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            for ref in done:
-                yield ray.get(ref)
+        try:
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                for ref in done:
+                    yield ray.get(ref)
+        finally:
+            for ref in pending:  # interrupted: queued and running cells are cancelled, not awaited
+                try:
+                    ray.cancel(ref, force=True)
+                except Exception:  # noqa: BLE001 - best effort while stopping
+                    pass
     finally:
         if started:
             ray.shutdown()

@@ -1,10 +1,12 @@
 """Per-cell result files of a sweep, and merging them into the results directory.
 
 A cell is one (agent, seed) pair. Its files live in ``<out>/cells/``:
-``<agent>__seed<k>.genres.parquet``, ``…items.parquet``, ``…log.parquet`` (optional) and, written
-last, ``…metrics.parquet``. A cell is complete exactly when its metrics file
-exists; every file is written atomically, so a sweep killed at any point
-resumes by recomputing only the cells without one.
+``<agent>__seed<k>.genres.parquet``, ``…items.parquet``, ``…log.parquet`` (optional),
+``…metrics.parquet`` and, written last, ``…done.json``: the row count and SHA-256 of every part.
+A cell is complete exactly when its ``done.json`` parses and every part it lists still has
+that hash, and its metrics have one row per step. Every file is written atomically, so a sweep
+killed at any point resumes by recomputing only the cells that are not complete; a damaged
+cell (unreadable, truncated, replaced, wrong length) is recomputed too, never merged.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from sim.atomic import write_parquet
 
-PARTS = ("log", "genres", "items", "metrics")  # written in this order; metrics marks completion
+PARTS = ("log", "genres", "items", "metrics")  # written in this order, then the done record
 
 
 @dataclass(frozen=True)
@@ -38,17 +40,75 @@ def cell_path(out_dir: Path, cell: Cell, part: str) -> Path:
     return Path(out_dir) / "cells" / f"{cell.stem}.{part}.parquet"
 
 
-def is_complete(out_dir: Path, cell: Cell) -> bool:
-    """True when the cell's metrics file exists (it is written last)."""
-    return cell_path(out_dir, cell, "metrics").is_file()
+def done_path(out_dir: Path, cell: Cell) -> Path:
+    """The record, written last, that says a cell's files are complete."""
+    return Path(out_dir) / "cells" / f"{cell.stem}.done.json"
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def cell_problem(out_dir: Path, cell: Cell, horizon: int) -> str | None:
+    """Why a cell is not complete: ``"missing"`` when it never finished, a reason when its files are
+    damaged, None when it is complete and can be reused."""
+    import json
+
+    record = done_path(out_dir, cell)
+    if not record.is_file():
+        return "missing"
+    try:
+        done = json.loads(record.read_text())
+        parts = done["parts"]
+        if not isinstance(parts, dict) or "metrics" not in parts:
+            return "its done record lists no metrics"
+        if parts["metrics"].get("rows") != horizon:
+            return f"its metrics have {parts['metrics'].get('rows')} rows, not {horizon} (run.horizon)"
+        for part, info in parts.items():
+            path = cell_path(out_dir, cell, part)
+            if not path.is_file():
+                return f"{path.name} is missing"
+            if _sha256(path) != info["sha256"]:
+                return f"{path.name} changed after it was written"
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        return f"its done record is unreadable ({type(exc).__name__})"
+    return None
+
+
+def is_complete(out_dir: Path, cell: Cell, horizon: int) -> bool:
+    """True when the cell's files are all there, unchanged, with one metrics row per step."""
+    return cell_problem(out_dir, cell, horizon) is None
+
+
+def remove_cell(out_dir: Path, cell: Cell) -> None:
+    """Delete a cell's files (before recomputing it), the done record first."""
+    import shutil
+
+    for path in (done_path(out_dir, cell), *(cell_path(out_dir, cell, part) for part in PARTS)):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def write_cell(out_dir: Path, cell: Cell, tables: dict) -> None:
-    """Write a cell's tables (pyarrow), metrics last, each atomically."""
+    """Write a cell's tables (pyarrow), each atomically, then the done record with their hashes."""
+    from sim.atomic import write_json
+
+    parts = {}
     for part in PARTS:
         table = tables.get(part)
         if table is not None:
-            write_parquet(cell_path(out_dir, cell, part), table)
+            path = cell_path(out_dir, cell, part)
+            write_parquet(path, table)
+            parts[part] = {"rows": int(table.num_rows), "sha256": _sha256(path)}
+    write_json(done_path(out_dir, cell), {"cell": cell.stem, "parts": parts})
 
 
 def merge_cells(out_dir: Path, cells: list[Cell], part: str, target: Path) -> bool:

@@ -35,8 +35,13 @@ CacheOpt = typer.Option(None, "--cache-dir", help="Embedding cache folder (defau
 
 
 def default_out(name: str) -> Path:
-    """The results folder when ``--out`` is not given: ``runs/<name>-<date>-<time>``."""
-    return Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    """The results folder when ``--out`` is not given: ``runs/<name>-<date>-<time>``.
+
+    ``name`` must be a plain folder name, so no config can write outside ``runs/``.
+    """
+    from sim.config import check_result_name
+
+    return Path("runs") / f"{check_result_name(name)}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def _columns(text: str) -> list[str]:
@@ -178,14 +183,18 @@ def ope(config: Optional[Path] = typer.Argument(None, help="OPE config (YAML/TOM
     from sim.ope_experiment import run_ope_from_config
     from sim.ope_output import ope_table, write_ope_results
 
+    from sim.results_folder import claimed
+
     cfg = load_ope_config(config, set_)
     out = out or default_out(cfg.name)
-    result = run_ope_from_config(cfg, progress=sys.stderr.isatty())
-    lg = result.logging
-    console.print(f"logging policy [bold]{lg['label']}[/]: {lg['rows']:,} rows (true value {lg['true_value']:.4f}, "
-                  f"mean reward {lg['mean_reward']:.4f}); models fitted on {lg['warmup_rows']:,} warm-up rows")
-    console.print(ope_table(result.rows))
-    write_ope_results(out, cfg, result)
+    with claimed(out, "ope"):
+        result = run_ope_from_config(cfg, progress=sys.stderr.isatty())
+        lg = result.logging
+        console.print(f"logging policy [bold]{lg['label']}[/]: {lg['rows']:,} rows (true value "
+                      f"{lg['true_value']:.4f}, mean reward {lg['mean_reward']:.4f}); models fitted on "
+                      f"{lg['warmup_rows']:,} warm-up rows")
+        console.print(ope_table(result.rows))
+        write_ope_results(out, cfg, result)
     console.print(f"results: {out}  ({sum(result.seconds.values()):.1f} s after preparing the world)")
 
 
@@ -194,12 +203,21 @@ def abtest(config: Optional[Path] = typer.Argument(None, help="A/B config (YAML/
            out: Optional[Path] = typer.Option(None, "--out", "-o", help="Results folder (default runs/<name>-<time>)."),
            set_: List[str] = typer.Option([], "--set", help="Override a config key: --set test.power_tests=500.")) -> None:
     """Simulate an A/B test between two policies: lift, p-values, guardrails, users needed, power check."""
-    from sim.abtest import run_abtest_from_config
     from sim.abtest_config import load_abtest_config
-    from sim.abtest_output import lift_rich_table, power_rich_table, write_abtest_results
+    from sim.results_folder import claimed
 
     cfg = load_abtest_config(config, set_)
     out = out or default_out(cfg.name)
+    with claimed(out, "abtest"):
+        result = _abtest_in(out, cfg)
+    console.print(f"results: {out}  ({sum(result.seconds.values()):.1f} s after preparing the world)")
+
+
+def _abtest_in(out: Path, cfg):
+    """Run the A/B simulation, print its tables and write its results into ``out`` (claimed)."""
+    from sim.abtest import run_abtest_from_config
+    from sim.abtest_output import lift_rich_table, power_rich_table, write_abtest_results
+
     result = run_abtest_from_config(cfg, progress=sys.stderr.isatty())
     console.print(lift_rich_table(result.lifts, cfg.control.label, cfg.treatment.label))
     days = next(s["days"] for s in result.sizing if s["metric"] == result.primary)
@@ -211,7 +229,7 @@ def abtest(config: Optional[Path] = typer.Argument(None, help="A/B config (YAML/
     if result.note:
         console.print(result.note)
     write_abtest_results(out, cfg, result)
-    console.print(f"results: {out}  ({sum(result.seconds.values()):.1f} s after preparing the world)")
+    return result
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -221,21 +239,31 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = [a for a in args if a != "--debug"]
 
     def call() -> None:
+        import click
+
         try:
-            app(args=args, prog_name="banditsim", standalone_mode=False)
+            code = app(args=args, prog_name="banditsim", standalone_mode=False)
         except typer.Exit as exc:
             if exc.exit_code:
                 raise SystemExit(exc.exit_code)
+            return
+        except click.exceptions.Abort:  # click's own Ctrl-C (outside our signal handler)
+            raise KeyboardInterrupt from None
         except Exception as exc:
             if any(c.__name__ == "ClickException" for c in type(exc).__mro__):
                 print(f"error: {exc.format_message()}", file=sys.stderr)
                 raise SystemExit(2)
             raise
+        if isinstance(code, int) and code:  # click hands back the exit status it would have used
+            raise SystemExit(code)
+
+    from sim.interrupts import catching_signals
 
     try:
-        return run_guarded(call, debug=debug)
+        with catching_signals():
+            return run_guarded(call, debug=debug)
     except SystemExit as exc:
-        return int(exc.code or 0)
+        return int(exc.code) if isinstance(exc.code, int) else (0 if exc.code is None else 1)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,6 +17,28 @@ KIND_NAMES = ("block", "dislike", "skip", "neutral", "click", "like", "save")
 MAX_ABS_REWARD = 1e6  # sums of rewards over users, steps and seeds stay far from float overflow
 
 
+def check_result_name(name: str) -> str:
+    """A config ``name`` becomes a folder under the results root: one plain path component.
+
+    >>> check_result_name("my-run_2")
+    'my-run_2'
+    >>> check_result_name("../elsewhere")
+    Traceback (most recent call last):
+    ...
+    ValueError: name '../elsewhere' must be a plain folder name (no '/', '\\', '..' or absolute path), e.g. 'my-experiment'
+    """
+    import unicodedata
+
+    bad = (not name.strip() or name in (".", "..") or "/" in name or "\\" in name or name.startswith("~")
+           or any(unicodedata.category(ch) == "Cc" for ch in name) or name != name.strip())
+    if bad:
+        raise ValueError(f"name {name!r} must be a plain folder name (no '/', '\\', '..' or absolute path), "
+                         "e.g. 'my-experiment'")
+    if len(name.encode()) > 200:
+        raise ValueError(f"name is {len(name.encode())} bytes long; keep it under 200 (it names a folder)")
+    return name
+
+
 class Section(BaseModel):
     """A config section: unknown keys are errors."""
 
@@ -218,6 +240,11 @@ class RunConfig(Section):
     agents: list[AgentSpec] = Field(default_factory=_default_agents, min_length=1)
     run: RunSection = Field(default_factory=RunSection)
     log: LogSection = Field(default_factory=LogSection)
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        return check_result_name(value)
 
     @model_validator(mode="after")
     def _consistent(self):

@@ -24,7 +24,9 @@ def read_config_file(path: str | Path) -> dict:
         import yaml
 
         try:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=_unique_key_loader())  # noqa: S506 - a SafeLoader subclass
+        except _DuplicateKey as exc:
+            raise ConfigError(f"config {path.name}: {exc}") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -40,6 +42,32 @@ def read_config_file(path: str | Path) -> dict:
     else:
         raise ConfigError(f"config {path.name}: unsupported type {suffix or '(none)'}; use .yaml or .toml")
     return {} if data is None else data
+
+
+class _DuplicateKey(Exception):
+    """A YAML mapping names one key twice (YAML keeps the last silently; we refuse)."""
+
+
+def _unique_key_loader():
+    """A ``yaml.SafeLoader`` that refuses a key repeated in one mapping, naming it and its line."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                try:
+                    if key in seen:
+                        raise _DuplicateKey(f"key {key!r} appears twice (lines {seen[key]} and {line}); "
+                                            "keep one")
+                    seen[key] = line
+                except TypeError:  # an unhashable key: PyYAML reports it below
+                    continue
+            return super().construct_mapping(node, deep=deep)
+
+    return UniqueKeyLoader
 
 
 def apply_overrides(data: dict, overrides: Iterable[str]) -> dict:
@@ -94,14 +122,37 @@ def apply_overrides(data: dict, overrides: Iterable[str]) -> dict:
     return out
 
 
+#: (section, key) of every config value that is a file or folder path
+PATH_KEYS = (("catalog", "source"), ("population", "personas_file"), ("population", "file"),
+             ("population", "user_features_file"), ("embedding", "cache_dir"), ("embedding", "model"))
+#: values of those keys that name a built-in thing, not a path
+BUILTIN_NAMES = {("catalog", "source"): {"movielens-100k"}, ("embedding", "model"): {"all-MiniLM-L6-v2"}}
+
+
 def resolve_relative_paths(data: dict, base: Path) -> dict:
-    """Catalog and persona file paths are relative to the config file's folder when found there."""
-    for section, key in (("catalog", "source"), ("population", "personas_file")):
-        node = data.get(section)
-        if isinstance(node, dict) and isinstance(node.get(key), str):
-            value = Path(node[key])
-            if not value.is_absolute() and (base / value).exists() and not value.exists():
-                node[key] = str(base / value)
+    """Make every relative path in ``data`` absolute against ``base``.
+
+    A config file's paths are relative to the config's own folder (``base``), whatever the
+    current directory holds; ``--set`` values are relative to the current directory. Built-in
+    names (``movielens-100k``) are kept. The manifest then records absolute paths, so a resume
+    from another directory reads the same files.
+
+    >>> resolve_relative_paths({"catalog": {"source": "items.csv"}}, Path("/data/exp"))
+    {'catalog': {'source': '/data/exp/items.csv'}}
+    >>> resolve_relative_paths({"catalog": {"source": "movielens-100k"}}, Path("/data/exp"))
+    {'catalog': {'source': 'movielens-100k'}}
+    """
+    import os
+
+    for section, key in PATH_KEYS:
+        node = data.get(section) if isinstance(data, dict) else None
+        if not isinstance(node, dict) or not isinstance(node.get(key), str) or not node[key].strip():
+            continue
+        value = node[key]
+        if value in BUILTIN_NAMES.get((section, key), ()):
+            continue
+        expanded = Path(os.path.expanduser(value))
+        node[key] = str(expanded if expanded.is_absolute() else Path(os.path.normpath(base / expanded)))
     return data
 
 
@@ -111,4 +162,7 @@ def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -
     if path is not None and isinstance(data, dict):
         data = resolve_relative_paths(data, Path(path).resolve().parent)
     source = Path(path).name if path is not None else "config"
-    return validate_config(apply_overrides(data, overrides), source)
+    data = apply_overrides(data, overrides)
+    if isinstance(data, dict):
+        data = resolve_relative_paths(data, Path.cwd())
+    return validate_config(data, source)

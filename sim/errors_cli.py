@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from typing import Callable
 
+from sim.interrupts import Interrupted
+
 EXIT_BAD_INPUT = 2
 
 
@@ -43,14 +45,35 @@ def run_guarded(fn: Callable[[], object], debug: bool = False) -> int:
             raise
         print(f"error: {one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as exc:  # a full disk, a read-only folder: the system said no
+        if debug:
+            raise
+        print(f"error: {os_error_line(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except MemoryError as exc:
         if debug:
             raise
         detail = one_line(exc) if str(exc).strip() else "an allocation failed"
-        print(f"error: out of memory ({detail}); use a smaller catalog, world.n_users or population.n_users",
-              file=sys.stderr)
+        print(f"error: out of memory ({detail}); lower run.horizon, world.n_users, population.n_users or "
+              "log.max_rows_per_cell, or use a smaller catalog", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except Interrupted as exc:
+        print("interrupted", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     return 0
+
+
+def os_error_line(exc: OSError) -> str:
+    """``/x/summary.json: No space left on device`` from an ``OSError`` (the file and the system's reason).
+
+    >>> import errno
+    >>> os_error_line(OSError(errno.ENOSPC, "No space left on device", "/r/summary.json"))
+    '/r/summary.json: No space left on device'
+    """
+    what = exc.strerror or one_line(exc)
+    if exc.filename:
+        return f"{exc.filename}: {what}"
+    return f"system error: {what}"

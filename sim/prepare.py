@@ -7,7 +7,7 @@ in a worker process or on a Ray node — starts from the same arrays.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -33,6 +33,7 @@ class Prepared:
     order: np.ndarray                 # arm index -> catalog row
     n_initial: int                    # arms available from the start
     embedding_info: dict
+    inputs: dict = field(default_factory=dict)  # hashes of what was read (sim.input_hashes)
 
 
 def world_config(cfg: RunConfig):
@@ -154,6 +155,8 @@ def prepare(cfg: RunConfig, progress: bool = True) -> Prepared:
 
         population = dataclasses.replace(population, item_bias=population.item_bias[order])
     cats = catalog.category_matrix()
+    from sim.input_hashes import run_inputs
+
     return Prepared(
         config=cfg, item_vectors=res.vectors[order], population=population,
         item_ids=[catalog.ids[i] for i in order], titles=[catalog.titles[i] for i in order],
@@ -163,4 +166,5 @@ def prepare(cfg: RunConfig, progress: bool = True) -> Prepared:
                         "cache_dir": str(res.cache_dir), "n_embedded": res.n_embedded,
                         "n_cached": res.n_cached, "seconds": round(res.seconds, 3),
                         "dim": int(res.vectors.shape[1])},
+        inputs=run_inputs(cfg, catalog, res.model_key),
     )

@@ -23,8 +23,8 @@ def run_prepared(prep, out_dir: str | Path, *, progress: bool = False,
     ``resume=True`` to continue a killed sweep). Same files, same numbers as
     ``run_experiment(prep.config, out_dir)``.
     """
-    from sim.atomic import write_json
-    from sim.runner import MANIFEST, all_cells, check_agents, finish, manifest_dict, run_cells
+    from sim.results_folder import claimed
+    from sim.runner import run_in_folder, check_agents
 
     start = time.perf_counter()
     cfg = prep.config
@@ -32,10 +32,7 @@ def run_prepared(prep, out_dir: str | Path, *, progress: bool = False,
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise BanditsimError(f"{out_dir} exists and is not an empty folder; choose another out_dir")
     check_agents(prep)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_json(out_dir / MANIFEST, manifest_dict(cfg, prep, "running"))
-    cells = all_cells(cfg)
-    log(f"{cfg.name}: {len(cells)} cells ({len(cfg.agents)} agents × {cfg.run.seeds} seeds), "
-        f"{cfg.world.n_users} users × {cfg.run.horizon} steps each")
-    run_cells(prep, cells, out_dir, progress)
-    return finish(out_dir, cfg, prep, cells, len(cells), 0, start)
+    with claimed(out_dir, "run"):
+        log(f"{cfg.name}: {cfg.run.seeds * len(cfg.agents)} cells ({len(cfg.agents)} agents × {cfg.run.seeds} "
+            f"seeds), {cfg.world.n_users} users × {cfg.run.horizon} steps each")
+        return run_in_folder(prep, out_dir, None, start, log, progress)

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Callable
 
 from envs.errors import BanditsimError
-from sim.atomic import write_json
-from sim.cells import Cell, is_complete, merge_cells, write_cell
+from sim.atomic import is_partial, write_json
+from sim.cells import Cell, cell_problem, is_complete, merge_cells, remove_cell, write_cell
 from sim.config import RunConfig
 from sim.prepare import Prepared, prepare
 
@@ -51,43 +51,89 @@ def _cell_job(prep: Prepared, cell: Cell) -> dict:
     return play_cell(prep, cell)
 
 
-def _is_partial(path: Path) -> bool:
-    """A temporary file of :mod:`sim.atomic` that a killed run left behind (never a result)."""
-    return path.name.startswith(".") and path.name.endswith(".tmp")
-
-
 def _remove_partials(out_dir: Path) -> None:
+    """Delete the temporary files a killed run of ours left (only our own name pattern)."""
     for folder in (out_dir, out_dir / "cells"):
         if folder.is_dir():
             for p in folder.iterdir():
-                if _is_partial(p) and p.is_file():
+                if is_partial(p) and p.is_file():
                     p.unlink(missing_ok=True)
 
 
-def _check_out_dir(out_dir: Path, cfg: RunConfig, resume: bool) -> None:
+#: settings that decide where cells run, never their numbers: they may differ on --resume
+WHERE_NOT_WHAT = ("run.workers", "run.backend", "run.ray_address")
+
+
+def _flat(obj, prefix: str = "") -> dict:
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            out.update(_flat(v, f"{prefix}{k}."))
+        return out
+    if isinstance(obj, list):
+        out = {}
+        for i, v in enumerate(obj):
+            out.update(_flat(v, f"{prefix}{i}."))
+        return out or {prefix[:-1]: []}
+    return {prefix[:-1]: obj}
+
+
+def first_difference(old: dict, new: dict, ignore: tuple[str, ...] = ()) -> tuple[str, object, object] | None:
+    """The first dotted key whose value differs between two nested dicts, with both values.
+
+    >>> first_difference({"run": {"seeds": 2, "workers": 1}}, {"run": {"seeds": 3, "workers": 4}},
+    ...                  ignore=("run.workers",))
+    ('run.seeds', 2, 3)
+    """
+    a, b = _flat(old), _flat(new)
+    for key in list(dict.fromkeys([*a, *b])):
+        if key in ignore:
+            continue
+        if a.get(key, "(absent)") != b.get(key, "(absent)"):
+            return key, a.get(key, "(absent)"), b.get(key, "(absent)")
+    return None
+
+
+def _read_manifest(out_dir: Path) -> dict | None:
     manifest = out_dir / MANIFEST
-    if not out_dir.exists():
-        parent = next((p for p in out_dir.absolute().parents if p.exists()), None)
-        if parent is not None and not parent.is_dir():  # found now, not after the embedding
-            raise BanditsimError(f"cannot create output folder {out_dir}: {parent} is not a folder")
-        return
-    if not out_dir.is_dir():
-        raise BanditsimError(f"output path {out_dir} exists and is not a folder")
     if not manifest.is_file():
-        if any(not _is_partial(p) for p in out_dir.iterdir()):
-            raise BanditsimError(f"output folder {out_dir} is not empty and holds no banditsim run; "
-                                 "choose another --out")
-        return
+        return None
     try:
-        old = json.loads(manifest.read_text())
-    except (OSError, json.JSONDecodeError):
+        old = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         raise BanditsimError(f"{manifest} is unreadable; choose another --out") from None
+    if not isinstance(old, dict) or not isinstance(old.get("config"), dict):
+        raise BanditsimError(f"{manifest} is not a banditsim manifest (no config object); choose another --out")
+    return old
+
+
+def _check_resume(out_dir: Path, old: dict | None, cfg: RunConfig, resume: bool) -> None:
+    """Refuse, before any work, a folder holding another run, or a resume of a different config."""
+    if old is None:
+        return
     if not resume:
         raise BanditsimError(f"{out_dir} already holds a run; pass --resume to continue it or choose "
                              "another --out")
-    if old.get("config") != json.loads(cfg.model_dump_json()):
-        raise BanditsimError(f"{out_dir} holds a run of a different config; --resume needs the same "
-                             "config (or choose another --out)")
+    diff = first_difference(old["config"], json.loads(cfg.model_dump_json()), WHERE_NOT_WHAT)
+    if diff:
+        key, was, now = diff
+        raise BanditsimError(f"cannot resume {out_dir}: config key {key} was {was!r}, now {now!r}; "
+                             "--resume needs the same config (or choose another --out)")
+
+
+def _check_inputs(out_dir: Path, old: dict | None, prep: Prepared) -> None:
+    """On resume, the catalog, population sources and embedding model must hash as before."""
+    if old is None:
+        return
+    before = old.get("inputs")
+    if not isinstance(before, dict):
+        raise BanditsimError(f"cannot resume {out_dir}: its manifest records no input hashes (written by an "
+                             "older banditsim), so the catalog and users cannot be checked; choose another --out")
+    diff = first_difference(before, prep.inputs)
+    if diff:
+        key, was, now = diff
+        raise BanditsimError(f"cannot resume {out_dir}: input {key} changed since the run started "
+                             f"(was {was}, now {now}); --resume needs the same inputs (or choose another --out)")
 
 
 def check_agents(prep: Prepared) -> None:
@@ -115,6 +161,7 @@ def manifest_dict(cfg: RunConfig, prep: Prepared | None, status: str, extra: dic
     out = {"status": status, "config": json.loads(cfg.model_dump_json()), "seeds": seeds,
            "environment": environment()}
     if prep is not None:
+        out["inputs"] = prep.inputs
         out["embedding"] = prep.embedding_info
         out["catalog"] = {"n_items": len(prep.item_ids), "n_initial": prep.n_initial,
                           "population": getattr(prep.population, "source", "?"),
@@ -125,22 +172,62 @@ def manifest_dict(cfg: RunConfig, prep: Prepared | None, status: str, extra: dic
 
 def run_experiment(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, progress: bool = True,
                    log: Callable[[str], None] = print) -> RunResult:
-    """Run every unfinished cell of ``cfg`` and write the results directory."""
+    """Run every unfinished cell of ``cfg`` and write the results directory.
+
+    The folder is held exclusively (:func:`sim.results_folder.claimed`) from the first check to the
+    last write; a second writer is refused. A run that fails before any cell is done leaves no
+    folder that "holds a run"; a failed resume never touches a finished run's manifest.
+    """
+    from sim.results_folder import claimed
+
     start = time.perf_counter()
     out_dir = Path(out_dir)
-    _check_out_dir(out_dir, cfg, resume)
-    prep = prepare(cfg, progress=progress)
-    check_agents(prep)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    with claimed(out_dir, "run"):
+        old = _read_manifest(out_dir)
+        _check_resume(out_dir, old, cfg, resume)
+        prep = prepare(cfg, progress=progress)
+        _check_inputs(out_dir, old, prep)
+        check_agents(prep)
+        return run_in_folder(prep, out_dir, old, start, log, progress)
+
+
+def run_in_folder(prep: Prepared, out_dir: Path, old: dict | None, start: float,
+                   log: Callable[[str], None], progress: bool) -> RunResult:
+    """The part of a run that writes: cells, then the merged results (folder already claimed)."""
+    cfg = prep.config
     _remove_partials(out_dir)  # half-written files of a killed run
-    write_json(out_dir / MANIFEST, manifest_dict(cfg, prep, "running"))
     cells = all_cells(cfg)
-    todo = [c for c in cells if not is_complete(out_dir, c)]
+    problems = {c: cell_problem(out_dir, c, cfg.run.horizon) for c in cells}
+    todo = [c for c in cells if problems[c] is not None]
+    for c in todo:
+        if problems[c] != "missing":
+            log(f"warning: cell {c.stem}: {problems[c]}; recomputing it")
+        remove_cell(out_dir, c)
     reused = len(cells) - len(todo)
     if reused:
         log(f"resuming: {reused} of {len(cells)} cells already done, {len(todo)} to run")
-    run_cells(prep, todo, out_dir, progress)
+    finished = old is not None and old.get("status") == "complete"
+    if not finished:
+        write_json(out_dir / MANIFEST, manifest_dict(cfg, prep, "running"))
+    try:
+        run_cells(prep, todo, out_dir, progress)
+    except BaseException:
+        if old is None and reused == 0 and not any(is_complete(out_dir, c, cfg.run.horizon) for c in todo):
+            _forget_run(out_dir)  # nothing done: leave no folder that "holds a run"
+        raise
     return finish(out_dir, cfg, prep, cells, len(todo), reused, start)
+
+
+def _forget_run(out_dir: Path) -> None:
+    """Remove what a run that finished no cell wrote (its manifest, an empty cells folder)."""
+    (out_dir / MANIFEST).unlink(missing_ok=True)
+    cells = out_dir / "cells"
+    if cells.is_dir():
+        for p in cells.iterdir():
+            if is_partial(p) or p.suffix in (".parquet", ".json"):
+                p.unlink(missing_ok=True)
+        if not any(cells.iterdir()):
+            cells.rmdir()
 
 
 def run_cells(prep: Prepared, cells: list[Cell], out_dir: Path, progress: bool) -> None:

@@ -8,6 +8,8 @@ torch and matplotlib once, then reads one JSON command per line on stdin:
   when given) and exits with its
   return value (an int, else 0); replies ``{"pid": ...}``. With ``"target": "sim.cli:main"``
   the child is exactly ``banditsim <argv>`` in a process that already imported banditsim.
+  With ``"session": true`` the child leads a new process group (``os.killpg`` then signals it
+  and every worker it starts, as Ctrl-C in a terminal does).
 * ``{"op": "wait", "pid": pid}`` reaps that child: ``{"exit": code, "signal": sig,
   "maxrss_kib": ru_maxrss}`` (``exit`` is None when a signal ended it).
 * ``{"op": "rss"}``: this server's resident set now (KiB), the base every child starts from.
@@ -49,6 +51,8 @@ def _resolve(target: str):
 def _child(cmd: dict) -> None:
     code = 1
     try:
+        if cmd.get("session"):  # its own process group, as a terminal's foreground job
+            os.setsid()
         fd = os.open(cmd["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.dup2(fd, 1)
         os.dup2(fd, 2)

@@ -153,14 +153,14 @@ class ForkServer:
         self.proc.stdin.flush()
         return json.loads(self.proc.stdout.readline())
 
-    def start(self, target: str, args: list, log: Path, err: Path | None = None) -> int:
+    def start(self, target: str, args: list, log: Path, err: Path | None = None, session: bool = False) -> int:
         pid = self._call({"op": "start", "target": target, "args": args, "log": str(log),
-                          "err": str(err) if err else None})["pid"]
+                          "err": str(err) if err else None, "session": session})["pid"]
         self.children.add(pid)
         return pid
 
-    def banditsim(self, argv: list[str], log: Path) -> int:
-        return self.start("sim.cli:main", [list(argv)], log)
+    def banditsim(self, argv: list[str], log: Path, session: bool = False) -> int:
+        return self.start("sim.cli:main", [list(argv)], log, session=session)
 
     def wait(self, pid: int) -> dict:
         reply = self._call({"op": "wait", "pid": pid})
@@ -332,12 +332,14 @@ def simulate_big_catalog(n_items: int, dim: int, n_users: int, steps: int, limit
 
 # --------------------------------------------------------------------------- results folders
 def cell_snapshot(out: Path) -> dict[str, tuple[int, int, int]]:
-    """(inode, size, mtime) of every completed cell's metrics file: a recomputed cell changes it."""
+    """(inode, size, mtime) of every completed cell's metrics file (a cell is complete once its
+    ``done.json`` record exists): a recomputed cell changes it."""
     cells = out / "cells"
     if not cells.is_dir():
         return {}
     snap = {}
-    for p in cells.glob("*.metrics.parquet"):
+    for done in cells.glob("*.done.json"):
+        p = done.with_name(done.name[:-len(".done.json")] + ".metrics.parquet")
         try:
             st = p.stat()
         except FileNotFoundError:

@@ -157,11 +157,12 @@ NAN = float("nan")
 INF = float("inf")
 CATALOGS = {
     # name: (format, columns, expected message)
-    "csv-nan-ids": ("csv", {"id": [1.0, NAN], "title": ["a", "b"]}, "empty id"),
-    "csv-inf-title": ("csv", {"id": [1, 2], "title": [1.5, INF]}, "empty text"),
-    "csv-all-nan-titles": ("csv", {"id": [1, 2], "title": [NAN, NAN]}, "empty text"),
+    # A CSV cell "nan" or "inf" is text as written (issue #15): only an empty cell is missing.
+    "csv-empty-id": ("csv", {"id": [1.0, None], "title": ["a", "b"]}, "empty id"),
+    "csv-empty-title": ("csv", {"id": [1, 2], "title": [1.5, None]}, "empty text"),
+    "csv-all-empty-titles": ("csv", {"id": [1, 2], "title": [None, None]}, "empty text"),
     "jsonl-nan-title": ("jsonl", {"id": [1, 2], "title": ["ok", NAN]}, "cannot read catalog"),
-    "jsonl-infinity-id": ("jsonl", {"id": [INF, 2.0], "title": ["a", "b"]}, "row 1 has an empty id"),
+    "jsonl-infinity-id": ("jsonl", {"id": [INF, 2.0], "title": ["a", "b"]}, "Infinity is not valid JSON"),
     "parquet-nan-id": ("parquet", {"id": [1.0, NAN], "title": ["a", "b"]}, "empty id"),
     "parquet-inf-id": ("parquet", {"id": [-INF, 2.0], "title": ["a", "b"]}, "empty id"),
     "parquet-inf-title": ("parquet", {"id": ["a", "b"], "title": [2.0, INF]}, "empty text"),
@@ -311,7 +312,7 @@ def _cli_cases(cfg, out, tmp):
         "resume-without-out": (["run", cfg, "--resume"], "--resume needs --out"),
         "out-is-a-file": (["run", cfg, "--out", str(blocker)], "exists and is not a folder"),
         "out-under-a-file": (["run", cfg, "--out", str(blocker / "sub")], "cannot create output folder"),
-        "out-not-a-run": (["run", cfg, "--out", str(tmp / "other")], "holds no banditsim run"),
+        "out-not-a-run": (["run", cfg, "--out", str(tmp / "other")], "holds no run result"),
         "out-corrupt-manifest": (["run", cfg, "--out", str(tmp / "corrupt"), "--resume"], "is unreadable"),
         "config-is-a-folder": (["run", str(tmp), "--out", out], "config file not found"),
         "config-json": (["run", str(tmp / "c.json"), "--out", out], "unsupported type .json"),

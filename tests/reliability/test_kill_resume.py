@@ -109,21 +109,26 @@ def test_partial_files_of_a_killed_writer_do_not_block_resume(forkserver, sweep_
 
     out = tmp_path / "killed-in-merge"
     shutil.copytree(sweep_reference, out)
-    stale = [out / "cells" / ".00-beta_ts__seed0000.metrics.parquet.abcd.tmp", out / ".summary.json.ef01.tmp"]
+    stale = [out / "cells" / ".00-beta_ts__seed0000.metrics.parquet.banditsim-abcd.tmp",
+             out / ".summary.json.banditsim-ef01.tmp"]
     for p in stale:
         p.write_bytes(b"PAR1 half a file")
+    users = [out / ".notes.tmp", out / "draft.tmp", out / "cells" / ".mine.abcd.tmp"]  # not ours: kept
+    for p in users:
+        p.write_text("the user's own file")
     (out / "summary.json").unlink()
     log = tmp_path / "a.log"
     pid = forkserver.banditsim(["run", str(sweep_config), "--out", str(out), "--quiet", "--resume"], log)
     assert forkserver.wait(pid)["exit"] == 0, log.read_text()[-2000:]
     assert f"resuming: {N_CELLS} of {N_CELLS} cells already done" in log.read_text()
-    assert not any(p.exists() for p in stale) and list(out.rglob("*.tmp")) == []
+    assert not any(p.exists() for p in stale) and sorted(out.rglob("*.tmp")) == sorted(users)
+    assert all(p.read_text() == "the user's own file" for p in users)
     assert file_sha(out / "metrics.parquet") == file_sha(sweep_reference / "metrics.parquet")
     assert (out / "summary.json").read_text() == (sweep_reference / "summary.json").read_text()
 
     fresh = tmp_path / "killed-before-manifest"
     fresh.mkdir()
-    (fresh / ".manifest.json.k1ll.tmp").write_text('{"status": "runn')
+    (fresh / ".manifest.json.banditsim-k1ll.tmp").write_text('{"status": "runn')
     log = tmp_path / "b.log"
     pid = forkserver.banditsim(["run", str(sweep_config), "--out", str(fresh), "--quiet", "--resume",
                                 "--set", "run.seeds=1", "--set", "run.horizon=5"], log)

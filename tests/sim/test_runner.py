@@ -121,7 +121,7 @@ def test_existing_results_need_resume(reference, small_config, capsys):
     assert "already holds a run" in capsys.readouterr().err
     assert main(["run", str(small_config), "--out", str(out), "--quiet", "--resume",
                  "--set", "run.horizon=5"]) == 2
-    assert "different config" in capsys.readouterr().err
+    assert "config key run.horizon was 12, now 5" in capsys.readouterr().err
 
 
 def test_killed_run_resumes_to_identical_results(reference, small_config, tmp_path):
