@@ -152,7 +152,8 @@ def test_cache_dir_moved_cleared_and_unwritable(tiny_catalog, tmp_path, capsys):
                             ("cache dir is a regular file", blocker)):
         rc, counts, warnings, err = _run_embed(tiny_catalog, cache_dir, capsys)
         ok = rc == 0 and counts == (16, 0) and len(warnings) == 1 and "cannot write embedding cache" in warnings[0]
-        record_trust("4 embedding cache", name, "clear-error" if ok else "traceback" if "Traceback" in err else "wrong")
+        outcome = "clear-error" if ok else "traceback" if "Traceback" in err else "wrong"
+        record_trust("4 embedding cache", f"cli embed: {name}", outcome)
         assert ok, err
     assert blocker.read_text() == "not a folder"
 

@@ -14,7 +14,6 @@ import io
 import os
 import shutil
 import signal
-import time
 import zipfile
 from pathlib import Path
 
@@ -390,12 +389,19 @@ def test_compaction_keeps_shards_written_after_our_read(tmp_path):
 
 
 def embed_child(texts: list, cache_dir: str, batch_size: int, flush_seconds: float, compact_after: int) -> int:
-    """Child: embed ``texts`` one batch at a time; says ``loaded`` once the model is in memory."""
+    """Child: embed ``texts`` one batch at a time; says ``loaded`` once the model is in memory and
+    ``batch`` after each batch the model finished."""
     import torch
 
     torch.set_num_threads(1)
     embedding_mod.FLUSH_SECONDS = flush_seconds
     cache_mod.COMPACT_AFTER = compact_after
+    add = embedding_mod._BatchSaver.add
+
+    def add_and_say(self, idx, vectors):
+        add(self, idx, vectors)
+        print("batch", flush=True)
+    embedding_mod._BatchSaver.add = add_and_say
     emb = TextEmbedder(device="cpu", batch_size=batch_size)
     emb._load()
     print("loaded", flush=True)
@@ -429,9 +435,9 @@ def test_two_embeds_on_one_cache_lose_nothing(forkserver, embedder, many_referen
 # --------------------------------------------------------------------------- interrupted embeds
 @pytest.mark.parametrize("how", ["SIGKILL", "SIGINT"])
 def test_interrupted_embed_keeps_finished_batches(how, forkserver, embedder, many_reference, tmp_path, capsys):
-    """SIGKILL once the first shard is on disk (batches flushed every 0.2 s), or SIGINT while
-    batches are held in memory (no flush until the end): the finished batches are in the cache,
-    whole, and the rerun embeds only the rest, to the vectors of an uninterrupted run."""
+    """SIGKILL once the first shard is on disk (batches flushed every 0.2 s), or SIGINT after the
+    first batch while batches are held in memory (no flush until the end): the finished batches
+    are in the cache, whole, and the rerun embeds only the rest, to an uninterrupted run's vectors."""
     cache, log = tmp_path / "cache", tmp_path / "child.log"
     flush = 0.2 if how == "SIGKILL" else 1e9
     pid = forkserver.start("tests.reliability.test_cache_trust:embed_child", [MANY, str(cache), 2, flush, 16], log)
@@ -439,8 +445,7 @@ def test_interrupted_embed_keeps_finished_batches(how, forkserver, embedder, man
         wait_until(lambda: any(cache.rglob("shard-*.npz")), 60)
         forkserver.kill(pid)
     else:
-        wait_until(lambda: log.exists() and "loaded" in log.read_text(), 60)
-        time.sleep(0.5)
+        wait_until(lambda: log.exists() and "batch" in log.read_text(), 60)
         os.kill(pid, signal.SIGINT)
         assert wait_until(lambda: not forkserver.alive(pid), 10)
         forkserver.wait(pid)
@@ -480,7 +485,8 @@ UNWRITABLE = {
     "disk full (ENOSPC) on every write": (lambda d, key: d, _enospc),
     "disk full (ENOSPC) after two shards": (lambda d, key: d, _fail_after(2, OSError(errno.ENOSPC, "No space left"))),
     "read-only file system (EROFS)": (lambda d, key: d, _fail_after(0, OSError(errno.EROFS, "Read-only file system"))),
-    "permission denied (EACCES)": (lambda d, key: d, _fail_after(0, PermissionError(errno.EACCES, "Permission denied"))),
+    "permission denied (EACCES)": (lambda d, key: d,
+                                   _fail_after(0, PermissionError(errno.EACCES, "Permission denied"))),
     "quota exceeded (EDQUOT)": (lambda d, key: d, _fail_after(1, OSError(errno.EDQUOT, "Disk quota exceeded"))),
 }
 
@@ -516,3 +522,18 @@ def test_a_finished_embed_leaves_one_shard_per_run(embedder, reference, tmp_path
     rows = sorted(len(read_shard(s, key, 384, unit_norm=True)[0]) for s in shards)
     assert (first.n_embedded, second.n_embedded, second.n_cached, rows) == (3, 3, 3, [3, 3])
     np.testing.assert_allclose(second.vectors, ref, atol=1e-5)
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o002, 0o077])
+def test_cache_files_get_the_users_umask(mask, tmp_path):
+    """Shards and the digest memo are created with the user's umask (mkstemp alone gives 0600)."""
+    old = os.umask(mask)
+    try:
+        cache = EmbeddingCache(tmp_path, "k", dim=384, unit_norm=True)
+        cache.put(["a"], _vector("a")[None])
+        model_key(default_model_dir(), memo_dir=tmp_path)
+    finally:
+        os.umask(old)
+    files = [*(tmp_path / "k").glob("shard-*.npz"), tmp_path / "file-hashes.json"]
+    assert len(files) == 2
+    assert {oct(f.stat().st_mode & 0o777) for f in files} == {oct(0o666 & ~mask)}
