@@ -537,3 +537,28 @@ def test_cache_files_get_the_users_umask(mask, tmp_path):
     files = [*(tmp_path / "k").glob("shard-*.npz"), tmp_path / "file-hashes.json"]
     assert len(files) == 2
     assert {oct(f.stat().st_mode & 0o777) for f in files} == {oct(0o666 & ~mask)}
+
+
+def test_reader_racing_a_compaction_finds_the_merged_shard(tmp_path):
+    """A reader lists two shards; before it opens them another process merges them into a third
+    and deletes both. The reader must list again and read the merged shard, not lose the rows."""
+    key = "racing"
+    writer = EmbeddingCache(tmp_path, key, dim=384, unit_norm=True)
+    for h in ("a", "b"):
+        writer.put([h], _vector(h)[None])
+    reader = EmbeddingCache(tmp_path, key, dim=384, unit_norm=True)
+    read = reader._read
+    raced = []
+
+    def read_after_a_compaction(shard):
+        if not raced:
+            raced.append(1)
+            other = EmbeddingCache(tmp_path, key, dim=384, unit_norm=True)
+            with other._lock():
+                other._compact(other._shards(), 2)
+        return read(shard)
+    reader._read = read_after_a_compaction
+    found, missing = reader.get(["a", "b"])
+    record_trust(CLS, "reader racing a compaction", "correct" if not missing else "wrong")
+    assert raced and missing == [] and len(list((tmp_path / key).glob("shard-*.npz"))) == 1
+    np.testing.assert_array_equal(found["a"], _vector("a"))
