@@ -26,7 +26,7 @@ def log_table(log):
     return pa.table(cols)
 
 
-def plot_estimates(rows: list[dict], path: str | Path) -> Path:
+def plot_estimates(rows: list[dict], path: str | Path, title: str | None = None) -> Path:
     """One panel per target: each estimator's estimate with its interval, the truth as a line;
     the panel title gives the verdict, ESS and support. A target without an estimate (no-support)
     gets a panel saying so; an interval with an infinite end is drawn without its bar."""
@@ -35,29 +35,31 @@ def plot_estimates(rows: list[dict], path: str | Path) -> Path:
 
     plt = _matplotlib()
     targets = list(dict.fromkeys(r["target"] for r in rows))
-    fig, axes = plt.subplots(1, len(targets), figsize=(3.8 * len(targets), 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(targets), figsize=(max(3.8 * len(targets), 8.0), 4.2), squeeze=False)
     for ax, target in zip(axes[0], targets):
         sub = [r for r in rows if r["target"] == target]
         d = sub[0]
         ax.set_title(f"{target}\n{d['verdict']}: ESS {d['ess']:,.0f} ({d['ess_share']:.1%}), "
-                     f"support {d['support']:.1%}", fontsize=9)
+                     f"support {d['support']:.1%}" + ("" if d.get("support_exact", True) else " (est.)"), fontsize=9)
         if d["truth"] is not None:
             ax.axhline(d["truth"], color="black", lw=1.2, label="truth")
         x = np.arange(len(sub))
         for i, r in enumerate(sub):
             if r["estimate"] is None:
-                ax.text(x[i], d["truth"] or 0.0, "none", ha="center", va="bottom", fontsize=8, color="grey")
+                ax.annotate("none", (x[i], 0.5), xycoords=("data", "axes fraction"), ha="center", fontsize=8,
+                            color="grey")
                 continue
             colour = {True: "tab:green", False: "tab:red", None: "tab:grey"}[r["covers"]]
             yerr = error_bars(r["estimate"], np.nan if r["low"] is None else r["low"],
                               np.nan if r["high"] is None else r["high"])
             ax.errorbar(x[i], r["estimate"], yerr=yerr[:, :1], fmt="o", color=colour, capsize=4)
         ax.set_xticks(x, [r["estimator"] for r in sub], rotation=30)
-    axes[0][0].set_ylabel("policy value (95% interval, cluster-robust by user)")
-    axes[0][0].legend(loc="best", fontsize=8)
-    fig.suptitle("off-policy estimate vs exact truth (green: covers, red: misses, "
+    axes[0][0].set_ylabel("policy value\n(95% interval, by user)")
+    if any(r["truth"] is not None for r in rows):
+        axes[0][0].legend(loc="best", fontsize=8)
+    fig.suptitle(title or "off-policy estimate vs exact truth\n(green: covers, red: misses, "
                  "grey: interval excludes model bias or is undefined)", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
     return save_figure(fig, path)
 
 
@@ -73,6 +75,20 @@ def write_ope_results(out: str | Path, cfg, result) -> list[Path]:
     write_parquet(out / "log.parquet", log_table(result.log))
     plot_estimates(result.rows, out / "estimate_vs_truth.png")
     return [out / name for name in OPE_FILES]
+
+
+def write_log_ope_results(out: str | Path, log_path: str | Path, rows: list[dict], settings: dict) -> list[Path]:
+    """Write ``ope.json`` (the log's path, ``settings``, the rows), ``estimates.parquet`` and the
+    plot for estimates on a user's own log (``sim.ope_log_file``; no truth)."""
+    import pyarrow as pa
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "ope.json", {"log": str(log_path), "settings": settings, "estimates": rows})
+    write_parquet(out / "estimates.parquet", pa.Table.from_pylist(rows))
+    plot_estimates(rows, out / "estimates.png", title=f"off-policy estimates on {Path(log_path).name}\n"
+                   "(95% intervals; a real log has no truth)")
+    return [out / "ope.json", out / "estimates.parquet", out / "estimates.png"]
 
 
 def _num(x, fmt: str) -> str:

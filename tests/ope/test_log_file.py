@@ -105,3 +105,16 @@ def test_bad_npz_and_paths_are_one_line_errors(tmp_path):
     np.savez(tmp_path / "no_target.npz", action=cols["action"], pscore=cols["pscore"], reward=cols["reward"])
     with pytest.raises(OPEInputError, match="no target policy"):
         estimate_log_file(tmp_path / "no_target.npz")
+
+
+def test_log_results_are_written_as_strict_json(tmp_path):
+    import json
+
+    from sim.ope_output import write_log_ope_results
+
+    cols = _arrays()
+    pq.write_table(pa.table(cols), tmp_path / "log.parquet")
+    rows = estimate_log_file(tmp_path / "log.parquet")
+    files = write_log_ope_results(tmp_path / "out", tmp_path / "log.parquet", rows, {"train_fraction": 0.5})
+    data = json.loads(files[0].read_text(), parse_constant=lambda c: (_ for _ in ()).throw(AssertionError(c)))
+    assert data["estimates"][0]["estimator"] == "ips" and all(f.stat().st_size > 0 for f in files)
