@@ -4,14 +4,17 @@ every check passes.
 Fields: ``format`` (:data:`FORMAT`), ``model_key`` and ``dim`` (the model the vectors came from),
 ``hashes`` (1-D unicode, sha256 of each text, unique), ``vectors`` (2-D little-endian float32,
 one row per hash, ``dim`` wide) and ``checksum`` (sha256 over all of the above). The reader parses
-each member's ``.npy`` header itself, so a forged header cannot make it allocate more than the file
-holds, and a bad shard of any kind ends in :class:`ShardError` with the reason, never a traceback.
+each member's ``.npy`` header itself and reads the data straight from the file, so a forged header
+cannot make it allocate more than the file holds, and a bad shard of any kind ends in
+:class:`ShardError` with the reason, never a traceback.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import os
+import struct
 import zipfile
 from pathlib import Path
 
@@ -34,7 +37,7 @@ def checksum(model_key: str, dim: int, hashes: list[str], vectors: np.ndarray) -
     for part in (FORMAT, model_key, str(int(dim)), "\n".join(hashes)):
         h.update(part.encode("utf-8", "surrogatepass"))
         h.update(b"\0")
-    h.update(np.ascontiguousarray(vectors, dtype=_F32).tobytes())
+    h.update(np.ascontiguousarray(vectors, dtype=_F32))  # the array's buffer: no copy when already C-ordered
     return h.hexdigest()
 
 
@@ -49,31 +52,50 @@ def shard_bytes(hashes: list[str], vectors: np.ndarray, model_key: str) -> bytes
     return buf.getvalue()
 
 
-def _member(zf: zipfile.ZipFile, field: str, limit: int) -> np.ndarray:
-    name = f"{field}.npy"
-    try:
-        info = zf.getinfo(name)
-    except KeyError:
-        raise ShardError(f"no '{field}' field") from None
-    if info.compress_type != zipfile.ZIP_STORED:
-        raise ShardError(f"'{field}' is compressed (shards are written uncompressed)")
-    with zf.open(info) as fh:
-        version = npformat.read_magic(fh)
-        if version == (1, 0):
-            shape, fortran, dtype = npformat.read_array_header_1_0(fh)
-        elif version == (2, 0):
-            shape, fortran, dtype = npformat.read_array_header_2_0(fh)
-        else:
-            raise ShardError(f"'{field}' has .npy format version {version}")
-        if dtype.hasobject:
-            raise ShardError(f"'{field}' holds Python objects")
-        nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
-        if nbytes > limit:
-            raise ShardError(f"'{field}' claims {nbytes} bytes, more than the file holds")
-        raw = fh.read(nbytes + 1)
-    if len(raw) != nbytes:
-        raise ShardError(f"'{field}' holds {len(raw)} bytes, its header says {nbytes}")
-    return np.frombuffer(raw, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+def _npy_member(fh, info: zipfile.ZipInfo, file_size: int) -> np.ndarray:
+    """The array stored (uncompressed) as ``info`` in the open zip file ``fh``, read straight
+    from the file after checking its ``.npy`` header against the member's size."""
+    field = info.filename[:-4]
+    if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
+        raise ShardError(f"'{field}' is compressed or encrypted (shards are written plain)")
+    fh.seek(info.header_offset)
+    local = fh.read(30)
+    if len(local) != 30 or local[:4] != b"PK\x03\x04":
+        raise ShardError(f"'{field}' has no zip entry header")
+    name_len, extra_len = struct.unpack("<HH", local[26:30])
+    start = info.header_offset + 30 + name_len + extra_len
+    if start + info.file_size > file_size:
+        raise ShardError(f"'{field}' runs past the end of the file")
+    fh.seek(start)
+    version = npformat.read_magic(fh)
+    if version == (1, 0):
+        shape, fortran, dtype = npformat.read_array_header_1_0(fh)
+    elif version == (2, 0):
+        shape, fortran, dtype = npformat.read_array_header_2_0(fh)
+    else:
+        raise ShardError(f"'{field}' has .npy format version {version}")
+    if dtype.hasobject or dtype.itemsize == 0:
+        raise ShardError(f"'{field}' holds Python objects or empty items")
+    count = int(np.prod(shape, dtype=object))
+    held = start + info.file_size - fh.tell()
+    if count * dtype.itemsize != held:
+        raise ShardError(f"'{field}' holds {held} bytes, its header says {count * dtype.itemsize}")
+    arr = np.empty(count, dtype=dtype)
+    if fh.readinto(arr.view(np.uint8)) != held:
+        raise ShardError(f"'{field}' is cut short")
+    return arr.reshape(shape, order="F" if fortran else "C")
+
+
+def _members(path: Path) -> dict[str, np.ndarray]:
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        infos = {i.filename: i for i in zipfile.ZipFile(fh).infolist()}
+        out = {}
+        for field in FIELDS:
+            if f"{field}.npy" not in infos:
+                raise ShardError(f"no '{field}' field")
+            out[field] = _npy_member(fh, infos[f"{field}.npy"], size)
+    return out
 
 
 def _scalar_str(arr: np.ndarray, field: str) -> str:
@@ -89,15 +111,13 @@ def read_shard(path: Path, model_key: str, dim: int | None = None,
 
     Raises :class:`ShardError` naming the first failed check; ``FileNotFoundError`` if it is gone."""
     try:
-        size = Path(path).stat().st_size
-        with zipfile.ZipFile(path) as zf:
-            data = {f: _member(zf, f, size) for f in FIELDS}
+        data = _members(Path(path))
     except ShardError:
         raise
     except FileNotFoundError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, KeyError,
-            NotImplementedError, RuntimeError) as exc:
+    except (OSError, ValueError, EOFError, SyntaxError, TypeError, OverflowError, struct.error,
+            zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, NotImplementedError, RuntimeError) as exc:
         raise ShardError(f"not a readable .npz file ({type(exc).__name__}: {exc})") from None
     if _scalar_str(data["format"], "format") != FORMAT:
         raise ShardError(f"format {data['format'][()]!r}, expected {FORMAT!r}")

@@ -58,11 +58,13 @@ def _write_memo(path: Path, memo: dict) -> None:
             json.dump(memo, fh)
         os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes 0600; the memo gets the user's umask
         os.replace(tmp, path)
-    except OSError:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if not isinstance(exc, OSError):
+            raise
 
 
 def sha256_file(path: Path) -> str:

@@ -562,3 +562,37 @@ def test_reader_racing_a_compaction_finds_the_merged_shard(tmp_path):
     record_trust(CLS, "reader racing a compaction", "correct" if not missing else "wrong")
     assert raced and missing == [] and len(list((tmp_path / key).glob("shard-*.npz"))) == 1
     np.testing.assert_array_equal(found["a"], _vector("a"))
+
+
+def test_random_damage_is_rejected_or_harmless(reference, tmp_path):
+    """400 damaged copies of a genuine shard (a random byte changed, or cut at a random length):
+    each is either rejected with ShardError or reads back exactly the genuine rows (the byte was
+    in a part that holds no data, such as a zip timestamp)."""
+    ref, key = reference
+    hashes = [text_hash(t) for t in TEXTS]
+    good = shard_bytes(hashes, ref, key)
+    rng = np.random.default_rng(15)
+    path = tmp_path / "shard-fuzz.npz"
+    outcomes = {"rejected": 0, "exact": 0, "wrong": 0, "traceback": 0}
+    for i in range(400):
+        data = bytearray(good)
+        if i < 300:
+            data[int(rng.integers(len(data)))] ^= int(rng.integers(1, 256))
+        else:
+            del data[int(rng.integers(len(data))):]
+        path.write_bytes(bytes(data))
+        try:
+            got_hashes, got = read_shard(path, key, 384, unit_norm=True)
+        except ShardError:
+            outcomes["rejected"] += 1
+            continue
+        except Exception:  # noqa: BLE001 - counted, then failed below
+            outcomes["traceback"] += 1
+            continue
+        exact = got_hashes == hashes and np.array_equal(got, ref)
+        outcomes["exact" if exact else "wrong"] += 1
+    bad = outcomes["wrong"] or outcomes["traceback"]
+    record_trust(CLS, "fuzz: 300 byte changes + 100 cuts of a genuine shard",
+                 "wrong" if outcomes["wrong"] else "traceback" if bad else "clear-error")
+    assert not bad, outcomes
+    assert outcomes["rejected"] > 300, outcomes
