@@ -199,15 +199,15 @@ class TextEmbedder:
         ``on_batch(idx, vectors)`` is called after each batch with the positions in ``texts`` it
         covered and their vectors (so a caller can save work before the whole list is done)."""
         import torch
-        from tqdm.auto import tqdm
+
+        from envs.progress import progress_bar
 
         self._load()
         texts = list(texts)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         order = np.argsort([-len(t) for t in texts], kind="stable")  # similar lengths share a batch
-        bar = tqdm(total=len(texts), desc=f"embedding ({self.name}, {self.device})", unit="text",
-                   disable=not progress, leave=False)
-        with torch.inference_mode():
+        bar = progress_bar(len(texts), f"embedding ({self.name}, {self.device})", "texts", progress, leave=False)
+        with torch.inference_mode(), bar:
             for start in range(0, len(texts), self.batch_size):
                 idx = order[start:start + self.batch_size]
                 batch = self._tokenizer([texts[i] for i in idx], padding=True, truncation=True,
@@ -226,7 +226,6 @@ class TextEmbedder:
                 if on_batch is not None:
                     on_batch(idx, vecs)
                 bar.update(len(idx))
-        bar.close()
         return out
 
 

@@ -30,13 +30,14 @@ OCCUPATIONS = ("administrator", "artist", "doctor", "educator", "engineer", "ent
 
 @dataclass(frozen=True)
 class Ratings:
-    """Ratings as parallel arrays: user row, item row (catalog order), rating."""
+    """Ratings as parallel arrays: user row, item row (catalog order), rating (and time, if known)."""
 
     user: np.ndarray
     item: np.ndarray
     rating: np.ndarray
     user_ids: tuple[str, ...]
     n_items: int
+    time: np.ndarray | None = None
 
     @property
     def n_users(self) -> int:
@@ -44,7 +45,8 @@ class Ratings:
 
     def take(self, mask) -> "Ratings":
         """The ratings where ``mask`` is true (all users kept)."""
-        return Ratings(self.user[mask], self.item[mask], self.rating[mask], self.user_ids, self.n_items)
+        time = None if self.time is None else self.time[mask]
+        return Ratings(self.user[mask], self.item[mask], self.rating[mask], self.user_ids, self.n_items, time)
 
 
 def read_movielens_ratings(item_ids=None) -> Ratings:
@@ -93,8 +95,11 @@ def _bias_step(resid_base, idx, n, lam):
 
 
 def fit_tastes(item_vectors, ratings: Ratings, *, dim: int = 64, l2: float = 10.0, bias_l2: float = 5.0,
-               n_iter: int = 4, temperature_prior: float = 10.0):
+               n_iter: int = 4, temperature_prior: float = 10.0, progress: bool = False):
     """Fit μ, user/item biases and per-user taste weights. Returns a dict of arrays.
+
+    ``progress``: a bar over the alternating steps on a terminal (off one, a line every 10 s
+    whatever ``progress`` says; see :mod:`envs.progress`).
 
     Keys: ``mu``, ``user_bias``, ``item_bias``, ``v`` (n_users, d) full-space taste vectors,
     ``xbar``, ``resid_sd`` (n_users,).
@@ -118,14 +123,18 @@ def fit_tastes(item_vectors, ratings: Ratings, *, dim: int = 64, l2: float = 10.
     mu = r.mean()
     bu, bi, w = np.zeros(nu), np.zeros(ni), np.zeros((nu, dim))
     taste = np.zeros_like(r)
-    for _ in range(n_iter):
-        for _ in range(2):
-            bi = _bias_step(r - mu - bu[u] - taste, i, ni, bias_l2)
-            bu = _bias_step(r - mu - bi[i] - taste, u, nu, bias_l2)
-        y = r - mu - bu[u] - bi[i]
-        rhs = sp.csr_matrix((y, (u, i)), shape=(nu, ni)) @ z
-        w = np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]
-        taste = np.einsum("nk,nk->n", w[u], z[i])
+    from envs.progress import progress_bar
+
+    with progress_bar(n_iter, f"fitting {nu:,} users on {len(r):,} ratings", "steps", progress) as bar:
+        for _ in range(n_iter):
+            for _ in range(2):
+                bi = _bias_step(r - mu - bu[u] - taste, i, ni, bias_l2)
+                bu = _bias_step(r - mu - bi[i] - taste, u, nu, bias_l2)
+            y = r - mu - bu[u] - bi[i]
+            rhs = sp.csr_matrix((y, (u, i)), shape=(nu, ni)) @ z
+            w = np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]
+            taste = np.einsum("nk,nk->n", w[u], z[i])
+            bar.update(1)
     resid = r - mu - bu[u] - bi[i] - taste
     counts = np.bincount(u, minlength=nu)
     s2 = resid.var()
@@ -153,8 +162,13 @@ def read_movielens_user_features(user_ids) -> tuple[np.ndarray, tuple[str, ...]]
     return feats, names
 
 
-def population_from_fit(fit: dict, user_ids, features, feature_names=(), seed: int | None = 0) -> Population:
-    """Turn :func:`fit_tastes` output into a :class:`Population` (utility = predicted rating)."""
+def population_from_fit(fit: dict, user_ids, features, feature_names=(), seed: int | None = 0, *,
+                        tau_neg: float = 2.5, tau_pos: float = 3.5, source: str = "movielens-fit") -> Population:
+    """Turn :func:`fit_tastes` output into a :class:`Population` (utility = predicted rating).
+
+    ``tau_neg``/``tau_pos``: the rating below which a response is negative and above which it is
+    positive (MovieLens stars: 2.5 and 3.5); ``source`` is recorded as the population's source.
+    """
     v = fit["v"]
     kappa = np.linalg.norm(v, axis=1)
     rng = np.random.default_rng(seed)
@@ -163,9 +177,9 @@ def population_from_fit(fit: dict, user_ids, features, feature_names=(), seed: i
     ubias = fit["mu"] + fit["user_bias"] - v @ fit["xbar"]
     n = v.shape[0]
     return Population(theta=theta, taste_scale=kappa, user_bias=ubias, item_bias=fit["item_bias"],
-                      tau_neg=np.full(n, 2.5), tau_pos=np.full(n, 3.5),
+                      tau_neg=np.full(n, float(tau_neg)), tau_pos=np.full(n, float(tau_pos)),
                       temperature=fit["resid_sd"] * np.sqrt(3) / np.pi, features=features,
-                      feature_names=tuple(feature_names), user_ids=tuple(user_ids), source="movielens-fit")
+                      feature_names=tuple(feature_names), user_ids=tuple(user_ids), source=source)
 
 
 def movielens_population(item_vectors, ratings: Ratings | None = None, *, dim: int = 64, l2: float = 10.0,

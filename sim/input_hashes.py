@@ -44,7 +44,8 @@ def catalog_hash(ids: Sequence[str], texts: Sequence[str], categories) -> str:
 
 
 def population_sources(cfg) -> dict[str, str]:
-    """SHA-256 of every file the population is built from (MovieLens ratings, a personas file)."""
+    """SHA-256 of every file the population is built from (MovieLens ratings, a personas file, an
+    interaction log and its user-feature file)."""
     p = cfg.population
     out: dict[str, str] = {}
     if p.kind == "movielens":
@@ -52,6 +53,10 @@ def population_sources(cfg) -> dict[str, str]:
 
         for kind in ("inter", "user"):
             out[f"movielens.{kind}"] = hash_file(movielens_file(kind))
+    if p.kind == "ratings":
+        out["ratings_file"] = hash_file(p.file)
+        if p.user_features_file:
+            out["user_features_file"] = hash_file(p.user_features_file)
     if p.kind == "personas":
         if p.personas:
             out["personas"] = hash_strings(p.personas)

@@ -107,8 +107,12 @@ def compute_line(cfg: RunConfig) -> str | None:
             f"agents {agents}")
 
 
-def _population(cfg: RunConfig, vectors: np.ndarray, embed: Callable[[list[str]], np.ndarray]):
+def _population(cfg: RunConfig, vectors: np.ndarray, embed: Callable[[list[str]], np.ndarray],
+                item_ids=None, progress: bool = False):
+    """The run's users, built as ``population.kind`` says (``item_ids``: the catalog's, for kind ratings)."""
     p = cfg.population
+    if p.kind == "ratings":
+        return _ratings_population(cfg, vectors, item_ids, progress)
     if p.kind == "movielens":
         from envs.fit_ratings import movielens_population
 
@@ -122,6 +126,30 @@ def _population(cfg: RunConfig, vectors: np.ndarray, embed: Callable[[list[str]]
 
     return cluster_population(vectors, p.n_users or 1000, n_clusters=min(p.n_clusters, len(vectors)),
                               noise=p.noise, seed=p.seed)
+
+
+def _ratings_population(cfg: RunConfig, vectors: np.ndarray, item_ids, progress: bool):
+    """Users fitted from the config's interaction log; one log line says what was matched and dropped."""
+    import sys
+
+    from envs.ratings_log import (LogSpec, describe_log, read_interaction_log, read_user_features,
+                                  ratings_population)
+
+    p = cfg.population
+    spec = LogSpec(user_column=p.user_column, item_column=p.item_column, rating_column=p.rating_column,
+                   timestamp_column=p.timestamp_column, feedback_column=p.feedback_column,
+                   feedback_map=dict(p.feedback_map or {}), min_user_rows=p.min_user_rows,
+                   negative_threshold=p.negative_threshold, positive_threshold=p.positive_threshold)
+    ratings, info = read_interaction_log(p.file, item_ids, spec)
+    feats = names = None
+    if p.user_features_file:
+        feats, names, more = read_user_features(p.user_features_file, ratings.user_ids, p.user_column,
+                                                p.user_feature_columns)
+        info.update(more)
+    pop = ratings_population(vectors, ratings, info, dim=min(p.fit_dim, vectors.shape[1]), l2=p.fit_l2,
+                             features=feats, feature_names=names or (), seed=p.seed, progress=progress)
+    print(describe_log(info), file=sys.stderr, flush=True)
+    return pop
 
 
 def prepare(cfg: RunConfig, progress: bool = True) -> Prepared:
@@ -143,7 +171,7 @@ def prepare(cfg: RunConfig, progress: bool = True) -> Prepared:
     def embed(texts: list[str]) -> np.ndarray:
         return embed_texts(texts, cache_dir=e.cache_dir, progress=False, embedder=embedder).vectors
 
-    population = _population(cfg, res.vectors, embed)
+    population = _population(cfg, res.vectors, embed, item_ids=catalog.ids, progress=progress)
     n = len(catalog)
     n_new = int(round(cfg.cold_start.new_item_fraction * n))
     rng = np.random.default_rng(np.random.SeedSequence(cfg.run.root_seed, spawn_key=(2**31,)))
