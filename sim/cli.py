@@ -24,7 +24,7 @@ console = Console(stderr=False, width=None if sys.stdout.isatty() else 120)
 CatalogOpt = typer.Option("movielens-100k", "--catalog", "-c",
                           help="Built-in catalog name or a CSV/JSONL/parquet file.")
 TextColumnsOpt = typer.Option("title", "--text-columns",
-                              help="Comma-separated columns joined into each item's text.")
+                              help="Columns joined into each item's text: a,b or [a, b] (as in a config).")
 IdColumnOpt = typer.Option("id", "--id-column", help="Column holding the item id.")
 CategoryColumnOpt = typer.Option(None, "--category-column",
                                  help="Optional column of categories (genres), '|' separated.")
@@ -45,7 +45,10 @@ def default_out(name: str) -> Path:
 
 
 def _columns(text: str) -> list[str]:
-    cols = [c.strip() for c in text.split(",") if c.strip()]
+    """``a,b`` or ``[a, b]`` → ``["a", "b"]``: the config's list syntax works here too."""
+    from sim.config import split_columns
+
+    cols = split_columns(text)
     if not cols:
         raise ValueError("--text-columns is empty: name at least one column")
     return cols
@@ -78,6 +81,48 @@ def _embed_and_report(catalog: str, text_columns: str, id_column: str, category_
     for r, nbrs in zip(rows, nn):
         table.add_row(cat.titles[r], "; ".join(cat.titles[j] for j in nbrs))
     console.print(table)
+    console.print("use this catalog in a run config (banditsim config prints every key):", markup=False)
+    console.print(catalog_snippet(catalog, _columns(text_columns), id_column, category_column, embedding_model,
+                                  cache_dir), markup=False, soft_wrap=True)
+
+
+def catalog_snippet(catalog: str, text_columns: list[str], id_column: str, category_column: Optional[str],
+                    embedding_model: Optional[str], cache_dir: Optional[Path]) -> str:
+    """The config lines that run on the catalog just embedded (paths made absolute, YAML-quoted)."""
+    import yaml
+
+    from sim.config_files import BUILTIN_NAMES
+
+    def flow(d: dict) -> str:
+        return yaml.safe_dump([d], default_flow_style=True, sort_keys=False, width=10_000,
+                              allow_unicode=True).strip()[1:-1]
+
+    builtin = catalog in BUILTIN_NAMES[("catalog", "source")]
+    section = {"source": catalog if builtin else str(Path(catalog).expanduser().resolve()),
+               "text_columns": list(text_columns), "id_column": id_column}
+    if category_column:
+        section["category_column"] = category_column
+    lines = [f"catalog: {flow(section)}"]
+    emb = {}
+    if embedding_model:
+        model = Path(embedding_model).expanduser()
+        emb["model"] = str(model.resolve()) if model.exists() else embedding_model
+    if cache_dir is not None:
+        emb["cache_dir"] = str(Path(cache_dir).expanduser().resolve())
+    if emb:
+        lines.append(f"embedding: {flow(emb)}")
+    if not builtin:
+        lines.append("population: {kind: clusters, n_users: 1000}  # or kind: ratings with your log (README)")
+    return "\n".join(lines)
+
+
+@app.command()
+def config() -> None:
+    """Print the full default run config, one comment per key (save it, edit it, run it)."""
+    from sim.config_printer import default_config_text
+
+    sys.stdout.write(default_config_text())
+    sys.stdout.flush()
 
 
 @app.command()
@@ -266,5 +311,22 @@ def main(argv: Optional[List[str]] = None) -> int:
         return int(exc.code) if isinstance(exc.code, int) else (0 if exc.code is None else 1)
 
 
+def console_main() -> None:
+    """The ``banditsim`` console script: :func:`main`, then exit with its status.
+
+    After Ctrl-C or SIGTERM (status 130/143) the process ends right after flushing its output:
+    everything worth keeping was written in ``finally`` blocks on the way out, and the
+    interpreter's own teardown (torch, tokenizers, thread pools) can take seconds more.
+    """
+    import os
+
+    code = main()
+    if code in (130, 143):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console_main()
