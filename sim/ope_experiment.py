@@ -14,7 +14,7 @@ Every row carries the target's overlap diagnostics (:mod:`sim.ope.diagnostics`: 
 p99 weight, support — exact here, from the logging policy's full distribution — and a verdict).
 A ``no-support`` target gets no number (``None``) and the other targets go on. ``covers`` is
 ``None`` where an interval cannot claim coverage: an infinite end, or an interval that excludes
-the reward model's bias (DM always; switch-DR when it switched rows). DR's interval includes the
+the reward model's bias (DM always; switch-DR with ``switch_tau: auto`` or when it switched rows). DR's interval includes the
 model's error: q̂ is fitted on the warm-up rows, independent of the log.
 
 The logging policy is frozen while it logs, so its propensities are those of one fixed policy.

@@ -122,5 +122,5 @@ def ope_table(rows: list[dict], title: str = "off-policy estimates vs exact trut
                      f"{r['mean_weight']:.3f}", f"{100 * r['support']:.1f}%", verdict.get(r["verdict"], r["verdict"]))
     diag.caption = ("no-support: support < 99% (no estimate); low-ess: ESS < 100 rows or < 1% of rows, users ESS < 30, "
                     "E[ESS] < 100 or < 5% of rows, or mean w off its expectation. Intervals are cluster-robust by "
-                    "user; DM's (and switch-DR's when it switches) excludes model bias and is never counted as covering.")
+                    "user; DM's and switch-DR's (data-chosen threshold) exclude model bias: never counted as covering.")
     return Group(table, diag)

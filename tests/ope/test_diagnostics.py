@@ -131,8 +131,11 @@ def test_switch_rule_keeps_dr_on_tame_weights_and_labels_switching():
     pi = np.full((n, 2, 1), 0.5)
     q = np.full((n, 2, 1), 0.4)
     auto = switch_dr(log, pi, estimated_rewards=q)
-    assert auto.method == "switch-dr(tau=inf)" and not auto.excludes_model_bias
-    assert auto.value == pytest.approx(doubly_robust(log, pi, estimated_rewards=q).value, rel=1e-12)
+    dr = doubly_robust(log, pi, estimated_rewards=q)
+    assert auto.method == "switch-dr(tau=inf)" and auto.value == pytest.approx(dr.value, rel=1e-12)
+    assert auto.excludes_model_bias and auto.covers(auto.value) is None        # a data-chosen threshold
+    fixed = switch_dr(log, pi, tau=np.inf, estimated_rewards=q)
+    assert not fixed.excludes_model_bias and fixed.covers(dr.value) is True
     forced = switch_dr(log, pi, tau=0.5, estimated_rewards=q)
     assert forced.excludes_model_bias and forced.covers(forced.value) is None
     with pytest.raises(ValueError, match="tau must be"):
