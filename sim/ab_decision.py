@@ -36,6 +36,10 @@ def rank_candidates(rows: list[dict], estimator: str = "dr", baseline: float | N
     >>> rows.append({"target": "c", "estimator": "dr", "estimate": 0.6, "low": 0.1, "high": 1.1, "truth": 0.3})
     >>> [r["target"] for r in rank_candidates(rows)], [r["target"] for r in rank_candidates(rows, by="estimate")]
     (['b', 'a', 'c'], ['c', 'b', 'a'])
+    >>> rows.append({"target": "d", "estimator": "dr", "estimate": None, "low": None, "high": None, "truth": 0.4})
+    >>> rows.append({"target": "e", "estimator": "dr", "estimate": 0.9, "low": None, "high": None, "truth": 0.4})
+    >>> [(r["target"], r["beats_baseline"]) for r in rank_candidates(rows, baseline=0.35)]  # d: no-support
+    [('b', True), ('a', False), ('c', False), ('e', False)]
     """
     if by not in ("low", "estimate"):
         raise ValueError(f"by must be 'low' or 'estimate', got {by!r}")
