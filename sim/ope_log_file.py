@@ -28,6 +28,30 @@ TRAIN_FRACTION = 0.5
 MODEL_BASED = ("dm", "dr", "switch_dr")
 
 
+def parse_agent_target(text: str) -> dict:
+    """``"name"`` or ``"name:key=value,key=value"`` (a ``--target`` option) as an agent spec dict.
+
+    Values are read as YAML scalars (numbers, booleans, strings).
+
+    >>> parse_agent_target("epsilon_greedy:epsilon=0.2")
+    {'name': 'epsilon_greedy', 'params': {'epsilon': 0.2}, 'label': 'epsilon_greedy:epsilon=0.2'}
+    >>> parse_agent_target("random")["params"]
+    {}
+    """
+    import yaml
+
+    name, _, rest = text.partition(":")
+    if not name.strip():
+        raise OPEInputError(f"target {text!r}: give an agent name, e.g. epsilon_greedy:epsilon=0.2")
+    params = {}
+    for item in filter(None, (p.strip() for p in rest.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise OPEInputError(f"target {text!r}: parameters are key=value pairs separated by commas")
+        params[key.strip()] = yaml.safe_load(value)
+    return {"name": name.strip(), "params": params, "label": text}
+
+
 def _agent_distribution(spec: dict, log, train, test, seed: int) -> np.ndarray:
     """(n_test, n_actions) action probabilities of the agent of ``spec`` after learning on ``train`` rows."""
     from agents.registry import make_agent

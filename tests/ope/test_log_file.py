@@ -118,3 +118,12 @@ def test_log_results_are_written_as_strict_json(tmp_path):
     files = write_log_ope_results(tmp_path / "out", tmp_path / "log.parquet", rows, {"train_fraction": 0.5})
     data = json.loads(files[0].read_text(), parse_constant=lambda c: (_ for _ in ()).throw(AssertionError(c)))
     assert data["estimates"][0]["estimator"] == "ips" and all(f.stat().st_size > 0 for f in files)
+
+
+def test_agent_target_option_parsing():
+    from sim.ope_log_file import parse_agent_target
+
+    assert parse_agent_target("linucb:alpha=0.5,ridge=2")["params"] == {"alpha": 0.5, "ridge": 2}
+    for bad in (":epsilon=0.1", "epsilon_greedy:epsilon", "epsilon_greedy:=3"):
+        with pytest.raises(OPEInputError, match="target"):
+            parse_agent_target(bad)
