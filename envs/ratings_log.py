@@ -73,8 +73,12 @@ def read_table(path: str | Path, what: str = "interaction file"):
         if base == ".parquet":
             frame = pd.read_parquet(path)
         elif base in (".csv", ".tsv", ".txt"):
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, sep="\t" if base == ".tsv" else ",",
-                                encoding="utf-8-sig")
+            sep = "\t" if base == ".tsv" else ","
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, encoding="utf-8-sig")
+            header = pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, encoding="utf-8-sig",
+                                 header=None, nrows=1).iloc[0].tolist()
+            if len(set(header)) < len(header):  # pandas renames a repeated column 'x' to 'x.1'
+                frame.columns = header
         else:
             raise PopulationError(f"{what} {path.name}: unsupported type {base or '(none)'}; "
                                   "use .csv, .tsv or .parquet")
@@ -135,7 +139,7 @@ def _numbers(values: np.ndarray, column: str, path: Path, what: str) -> np.ndarr
     bad = ~np.isfinite(nums)
     if bad.any():
         r = int(np.flatnonzero(bad)[0])
-        raise PopulationError(f"{what} {path.name}: data row {r + 1} has {column!r} = {values[r]!r}, "
+        raise PopulationError(f"{what} {path.name}: data row {r + 1} has {column!r} = {str(values[r])!r}, "
                               "not a finite number")
     return nums
 
@@ -154,9 +158,9 @@ def _times(values: np.ndarray, column: str, path: Path, what: str) -> np.ndarray
     bad = stamps.isna().to_numpy()
     if bad.any():
         r = int(np.flatnonzero(bad)[0])
-        raise PopulationError(f"{what} {path.name}: data row {r + 1} has {column!r} = {values[r]!r}, "
+        raise PopulationError(f"{what} {path.name}: data row {r + 1} has {column!r} = {str(values[r])!r}, "
                               "neither a number nor an ISO 8601 date/time")
-    return (stamps.astype("int64").to_numpy() / 1e9).astype(np.float64)
+    return (stamps - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(dtype=np.float64)
 
 
 def _kind_scores(raw: np.ndarray, spec: LogSpec, path: Path, what: str) -> np.ndarray:
@@ -172,7 +176,7 @@ def _kind_scores(raw: np.ndarray, spec: LogSpec, path: Path, what: str) -> np.nd
         if kind not in KIND_SCORES:
             first = int(np.flatnonzero(inverse == k)[0])
             raise PopulationError(
-                f"{what} {path.name}: data row {first + 1} has {spec.feedback_column!r} = {value!r}, not a "
+                f"{what} {path.name}: data row {first + 1} has {spec.feedback_column!r} = {str(value)!r}, not a "
                 f"feedback kind ({', '.join(KIND_SCORES)}); map it with population.feedback_map")
         scores[k] = KIND_SCORES[kind]
     return scores[inverse]
@@ -291,7 +295,7 @@ def read_user_features(path: str | Path, user_ids, id_column: str, columns=None)
     ids = _strings(frame, id_column, path, what)
     uniq, counts = np.unique(ids, return_counts=True)
     if (counts > 1).any():
-        raise PopulationError(f"{what} {path.name}: user {uniq[counts > 1][0]!r} has more than one row")
+        raise PopulationError(f"{what} {path.name}: user {str(uniq[counts > 1][0])!r} has more than one row")
     where = {u: k for k, u in enumerate(ids)}
     pick = np.array([where.get(u, -1) for u in user_ids], dtype=np.int64)
     has = pick >= 0

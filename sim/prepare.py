@@ -130,8 +130,6 @@ def _population(cfg: RunConfig, vectors: np.ndarray, embed: Callable[[list[str]]
 
 def _ratings_population(cfg: RunConfig, vectors: np.ndarray, item_ids, progress: bool):
     """Users fitted from the config's interaction log; one log line says what was matched and dropped."""
-    import sys
-
     from envs.ratings_log import (LogSpec, describe_log, read_interaction_log, read_user_features,
                                   ratings_population)
 
@@ -148,7 +146,7 @@ def _ratings_population(cfg: RunConfig, vectors: np.ndarray, item_ids, progress:
         info.update(more)
     pop = ratings_population(vectors, ratings, info, dim=min(p.fit_dim, vectors.shape[1]), l2=p.fit_l2,
                              features=feats, feature_names=names or (), seed=p.seed, progress=progress)
-    print(describe_log(info), file=sys.stderr, flush=True)
+    print(describe_log(info), flush=True)  # beside the run's header (stderr keeps to progress and errors)
     return pop
 
 
