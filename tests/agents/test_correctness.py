@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from agent_cases import ARM_FEATURES, CASES, N_ARMS, make_context
+from agent_references import LAI_ROBBINS_P, bernoulli_regret, check_lai_robbins_band
 from scipy import integrate, optimize, stats
 
 from agents import Context, Feedback, make_agent
@@ -181,28 +182,10 @@ def test_negative_rewards_are_information(name, params):
     assert (d.actions == 1).mean() > 0.85
 
 
-def _bernoulli_regret(name, p, horizon, n_seeds, **params):
-    agent = make_agent(name, len(p), n_replicas=n_seeds, random_state=0, **params)
-    rng = np.random.default_rng(1)
-    ctx = Context(replica=np.arange(n_seeds))
-    regret = np.zeros(n_seeds)
-    for _ in range(horizon):
-        a = agent.act(ctx).actions
-        regret += p.max() - p[a]
-        agent.update(ctx, a, Feedback(reward=(rng.random(n_seeds) < p[a]).astype(np.float64)))
-    return regret.mean()
-
-
 def test_beta_ts_regret_near_lai_robbins_and_below_ucb1():
-    p = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.5, 0.4, 0.3, 0.2, 0.1])
-    horizon, n_seeds = 10_000, 200
-    gaps = p.max() - p
-    sub = gaps > 0
-    lai_robbins = np.sum(gaps[sub] * np.log(horizon) / bernoulli_kl(p[sub], np.full(sub.sum(), p.max())))
-    ts = _bernoulli_regret("beta_ts", p, horizon, n_seeds, n_propensity_draws=1)
-    ucb = _bernoulli_regret("ucb1", p, horizon, n_seeds)
-    assert 0.2 * lai_robbins < ts < 1.5 * lai_robbins, (ts, lai_robbins)
-    assert ts < ucb, (ts, ucb)
+    ts = check_lai_robbins_band()  # two-sided: 0.60 ± 5 standard errors of the Lai–Robbins term
+    ucb = bernoulli_regret("ucb1", LAI_ROBBINS_P, 10_000, 200)
+    assert ts.mean() < 0.5 * ucb.mean(), (ts.mean(), ucb.mean())
 
 
 def _linear_regret(name, horizons, n_seeds=20, n_arms=8, dim=5, **params):
@@ -226,9 +209,9 @@ def _linear_regret(name, horizons, n_seeds=20, n_arms=8, dim=5, **params):
 @pytest.mark.parametrize("name,params", [("linucb", {"alpha": 0.5}), ("lin_ts", {"n_propensity_draws": 1, "noise_std": 0.3})])
 def test_linear_regret_is_sublinear(name, params):
     at_t, at_4t = _linear_regret(name, (500, 2000), **params)
-    assert at_4t < 2.5 * at_t, (at_t, at_4t)
+    assert at_4t < 1.7 * at_t, (at_t, at_4t)  # measured 1.36 (linucb), 1.39 (lin_ts); linear regret: 4
     random_t, _ = _linear_regret("random", (500, 2000))
-    assert at_t < random_t / 3
+    assert at_t < random_t / 4.5, (at_t, random_t)  # measured 46 and 69 against 322
 
 
 def test_shared_scores_match_explicit_pair_features_after_pca():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import integrate, special, stats
 
-from agents import Context, Feedback, make_agent
+from agents import KIND_VALUES, Context, Feedback, make_agent
 from agents._beta_tail import beta_above, beta_below, tail_after_step, upper_tail
 from agents._greedy import argmax_random_ties, pick_among_ties
 
@@ -187,45 +187,57 @@ def test_random_tie_breaking_is_uniform():
 
 
 def _dirichlet_agent(n_arms, seed, **params):
+    """A dirichlet_ts agent with random kind counts; also returns the test's own tally of its
+    Dirichlet parameters (prior 1 + counts), kept apart from the agent's state."""
     rng = np.random.default_rng(seed)
     agent = make_agent("dirichlet_ts", n_arms, random_state=seed, **params)
     agent.lazy_min_work = 0
     kinds = rng.choice(7, size=(n_arms, 60), p=[0.03, 0.07, 0.4, 0.25, 0.13, 0.08, 0.04])
+    tally = np.ones((n_arms, 7))
     for k in range(n_arms):
-        agent.counts[0, k] += np.bincount(kinds[k, : rng.integers(0, 60)], minlength=7)
-    return agent
+        seen = np.bincount(kinds[k, : rng.integers(0, 60)], minlength=7)
+        agent.counts[0, k] += seen
+        tally[k] += seen
+    return agent, tally
 
 
-def _dense_dirichlet_counts(agent, n, allowed=None):
-    draws = agent._replica_draws(np.array([0]), n)[:, 0]
+def _dense_dirichlet_counts(tally, n, allowed=None, seed=0):
+    """How often each arm has the best Σ_k v_k·p_k over ``n`` draws p ~ Dirichlet(tally[arm])
+    from scipy.stats (not the agent's sampler)."""
+    rng = np.random.default_rng(seed)
+    values = np.array(KIND_VALUES)
+    draws = np.stack([stats.dirichlet(t).rvs(n, random_state=rng) @ values for t in tally], axis=1)
     if allowed is not None:
         draws = np.where(allowed, draws, -np.inf)
-    return np.bincount(draws.argmax(axis=1), minlength=agent.n_arms)
+    return np.bincount(draws.argmax(axis=1), minlength=len(tally))
 
 
 @pytest.mark.parametrize("target", [6.0, 0.2])  # 0.2: most slots have no score above L -> completion
 def test_lazy_dirichlet_scores_follow_full_sampling(target):
-    agent = _dirichlet_agent(40, 20, n_propensity_draws=1)
+    agent, tally = _dirichlet_agent(40, 20, n_propensity_draws=1)
     lazy = agent._exceedance(1 << 20)
     lazy.target, lazy.adapt = target, False
     counts = _lazy_counts(agent, 500, 40)
-    dense = _dense_dirichlet_counts(agent, 40_000)
+    dense = _dense_dirichlet_counts(tally, 40_000)
     used = (counts + dense) > 0
     assert stats.chi2_contingency(np.stack([counts[used], dense[used]]))[1] > 1e-3
 
 
 def test_lazy_dirichlet_masked_and_after_updates():
     rng = np.random.default_rng(21)
-    agent = _dirichlet_agent(30, 22, n_propensity_draws=2)
+    agent, tally = _dirichlet_agent(30, 22, n_propensity_draws=2)
     for _ in range(10):  # updates through observe, then an edit behind the agent's back
         d = agent.act(Context(n_rows=50))
-        agent.update(Context(n_rows=50), d, Feedback(reward=np.zeros(50), kind=rng.integers(0, 7, 50)))
+        kinds = rng.integers(0, 7, 50)
+        agent.update(Context(n_rows=50), d, Feedback(reward=np.zeros(50), kind=kinds))
+        np.add.at(tally, (d.actions, kinds), 1.0)
     agent.counts[0, 3, 5] += 30.0
-    dense_all = _dense_dirichlet_counts(agent, 40_000)
+    tally[3, 5] += 30.0
+    dense_all = _dense_dirichlet_counts(tally, 40_000)
     allowed = np.ones(30, bool)
     allowed[np.argsort(-dense_all)[:3]] = False
     counts = _lazy_counts(agent, 500, 40, mask=np.repeat(allowed[None], 500, axis=0))
-    dense = _dense_dirichlet_counts(agent, 40_000, allowed)
+    dense = _dense_dirichlet_counts(tally, 40_000, allowed, seed=1)
     assert counts[~allowed].sum() == 0
     used = (counts + dense) > 0
     assert stats.chi2_contingency(np.stack([counts[used], dense[used]]))[1] > 1e-3

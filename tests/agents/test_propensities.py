@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from scipy import integrate, special, stats
 
+from agent_references import reference_scores
+
 from agents import Context, Feedback, make_agent
 from agents._selection import gaussian_win_probability, pooled_propensities
 
@@ -50,12 +52,13 @@ def test_context_free_propensities_match_brute_force_monte_carlo(name, slate_siz
     rng = np.random.default_rng(1)
     agent = make_agent(name, 5, slate_size=slate_size, random_state=0, n_propensity_draws=4000)
     arms = rng.integers(0, 5, 60)
-    agent.update(None, arms, Feedback(reward=np.where(arms < 2, 1.0, 0.0), kind=np.where(arms < 2, 5, 2)))
+    rewards, kinds = np.where(arms < 2, 1.0, 0.0), np.where(arms < 2, 5, 2)
+    agent.update(None, arms, Feedback(reward=rewards, kind=kinds))
     mask = np.array([[True, True, True, True, True], [False, True, True, False, True]])
     ctx = Context(mask=np.repeat(mask, 3, axis=0))
     d = agent.act(ctx)
-    # brute force: 200k fresh draws of the same posterior, ranked per row
-    big = agent._replica_draws(np.array([0]), 200_000)[:, 0]
+    # brute force: 200k draws from scipy.stats posteriors tallied by the test (not the agent's sampler)
+    big = reference_scores(name, arms, rewards, kinds, 200_000, rng)
     for b in range(6):
         s = np.where(ctx.mask[b], big, -np.inf)
         ranked = np.argsort(-s, axis=1)[:, :slate_size]
