@@ -375,6 +375,10 @@ class RunConfig(Section):
         self.agents = agents
 
 
+CATALOG_SUFFIXES = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson", ".parquet", ".pq", ".gz", ".bz2",
+                    ".xz", ".zip", ".zst")
+
+
 def default_name(catalog_source: str, population_kind: str) -> str:
     """A run's name when the config gives none: ``quickstart`` for the built-in MovieLens world,
     else ``<catalog file stem>-<population kind>`` (a run on your own catalog is never "quickstart").
@@ -393,9 +397,9 @@ def default_name(catalog_source: str, population_kind: str) -> str:
         stem = "movielens"
     else:
         stem = PurePath(catalog_source.rstrip("/\\")).name
-        while "." in stem.strip(".") and PurePath(stem).suffix:
+        while PurePath(stem).suffix.lower() in CATALOG_SUFFIXES:
             stem = PurePath(stem).stem
-        stem = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-_")[:60] or "catalog"
+        stem = re.sub(r"[^\w-]+", "-", stem).strip("-_")[:60] or "catalog"
     return check_result_name(f"{stem}-{population_kind}")
 
 
