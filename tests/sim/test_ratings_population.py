@@ -43,10 +43,6 @@ def ml_files(tmp_path_factory, movielens_catalog):
         w = csv.writer(fh)
         w.writerow(["userId", "movieId", "rating", "timestamp"])
         w.writerows(rows)
-    with open(folder / "ratings_small.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["userId", "movieId", "rating", "timestamp"])
-        w.writerows(r for r in rows if int(r[0]) <= 120)
     return folder
 
 
@@ -85,31 +81,56 @@ def _write_config(folder: Path, name: str, population: str, catalog: str = "item
     return path
 
 
-def test_end_to_end_run_from_a_yaml_config(ml_files, movielens_vectors, capsys, monkeypatch):
-    """banditsim run on the exported files: named after the catalog (not quickstart) in the header,
-    manifest and folder; the population's source, counts and input hashes are recorded."""
+def readme_config() -> str:
+    """The YAML block of the README's section "Your own catalog and users"."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Your own catalog and users"):]
+    return section[section.index("```yaml\n") + 8:section.index("```\n", section.index("```yaml\n") + 8)]
+
+
+def test_readme_config_runs_as_written(ml_files, movielens_catalog, capsys, monkeypatch):
+    """The README's config on MovieLens files in the 'latest' layout (200 of the movies, all 100,000
+    ratings): named after the catalog (not quickstart) in the header, manifest and folder; unmatched ids
+    and dropped users counted as an independent count says; a changed ratings file is caught on --resume."""
     from sim.cli import main
 
-    monkeypatch.chdir(ml_files)
-    cfg = _write_config(ml_files, "own.yaml", "{kind: ratings, file: ratings_small.csv, user_column: userId, "
-                                              "item_column: movieId, rating_column: rating, "
-                                              "timestamp_column: timestamp}")
+    folder = ml_files / "readme"
+    folder.mkdir()
+    with open(folder / "movies.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["movieId", "title", "genres"])
+        w.writerows((i, t, "|".join(g)) for i, t, g in zip(movielens_catalog.ids[:200], movielens_catalog.titles,
+                                                          movielens_catalog.categories))
+    (folder / "ratings.csv").write_bytes((ml_files / "ratings.csv").read_bytes())
+    (folder / "my-world.yaml").write_text(readme_config())
+    rows = list(csv.reader(open(folder / "ratings.csv", encoding="utf-8")))[1:]
+    kept = [r for r in rows if int(r[1]) <= 200]
+    per_user = {}
+    for r in kept:
+        per_user[r[0]] = per_user.get(r[0], 0) + 1
+    n_users = sum(c >= 5 for c in per_user.values())
+    n_dropped = sum(c < 5 for c in per_user.values())
+    monkeypatch.chdir(folder)
     capsys.readouterr()
-    assert main(["run", str(cfg)]) == 0
-    out, err = capsys.readouterr()
-    assert out.startswith("items-ratings: 2 agents") and "quickstart" not in out
-    assert "population ratings:ratings_small.csv: 120 users" in out and "unmatched item ids: 0 (0 rows)" in out
-    folders = list((ml_files / "runs").iterdir())
-    assert len(folders) == 1 and folders[0].name.startswith("items-ratings-")
-    manifest = json.loads((folders[0] / "manifest.json").read_text())
-    assert manifest["status"] == "complete" and manifest["config"]["name"] == "items-ratings"
-    assert manifest["catalog"]["population"] == "ratings:ratings_small.csv"
-    assert manifest["catalog"]["n_people"] == 120
+    assert main(["run", "my-world.yaml", "--set", "run.horizon=3", "--set", "run.seeds=1", "--set",
+                 "world.n_users=4", "--set", "run.workers=1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("movies-ratings: 3 agents") and "quickstart" not in out
+    assert (f"population ratings:ratings.csv: {n_users:,} users, "
+            f"{sum(c for c in per_user.values() if c >= 5):,} of 100,000 rows") in out
+    assert f"unmatched item ids: {len({r[1] for r in rows}) - 200:,} ({len(rows) - len(kept):,} rows)" in out
+    assert f"dropped {n_dropped:,} users with too few rows" in out
+    runs = list((folder / "runs").iterdir())
+    assert len(runs) == 1 and runs[0].name.startswith("movies-ratings-")
+    manifest = json.loads((runs[0] / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["config"]["name"] == "movies-ratings"
+    assert manifest["catalog"]["population"] == "ratings:ratings.csv"
+    assert manifest["catalog"]["n_people"] == n_users and manifest["catalog"]["n_items"] == 200
     assert set(manifest["inputs"]["population"]) == {"ratings_file"}
-    # a changed ratings file is caught on --resume
-    with open(ml_files / "ratings_small.csv", "a", encoding="utf-8") as fh:
+    with open(folder / "ratings.csv", "a", encoding="utf-8") as fh:
         fh.write("1,1,5,881250950\n")
-    check_cli_error(["run", str(cfg), "--out", str(folders[0]), "--resume"], capsys, FAMILY,
+    check_cli_error(["run", "my-world.yaml", "--out", str(runs[0]), "--resume", "--set", "run.horizon=3",
+                     "--set", "run.seeds=1", "--set", "world.n_users=4", "--set", "run.workers=1"], capsys, FAMILY,
                     key="resume after the ratings file changed", expect="population.ratings_file changed")
 
 
