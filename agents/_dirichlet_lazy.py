@@ -56,8 +56,15 @@ class DirichletExceedance:
         real = score > self.level[rep]
         key = g * n + slot
 
-        def complete(ids):
-            self._adapt(replicas[ids // n], n)
+        completed = np.zeros(replicas.size, dtype=np.int64)  # slots completed per replica in this draw
+        adapted = np.zeros(replicas.size, dtype=bool)
+
+        def complete(ids):  # called in chunks of slots (``slot_winners``): adapt once per draw
+            np.add.at(completed, ids // n, 1)
+            busy = (completed > 0.02 * n + 1) & ~adapted
+            if busy.any():
+                adapted[busy] = True
+                self._adapt(replicas[busy])
             mass = complete_b(ids)  # B of every arm: known ones as drawn, the others ≤ t
             rows = np.repeat(replicas[ids // n], mass.shape[1])
             arms = np.tile(np.arange(mass.shape[1]), ids.size)
@@ -95,13 +102,11 @@ class DirichletExceedance:
         self.pool.observe(rep, arm, high.astype(np.float64), rng)
 
     # ------------------------------------------------------------------ internals
-    def _adapt(self, slot_rep: np.ndarray, n: int) -> None:
-        """Replicas completing > 2% of their n slots get 1.5× the target (rebuilt next draw):
-        L came out too high for the normal approximation, which only costs time, not exactness."""
+    def _adapt(self, busy: np.ndarray) -> None:
+        """Replicas ``busy`` completing > 2% of their n slots in a draw get 1.5× the target (rebuilt
+        next draw): L came out too high for the normal approximation, which only costs time, not exactness."""
         if not self.adapt:
             return
-        reps, count = np.unique(slot_rep, return_counts=True)
-        busy = reps[count > 0.02 * n + 1]
         self.target = np.broadcast_to(self.target, self.pool.ready.shape).copy()
         self.target[busy] = np.minimum(1.5 * self.target[busy], 100.0)
         self.pool.ready[busy] = False
@@ -197,5 +202,14 @@ def _pick_level(mean: np.ndarray, sd: np.ndarray, target: np.ndarray) -> np.ndar
     rows = np.arange(mean.shape[0])
     grid = np.linspace(-6.0, 6.0, 49)
     cand = mean[rows, top][:, None] + grid[None, :] * sd[rows, top][:, None]
-    expected = ndtr((mean[:, None, :] - cand[:, :, None]) / sd[:, None, :]).sum(axis=2)
+    expected = _expected_above(mean, sd, cand)
     return cand[rows, np.argmin(np.abs(expected - target[:, None]), axis=1)]
+
+
+def _expected_above(mean: np.ndarray, sd: np.ndarray, cand: np.ndarray) -> np.ndarray:
+    """(G, C) Σ_arms Φ((mean − cand_c)/sd): one candidate level at a time, so the memory is
+    O(G × n_arms), not O(C × G × n_arms) (a loop over the few candidates, never over arms)."""
+    out = np.empty(cand.shape)
+    for c in range(cand.shape[1]):
+        out[:, c] = ndtr((mean - cand[:, c:c + 1]) / sd).sum(axis=1)
+    return out

@@ -243,6 +243,8 @@ def _pick_threshold(a: np.ndarray, b: np.ndarray, target: float) -> np.ndarray:
     rows = np.arange(a.shape[0])
     cand = np.clip(mean[rows, top][:, None] + _GRID[None, :] * sd[rows, top][:, None], 1e-6, 1.0 - 1e-6)
     cand = np.concatenate([cand, np.quantile(mean, [0.5, 0.9], axis=1).T.clip(1e-6, 1 - 1e-6)], axis=1)
-    expected = ndtr((mean[:, None, :] - cand[:, :, None]) / sd[:, None, :]).sum(axis=2)
+    expected = np.empty(cand.shape)
+    for c in range(cand.shape[1]):  # one candidate at a time: O(G × n_arms) memory, not 51×
+        expected[:, c] = ndtr((mean - cand[:, c:c + 1]) / sd).sum(axis=1)
     best = np.argmin(np.abs(expected - target), axis=1)
     return cand[rows, best]

@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+_COMPLETE_CELLS = 1 << 16  # slot × arm draws completed at a time (bounds the memory of big catalogs)
+
 
 def slot_winners(
     n_slots: int,
@@ -67,10 +69,19 @@ def slot_winners(
         if bb.size == 0:
             return winner
     need, where = np.unique(slot_ids[bb, ww], return_inverse=True)
-    draws = complete(need)[where.reshape(-1)]
-    if mask is not None:
-        draws = np.where(mask[bb], draws, -np.inf)
-    winner[bb, ww] = np.argmax(draws, axis=1)
+    where = where.reshape(-1)
+    order = np.argsort(where, kind="stable")  # the (row, slot) pairs of each completed slot, together
+    bounds = np.searchsorted(where[order], np.arange(need.size + 1))
+    lo, step = 0, 1  # one slot first, to learn n_arms; then as many as _COMPLETE_CELLS allow
+    while lo < need.size:
+        hi = min(need.size, lo + step)
+        draws = complete(need[lo:hi])  # (hi − lo, n_arms): memory O(_COMPLETE_CELLS), not O(slots × arms)
+        pick = order[bounds[lo]:bounds[hi]]
+        rows_draws = draws[where[pick] - lo]
+        if mask is not None:
+            rows_draws = np.where(mask[bb[pick]], rows_draws, -np.inf)
+        winner[bb[pick], ww[pick]] = np.argmax(rows_draws, axis=1)
+        lo, step = hi, max(1, _COMPLETE_CELLS // draws.shape[1])
     return winner
 
 

@@ -15,6 +15,9 @@ from scipy.linalg import lapack
 from agents._kron_layout import KronLayout, pair_products
 from agents._row_groups import distinct_contexts, group_pairs, segment_sum, unique_rows
 
+UNSTABLE_UPDATE = ("update refused: the posterior precision would not be positive definite in float64 "
+                   "(features or rewards too large for this model; rescale them); the agent is unchanged")
+
 # a batch of B rows of one replica is projected with Σ (one potri, D³·2/3 flops) when
 # B·dz·D² (solves with L) would cost more
 _SOLVE_RATIO = 2.0 / 3.0
@@ -166,9 +169,9 @@ class SharedLinearPosterior:
         """
         groups = group_pairs(replica)
         root = phi * np.sqrt(weights)[:, None]
-        self.precision[groups[3]] += _grouped_gram(groups, root, root)
+        precision = self.precision[groups[3]] + _grouped_gram(groups, root, root)
         vec = target if newton else weights * target
-        self._finish(groups[3], _grouped_gram(groups, phi, vec[:, None])[:, :, 0], newton)
+        self._finish(groups[3], precision, _grouped_gram(groups, phi, vec[:, None])[:, :, 0], newton)
 
     def update_kron(self, replica, x, z, weights, target, newton: bool = False,
                     dedupe_from: int = 64) -> None:
@@ -187,12 +190,18 @@ class SharedLinearPosterior:
         touched = groups[3]
         n_pairs = zp.shape[1]
         gram = _grouped_gram(groups, pair_products(x, layout.xi, layout.xk), zz[:, :n_pairs])
-        self.precision[touched] += np.take(gram.reshape(touched.size, -1), layout.to_dense, axis=1)
-        self._finish(touched, _grouped_gram(groups, x, zz[:, n_pairs:]).reshape(touched.size, -1), newton)
+        precision = self.precision[touched] + np.take(gram.reshape(touched.size, -1), layout.to_dense, axis=1)
+        self._finish(touched, precision, _grouped_gram(groups, x, zz[:, n_pairs:]).reshape(touched.size, -1), newton)
 
-    def _finish(self, touched: np.ndarray, increment: np.ndarray, newton: bool) -> None:
-        """Refactor the touched replicas once; ridge: b += increment, μ = A⁻¹b; newton: μ += A⁻¹ increment."""
-        self.chol[touched] = np.linalg.cholesky(self.precision[touched])
+    def _finish(self, touched: np.ndarray, precision: np.ndarray, increment: np.ndarray, newton: bool) -> None:
+        """Commit the touched replicas' new ``precision`` once its Cholesky factor exists (else
+        ``ValueError``, nothing changed); ridge: b += increment, μ = A⁻¹b; newton: μ += A⁻¹ increment."""
+        try:
+            chol = np.linalg.cholesky(precision)
+        except np.linalg.LinAlgError:
+            raise ValueError(UNSTABLE_UPDATE) from None
+        self.precision[touched] = precision
+        self.chol[touched] = chol
         self._cov_fresh[touched] = False
         self._proj_fresh[touched] = False
         if newton:

@@ -12,7 +12,7 @@ import torch
 
 from agents._kron_layout import KronLayout
 from agents._row_groups import distinct_contexts, group_pairs, unique_rows
-from agents._shared_posterior import _SOLVE_RATIO
+from agents._shared_posterior import _SOLVE_RATIO, UNSTABLE_UPDATE
 
 
 class TorchSharedPosterior:
@@ -135,9 +135,9 @@ class TorchSharedPosterior:
         phi_t = self._tensor(phi)
         root = phi_t * self._tensor(np.sqrt(weights))[:, None]
         touched = self._tensor(groups[3], torch.long)
-        self._precision[touched] += self._gram(groups, root, root)
+        precision = self._precision[touched] + self._gram(groups, root, root)
         vec = self._tensor(target if newton else weights * target)
-        self._finish(groups[3], self._gram(groups, phi_t, vec[:, None])[:, :, 0], newton)
+        self._finish(groups[3], precision, self._gram(groups, phi_t, vec[:, None])[:, :, 0], newton)
 
     def update_kron(self, replica, x, z, weights, target, newton: bool = False, dedupe_from: int = 64) -> None:
         """Add rows with φ_i = x_i ⊗ z_i, as ``SharedLinearPosterior.update_kron``."""
@@ -156,12 +156,18 @@ class TorchSharedPosterior:
         xt = self._tensor(x)
         n_pairs = layout.zj.size
         gram = self._gram(groups, self._pairs(xt, "xi", "xk"), zz[:, :n_pairs])
-        self._precision[self._tensor(touched, torch.long)] += gram.reshape(touched.size, -1)[:, self._idx["to_dense"]]
-        self._finish(touched, self._gram(groups, xt, zz[:, n_pairs:]).reshape(touched.size, -1), newton)
+        precision = (self._precision[self._tensor(touched, torch.long)]
+                     + gram.reshape(touched.size, -1)[:, self._idx["to_dense"]])
+        self._finish(touched, precision, self._gram(groups, xt, zz[:, n_pairs:]).reshape(touched.size, -1), newton)
 
-    def _finish(self, touched: np.ndarray, increment: torch.Tensor, newton: bool) -> None:
+    def _finish(self, touched: np.ndarray, precision: torch.Tensor, increment: torch.Tensor, newton: bool) -> None:
+        """As ``SharedLinearPosterior._finish``: commit ``precision`` only once it factors."""
         t = self._tensor(touched, torch.long)
-        self._chol[t] = torch.linalg.cholesky(self._precision[t])
+        chol, info = torch.linalg.cholesky_ex(precision)
+        if bool((info != 0).any()):
+            raise ValueError(UNSTABLE_UPDATE)
+        self._precision[t] = precision
+        self._chol[t] = chol
         self._proj_fresh[touched] = False
         if newton:
             self._mean[t] += torch.cholesky_solve(increment[:, :, None], self._chol[t])[:, :, 0]

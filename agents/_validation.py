@@ -95,10 +95,37 @@ def check_range(name: str, value: Any) -> tuple[float, float]:
 
 
 def check_kind_values(value: Any) -> np.ndarray | None:
-    """Validate ``kind_values``: None or a non-empty 1-D sequence of finite floats."""
+    """Validate ``kind_values``: None or a non-empty 1-D sequence of finite floats, |v| <= ``MAX_ABS_REWARD``."""
     if value is None:
         return None
     arr = np.asarray(value, dtype=np.float64)
-    if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)):
-        raise ValueError(f"kind_values must be a non-empty sequence of finite numbers, got {value!r}")
+    if arr.ndim != 1 or arr.size == 0 or not np.all(np.abs(arr) <= MAX_ABS_REWARD):
+        raise ValueError(f"kind_values must be a non-empty sequence of finite numbers with magnitude "
+                         f"<= {MAX_ABS_REWARD:g}, got {value!r}")
     return arr
+
+
+MAX_ABS_REWARD = 1e6
+"""Largest reward magnitude an agent learns from (the bound ``sim.config`` puts on a reward map):
+sums of squares over a long run stay far from float overflow, even in float32 models."""
+
+MAX_ABS_FEATURE = 1e6
+"""Largest feature magnitude an agent accepts: products of features (xxᵀ) stay finite in float32."""
+
+
+def check_finite_array(name: str, arr: np.ndarray | None, bound: float) -> None:
+    """Raise ``ValueError`` naming ``name`` and its first bad row unless every entry of ``arr``
+    is finite with magnitude ≤ ``bound``. Two reductions, no copy, in the common (clean) case.
+
+    >>> check_finite_array("context.features", np.array([[0.5, 1.0], [np.nan, 0.0]]), 1e6)
+    Traceback (most recent call last):
+    ...
+    ValueError: context.features row 1, column 0 is nan: must be finite, with magnitude <= 1e+06
+    """
+    if arr is None or arr.size == 0:
+        return
+    if -bound <= arr.min() and arr.max() <= bound:  # NaN makes both comparisons False
+        return
+    where = np.argwhere(~(np.abs(arr) <= bound))[0]
+    at = f"row {where[0]}" if arr.ndim == 1 else f"row {where[0]}, column {where[1]}"
+    raise ValueError(f"{name} {at} is {float(arr[tuple(where)]):g}: must be finite, with magnitude <= {bound:g}")

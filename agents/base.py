@@ -22,9 +22,19 @@ from agents._selection import (
     pooled_propensities,
     top_k,
 )
-from agents._validation import RandomState, check_int, check_kind_values, check_random_state
+from agents._validation import (
+    MAX_ABS_FEATURE,
+    MAX_ABS_REWARD,
+    RandomState,
+    check_finite_array,
+    check_int,
+    check_kind_values,
+    check_random_state,
+)
 from agents.feedback_kinds import KIND_VALUES
 from agents.types import Context, Decision, Feedback
+
+_POOL_CELLS = 1 << 22  # largest pool of scores (draws × replicas × arms) drawn at once for pooled propensities
 
 __all__ = ["Agent", "Context", "Decision", "Feedback", "IndexAgent", "SamplingAgent"]
 
@@ -101,7 +111,9 @@ class Agent:
         ``decision`` is the Decision from ``act`` or its actions array.  For slates,
         ``feedback.position`` picks the item each row's response refers to (None means
         position 0; -1 means no item was chosen and the row is skipped).  Rewards must be
-        finite; ``feedback.kind`` must index ``kind_values``.
+        finite with magnitude <= ``MAX_ABS_REWARD`` (1e6) and features finite with magnitude <=
+        ``MAX_ABS_FEATURE`` (1e6); ``feedback.kind`` must index ``kind_values``.  Bad input raises
+        ``ValueError`` naming the argument and the first bad row, before any state changes.
         """
         if context is None:
             context = Context(n_rows=feedback.reward.shape[0])
@@ -114,9 +126,7 @@ class Agent:
         reward = feedback.reward
         if reward.shape != (rows.n_rows,):
             raise ValueError(f"feedback.reward must have shape ({rows.n_rows},), got {reward.shape}")
-        # one reduction in the common case: a finite sum means finite entries (overflow re-checks)
-        if not np.isfinite(reward.sum()) and not np.isfinite(reward).all():
-            raise ValueError("feedback.reward must be finite")
+        check_finite_array("feedback.reward", reward, MAX_ABS_REWARD)
         kind = feedback.kind
         if kind is not None and kind.size and (kind.min() < 0 or kind.max() >= len(self._kind_values)):
             raise ValueError(f"feedback.kind must be in [0, {len(self._kind_values)}), got {kind.min()}..{kind.max()}")
@@ -196,6 +206,9 @@ class Agent:
                 mask = mask.copy()  # (the world's observation) may change theirs in place meanwhile
         if ctx.arm_features is not None and ctx.arm_features.shape[0] != self.n_arms:
             raise ValueError(f"arm_features must have {self.n_arms} rows, got {ctx.arm_features.shape[0]}")
+        # poison (NaN, ±inf, 1e300) is refused here, before act or update touches any state
+        check_finite_array("context.features", ctx.features, MAX_ABS_FEATURE)
+        check_finite_array("context.arm_features", ctx.arm_features, MAX_ABS_FEATURE)
         return _checked_context(ctx.features, ctx.arm_features, mask, replica, ctx.n_rows)
 
 
@@ -316,10 +329,13 @@ class SamplingAgent(Agent):
                 return self._decide_dense(rows, groups)
         # pooling pays only when some replica serves several rows (one row per replica, as in
         # seed-batched benchmarks, gains nothing and pays the ranking overhead)
-        if self._has_replica_draws() and rows.n_rows > 1 and (
-            row_groups(rows.replica)[0].size < rows.n_rows
-        ):
-            return self._decide_pooled(rows)
+        # a pool of (draws, replicas, n_arms) scores: O(draws × arms) memory, so big catalogs take
+        # the per-row path below instead (its Monte-Carlo draws come in bounded chunks)
+        if self._has_replica_draws() and rows.n_rows > 1:
+            replicas = row_groups(rows.replica)[0]
+            pool_cells = max(rows.n_rows, self.n_propensity_draws + 1) * replicas.size * self.n_arms
+            if replicas.size < rows.n_rows and pool_cells <= _POOL_CELLS:
+                return self._decide_pooled(rows)
         if self.slate_size == 1:
             gauss = self._independent_gaussian(rows)
             if gauss is not None and np.all(gauss[1] > 0):
