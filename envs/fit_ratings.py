@@ -28,6 +28,9 @@ OCCUPATIONS = ("administrator", "artist", "doctor", "educator", "engineer", "ent
                "writer")  # fmt: skip
 
 
+GRAM_BYTES = 1 << 28  # per-user Gram matrices are built and solved in blocks of at most this size
+
+
 @dataclass(frozen=True)
 class Ratings:
     """Ratings as parallel arrays: user row, item row (catalog order), rating (and time, if known)."""
@@ -119,7 +122,12 @@ def fit_tastes(item_vectors, ratings: Ratings, *, dim: int = 64, l2: float = 10.
     z = xc @ basis  # (n_items, k)
     outer = (z[:, :, None] * z[:, None, :]).reshape(ni, dim * dim)
     ind = sp.csr_matrix((np.ones_like(r), (u, i)), shape=(nu, ni))
-    gram = (ind @ outer).reshape(nu, dim, dim) + l2 * np.eye(dim)
+    # per-user Gram matrices: all kept when they fit in GRAM_BYTES (nu·dim²·8 bytes; 100,000 users at
+    # dim 64 would be 3.3 GB), else rebuilt block by block at each solve; every user's product and
+    # solve are the same either way
+    step = max(1, GRAM_BYTES // (dim * dim * 8))
+    blocks = [slice(lo, min(lo + step, nu)) for lo in range(0, nu, step)]
+    gram = (ind @ outer).reshape(nu, dim, dim) + l2 * np.eye(dim) if len(blocks) == 1 else None
     mu = r.mean()
     bu, bi, w = np.zeros(nu), np.zeros(ni), np.zeros((nu, dim))
     taste = np.zeros_like(r)
@@ -132,7 +140,11 @@ def fit_tastes(item_vectors, ratings: Ratings, *, dim: int = 64, l2: float = 10.
                 bu = _bias_step(r - mu - bi[i] - taste, u, nu, bias_l2)
             y = r - mu - bu[u] - bi[i]
             rhs = sp.csr_matrix((y, (u, i)), shape=(nu, ni)) @ z
-            w = np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]
+            if gram is not None:
+                w = np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]
+            else:
+                w = np.concatenate([np.linalg.solve((ind[b] @ outer).reshape(-1, dim, dim) + l2 * np.eye(dim),
+                                                    rhs[b, :, None])[:, :, 0] for b in blocks])
             taste = np.einsum("nk,nk->n", w[u], z[i])
             bar.update(1)
     resid = r - mu - bu[u] - bi[i] - taste

@@ -210,8 +210,12 @@ def read_interaction_log(path: str | Path, item_ids, spec: LogSpec) -> tuple[Rat
              if spec.timestamp_column else None)
     info = {"file": path.name, "rows": int(len(users))}
 
-    index = {str(i): r for r, i in enumerate(item_ids)}
-    rows = np.fromiter((index.get(i, -1) for i in items), dtype=np.int64, count=len(items))
+    import pandas as pd
+
+    catalog_ids = pd.Index([str(i) for i in item_ids])
+    if not catalog_ids.is_unique:
+        raise PopulationError("the catalog's item ids are not unique")
+    rows = catalog_ids.get_indexer(items).astype(np.int64)  # -1: not in the catalog
     matched = rows >= 0
     info["unmatched_rows"] = int((~matched).sum())
     info["unmatched_items"] = int(len(np.unique(items[~matched])))
@@ -258,9 +262,9 @@ def read_interaction_log(path: str | Path, item_ids, spec: LogSpec) -> tuple[Rat
     if not tau_neg < tau_pos:
         raise PopulationError(f"negative threshold {tau_neg:g} must be below positive threshold {tau_pos:g}")
     info.update(rows_used=int(len(scores)), users=len(kept_ids), items_rated=int(len(np.unique(rows))),
-                catalog_items=len(index), scale=[lo, hi], tau_neg=float(tau_neg), tau_pos=float(tau_pos),
+                catalog_items=len(catalog_ids), scale=[lo, hi], tau_neg=float(tau_neg), tau_pos=float(tau_pos),
                 positive_share=float((scores > tau_pos).mean()), negative_share=float((scores < tau_neg).mean()))
-    ratings = Ratings(user_rows, rows, scores.astype(np.float64), kept_ids, len(index), time=times)
+    ratings = Ratings(user_rows, rows, scores.astype(np.float64), kept_ids, len(catalog_ids), time=times)
     return ratings, info
 
 
