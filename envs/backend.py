@@ -12,6 +12,14 @@ from scipy.special import expit
 from envs.world_errors import WorldConfigError
 
 _DTYPES = ("float32", "float64", "int64", "bool")
+_PAIR_BLOCK = 1 << 24  # products formed at a time by Backend.pair_dots on torch
+
+
+def _vecdot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Dot products over the last axis, one kernel call per pair (broadcasting the others)."""
+    if hasattr(np, "vecdot"):
+        return np.vecdot(a, b)
+    return np.einsum("...j,...j->...", a, b)  # pragma: no cover - numpy < 2.0
 
 
 class Backend:
@@ -141,10 +149,26 @@ class Backend:
         return x.index_select(0, idx)
 
     def rowdot(self, a, b):
-        """Row-wise dot products of two (n, d) arrays → (n,)."""
+        """Row-wise dot products of two (n, d) arrays → (n,).
+
+        Every pair goes through the same kernel as :meth:`pair_dots` (and as
+        ``envs.taste_rows.TasteRows.dot_items``), so a pair's value does not depend on which
+        other pairs share the call: the world's exact values agree bit for bit.
+        """
         if self.name == "numpy":
-            return np.einsum("ij,ij->i", a, b)
-        return self.torch.einsum("ij,ij->i", a, b)
+            return _vecdot(a, b)
+        return (a * b).sum(-1)
+
+    def pair_dots(self, a, x):
+        """(m, n) dot products of every row of ``a`` (m, d) with every row of ``x`` (n, d), each
+        pair by :meth:`rowdot`'s kernel (not a matrix product, whose rounding depends on blocking);
+        torch works in blocks of rows so no (m, n, d) product is ever whole."""
+        if self.name == "numpy":
+            return _vecdot(a[:, None, :], x[None, :, :])
+        n, d = x.shape
+        step = max(1, _PAIR_BLOCK // max(1, n * d))
+        parts = [(a[lo:lo + step, None, :] * x[None]).sum(-1) for lo in range(0, a.shape[0], step)]
+        return self.torch.cat(parts) if parts else self.zeros((0, n), "float32")
 
     def gather(self, x, rows, cols):
         """``x[rows, cols]`` for a C-contiguous 2-d ``x`` (rows, cols broadcast), via flat indices."""

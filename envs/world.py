@@ -9,7 +9,10 @@ always stays full. All randomness comes from one ``numpy.random.Generator`` seed
 give the same numbers.
 
 Per step, in order: (1) the exact expected reward of the chosen action and of the best
-action are computed from the current state; (2) feedback is drawn; (3) state updates:
+action are computed from the current state, by the one float64 formula that ``expected_rewards``
+uses too (:meth:`World._exact_values`, on the cosines of :meth:`World._cosines`), so the chosen
+value equals ``expected_rewards()`` of that state to float64 rounding and regret is never
+negative; (2) feedback is drawn; (3) state updates:
 fatigue recovers one step then the shown (examined) items add fatigue, blocks, drift,
 patience; (4) ended sessions return or churn (a person who has blocked so many items that fewer
 than a slate's worth are left ends the session and leaves for good).
@@ -32,8 +35,7 @@ from envs.backend import Backend
 from envs.blas_threads import one_blas_thread
 from envs.dynamics import FatigueState, near_duplicates
 from envs.feedback import (
-    expected_reward,
-    expected_reward_scaled,
+    _reward_steps,
     kind_probabilities,
     sample_kinds,
     sample_kinds_scaled,
@@ -51,6 +53,7 @@ _N_DIRS = 4  # principal directions used by the fallback drift bound
 _GRAM_CACHE_BYTES = 256 << 20  # largest cache of Gram columns (World._set_gram)
 _CAND_BLOCK = 1 << 24  # scores per row block when building every population user's candidates
 _D2_MARGIN = 1e-6  # float-rounding margin on the squared drift distance
+_SMALL_EXACT = 1 << 16  # exact values computed with one (…, 6) sigmoid up to this many
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,8 @@ class StepResult:
     (−1: none; always 0 for single items); ``item`` (B,) item that responded (−1: none);
     ``expected_reward_chosen`` (B,) exact expected reward of the action taken;
     ``best_expected_reward`` (B,) exact best single item, or for slates the greedy slate
-    (see :meth:`World.best_slates`); ``terminated`` (B,) session ended by patience;
+    (see :meth:`World.best_slates`), or the action taken where that is worth more (a greedy slate
+    can be beaten under the cascade; single items only by a float near-tie), so regret ≥ 0; ``terminated`` (B,) session ended by patience;
     ``truncated`` (B,) session hit ``session_length``; ``returned``/``churned`` (B,) what
     happened to ended sessions; ``observation`` the next observation.
     """
@@ -243,7 +247,6 @@ class World:
         self._x = be.asarray(xr, "float32")
         self._xt = be.asarray(np.ascontiguousarray(xr.T), "float32")  # Xᵀ, contiguous for row products
         self._ib = be.asarray(item_bias, "float32")
-        self._rw = be.asarray(self.rewards, "float32")
         # per population user: taste cosines and the top candidates by base utility
         self._s0 = be.asarray(_cosines(pth, xr), "float32")
         self._k = min(int(self.config.candidates), x.shape[0])
@@ -520,12 +523,76 @@ class World:
             return self._th.times(rows, self._xt)
 
     def _cosines(self, rows, cols):
-        """θ·x for (rows, cols) backend index arrays of the same shape."""
+        """θ·x for (rows, cols) backend index arrays of the same shape, as every exact value reads
+        it: the population table for people whose taste has not moved, else one per-pair dot
+        product (the kernel of :meth:`_cosine_rows`), so ``step`` and ``expected_rewards`` agree."""
         be = self.be
+        tm = be.asarray(self._tmpl, "int64")[rows]
+        s = be.gather(self._s0, tm, cols)
         if not self._drift_on:
-            tm = be.asarray(self._tmpl, "int64")[rows]
-            return be.gather(self._s0, tm, cols)
-        return self._th.dot_pairs(self._x, rows, cols)
+            return s
+        moved = self._moved[be.to_numpy(rows).reshape(-1)]
+        if moved.any():
+            at = be.asarray(_nz(moved), "int64")
+            flat = s.reshape(-1)
+            flat[at] = self._th.dot_pairs(self._x, rows.reshape(-1)[at], cols.reshape(-1)[at])
+            s = flat.reshape(s.shape)
+        return s
+
+    def _cosine_items(self, items):
+        """(B,) :meth:`_cosines` of one item per slot (backend ``items``): the same numbers, with
+        the moved slots' dot products in row blocks (:meth:`TasteRows.dot_items`) when they are many."""
+        be = self.be
+        s = be.take(self._s0, be.asarray(self._tmpl * self._s0.shape[1], "int64") + items)
+        mv = _nz(self._moved) if self._drift_on else ()
+        if len(mv) > self.n_users // 4:
+            s = be.where(be.asarray(self._moved, "bool"), self._th.dot_items(self._x, items), s)
+        elif len(mv):
+            r = be.asarray(mv, "int64")
+            s[r] = self._th.dot_pairs(self._x, r, items[r])
+        return s
+
+    def _cosine_rows(self):
+        """(B, n_items) cosines of every slot with every item, exactly as :meth:`_cosines` gives them."""
+        be = self.be
+        s = be.take_rows(self._s0, be.asarray(self._tmpl, "int64"))
+        mv = _nz(self._moved) if self._drift_on else ()
+        if len(mv):
+            r = be.asarray(mv, "int64")
+            s[r] = be.pair_dots(be.take_rows(self._th.v, r), self._x) * be.take(self._th.m, r)[:, None]
+        return s
+
+    def _exact_values(self, rows, cols, s, raw_fat=None):
+        """float64 expected reward of items ``cols`` for slots ``rows`` (backend index arrays that
+        broadcast) from their cosines ``s`` (:meth:`_cosines`) and stored fatigue ``raw_fat``.
+
+        The one formula behind every exact number of the world (the chosen item in ``step``, the
+        best item, ``expected_rewards``, slates), in float64 from the same float32 cosines, so the
+        same (slot, item) gets the same value, to float64 rounding, whichever method asks."""
+        be = self.be
+        u = self._exact_utility(rows, cols, s, raw_fat)
+        _, ks, w = _reward_steps(self.rewards.tobytes())
+        temp = be.astype(self._temp[rows], "float64")
+        cuts = be.astype(self._cuts[rows], "float64")
+        top = float(self.rewards[6])
+        if (u.numel() if be.name == "torch" else u.size) <= _SMALL_EXACT:  # one (…, 6) sigmoid
+            z = (cuts[..., ks] - u[..., None]) / temp[..., None]
+            return top - (be.sigmoid(z) * be.asarray(w, "float64")).sum(-1)
+        value = top + 0.0 * u  # big arrays (expected_rewards): one cut point at a time
+        for k, step in zip(ks, w):
+            value = value - be.sigmoid((cuts[..., k] - u) / temp) * float(step)
+        return value
+
+    def _exact_utility(self, rows, cols, s, raw_fat=None):
+        """float64 utility κ·s + b_u + b_i − fatigue for (rows, cols) that broadcast (see :meth:`_exact_values`)."""
+        be = self.be
+        f64 = lambda a: be.astype(a, "float64")  # noqa: E731
+        u = f64(self._kappa[rows]) * f64(s) + f64(self._bu[rows]) + f64(self._ib[cols])
+        if self._fat_on:
+            if raw_fat is None:
+                raw_fat = be.gather(self._fat.f, rows, cols)
+            u = u - (self._fat_k * f64(self._temp[rows])) * (f64(raw_fat) / self._fat.scale)
+        return u
 
     def _fatigue_penalty(self, rows, cols):
         if not self._fat_on:
@@ -565,13 +632,12 @@ class World:
     def expected_rewards(self) -> np.ndarray:
         """(B, n_items) exact expected reward of each item for each current user, now."""
         self._require_started()
-        rows = self._rows
-        u, _ = self._utility_from_scores(rows, self._score_rows(self._rows_np))
-        e = expected_reward(u, self._cuts[:, None, :].expand(-1, u.shape[1], -1) if self.be.name == "torch"
-                            else np.broadcast_to(self._cuts[:, None, :], u.shape + (6,)),
-                            self._temp[:, None] + 0 * u, self._rw)
-        e = self.be.where(self._allowed, e, float(self.rewards[BLOCK]))
-        return self.be.to_numpy(e).astype(np.float64)
+        be = self.be
+        rows = self._rows[:, None]
+        raw = self._fat.f if self._fat_on else None
+        e = self._exact_values(rows, be.arange(self.n_items)[None, :], self._cosine_rows(), raw)
+        e = be.where(self._allowed, e, float(self.rewards[BLOCK]))
+        return be.to_numpy(e).astype(np.float64)
 
     def _refresh(self, rows_np: np.ndarray, s=None) -> None:
         """Recompute candidate lists of ``rows`` from their full cosine rows ``s``."""
@@ -704,9 +770,9 @@ class World:
             e = np.where(be.to_numpy(self._allowed), e, -np.inf)
             j = e.argmax(1)
             return j, np.max(e, 1)
-        items, u = self._best_candidates(1)
-        val = expected_reward_scaled(u[:, 0] * self._it, self._ct, self.rewards)
-        return be.to_numpy(items[:, 0]), be.to_numpy(val).astype(np.float64)
+        items = self._best_candidates(1)[0][:, 0]
+        val = self._exact_values(self._rows, items, self._cosine_items(items))
+        return be.to_numpy(items), be.to_numpy(val).astype(np.float64)
 
     def best_slates(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Greedy best slates (B, k) and their exact expected rewards.
@@ -735,15 +801,16 @@ class World:
         a = self._check_actions(slates, slate=True)
         be = self.be
         ab = be.asarray(a, "int64")
-        r2 = be.arange(self.n_users)[:, None]
-        u = self._utility(r2 + 0 * ab, ab)
-        probs = kind_probabilities(u, self._cuts[:, None, :] + 0 * u[..., None], self._temp[:, None] + 0 * u)
+        r2 = be.arange(self.n_users)[:, None] + 0 * ab
+        u = self._exact_utility(r2, ab, self._cosines(r2, ab))  # float64, as in _exact_values
+        cuts, temp = be.astype(self._cuts, "float64"), be.astype(self._temp, "float64")
+        probs = kind_probabilities(u, cuts[:, None, :] + 0 * u[..., None], temp[:, None] + 0 * u)
         blocked = ~be.gather(self._allowed, r2, ab)
-        onehot = be.zeros(7, "float32")
+        onehot = be.zeros(7, "float64")
         onehot[BLOCK] = 1.0
         probs = be.where(blocked[..., None], onehot + 0 * probs, probs)
-        exam = be.asarray(self.config.cascade.examination_probs(a.shape[1]), "float32")
-        return be.to_numpy(slate_value(probs, exam, self._rw)).astype(np.float64)
+        exam = be.asarray(self.config.cascade.examination_probs(a.shape[1]), "float64")
+        return be.to_numpy(slate_value(probs, exam, be.asarray(self.rewards, "float64"))).astype(np.float64)
 
     # ------------------------------------------------------------------ validation
     def _check_slate_size(self, k: int) -> None:
@@ -787,24 +854,21 @@ class World:
         s_chosen = None
         ret_u = None
         if a.ndim == 1:
-            if self._monotone:
-                _, u_best = self._best_candidates(1)
-                y_best = u_best[:, 0] * self._it
-            else:
-                _, best = self.best_items()
-            if self._drift_on:
-                s_chosen = self._th.dot_items(self._x, ab)
-            else:
-                s_chosen = be.take(self._s0, be.asarray(self._tmpl * self._s0.shape[1], "int64") + ab)
+            s_chosen = self._cosine_items(ab)
             flat = self._rown + ab
             util, raw_fat = self._chosen_utility(ab, flat, s_chosen)
             blocked = ~be.take(self._allowed, flat)
-            y = util * self._it  # utility in temperature units
-            if self._monotone:
-                e2 = expected_reward_scaled(be.cat([y_best[None], y[None]], axis=0), self._ct, self.rewards)
-                best, e_chosen = be.to_numpy(e2[0]), be.where(blocked, r_block, e2[1])
+            y = util * self._it  # utility in temperature units (float32: the feedback draw)
+            if self._monotone:  # the best and the chosen item's exact values in one pass
+                top = self._best_candidates(1)[0][:, 0]
+                raw2 = None if raw_fat is None else be.cat([be.take(self._fat.f, self._rown + top), raw_fat])
+                e2 = self._exact_values(be.cat([rows, rows]), be.cat([top, ab]),
+                                        be.cat([self._cosine_items(top), s_chosen]), raw2)
+                best, e_chosen = be.to_numpy(e2[:b]), e2[b:]
             else:
-                e_chosen = be.where(blocked, r_block, expected_reward_scaled(y, self._ct, self.rewards))
+                _, best = self.best_items()
+                e_chosen = self._exact_values(rows, ab, s_chosen, raw_fat)
+            e_chosen = be.where(blocked, r_block, e_chosen)
             # the feedback uniforms and the return uniforms in one draw (same stream as two)
             u2 = self._rng.random(2 * b)
             ret_u = u2[b:]
@@ -837,6 +901,10 @@ class World:
             exp_rows, exp_items = be.asarray(er, "int64"), be.asarray(a[er, ec], "int64")
             accumulate = True
             e_chosen = be.asarray(e_chosen, "float64")
+        # the best action is worth at least the one taken: where the candidates' float32 ranking
+        # missed the chosen item by a rounding (near-ties), the chosen value is the better bound
+        # (for slates, also where the greedy slate is beaten: see best_slates)
+        best = np.maximum(np.asarray(best, dtype=np.float64), be.to_numpy(e_chosen).astype(np.float64))
         reward = self.rewards[kinds]
         uid = self._pid.copy()
         # ---- state updates
