@@ -291,8 +291,9 @@ def bernoulli_regret(name: str, p: np.ndarray, horizon: int, n_seeds: int, seed:
 
 LAI_ROBBINS_RATIO = 0.60
 """beta_ts's mean regret / the Lai–Robbins term at T = 10,000 over 200 seeds, measured on four
-independent seed sets (random streams 1–4 of ``bernoulli_regret``): 0.591, 0.609, ... (see
-``check_lai_robbins_band``); its standard error per set is about 0.010."""
+independent seed sets (random streams 1–4 of ``bernoulli_regret``, 2026-12-06): 0.591, 0.609, 0.599,
+0.630 (mean 0.607), each with a standard error of 0.009–0.013 and a per-seed spread of 0.13–0.19.
+The over-confident Beta(4α, 4β) posterior gave 0.438 with a per-seed spread of 1.5."""
 
 
 def check_lai_robbins_band(horizon: int = 10_000, n_seeds: int = 200) -> np.ndarray:

@@ -89,3 +89,43 @@ def test_torch_shared_posterior_matches_numpy(n_rows):
 def _torch_project(post, rep, x, dz):
     mean_u, packed, inverse = post.project_packed(rep, x, dz)
     return mean_u, post.layout(dz).unpack(packed)[inverse]
+
+
+@pytest.mark.parametrize("retrain", [False, True])
+def test_neural_linear_ts_last_layer_is_the_ridge_posterior_of_its_features(retrain):
+    """neural_linear_ts (torch only): its last layer is N(μ, σ²Σ) with Σ = (λI + Σ ffᵀ)⁻¹ and
+    μ = Σ Σ f·y over the features f of every row seen (rebuilt after a retrain from the buffer under
+    the new net), checked against a float64 numpy solve; its score draws follow N(f·μ, σ²·fᵀΣf)."""
+    import torch
+    from scipy import stats
+
+    from agents.neural_linear_ts import NeuralLinearTSAgent
+
+    rng = np.random.default_rng(3)
+    items = rng.normal(size=(6, 4))
+    agent = NeuralLinearTSAgent(6, hidden_size=8, noise_std=0.7, ridge=1.3, retrain_every=90 if retrain else 10_000,
+                                n_train_steps=5, buffer_size=128, random_state=0, n_propensity_draws=8)
+    xs, arms, ys = [], [], []
+    for _ in range(3):  # 90 rows: with retrain_every=90 the net retrains at the last update
+        ctx = Context(features=rng.normal(size=(30, 3)), arm_features=items)
+        d = agent.act(ctx)
+        y = rng.normal(size=30)
+        agent.update(ctx, d, Feedback(reward=y))
+        xs.append(ctx.features), arms.append(d.actions), ys.append(y)
+    x, a, y = np.concatenate(xs), np.concatenate(arms), np.concatenate(ys)
+    assert int(agent._since_train[0]) == (0 if retrain else 90)  # the retrain did happen (or not)
+    with torch.no_grad():  # the features of every row under the current net
+        f = agent._pair_features(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(items[a], dtype=torch.float32),
+                                 torch.zeros(90, dtype=torch.long)).double().numpy()
+    cov = np.linalg.inv(1.3 * np.eye(f.shape[1]) + f.T @ f)
+    mean = cov @ f.T @ y
+    np.testing.assert_allclose(agent._mean[0].double().numpy(), mean, atol=2e-4)
+    factor = agent._factor[0].double().numpy()
+    np.testing.assert_allclose(factor @ factor.T, cov, atol=2e-5)
+    probe = Context(features=rng.normal(size=(1, 3)), arm_features=items)
+    draws = agent._sampler(agent._resolve(probe))(20_000)[:, 0, :]
+    with torch.no_grad():
+        fp = agent._features(*agent._inputs(agent._resolve(probe)))[0].double().numpy()  # (6, H+1)
+    for k in (0, 3):
+        ref = stats.norm(fp[k] @ mean, 0.7 * np.sqrt(fp[k] @ cov @ fp[k]))
+        assert stats.kstest(draws[:, k], ref.cdf).pvalue > 1e-3, k
