@@ -9,7 +9,22 @@ An episode is one session: ``terminated`` when patience runs out, ``truncated`` 
 then gives the same numbers); ``reset()`` without a seed continues with the world's next
 session (a returning person or a fresh one). ``info``: ``kind`` (name), ``kind_code``,
 ``expected_reward`` (of the action taken), ``best_expected_reward``, ``regret``,
-``position``, ``item``, ``user_id``.
+``position``, ``item``, ``user_id``, ``action_mask``.
+
+Masks: ``env.action_masks()`` (bool; sb3-contrib ``MaskablePPO`` reads it: (n_items,), or the
+mask repeated per slate position (slate_size·n_items,)) and ``info["action_mask"]`` (what
+``env.action_space.sample(mask=…)`` takes: int8 (n_items,), or a tuple of slate_size of them)
+say which items are allowed. Showing a disallowed (blocked) item earns the reward map's ``block``
+reward and changes nothing (``info["disallowed"]`` True; the step does not count towards
+``max_steps``): the rule is in :mod:`envs.action_masks`.
+
+The ``user`` Box is bounded by the population's own feature ranges (the features a user shows
+are always one population row), so checkers see a bounded space.
+
+Render modes: ``ansi`` (one line), ``rgb_array`` (an (H, W, 3) uint8 picture of the session,
+see :mod:`envs.render_session`), ``human`` (the same picture in a matplotlib window, drawn on
+every step; with no interactive backend it warns once and draws nothing). With
+``render_mode=None`` nothing is recorded or drawn and matplotlib is never imported.
 """
 
 from __future__ import annotations
@@ -20,11 +35,20 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from envs.action_masks import disallowed, flat_masks, info_mask
 from envs.default_world import world_parts
-from envs.feedback_kinds import KINDS
+from envs.feedback_kinds import BLOCK, KINDS, NEUTRAL
 from envs.world import World
 from envs.world_config import WorldConfig
 from envs.world_errors import ActionError, WorldConfigError
+
+
+def observation_space(features: np.ndarray, n_items: int) -> spaces.Dict:
+    """``{"user": Box bounded by each feature's range over the population, "mask": MultiBinary}``."""
+    f = np.asarray(features, dtype=np.float32)
+    low = f.min(0) if len(f) else np.full(f.shape[1], -np.inf, dtype=np.float32)
+    high = f.max(0) if len(f) else np.full(f.shape[1], np.inf, dtype=np.float32)
+    return spaces.Dict({"user": spaces.Box(low, high, dtype=np.float32), "mask": spaces.MultiBinary(n_items)})
 
 
 class RecommendEnv(gym.Env):
@@ -43,7 +67,7 @@ class RecommendEnv(gym.Env):
     True
     """
 
-    metadata = {"render_modes": ["ansi"]}
+    metadata = {"render_modes": ["ansi", "rgb_array", "human"], "render_fps": 4}
     slate_size: int | None = None
 
     def __init__(self, item_vectors=None, population=None, config: WorldConfig | None = None,
@@ -60,13 +84,16 @@ class RecommendEnv(gym.Env):
         n = self.world.n_items
         if self.slate_size is not None:
             self.world._check_slate_size(self.slate_size)
-        self.observation_space = spaces.Dict({
-            "user": spaces.Box(-np.inf, np.inf, shape=(pop.features.shape[1],), dtype=np.float32),
-            "mask": spaces.MultiBinary(n),
-        })
+        self.observation_space = observation_space(pop.features, n)
         self.action_space = self._action_space(n)
         self._last = None
         self._needs_seed = True
+        self._picture = None
+        if render_mode in ("rgb_array", "human"):
+            from envs.render_session import SessionPicture
+
+            self._picture = SessionPicture(self.world.item_vectors)
+            self._view = None
 
     @property
     def item_vectors(self) -> np.ndarray:
@@ -87,7 +114,18 @@ class RecommendEnv(gym.Env):
         else:
             o = self._last if self._last is not None else self.world.reset()
         self._last = o
-        return self._obs(o), {"user_id": int(o.user_ids[0])}
+        if self._picture is not None:
+            self._picture.clear()
+            self._view = None
+            if self.render_mode == "human":
+                self.render()
+        return self._obs(o), {"user_id": int(o.user_ids[0]), "action_mask": info_mask(o.mask[0], self.slate_size)}
+
+    def action_masks(self) -> np.ndarray:
+        """Allowed actions as bool, in sb3-contrib ``MaskablePPO``'s layout (see the module docstring)."""
+        if self._last is None:
+            raise WorldConfigError("call reset() before action_masks()")
+        return flat_masks(self._last.mask[0], self.slate_size)
 
     def _to_world_action(self, action):
         a = np.asarray(action)
@@ -98,20 +136,95 @@ class RecommendEnv(gym.Env):
     def step(self, action):
         if self._last is None:
             raise WorldConfigError("call reset() before step()")
-        res = self.world.step(self._to_world_action(action))
+        a = self._to_world_action(action)
+        bad = disallowed(a, self._last.mask)
+        if bad is not None and bad.any():
+            return self._refused(a, bad[0])
+        before = self._before_step() if self._picture is not None else None
+        res = self.world.step(a)
         self._last = res.observation
         k = int(res.kind[0])
         info = {"kind": KINDS[k], "kind_code": k, "expected_reward": float(res.expected_reward_chosen[0]),
                 "best_expected_reward": float(res.best_expected_reward[0]), "regret": float(res.regret[0]),
-                "position": int(res.position[0]), "item": int(res.item[0]), "user_id": int(res.user_ids[0])}
+                "position": int(res.position[0]), "item": int(res.item[0]), "user_id": int(res.user_ids[0]),
+                "action_mask": info_mask(res.observation.mask[0], self.slate_size), "disallowed": False}
         self._render_line = f"user {info['user_id']} item {info['item']} → {info['kind']}"
-        return (self._obs(res.observation), float(res.reward[0]), bool(res.terminated[0]),
-                bool(res.truncated[0]), info)
+        terminated, truncated = bool(res.terminated[0]), bool(res.truncated[0])
+        if before is not None:
+            self._after_step(a, res, before, terminated or truncated)
+        return self._obs(res.observation), float(res.reward[0]), terminated, truncated, info
+
+    def _refused(self, a: np.ndarray, bad: np.ndarray):
+        """A disallowed item was shown: the ``block`` reward as a penalty and no change at all."""
+        penalty = float(self.world.rewards[BLOCK])
+        if self.slate_size is None:
+            best = float(self.world.best_items()[1][0])
+        else:
+            best = float(self.world.best_slates(self.slate_size)[1][0])
+        best = max(best, penalty)
+        pos = int(np.argmax(bad))
+        o = self._last
+        info = {"kind": KINDS[BLOCK], "kind_code": BLOCK, "expected_reward": penalty, "best_expected_reward": best,
+                "regret": best - penalty, "position": pos, "item": int(a.reshape(-1)[pos]),
+                "user_id": int(o.user_ids[0]), "action_mask": info_mask(o.mask[0], self.slate_size),
+                "disallowed": True}
+        self._render_line = f"user {info['user_id']} item {info['item']} → disallowed (blocked earlier), no change"
+        if self._picture is not None:
+            from envs.render_session import Shown
+
+            self._picture.record(Shown(int(o.session_step[0]), tuple(int(i) for i in a.reshape(-1)), pos, BLOCK,
+                                       penalty))
+            if self.render_mode == "human":
+                self.render()
+        return self._obs(o), penalty, False, False, info
+
+    def _before_step(self) -> dict:
+        o = self._last
+        return {"user_id": int(o.user_ids[0]), "taste": self.world.theta()[0], "mask": o.mask[0].copy(),
+                "session_step": int(o.session_step[0]), "patience": int(o.patience[0])}
+
+    def _after_step(self, a: np.ndarray, res, before: dict, ended: bool) -> None:
+        """Record the step for the picture; an ended session is drawn as it ended (the world has
+        already seated the next session's person)."""
+        from envs.render_session import Shown
+
+        k, pos = int(res.kind[0]), int(res.position[0])
+        self._picture.record(Shown(before["session_step"], tuple(int(i) for i in a.reshape(-1)), pos, k,
+                                   float(res.reward[0])))
+        if ended:
+            mask = before["mask"]
+            if pos >= 0 and k == BLOCK:
+                mask[int(res.item[0])] = False
+            self._view = {**before, "mask": mask, "session_step": before["session_step"] + 1,
+                          "patience": before["patience"] - int(pos >= 0 and k < NEUTRAL), "ended": True}
+        else:
+            self._view = None
+        if self.render_mode == "human":
+            self.render()
 
     def render(self):
+        """``ansi``: the last step as one line; ``rgb_array``: the session picture; ``human``: shows it."""
         if self.render_mode == "ansi":
             return getattr(self, "_render_line", "")
-        return None
+        if self._picture is None or self._last is None:
+            return None
+        v = self._view
+        if v is None:
+            o = self._last
+            v = {"user_id": int(o.user_ids[0]), "taste": self.world.theta()[0], "mask": o.mask[0],
+                 "session_step": int(o.session_step[0]), "patience": int(o.patience[0])}
+        self._picture.follow_catalog(self.world.item_vectors)
+        frame = self._picture.frame(user_id=v["user_id"], taste=v["taste"], blocked=np.flatnonzero(~v["mask"]),
+                                    session_step=v["session_step"], patience=v["patience"])
+        if self.render_mode == "human":
+            self._picture.show(frame, self.metadata["render_fps"])
+            return None
+        return frame
+
+    def close(self):
+        if self._picture is not None:
+            self._picture.close()
+        super().close()
 
 
 class SlateEnv(RecommendEnv):

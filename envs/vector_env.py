@@ -9,8 +9,10 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from envs.action_masks import batched_info_mask, check_allowed, flat_masks
 from envs.default_world import world_parts
 from envs.feedback_kinds import KINDS
+from envs.recommend_env import observation_space
 from envs.world import World
 from envs.world_config import WorldConfig
 from envs.world_errors import WorldConfigError
@@ -22,8 +24,12 @@ class BanditVectorEnv(VectorEnv):
     Sessions that end are restarted inside the same step (``autoreset_mode`` SAME_STEP):
     the returned observation of an ended slot is already the next session's first one.
     ``slate_size=None`` gives single items; otherwise slates. ``infos`` holds arrays:
-    ``kind_code``, ``expected_reward``, ``best_expected_reward``, ``position``, ``item``,
-    ``user_id``, ``returned``, ``churned``.
+    ``kind_code``, ``expected_reward``, ``best_expected_reward``, ``regret`` (exact, per slot),
+    ``position``, ``item``, ``user_id``, ``returned``, ``churned``, ``action_mask`` (int8 (B, n_items),
+    or (B, slate_size, n_items) for slates). ``action_masks()`` gives the batched bool masks in
+    sb3-contrib's layout ((B, n_items), or (B, slate_size·n_items)). A step that shows any slot a
+    disallowed (blocked) item raises :class:`~envs.world_errors.ActionError` before any slot moves
+    (:mod:`envs.action_masks`). No render modes: render one slot with ``banditsim/Recommend-v0``.
 
     >>> from envs.clusters import cluster_population
     >>> x = np.random.default_rng(0).normal(size=(30, 8))
@@ -50,13 +56,11 @@ class BanditVectorEnv(VectorEnv):
             self.single_action_space = spaces.MultiDiscrete(np.full(int(slate_size), n))
         else:
             self.single_action_space = spaces.Discrete(n)
-        self.single_observation_space = spaces.Dict({
-            "user": spaces.Box(-np.inf, np.inf, shape=(pop.features.shape[1],), dtype=np.float32),
-            "mask": spaces.MultiBinary(n),
-        })
+        self.single_observation_space = observation_space(pop.features, n)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self._started = False
+        self._mask = None
 
     def _obs(self, o) -> dict:
         return {"user": o.features.astype(np.float32), "mask": o.mask.astype(np.int8)}
@@ -66,15 +70,25 @@ class BanditVectorEnv(VectorEnv):
         s = seed if seed is not None else int(self.np_random.integers(2**63 - 1))
         o = self.world.reset(seed=s)
         self._started = True
-        return self._obs(o), {"user_id": o.user_ids}
+        self._mask = o.mask
+        return self._obs(o), {"user_id": o.user_ids, "action_mask": batched_info_mask(o.mask, self.slate_size)}
+
+    def action_masks(self) -> np.ndarray:
+        """Allowed actions per slot as bool, in sb3-contrib's layout (see the class docstring)."""
+        if not self._started:
+            raise WorldConfigError("call reset() before action_masks()")
+        return flat_masks(self._mask, self.slate_size)
 
     def step(self, actions):
         if not self._started:
             raise WorldConfigError("call reset() before step()")
-        res = self.world.step(np.asarray(actions))
+        check_allowed(actions, self._mask)
+        res = self.world.step(actions if hasattr(actions, "detach") else np.asarray(actions))
+        self._mask = res.observation.mask
         info = {"kind_code": res.kind, "expected_reward": res.expected_reward_chosen,
-                "best_expected_reward": res.best_expected_reward, "position": res.position,
-                "item": res.item, "user_id": res.user_ids, "returned": res.returned, "churned": res.churned}
+                "best_expected_reward": res.best_expected_reward, "regret": res.regret, "position": res.position,
+                "item": res.item, "user_id": res.user_ids, "returned": res.returned, "churned": res.churned,
+                "action_mask": batched_info_mask(res.observation.mask, self.slate_size)}
         return self._obs(res.observation), res.reward, res.terminated, res.truncated, info
 
     @staticmethod
