@@ -12,8 +12,8 @@ Two kinds of target policy:
   ``epsilon_greedy``, ``ucb1``, ``linucb``, ``random``); contextual agents need the log's context
   features, and item features (``action_context`` in an ``.npz``) where they use them.
 
-The logging distribution is unknown here, so the support is estimated from the weights
-(:mod:`sim.ope.diagnostics`). Intervals are cluster-robust by ``user_id`` when the file has it.
+The logging distribution is usually unknown here, so the support is estimated from the weights
+(:mod:`sim.ope.diagnostics`); an ``.npz`` with obp's ``pi_b`` makes it exact for agent targets. Intervals are cluster-robust by ``user_id`` when the file has it.
 """
 
 from __future__ import annotations
@@ -130,19 +130,26 @@ def estimate_log_file(path: str | Path, agents=(), *, train_fraction: float = TR
         label = spec.get("label") or spec.get("name")
         dist = _agent_distribution(spec, log, train, test, seed + i)
         sub, sub_user = log.take(test), None if user is None else user[test]
-        rows += _full_estimates(label, sub, dist, sub_user, estimators, common, estimate_row)
+        behavior = None if loaded.behavior is None else loaded.behavior[test]
+        rows += _full_estimates(label, sub, dist, sub_user, estimators, common, estimate_row, behavior)
     return rows
 
 
-def _full_estimates(label, log, dist, user, estimators, common, estimate_row) -> list[dict]:
-    """Every estimator on a full (n, n_actions) target distribution; DM/DR share a cross-fitted model."""
+def _full_estimates(label, log, dist, user, estimators, common, estimate_row, behavior=None) -> list[dict]:
+    """Every estimator on a full (n, n_actions) target distribution; DM/DR share a cross-fitted model.
+    With the logging distribution ``behavior`` (n, n_actions) the support and expected ESS are exact."""
     import time
 
     from sim.ope._common import cross_fitted_rewards
     from sim.ope.diagnostics import weight_diagnostics
 
     w = dist[np.arange(log.n_rounds), log.action] / log.pscore
-    diag = weight_diagnostics(w, cluster=user)
+    if behavior is None:
+        diag = weight_diagnostics(w, cluster=user)
+    else:
+        seen = behavior > 0
+        diag = weight_diagnostics(w, support=np.where(seen, dist, 0.0).sum(axis=1), cluster=user,
+                                  second_moment=np.where(seen, dist**2 / np.where(seen, behavior, 1.0), 0.0).sum(axis=1))
     qhat = cross_fitted_rewards(log, user) if any(e in MODEL_BASED for e in estimators) else None
     out = []
     for name in estimators:

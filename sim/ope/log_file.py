@@ -11,7 +11,9 @@ Columns (parquet/CSV), banditsim's log names:
 
 ``.npz`` (``numpy.savez`` of obp's ``bandit_feedback`` dict, read with ``allow_pickle=False`` —
 never pickle): ``n_actions``, ``action``, ``reward``, ``pscore``, optional ``position``,
-``context``, ``action_context``, ``user_id`` and ``pi_<label>`` arrays.
+``context``, ``action_context``, ``user_id`` and ``pi_<label>`` arrays, and obp's ``pi_b``: the
+logging policy's whole distribution (n, n_actions[, len_list]) — not a target — which makes the
+support and expected-ESS diagnostics exact for agent targets (it must agree with ``pscore``).
 
 Every problem is one :class:`~sim.ope.log.OPEInputError` line naming the file and the column.
 """
@@ -38,6 +40,7 @@ class LoadedLog:
     user: np.ndarray | None
     targets: dict[str, np.ndarray] = field(default_factory=dict)
     source: str = ""
+    behavior: np.ndarray | None = None          # (n, n_actions): pi_b at each row's position, if given
 
 
 def _columns_table(path: Path) -> dict[str, np.ndarray]:
@@ -145,6 +148,9 @@ def read_log_file(path: str | Path) -> LoadedLog:
         user = np.asarray(user)
         if user.shape != (log.n_rounds,):
             raise OPEInputError(f"{src}: user_id has shape {user.shape}, expected ({log.n_rounds},)")
+    behavior = None
+    if "pi_b" in cols and np.asarray(cols["pi_b"]).ndim >= 2:
+        behavior = _behavior(np.asarray(cols.pop("pi_b")), log, src)
     targets = {}
     for name in cols:
         if name.startswith("pi_"):
@@ -152,4 +158,21 @@ def read_log_file(path: str | Path) -> LoadedLog:
             if p.shape != (log.n_rounds,) or not np.all(np.isfinite(p)) or p.min() < 0 or p.max() > 1:
                 raise OPEInputError(f"{src}: column {name!r} must hold one probability in [0, 1] per row")
             targets[name[3:]] = p
-    return LoadedLog(log=log, user=user, targets=targets, source=src)
+    return LoadedLog(log=log, user=user, targets=targets, source=src, behavior=behavior)
+
+
+def _behavior(pi_b: np.ndarray, log: BanditLog, src: str) -> np.ndarray:
+    """obp's ``pi_b`` (n, n_actions[, len_list]) at each row's position, checked against ``pscore``."""
+    if pi_b.ndim == 2:
+        pi_b = pi_b[:, :, None]
+    if pi_b.ndim != 3 or pi_b.shape[:2] != (log.n_rounds, log.n_actions) or pi_b.shape[2] < log.len_list:
+        raise OPEInputError(f"{src}: pi_b has shape {pi_b.shape}, expected ({log.n_rounds}, {log.n_actions}, "
+                            "len_list)")
+    if not np.issubdtype(pi_b.dtype, np.number) or not np.all(np.isfinite(pi_b)) or pi_b.min() < 0:
+        raise OPEInputError(f"{src}: pi_b must hold finite non-negative probabilities")
+    rows = np.arange(log.n_rounds)
+    at = pi_b[rows, :, log.position].astype(np.float64)
+    worst = float(np.abs(at[rows, log.action] - log.pscore).max())
+    if worst > 1e-6:
+        raise OPEInputError(f"{src}: pi_b disagrees with pscore at the logged actions (by up to {worst:.3g})")
+    return at
