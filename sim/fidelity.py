@@ -177,7 +177,7 @@ def write_plots(result: dict, out: Path) -> list[Path]:
         ax.axvline(0.5, color="grey", lw=0.8)
         ax.set_xlim(0.4, 1.0)
         ax.set_title(f"{split.replace('_', ' ')}: liked vs disliked held-out rows")
-        ax.legend(loc="lower right")
+        ax.legend(loc="upper right")
     fig.tight_layout()
     paths = [out / "fidelity_auc.png", out / "fidelity_calibration.png"]
     fig.savefig(paths[0], dpi=110)

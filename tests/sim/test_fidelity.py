@@ -125,3 +125,13 @@ def test_command_writes_json_and_plots(tmp_path):
     assert res["warm"]["split"] == "per user, random rows"
     for png in ("fidelity_auc.png", "fidelity_calibration.png"):
         assert (tmp_path / "fid" / png).stat().st_size > 1000
+
+
+def test_fidelity_needs_a_fitted_population():
+    from envs.errors import BanditsimError
+    from sim.config import RunConfig
+    from sim.fidelity import ratings_of
+
+    cfg = RunConfig.model_validate({"catalog": {"source": "x.csv"}, "population": {"kind": "clusters"}})
+    with pytest.raises(BanditsimError, match="kind movielens or ratings"):
+        ratings_of(cfg, ["1", "2"])
