@@ -71,7 +71,7 @@ def read_table(path: str | Path, what: str = "interaction file"):
         suffixes[-1] if suffixes else "")
     try:
         if base == ".parquet":
-            frame = pd.read_parquet(path)
+            frame = pd.read_parquet(path, dtype_backend="numpy_nullable")  # an int column with nulls stays int
         elif base in (".csv", ".tsv", ".txt"):
             sep = "\t" if base == ".tsv" else ","
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, encoding="utf-8-sig")

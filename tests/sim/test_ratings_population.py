@@ -365,3 +365,25 @@ def test_gram_blocks_give_the_same_fit(tiny, monkeypatch):
     blocked = fr.fit_tastes(vectors, ratings, dim=8)
     for key in ("v", "user_bias", "item_bias", "resid_sd"):
         np.testing.assert_array_equal(blocked[key], whole[key])
+
+
+def test_parquet_from_another_writer_keeps_integer_ids(tiny):
+    """A nullable int64 id column written by pyarrow (no pandas metadata) is read as '3', not '3.0';
+    a null id is an empty id: one error naming the row."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from envs.errors import BanditsimError
+    from envs.ratings_log import LogSpec, read_interaction_log
+
+    folder, cat, _ = tiny
+    users = pa.array([1, 1, 2, 2], pa.int64())
+    items = pa.array([3, 4, 3, 5], pa.int64())
+    stars = pa.array([1.0, 5.0, 4.0, 2.0])
+    pq.write_table(pa.table({"u": users, "i": items, "r": stars}), folder / "arrow.parquet")
+    ratings, info = read_interaction_log(folder / "arrow.parquet", cat.ids, LogSpec("u", "i", "r"))
+    assert ratings.item.tolist() == [3, 4, 3, 5] and ratings.user_ids == ("1", "2") and info["unmatched_rows"] == 0
+    pq.write_table(pa.table({"u": users, "i": pa.array([3, None, 3, 5], pa.int64()), "r": stars}),
+                   folder / "null.parquet")
+    with pytest.raises(BanditsimError, match="data row 2 has an empty 'i'"):
+        read_interaction_log(folder / "null.parquet", cat.ids, LogSpec("u", "i", "r"))
