@@ -79,7 +79,13 @@ class OPEConfig(Section):
     def _consistent(self):
         unique_labels([self.logging, *self.targets])
         if self.world.slate_size != 1:
-            raise ValueError("the OPE experiment logs single items: world.slate_size must be 1")
+            from sim.frozen_policies import PolicyError
+            from sim.ope_slate_experiment import check_slate_policies
+
+            try:
+                check_slate_policies(self.logging, self.targets)
+            except PolicyError as exc:
+                raise ValueError(str(exc)) from None
         if self.population.kind == "movielens" and self.catalog.source != "movielens-100k":
             raise ValueError("population kind 'movielens' needs catalog source 'movielens-100k'")
         return self

@@ -245,6 +245,8 @@ def run_ope_experiment(cfg, item_vectors: np.ndarray, population, world_config, 
                 for i, s in enumerate([cfg.logging, *cfg.targets])]
     model = shared_ridge(warm, feats, ex.reward_model_ridge, cache)
     times["warmup_and_fit"] = time.perf_counter() - t0
+    if cfg.world.slate_size > 1:
+        return _run_slates(cfg, world, policies, warm, times, seeds, ints)
     t0 = time.perf_counter()
     log = collect_log(world, policies[0], policies[1:], model, ex.log_steps, ex.max_rows,
                       np.random.default_rng(seeds[2]), seed=ints[3])
@@ -255,6 +257,26 @@ def run_ope_experiment(cfg, item_vectors: np.ndarray, population, world_config, 
     times["estimation"] = time.perf_counter() - t0
     logging = {"label": cfg.logging.label, "true_value": float(log.q_logged.mean()),
                "mean_reward": float(log.reward.mean()), "warmup_rows": warm.n_rows, "rows": log.n_rows}
+    return OPEResult(log=log, rows=rows, logging=logging, seconds=times)
+
+
+def _run_slates(cfg, world, policies, warm, times, seeds, ints) -> OPEResult:
+    """The slate experiment (:mod:`sim.ope_slate_experiment`) after the shared warm-up and fits."""
+    from sim.ope_slate_experiment import check_slate_policies, collect_slate_log, estimate_slates
+
+    ex = cfg.experiment
+    check_slate_policies(cfg.logging, cfg.targets)
+    t0 = time.perf_counter()
+    log = collect_slate_log(world, policies[0], policies[1:], cfg.world.slate_size, ex.log_steps, ex.max_rows,
+                            np.random.default_rng(seeds[2]), seed=ints[3])
+    times["logging"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    rows = estimate_slates(log, alpha=ex.alpha, interval=ex.interval, seed=ex.seed)
+    times["estimation"] = time.perf_counter() - t0
+    n_slates = int(log.slate_value_logged.shape[0])
+    logging = {"label": cfg.logging.label, "true_value": float(log.slate_value_logged.mean()),
+               "mean_reward": float(log.reward.sum() / n_slates), "warmup_rows": warm.n_rows, "rows": n_slates,
+               "slate_size": cfg.world.slate_size}
     return OPEResult(log=log, rows=rows, logging=logging, seconds=times)
 
 

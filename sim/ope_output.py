@@ -12,9 +12,12 @@ OPE_FILES = ("ope.json", "estimates.parquet", "log.parquet", "estimate_vs_truth.
 
 
 def log_table(log):
-    """The logged rows as a pyarrow table, one ``pi_/truth_/model_<target>`` column triple per target."""
+    """The logged rows as a pyarrow table, one ``pi_/truth_/model_<target>`` column triple per target
+    (a slate log: its own :meth:`~sim.ope_slate_experiment.SlateOPELog.table`)."""
     import pyarrow as pa
 
+    if hasattr(log, "table"):
+        return log.table()
     cols = {k: getattr(log, k) for k in ("step", "user_id", "context_id", "action", "pscore", "reward", "kind",
                                           "q_logged", "qhat_logged")}
     for label, t in log.targets.items():

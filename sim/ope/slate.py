@@ -9,6 +9,12 @@ value is the expected sum of rewards over a slate's positions:
 - RIPS (McInerney et al. 2020; Kiyohara et al. 2022): ``V = mean_slates sum_k r_k *
   pi_e(a_1..a_k) / pi_b(a_1..a_k)``, cascade (prefix) propensities; unbiased when position
   k's reward depends on the items at positions 1..k.
+- standard slate IPS (:func:`standard_ips`): ``V = mean_slates (sum_k r_k) * pi_e(slate) /
+  pi_b(slate)``, whole-slate propensities (the cascade propensity at a slate's last position);
+  unbiased whatever the reward model, with the largest variance.
+
+``cluster`` (one id per row, e.g. the user; constant within a slate) makes the intervals
+cluster-robust over the slates of one user.
 
 Point estimates match obp 0.4.1's ``SlateIndependentIPS`` / ``SlateRewardInteractionIPS``.
 Intervals: CLT (or Poisson bootstrap) over the per-slate sums (slates are the i.i.d. units).
@@ -100,7 +106,19 @@ def cascade_pscore(slate_id, position, pscore_conditional) -> np.ndarray:
     return out
 
 
-def _slate_estimate(method, log: SlateLog, behavior, target, target_name, **kw) -> Estimate:
+def _slate_cluster(log: SlateLog, cluster):
+    """Per-slate cluster ids from per-row ``cluster`` (None passes through)."""
+    if cluster is None:
+        return None
+    cluster = np.asarray(cluster)
+    if cluster.shape != log.slate_id.shape:
+        raise OPEInputError(f"cluster has shape {cluster.shape}, expected {log.slate_id.shape} (one id per row)")
+    out = np.empty(log.n_slates, dtype=cluster.dtype)
+    out[log._slate_index] = cluster
+    return out
+
+
+def _slate_estimate(method, log: SlateLog, behavior, target, target_name, cluster=None, **kw) -> Estimate:
     if behavior is None:
         raise OPEInputError(f"the slate log has no {method} behaviour propensities")
     target = _float_vector(target_name, target, log.slate_id.shape[0])
@@ -108,7 +126,48 @@ def _slate_estimate(method, log: SlateLog, behavior, target, target_name, **kw) 
         raise OPEInputError(f"{target_name} must lie in [0, 1]")
     per_slate = np.bincount(log._slate_index, weights=log.reward * target / behavior,
                             minlength=log.n_slates)
-    return make_estimate(method, per_slate, **kw)
+    return make_estimate(method, per_slate, cluster=_slate_cluster(log, cluster), **kw)
+
+
+def whole_slate(log: SlateLog, per_row: np.ndarray) -> np.ndarray:
+    """Each row gets its slate's value of ``per_row`` at the slate's last position (e.g. the
+    whole-slate propensity from cascade propensities).
+
+    >>> log = SlateLog(slate_id=[0, 0, 1, 1], position=[0, 1, 0, 1], reward=[0, 0, 0, 0])
+    >>> whole_slate(log, np.array([0.5, 0.25, 0.9, 0.3])).tolist()
+    [0.25, 0.25, 0.3, 0.3]
+    """
+    last = np.full(log.n_slates, -1)
+    np.maximum.at(last, log._slate_index, log.position)
+    pick = np.zeros(log.n_slates)
+    at_last = log.position == last[log._slate_index]
+    pick[log._slate_index[at_last]] = np.asarray(per_row, dtype=np.float64)[at_last]
+    return pick[log._slate_index]
+
+
+def standard_ips(
+    log: SlateLog,
+    evaluation_pscore_cascade: np.ndarray,
+    *,
+    alpha: float = 0.05,
+    interval: str = "clt",
+    n_bootstrap: int = 200,
+    random_state=None,
+    cluster=None,
+) -> Estimate:
+    """Standard slate IPS: every position's reward weighted by the whole-slate ratio.
+
+    >>> log = SlateLog(slate_id=[0, 0, 1, 1], position=[0, 1, 0, 1], reward=[1, 1, 0, 1],
+    ...                pscore_cascade=[0.5, 0.25, 0.5, 0.25])
+    >>> standard_ips(log, [1.0, 0.5, 1.0, 0.0]).value   # ((1 + 1) * 2 + 0) / 2
+    2.0
+    """
+    if log.pscore_cascade is None:
+        raise OPEInputError("the slate log has no sips behaviour propensities (pscore_cascade)")
+    target = _float_vector("evaluation_pscore_cascade", evaluation_pscore_cascade, log.slate_id.shape[0])
+    return _slate_estimate("sips", log, whole_slate(log, log.pscore_cascade), whole_slate(log, target),
+                           "evaluation_pscore_cascade", cluster=cluster, alpha=alpha, interval=interval,
+                           n_bootstrap=n_bootstrap, random_state=random_state)
 
 
 def independent_ips(
@@ -119,6 +178,7 @@ def independent_ips(
     interval: str = "clt",
     n_bootstrap: int = 200,
     random_state=None,
+    cluster=None,
 ) -> Estimate:
     """Independent IPS (IIPS) estimate of the expected slate reward sum.
 
@@ -130,7 +190,7 @@ def independent_ips(
     1.5
     """
     return _slate_estimate("iips", log, log.pscore_item_position, evaluation_pscore_item_position,
-                           "evaluation_pscore_item_position", alpha=alpha, interval=interval,
+                           "evaluation_pscore_item_position", cluster=cluster, alpha=alpha, interval=interval,
                            n_bootstrap=n_bootstrap, random_state=random_state)
 
 
@@ -142,6 +202,7 @@ def reward_interaction_ips(
     interval: str = "clt",
     n_bootstrap: int = 200,
     random_state=None,
+    cluster=None,
 ) -> Estimate:
     """Reward-interaction IPS (RIPS) estimate of the expected slate reward sum.
 
@@ -153,5 +214,5 @@ def reward_interaction_ips(
     2.0
     """
     return _slate_estimate("rips", log, log.pscore_cascade, evaluation_pscore_cascade,
-                           "evaluation_pscore_cascade", alpha=alpha, interval=interval,
+                           "evaluation_pscore_cascade", cluster=cluster, alpha=alpha, interval=interval,
                            n_bootstrap=n_bootstrap, random_state=random_state)
