@@ -108,28 +108,20 @@ def _check_column(frame, column: str, key: str, path: Path, what: str) -> None:
 
 
 def _strings(frame, column: str, path: Path, what: str, allow_empty: bool = False) -> np.ndarray:
-    """A column as stripped-of-nothing strings; nulls are empty; an empty id is an error."""
-    import pandas as pd
-
+    """A column as the file's strings (nothing stripped); nulls are empty; an empty cell is an error
+    unless ``allow_empty``."""
     col = frame[column]
-    values = col.to_numpy(dtype=object)
-    if col.dtype != object or not all(isinstance(v, str) for v in values[:1000]):
-        nulls = pd.isna(col).to_numpy()
-        values = np.array(["" if n else _plain(v) for v, n in zip(values, nulls)], dtype=object)
-    values = values.astype(str)
+    if col.dtype == object and col.map(lambda v: isinstance(v, (bytes, bytearray))).any():
+        col = col.map(lambda v: v.decode("utf-8", "replace") if isinstance(v, (bytes, bytearray)) else v)
+    if col.dtype != object or not col.map(lambda v: isinstance(v, str)).all():
+        col = col.astype("string").fillna("")  # numbers as their digits (Int64 '3'), nulls empty
+    values = col.to_numpy(dtype=object).astype(str)
     if not allow_empty:
         empty = np.char.str_len(np.char.strip(values)) == 0
         if empty.any():
             raise PopulationError(f"{what} {path.name}: data row {int(np.flatnonzero(empty)[0]) + 1} has an "
                                   f"empty {column!r}")
     return values
-
-
-def _plain(v) -> str:
-    """A parquet cell as the string a CSV would hold (integral floats keep no '.0' only if ints)."""
-    if isinstance(v, (bytes, bytearray)):
-        return v.decode("utf-8", "replace")
-    return str(v)
 
 
 def _numbers(values: np.ndarray, column: str, path: Path, what: str) -> np.ndarray:
