@@ -120,20 +120,22 @@ def fit_tastes(item_vectors, ratings: Ratings, *, dim: int = 64, l2: float = 10.
     # (n_items, d) matrix, and only the leading, well-separated directions are used
     basis = np.linalg.eigh(xc.T @ xc)[1][:, ::-1][:, :dim]  # (d, k)
     z = xc @ basis  # (n_items, k)
-    outer = (z[:, :, None] * z[:, None, :]).reshape(ni, dim * dim)
-    ind = sp.csr_matrix((np.ones_like(r), (u, i)), shape=(nu, ni))
-    # per-user Gram matrices: all kept when they fit in GRAM_BYTES (nu·dim²·8 bytes; 100,000 users at
-    # dim 64 would be 3.3 GB), else rebuilt block by block at each solve; every user's product and
-    # solve are the same either way
-    step = max(1, GRAM_BYTES // (dim * dim * 8))
-    blocks = [slice(lo, min(lo + step, nu)) for lo in range(0, nu, step)]
-    gram = (ind @ outer).reshape(nu, dim, dim) + l2 * np.eye(dim) if len(blocks) == 1 else None
-    mu = r.mean()
-    bu, bi, w = np.zeros(nu), np.zeros(ni), np.zeros((nu, dim))
-    taste = np.zeros_like(r)
     from envs.progress import progress_bar
 
-    with progress_bar(n_iter, f"fitting {nu:,} users on {len(r):,} ratings", "steps", progress) as bar:
+    # progress: one step for the Gram matrices, one per alternating iteration
+    with progress_bar(n_iter + 1, f"fitting {nu:,} users on {len(r):,} ratings", "steps", progress) as bar:
+        outer = (z[:, :, None] * z[:, None, :]).reshape(ni, dim * dim)
+        ind = sp.csr_matrix((np.ones_like(r), (u, i)), shape=(nu, ni))
+        # per-user Gram matrices: all kept when they fit in GRAM_BYTES (nu·dim²·8 bytes; 100,000 users at
+        # dim 64 would be 3.3 GB), else rebuilt block by block at each solve; every user's product and
+        # solve are the same either way
+        step = max(1, GRAM_BYTES // (dim * dim * 8))
+        blocks = [slice(lo, min(lo + step, nu)) for lo in range(0, nu, step)]
+        gram = (ind @ outer).reshape(nu, dim, dim) + l2 * np.eye(dim) if len(blocks) == 1 else None
+        bar.update(1)
+        mu = r.mean()
+        bu, bi, w = np.zeros(nu), np.zeros(ni), np.zeros((nu, dim))
+        taste = np.zeros_like(r)
         for _ in range(n_iter):
             for _ in range(2):
                 bi = _bias_step(r - mu - bu[u] - taste, i, ni, bias_l2)

@@ -118,3 +118,29 @@ def test_progress_line_format(seconds, total, done, want):
     from envs.progress import progress_line
 
     assert progress_line("embedding", done, total, seconds, "texts") == want
+
+
+def test_fitting_prints_lines_off_a_terminal(monkeypatch):
+    """fit_tastes with stderr not a terminal: lines 'fitting N users on M ratings: k/5 steps ...'."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    from envs.fit_ratings import Ratings, fit_tastes
+
+    rng = np.random.default_rng(0)
+    n_users, n_items, per_user = 4000, 300, 50
+    users = np.repeat(np.arange(n_users), per_user)
+    items = rng.integers(0, n_items, size=n_users * per_user)
+    ratings = Ratings(users, items, rng.integers(1, 6, size=len(users)).astype(float),
+                      tuple(map(str, range(n_users))), n_items)
+    x = rng.normal(size=(n_items, 48))
+    out = _Stream(False)
+    monkeypatch.setattr(sys, "stderr", out)
+    monkeypatch.setenv("BANDITSIM_PROGRESS_SECONDS", "0.02")
+    with threadpool_limits(1):
+        fit_tastes(x, ratings, dim=32)
+    lines = out.getvalue().splitlines()
+    parsed = [LINE.match(ln) for ln in lines]
+    assert lines and all(parsed), lines
+    assert {p["desc"] for p in parsed} == {"fitting 4,000 users on 200,000 ratings"}
+    assert {p["total"] for p in parsed} == {"5"} and parsed[-1]["done"] == "5"
