@@ -222,25 +222,64 @@ def list_things() -> None:
 @app.command()
 def ope(config: Optional[Path] = typer.Argument(None, help="OPE config (YAML/TOML); default: MovieLens experiment."),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Results folder (default runs/<name>-<time>)."),
-        set_: List[str] = typer.Option([], "--set", help="Override a config key: --set experiment.max_rows=10000.")) -> None:
-    """Off-policy estimates of target policies vs the simulator's exact truth, on one logged run."""
-    from sim.ope_config import load_ope_config
-    from sim.ope_experiment import run_ope_from_config
-    from sim.ope_output import ope_table, write_ope_results
-
+        set_: List[str] = typer.Option([], "--set", help="Override a config key: --set experiment.max_rows=10000."),
+        log: Optional[Path] = typer.Option(
+            None, "--log", help="Your own logged data instead of a simulated run: parquet or CSV in banditsim's log "
+                                "columns (action, pscore, reward; user_id, pi_<label> targets optional) or an OBP "
+                                "bandit_feedback saved as .npz. No truth: estimates with diagnostics."),
+        target: List[str] = typer.Option(
+            [], "--target", help="With --log: a registered agent replayed on the first part of the log and evaluated "
+                                 "on the rest, e.g. --target epsilon_greedy:epsilon=0.2 (repeatable)."),
+        train_fraction: float = typer.Option(
+            0.5, "--train-fraction", help="With --log: share of the log (in order) the --target agents learn from.")) -> None:
+    """Off-policy estimates of target policies vs the simulator's exact truth (or on your own --log)."""
     from sim.results_folder import claimed
+
+    if log is not None:
+        if config is not None or set_:
+            raise ValueError("--log estimates on your own log; a config and --set describe the simulated "
+                             "experiment: give one or the other")
+        if not 0 < train_fraction < 1:
+            raise ValueError(f"--train-fraction must be between 0 and 1 (exclusive), got {train_fraction}")
+        out = out or default_out("ope-log")
+        with claimed(out, "ope"):
+            _ope_on_log(log, target, train_fraction, out)
+        console.print(f"results: {out}")
+        return
+    if target:
+        raise ValueError("--target needs --log (in a config, targets are the 'targets' section)")
+    from sim.ope_config import load_ope_config
 
     cfg = load_ope_config(config, set_)
     out = out or default_out(cfg.name)
     with claimed(out, "ope"):
-        result = run_ope_from_config(cfg, progress=sys.stderr.isatty())
-        lg = result.logging
-        console.print(f"logging policy [bold]{lg['label']}[/]: {lg['rows']:,} rows (true value "
-                      f"{lg['true_value']:.4f}, mean reward {lg['mean_reward']:.4f}); models fitted on "
-                      f"{lg['warmup_rows']:,} warm-up rows")
-        console.print(ope_table(result.rows))
-        write_ope_results(out, cfg, result)
+        result = _ope_simulated(cfg, out)
     console.print(f"results: {out}  ({sum(result.seconds.values()):.1f} s after preparing the world)")
+
+
+def _ope_on_log(log: Path, targets: List[str], train_fraction: float, out: Path) -> None:
+    """Estimates, with diagnostics and no truth, on a user's own log; written into ``out`` (claimed)."""
+    from sim.ope_log_file import estimate_log_file, parse_agent_target
+    from sim.ope_output import ope_table, write_log_ope_results
+
+    rows = estimate_log_file(log, [parse_agent_target(t) for t in targets], train_fraction=train_fraction)
+    console.print(ope_table(rows, title=f"off-policy estimates on {log.name} (no truth)"))
+    write_log_ope_results(out, log, rows, {"targets": list(targets), "train_fraction": train_fraction})
+
+
+def _ope_simulated(cfg, out: Path):
+    """The simulated OPE experiment: log, estimate, compare with the exact truth; written into ``out``."""
+    from sim.ope_experiment import run_ope_from_config
+    from sim.ope_output import ope_table, write_ope_results
+
+    result = run_ope_from_config(cfg, progress=sys.stderr.isatty())
+    lg = result.logging
+    console.print(f"logging policy [bold]{lg['label']}[/]: {lg['rows']:,} rows (true value "
+                  f"{lg['true_value']:.4f}, mean reward {lg['mean_reward']:.4f}); models fitted on "
+                  f"{lg['warmup_rows']:,} warm-up rows")
+    console.print(ope_table(result.rows))
+    write_ope_results(out, cfg, result)
+    return result
 
 
 @app.command()

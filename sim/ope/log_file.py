@@ -5,7 +5,8 @@ Columns (parquet/CSV), banditsim's log names:
 - required: ``action`` (integer ids ``>= 0``), ``pscore`` (logging propensity of the logged
   action, in (0, 1]), ``reward`` (number);
 - optional: ``position`` (slot, default 0), ``user_id`` (rows of one user form a cluster for
-  the intervals; without it every row is its own cluster), context features as one list column
+  the intervals; without it, banditsim's ``context_id`` — the simulated person — is used, and
+  without either every row is its own cluster), context features as one list column
   ``features`` (banditsim's ``log.parquet``) or scalar columns ``x_0, x_1, ...``;
 - targets: ``pi_<label>`` — the target policy's probability of the logged action, in [0, 1].
 
@@ -143,11 +144,11 @@ def read_log_file(path: str | Path) -> LoadedLog:
                         action_context=cols.get("action_context"))
     except OPEInputError as exc:
         raise OPEInputError(f"{src}: {exc}") from None
-    user = cols.get("user_id")
+    user = cols.get("user_id", cols.get("context_id"))  # banditsim's log names the person context_id
     if user is not None:
         user = np.asarray(user)
         if user.shape != (log.n_rounds,):
-            raise OPEInputError(f"{src}: user_id has shape {user.shape}, expected ({log.n_rounds},)")
+            raise OPEInputError(f"{src}: user_id/context_id has shape {user.shape}, expected ({log.n_rounds},)")
     behavior = None
     if "pi_b" in cols and np.asarray(cols["pi_b"]).ndim >= 2:
         behavior = _behavior(np.asarray(cols.pop("pi_b")), log, src)
