@@ -10,11 +10,15 @@ Examples
 True
 """
 
+from sim.ope.bernoulli_ts_zozotown import bernoulli_ts_action_dist, load_zozotown_prior
+from sim.ope.diagnostics import weight_diagnostics
 from sim.ope.direct import direct_method
 from sim.ope.doubly_robust import doubly_robust
 from sim.ope.intervals import Estimate, bootstrap_interval, clt_interval
 from sim.ope.ipw import ips, snips
 from sim.ope.log import BanditLog, OPEInputError, check_action_dist
+from sim.ope.log_file import read_log_file
+from sim.ope.obd_bts_check import bts_relative_value
 from sim.ope.obp_format import from_obp_dict, to_obp_dict
 from sim.ope.open_bandit_dataset import (
     evaluate_bts_from_random,
@@ -22,17 +26,19 @@ from sim.ope.open_bandit_dataset import (
     obd_data_dir,
     on_policy_value,
     policy_from_pscores,
+    zozotown_bts_action_dist,
 )
 from sim.ope.reward_model import RidgeRewardModel
-from sim.ope.slate import SlateLog, cascade_pscore, independent_ips, reward_interaction_ips
+from sim.ope.slate import SlateLog, cascade_pscore, independent_ips, reward_interaction_ips, standard_ips
 from sim.ope.switch_dr import switch_dr
 from sim.ope.synthetic import softmax_target_policy, synthetic_log, true_policy_value
 
 __all__ = [
     "BanditLog", "Estimate", "OPEInputError", "RidgeRewardModel", "SlateLog",
-    "bootstrap_interval", "cascade_pscore", "check_action_dist", "clt_interval",
-    "direct_method", "doubly_robust", "evaluate_bts_from_random", "from_obp_dict",
-    "independent_ips", "ips", "load_open_bandit_dataset", "obd_data_dir", "on_policy_value",
-    "policy_from_pscores", "reward_interaction_ips", "snips", "softmax_target_policy",
-    "switch_dr", "synthetic_log", "to_obp_dict", "true_policy_value",
+    "bernoulli_ts_action_dist", "bootstrap_interval", "bts_relative_value", "cascade_pscore",
+    "check_action_dist", "clt_interval", "direct_method", "doubly_robust", "evaluate_bts_from_random",
+    "from_obp_dict", "independent_ips", "ips", "load_open_bandit_dataset", "load_zozotown_prior",
+    "obd_data_dir", "on_policy_value", "policy_from_pscores", "read_log_file", "reward_interaction_ips",
+    "snips", "softmax_target_policy", "standard_ips", "switch_dr", "synthetic_log", "to_obp_dict",
+    "true_policy_value", "weight_diagnostics", "zozotown_bts_action_dist",
 ]  # fmt: skip
