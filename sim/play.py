@@ -54,13 +54,18 @@ def start_world(prep: Prepared, seed_index: int):
 
 def build_agent(prep: Prepared, agent_index: int, seed_index: int):
     """Agent ``agent_index`` of the config, seeded for ``seed_index``."""
+    cfg = prep.config
+    rng = np.random.default_rng(agent_seed(cfg.run.root_seed, seed_index, agent_index))
+    return make_config_agent(cfg, agent_index, len(prep.item_ids), rng)
+
+
+def make_config_agent(cfg, agent_index: int, n_items: int, random_state):
+    """Agent ``agent_index`` of run config ``cfg`` over ``n_items`` arms (its params, slate size, rewards)."""
     from agents.registry import make_agent
     from envs.feedback_kinds import reward_vector
 
-    cfg = prep.config
     spec = cfg.agents[agent_index]
-    rng = np.random.default_rng(agent_seed(cfg.run.root_seed, seed_index, agent_index))
-    return make_agent(spec.name, len(prep.item_ids), slate_size=cfg.world.slate_size, random_state=rng,
+    return make_agent(spec.name, n_items, slate_size=cfg.world.slate_size, random_state=random_state,
                       kind_values=reward_vector(cfg.world.reward_map).tolist(), **spec.params)
 
 

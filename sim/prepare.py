@@ -150,8 +150,13 @@ def _ratings_population(cfg: RunConfig, vectors: np.ndarray, item_ids, progress:
     return pop
 
 
-def prepare(cfg: RunConfig, progress: bool = True) -> Prepared:
-    """Load the catalog, embed it (cached), build the users and the cold-start order."""
+def prepare(cfg: RunConfig, progress: bool = True,
+            before_embedding: Callable[[int], None] | None = None) -> Prepared:
+    """Load the catalog, embed it (cached), build the users and the cold-start order.
+
+    ``before_embedding(n_items)`` runs once the catalog is read and before the expensive part, so
+    checks that need the catalog's size (agent parameters) fail before anything is embedded.
+    """
     from envs.catalog import load_catalog
     from envs.embedding import TextEmbedder, embed_texts
 
@@ -163,6 +168,8 @@ def prepare(cfg: RunConfig, progress: bool = True) -> Prepared:
 
         raise BanditsimError(f"world.slate_size {cfg.world.slate_size} is larger than the catalog "
                              f"({len(catalog)} items)")
+    if before_embedding is not None:
+        before_embedding(len(catalog))
     embedder = TextEmbedder(e.model, device=e.device, batch_size=e.batch_size)
     res = embed_texts(catalog.texts, cache_dir=e.cache_dir, progress=progress, embedder=embedder)
 

@@ -24,14 +24,14 @@ def run_prepared(prep, out_dir: str | Path, *, progress: bool = False,
     ``run_experiment(prep.config, out_dir)``.
     """
     from sim.results_folder import claimed
-    from sim.runner import run_in_folder, check_agents
+    from sim.runner import check_agents, run_in_folder
 
     start = time.perf_counter()
     cfg = prep.config
     out_dir = Path(out_dir)
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise BanditsimError(f"{out_dir} exists and is not an empty folder; choose another out_dir")
-    check_agents(prep)
+    check_agents(cfg, len(prep.item_ids))
     with claimed(out_dir, "run"):
         log(f"{cfg.name}: {cfg.run.seeds * len(cfg.agents)} cells ({len(cfg.agents)} agents × {cfg.run.seeds} "
             f"seeds), {cfg.world.n_users} users × {cfg.run.horizon} steps each")

@@ -136,14 +136,15 @@ def _check_inputs(out_dir: Path, old: dict | None, prep: Prepared) -> None:
                              f"(was {was}, now {now}); --resume needs the same inputs (or choose another --out)")
 
 
-def check_agents(prep: Prepared) -> None:
-    """Build every agent of the config once, so a bad parameter value (``epsilon: 2``) is one
-    error line before the results folder exists, not a crash in the first cell."""
-    from sim.play import build_agent
+def check_agents(cfg: RunConfig, n_items: int) -> None:
+    """Build every agent of the config once over the catalog's ``n_items`` arms, so a bad parameter
+    value (``epsilon: 2``) is one error line before the embedding and before the results folder is
+    written, not a crash in the first cell."""
+    from sim.play import make_config_agent
 
-    for index, spec in enumerate(prep.config.agents):
+    for index, spec in enumerate(cfg.agents):
         try:
-            build_agent(prep, index, 0)
+            make_config_agent(cfg, index, n_items, 0)
         except (ValueError, TypeError) as exc:  # a parameter's value or type
             raise BanditsimError(f"agent {spec.label!r}: {exc}") from None
 
@@ -185,9 +186,8 @@ def run_experiment(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False,
     with claimed(out_dir, "run"):
         old = _read_manifest(out_dir)
         _check_resume(out_dir, old, cfg, resume)
-        prep = prepare(cfg, progress=progress)
+        prep = prepare(cfg, progress=progress, before_embedding=lambda n: check_agents(cfg, n))
         _check_inputs(out_dir, old, prep)
-        check_agents(prep)
         return run_in_folder(prep, out_dir, old, start, log, progress)
 
 

@@ -174,3 +174,20 @@ def test_sigterm_releases_the_lock(forkserver, tiny_catalog, tmp_path):
     assert forkserver.wait(pid)["exit"] == 143, log.read_text()[-1500:]
     assert not (out / ".banditsim.lock").exists()
     record_trust("2 one writer", "lock released on SIGTERM", "correct")
+
+
+@pytest.mark.parametrize("params", ["{name: epsilon_greedy, params: {epsilon: 2}}", "{name: ucb1, params: {c: -1}}",
+                                    "{name: lin_ts, params: {noise_std: 0}}", "{name: beta_ts, params: {alpha_prior: nan}}"])
+def test_agent_values_are_checked_before_the_embedding(tmp_path, params, capsys):
+    """A bad agent value used to surface only after the catalog was embedded."""
+    from tests.reliability.rel_helpers import write_tiny_catalog
+
+    catalog = write_tiny_catalog(tmp_path)
+    catalog.write_text(catalog.read_text().replace("space opera", "a never embedded space opera"))
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(tiny_config_text(catalog, seeds=1, horizon=5, agents=f"  - {params}\n"))
+    cache = tmp_path / "fresh-cache"
+    check_cli_error(["run", str(cfg), "--out", str(tmp_path / "o"), "--quiet", "--set",
+                     f"embedding.cache_dir={cache}"], capsys, "15/6 agent value before embedding", key=params,
+                    expect="agent ", must_not_exist=[tmp_path / "o", cache])
+    record_trust("6 checks before work", f"agent value {params}", "clear-error")
