@@ -152,6 +152,10 @@ def run(config: Optional[Path] = typer.Argument(None, help="Run config (YAML/TOM
     from sim.report import print_summary
     from sim.runner import run_experiment
 
+    if quiet:  # no progress lines off a terminal either
+        import os
+
+        os.environ["BANDITSIM_PROGRESS"] = "off"
     overrides = list(set_)
     if seeds is not None:
         overrides.append(f"run.seeds={seeds}")
@@ -178,6 +182,26 @@ def run(config: Optional[Path] = typer.Argument(None, help="Run config (YAML/TOM
     print_summary(result.summary, console)
     console.print(f"results: {out}  ({result.cells_run} cells run, {result.cells_reused} reused, "
                   f"{result.seconds:.1f} s); plots: {', '.join(p.name for p in result.plots)}")
+
+
+@app.command()
+def fidelity(config: Optional[Path] = typer.Argument(None, help="Run config whose population to check (default: "
+                                                                 "the MovieLens quickstart)."),
+             out: Optional[Path] = typer.Option(None, "--out", "-o", help="Results folder (default runs/fidelity-<time>)."),
+             set_: List[str] = typer.Option([], "--set", help="Override a config key.")) -> None:
+    """How well the fitted users predict held-out ratings: AUC, calibration, cold items, beside baselines."""
+    from sim.fidelity import main as fidelity_main
+    from sim.results_folder import claimed
+
+    out = out or default_out("fidelity")
+    argv = ([str(config)] if config is not None else []) + ["--out", str(out)]
+    for item in set_:
+        argv += ["--set", item]
+    with claimed(out, "fidelity"):
+        code = fidelity_main(argv)
+    if code:
+        raise SystemExit(code)
+    console.print(f"results: {out}")
 
 
 @app.command()

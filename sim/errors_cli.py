@@ -63,7 +63,28 @@ def run_guarded(fn: Callable[[], object], debug: bool = False) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        interrupt = interrupt_in_chain(exc)
+        if interrupt is None or debug:
+            raise
+        print("interrupted", file=sys.stderr)  # a C extension (Ray's wait) wrapped our Interrupted
+        return interrupt.exit_code
     return 0
+
+
+def interrupt_in_chain(exc: BaseException) -> Interrupted | None:
+    """The :class:`Interrupted` that ``exc`` was raised from or during, if any.
+
+    Some C extensions turn an exception raised by a signal handler into their own error
+    (Ray's ``wait``: ``SystemError: ... returned a result with an exception set``).
+    """
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, Interrupted):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def os_error_line(exc: OSError) -> str:

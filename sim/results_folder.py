@@ -25,7 +25,7 @@ from sim.atomic import is_partial
 LOCK_NAME = ".banditsim.lock"
 
 #: command -> the file that marks a folder as written by it
-MARKERS = {"run": "manifest.json", "ope": "ope.json", "abtest": "abtest.json"}
+MARKERS = {"run": "manifest.json", "ope": "ope.json", "abtest": "abtest.json", "fidelity": "fidelity.json"}
 
 
 def check_out_path(out: Path) -> None:

@@ -232,16 +232,15 @@ def _forget_run(out_dir: Path) -> None:
 
 def run_cells(prep: Prepared, cells: list[Cell], out_dir: Path, progress: bool) -> None:
     """Play ``cells`` on the config's backend and write each one's files as it finishes."""
-    from tqdm.auto import tqdm
-
     from sim.backends import run_local, run_ray
+    from sim.progress import progress_bar
 
     run = prep.config.run
     if run.backend == "ray":
         stream = run_ray(_cell_job, prep, cells, address=run.ray_address, workers=run.workers)
     else:
         stream = run_local(_cell_job, prep, cells, workers=run.workers)
-    with tqdm(total=len(cells), desc="cells (agent × seed)", unit="cell", disable=not progress) as bar:
+    with progress_bar(len(cells), "cells (agent × seed)", "cell", progress) as bar:
         for cell, tables in stream:
             write_cell(out_dir, cell, tables)
             bar.update(1)

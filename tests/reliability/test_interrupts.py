@@ -153,3 +153,25 @@ def test_embed_interrupted_keeps_finished_batches(forkserver, tmp_path):
     res = embed_texts(texts[:64 * 4], cache_dir=cache, progress=False)
     record_trust("1 interrupts", "embed keeps batches", "correct" if res.n_cached > 0 else "wrong")
     assert res.n_cached > 0, "an interrupted embed threw away every finished batch"
+
+
+def test_an_interrupt_wrapped_by_a_c_extension_is_still_an_interrupt(capsys):
+    """Ray's ``wait`` turns the exception our SIGINT handler raises into ``SystemError: ... returned a
+    result with an exception set``; it must still end as ``interrupted``, exit 130, no traceback."""
+    from sim.errors_cli import run_guarded
+    from sim.interrupts import Interrupted
+
+    def wrapped():
+        try:
+            raise Interrupted(signal.SIGINT)
+        except Interrupted as exc:
+            raise SystemError("<cyfunction CoreWorker.wait> returned a result with an exception set") from exc
+
+    def unrelated():
+        raise SystemError("a real bug")
+
+    assert run_guarded(wrapped) == 130
+    assert capsys.readouterr().err == "interrupted\n"
+    with pytest.raises(SystemError, match="a real bug"):
+        run_guarded(unrelated)
+    record_trust("1 interrupts", "interrupt wrapped in SystemError (ray.wait)", "clear-error")

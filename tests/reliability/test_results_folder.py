@@ -120,6 +120,7 @@ def test_commands_refuse_folders_that_are_not_theirs(small_run, tiny_catalog, tm
     cases.append(("run into an ope folder", ["run", str(cfg), "--out", str(fake_ope)], "holds a banditsim ope"))
     cases.append(("abtest into an ope folder", ["abtest", str(ab_cfg), "--out", str(fake_ope)],
                   "holds a banditsim ope"))
+    cases.append(("fidelity into a run", ["fidelity", str(cfg), "--out", str(run_out)], "holds a banditsim run"))
     for key, argv, expect in cases:
         check_cli_error(argv, capsys, "15/2 one writer", expect=expect)
         record_trust("2 one writer", key, "clear-error")
