@@ -124,7 +124,15 @@ def main(argv=None) -> None:
     p.add_argument("--steps", type=int, default=4096)
     p.add_argument("--episodes", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--methods", default="random,beta_ts,linucb,PPO,MaskablePPO",
+                   help="comma-separated subset of random, beta_ts, linucb, PPO, MaskablePPO")
     args = p.parse_args(argv)
+    if args.steps < 1 or args.episodes < 2:
+        p.error(f"--steps must be >= 1 and --episodes >= 2, got {args.steps} and {args.episodes}")
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    unknown = sorted(set(methods) - {"random", "beta_ts", "linucb", "PPO", "MaskablePPO"})
+    if unknown:
+        p.error(f"unknown method(s): {', '.join(unknown)}")
     import torch
 
     import envs  # noqa: F401  (registers the ids)
@@ -132,10 +140,11 @@ def main(argv=None) -> None:
     torch.set_num_threads(1)
     kw = _world(args.world)
     rows = {}
-    for name in ("random", "beta_ts", "linucb"):
-        rows[name] = _bandit(name, kw, args.steps, args.episodes, args.seed)
-    rows["PPO"] = _sb3(False, kw, args.steps, args.episodes, args.seed)
-    rows["MaskablePPO"] = _sb3(True, kw, args.steps, args.episodes, args.seed)
+    for name in methods:
+        if name in ("PPO", "MaskablePPO"):
+            rows[name] = _sb3(name == "MaskablePPO", kw, args.steps, args.episodes, args.seed)
+        else:
+            rows[name] = _bandit(name, kw, args.steps, args.episodes, args.seed)
     print(f"world={args.world} steps={args.steps} episodes={args.episodes} seed={args.seed} (max_steps=20)\n")
     print("| method | mean episode reward (± s.e.) | regret / episode | regret / step | disallowed picks | s |")
     print("|---|---|---|---|---|---|")

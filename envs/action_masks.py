@@ -63,7 +63,8 @@ def check_allowed(actions, mask: np.ndarray) -> None:
     bad = disallowed(actions, mask)
     if bad is not None and bad.any():
         r, c = np.argwhere(bad)[0]
-        item = np.asarray(actions).reshape(bad.shape)[r, c]
+        a = actions.detach().cpu().numpy() if hasattr(actions, "detach") else np.asarray(actions)
+        item = a.reshape(bad.shape)[r, c]
         raise ActionError(f"item {int(item)} is blocked for slot {r} (the user blocked it): {HOW_TO_MASK}")
 
 

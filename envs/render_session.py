@@ -137,7 +137,7 @@ class SessionPicture:
         ax.axvline(0, color="black", linewidth=0.5)
         ax.set_xlim(-1.1, 1.1)
         ax.tick_params(axis="x", labelsize=6)
-        ax.set_title("recent recommendations → answer (reward)", fontsize=7)
+        ax.set_title("shown → answer (reward), newest first", fontsize=7)
 
     def show(self, frame: np.ndarray, fps: int) -> None:
         """``human`` mode: the frame in a pyplot window, or one warning when there is no screen."""

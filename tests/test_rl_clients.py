@@ -328,6 +328,27 @@ def test_wrappers_run(env_id, kw, tmp_path):
     assert len(videos) == 1 and videos[0].stat().st_size > 1000
 
 
+def test_vector_episode_statistics_match_the_rewards(kw):
+    from gymnasium.wrappers.vector import RecordEpisodeStatistics as VectorStats
+
+    venv = VectorStats(gym.make_vec("banditsim/Recommend-v0", num_envs=4, vectorization_mode="vector_entry_point",
+                                    **kw))
+    _, info = venv.reset(seed=0)
+    rng = np.random.default_rng(0)
+    totals, lengths, ended = np.zeros(4), np.zeros(4, dtype=int), 0
+    for _ in range(60):
+        a = np.array([rng.choice(np.flatnonzero(m)) for m in info["action_mask"]])
+        _, r, term, trunc, info = venv.step(a)
+        totals, lengths = totals + r, lengths + 1
+        done = term | trunc
+        if done.any():
+            np.testing.assert_array_equal(info["_episode"], done)
+            np.testing.assert_allclose(info["episode"]["r"][done], totals[done])
+            np.testing.assert_array_equal(info["episode"]["l"][done], lengths[done])
+            totals[done], lengths[done], ended = 0.0, 0, ended + done.sum()
+    assert ended >= 4
+
+
 # ---------------------------------------------------------------- Stable-Baselines3 / sb3-contrib
 def test_make_vec_env_with_the_defaults():
     from sb3_contrib.common.maskable.utils import get_action_masks
