@@ -10,6 +10,8 @@ and, with planted bugs, by ``test_world_mutations_caught.py``.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from scipy import stats
 
@@ -26,8 +28,12 @@ P_MIN = 1e-3  # a fixed seed: a correct world passes with this p-value; every pl
 
 
 def _items_and_population():
-    x = np.random.default_rng(0).normal(size=(60, 16)).astype(np.float32)
-    return x, cluster_population(x, 40, n_clusters=5, seed=0)
+    """60 items, 40 users around 5 clusters, with item biases (clusters have none) so that every
+    term of the utility is exercised."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 16)).astype(np.float32)
+    pop = cluster_population(x, 40, n_clusters=5, seed=0)
+    return x, replace(pop, item_bias=0.4 * rng.normal(size=60))
 
 
 def kind_probabilities_reference(pop, template: np.ndarray, items: np.ndarray, x: np.ndarray) -> np.ndarray:
