@@ -98,7 +98,9 @@ def check_cascade_positions(n_users: int = 60_000, k: int = 3, seed: int = 6) ->
     """Chi-square of (answered position, kind) of slates under the cascade against the exact cells."""
     x, pop = _items_and_population()
     cascade = CascadeChoice(decay=0.6)
-    world = World(x, pop, n_users=n_users, seed=seed, config=WorldConfig(**OFF, cascade=cascade))
+    # a neutral answer worth 0.05 (not the default 0): the no-response term of the slate value counts
+    config = WorldConfig(**OFF, cascade=cascade, reward_map={"neutral": 0.05})
+    world = World(x, pop, n_users=n_users, seed=seed, config=config)
     obs = world.reset()
     slates = np.argsort(np.random.default_rng(seed).random((n_users, len(x))), axis=1)[:, :k]
     rows = np.repeat(obs.population_index, k)
@@ -106,7 +108,8 @@ def check_cascade_positions(n_users: int = 60_000, k: int = 3, seed: int = 6) ->
     exam = 0.6 ** np.arange(k)  # the cascade's definition, not its examination_probs
     cells = cascade_cell_probabilities(probs, exam)
     res = world.step(slates)
-    r = reward_vector()
+    r = reward_vector({"neutral": 0.05})
+    assert r[NEUTRAL] == 0.05
     np.testing.assert_allclose(cells @ np.r_[r[NEUTRAL], np.tile(np.delete(r, NEUTRAL), k)],
                                res.expected_reward_chosen, atol=2e-5)
     non_neutral = np.delete(np.arange(7), NEUTRAL)
