@@ -63,10 +63,11 @@ def test_env_and_batched_core_give_same_numbers(kw):
 
 
 def test_truncated_at_max_steps(small_items, small_population):
-    from envs.dynamics import Patience
+    from envs.dynamics import Blocking, Patience
 
+    # blocking off: showing item 0 again after a block would be refused and not count (envs.action_masks)
     env = gym.make("banditsim/Recommend-v0", item_vectors=small_items, population=small_population,
-                   max_steps=7, config=WorldConfig(patience=Patience(enabled=False)))
+                   max_steps=7, config=WorldConfig(patience=Patience(enabled=False), blocking=Blocking(enabled=False)))
     env.reset(seed=0)
     flags = [env.step(0)[3] for _ in range(7)]
     assert flags == [False] * 6 + [True]
@@ -88,7 +89,8 @@ def test_vector_env_matches_world(kw, slate):
     assert venv.observation_space.contains(obs)
     rng = np.random.default_rng(1)
     for _ in range(10):
-        a = rng.integers(60, size=8) if slate is None else rng.integers(60, size=(8, slate))
+        # allowed items only: the vector env refuses a blocked one (envs.action_masks)
+        a = np.array([rng.choice(np.flatnonzero(m), size=slate) for m in obs["mask"]])
         obs, r, term, trunc, info = venv.step(a)
         res = world.step(a)
         np.testing.assert_array_equal(r, res.reward)
