@@ -215,6 +215,10 @@ def check_thompson_propensities(name: str, slate_size: int, n_agent: int = 20_00
         for j in range(slate_size):
             counts = np.bincount(actions[b, :, j], minlength=5)
             assert chi_square_pvalue(counts, ref[j]) > 1e-3, (name, b, j, counts / n_rows, ref[j])
+    if slate_size > 1:  # one row per act takes the per-row sampler (``_sampler``), not the pooled draws
+        first = np.array([agent.act(Context(mask=MASKS[:1])).actions[0, 0] for _ in range(1500)])
+        ref = ranking_probabilities(ref_scores, MASKS[0], 1)[0]
+        assert chi_square_pvalue(np.bincount(first, minlength=5), ref) > 1e-3, (name, np.bincount(first) / 1500, ref)
 
 
 def chi_square_pvalue(counts: np.ndarray, probs: np.ndarray) -> float:

@@ -48,3 +48,19 @@ def test_sampling_matches_probabilities_and_expectation():
     r = reward_vector()
     assert abs(r[kinds].mean() - expected_reward(u[:1], cuts[:1], temp[:1], r)[0]) < 5e-3
     np.testing.assert_allclose(expected_reward(u[:1], cuts[:1], temp[:1], r)[0], (p * r).sum(), atol=1e-12)
+
+
+def test_expected_reward_of_a_big_batch_is_the_exact_sum():
+    """Above 2^16 utilities expected_reward takes its one-cut-point-at-a-time path: it must equal
+    Σ_k P(k)·r_k with P from scipy's logistic distribution, like the small path."""
+    from scipy import stats
+
+    n = 70_000
+    rng = np.random.default_rng(3)
+    u, temp = rng.normal(size=n), rng.uniform(0.2, 1.5, n)
+    cuts = FeedbackModel().cut_points(np.full(n, -0.5), np.full(n, 0.7), temp)
+    r = reward_vector()
+    cdf = stats.logistic.cdf((cuts - u[:, None]) / temp[:, None])
+    want = np.diff(np.c_[np.zeros(n), cdf, np.ones(n)], axis=1) @ r
+    np.testing.assert_allclose(expected_reward(u, cuts, temp, r), want, atol=1e-12)
+    np.testing.assert_allclose(expected_reward(u[:100], cuts[:100], temp[:100], r), want[:100], atol=1e-12)
