@@ -311,3 +311,19 @@ def check_lai_robbins_band(horizon: int = 10_000, n_seeds: int = 200) -> np.ndar
     assert abs(ratio - LAI_ROBBINS_RATIO) < 5 * sem + 0.01, (ratio, sem)
     assert regret.std(ddof=1) / bound < 0.3, regret.std(ddof=1) / bound
     return regret
+
+
+def check_epsilon_greedy_slates(eps: float = 0.4) -> None:
+    """ε-greedy slates of 2 under masks: P(item i at position j) = ε/n_allowed + (1 − ε)·1[i is the
+    j-th best allowed arm] (distinct means, so no ties), for every row and position."""
+    agent = make_agent("epsilon_greedy", 5, epsilon=eps, slate_size=2, random_state=0)
+    arms = np.array([0, 1, 2, 3, 4])
+    rewards = np.array([0.9, 0.7, 0.5, 0.3, 0.1])
+    agent.update(None, arms, Feedback(reward=rewards))
+    masks = np.repeat(MASKS, 2000, axis=0)
+    d = agent.act(Context(mask=masks))
+    for b in range(len(masks)):
+        greedy = [a for a in np.argsort(-rewards) if masks[b, a]][:2]
+        for j in range(2):
+            want = eps / masks[b].sum() + (1 - eps) * (d.actions[b, j] == greedy[j])
+            assert abs(d.propensities[b, j] - want) < 1e-12, (b, j, d.actions[b], d.propensities[b], want)

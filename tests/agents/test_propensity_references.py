@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from agent_references import THOMPSON, check_epsilon_greedy_masked, check_thompson_propensities
+from agent_references import THOMPSON, check_epsilon_greedy_masked, check_epsilon_greedy_slates, check_thompson_propensities
 
 
 @pytest.mark.parametrize("name", THOMPSON)
@@ -15,3 +15,8 @@ def test_thompson_propensities_match_scipy_posteriors(name, slate_size):
 @pytest.mark.parametrize("eps", [0.0, 0.3, 1.0])
 def test_epsilon_greedy_masked_propensities_are_the_closed_form(eps):
     check_epsilon_greedy_masked(eps)
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.4])
+def test_epsilon_greedy_slate_propensities_are_the_closed_form(eps):
+    check_epsilon_greedy_slates(eps)
