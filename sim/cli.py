@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import List, Optional
 
@@ -147,15 +148,36 @@ def run(config: Optional[Path] = typer.Argument(None, help="Run config (YAML/TOM
         resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run in --out."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars.")) -> None:
     """Run an experiment (agents × seeds against the simulated users); no config = MovieLens quickstart."""
+    with _progress_lines(not quiet):
+        _run(config, out, seeds, backend, workers, device, set_, resume, quiet)
+
+
+@contextmanager
+def _progress_lines(enabled: bool):
+    """``--quiet`` also silences the progress lines printed off a terminal, for this command only."""
+    import os
+
+    if enabled:
+        yield
+        return
+    before = os.environ.get("BANDITSIM_PROGRESS")
+    os.environ["BANDITSIM_PROGRESS"] = "off"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("BANDITSIM_PROGRESS", None)
+        else:
+            os.environ["BANDITSIM_PROGRESS"] = before
+
+
+def _run(config, out, seeds, backend, workers, device, set_, resume, quiet) -> None:
+    """The body of ``banditsim run`` (see :func:`run`)."""
     from sim.config_files import load_config
     from sim.prepare import check_cuda, compute_line
     from sim.report import print_summary
     from sim.runner import run_experiment
 
-    if quiet:  # no progress lines off a terminal either
-        import os
-
-        os.environ["BANDITSIM_PROGRESS"] = "off"
     overrides = list(set_)
     if seeds is not None:
         overrides.append(f"run.seeds={seeds}")
