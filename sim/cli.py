@@ -219,7 +219,7 @@ def fidelity(config: Optional[Path] = typer.Argument(None, help="Run config whos
     argv = ([str(config)] if config is not None else []) + ["--out", str(out)]
     for item in set_:
         argv += ["--set", item]
-    with claimed(out, "fidelity"):
+    with claimed(out, "fidelity", discard_on_failure=True):
         code = fidelity_main(argv)
     if code:
         raise SystemExit(code)
@@ -288,7 +288,7 @@ def ope(config: Optional[Path] = typer.Argument(None, help="OPE config (YAML/TOM
         if not 0 < train_fraction < 1:
             raise ValueError(f"--train-fraction must be between 0 and 1 (exclusive), got {train_fraction}")
         out = out or default_out("ope-log")
-        with claimed(out, "ope"):
+        with claimed(out, "ope", discard_on_failure=True):
             _ope_on_log(log, target, train_fraction, out)
         console.print(f"results: {out}")
         return
@@ -298,7 +298,7 @@ def ope(config: Optional[Path] = typer.Argument(None, help="OPE config (YAML/TOM
 
     cfg = load_ope_config(config, set_)
     out = out or default_out(cfg.name)
-    with claimed(out, "ope"):
+    with claimed(out, "ope", discard_on_failure=True):
         result = _ope_simulated(cfg, out)
     console.print(f"results: {out}  ({sum(result.seconds.values()):.1f} s after preparing the world)")
 
@@ -338,7 +338,7 @@ def abtest(config: Optional[Path] = typer.Argument(None, help="A/B config (YAML/
 
     cfg = load_abtest_config(config, set_)
     out = out or default_out(cfg.name)
-    with claimed(out, "abtest"):
+    with claimed(out, "abtest", discard_on_failure=True):
         result = _abtest_in(out, cfg)
     console.print(f"results: {out}  ({sum(result.seconds.values()):.1f} s after preparing the world)")
 

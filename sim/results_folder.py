@@ -71,11 +71,15 @@ def _holder(lock: Path) -> str:
 
 
 @contextmanager
-def claimed(out: str | Path, kind: str) -> Iterator[Path]:
+def claimed(out: str | Path, kind: str, discard_on_failure: bool = False) -> Iterator[Path]:
     """Hold ``out`` exclusively for one ``kind`` command; create the folder if needed.
 
     On any exit the lock is released, and a folder this call created is removed again if
     nothing but the lock was written into it (a failed command leaves no empty result behind).
+    With ``discard_on_failure`` (commands whose output is only whole when they finish: ``ope``,
+    ``abtest``, ``fidelity``) a folder this call created is removed with everything in it when the
+    block fails or is interrupted, so no half-written result is left; ``run`` keeps its finished
+    cells for ``--resume`` instead.
 
     Examples
     --------
@@ -122,7 +126,12 @@ def claimed(out: str | Path, kind: str) -> Iterator[Path]:
         if why:
             raise BanditsimError(f"output folder {out} is not a {kind} results folder: {why}; choose "
                                  "another --out")
-        yield out
+        try:
+            yield out
+        except BaseException:
+            if discard_on_failure and created:
+                _remove_contents(out)
+            raise
     finally:
         if fd is not None:
             try:
@@ -131,3 +140,16 @@ def claimed(out: str | Path, kind: str) -> Iterator[Path]:
                 os.close(fd)
         if created and out.is_dir() and not any(out.iterdir()):
             out.rmdir()
+
+
+def _remove_contents(out: Path) -> None:
+    """Delete everything in ``out`` but the lock (still held; released and unlinked right after)."""
+    import shutil
+
+    for p in out.iterdir():
+        if p.name == LOCK_NAME:
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)

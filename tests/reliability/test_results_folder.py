@@ -192,3 +192,27 @@ def test_agent_values_are_checked_before_the_embedding(tmp_path, params, capsys)
                      f"embedding.cache_dir={cache}"], capsys, "15/6 agent value before embedding", key=params,
                     expect="agent ", must_not_exist=[tmp_path / "o", cache])
     record_trust("6 checks before work", f"agent value {params}", "clear-error")
+
+
+@pytest.mark.parametrize("command", ["ope", "abtest"])
+def test_a_failed_ope_or_abtest_leaves_no_half_written_folder(tiny_catalog, tmp_path, command, monkeypatch, capsys):
+    """The disk fills after the first result file: one error line, and the folder it created is gone
+    (an ope/abtest folder is only whole when the command finishes)."""
+    import errno
+
+    import sim.abtest_output
+    import sim.ope_output
+
+    module, name = ((sim.ope_output, "write_ope_results") if command == "ope"
+                    else (sim.abtest_output, "write_abtest_results"))
+
+    def half(out, *args, **kwargs):
+        (Path(out) / "estimates.parquet").write_bytes(b"PAR1 half")
+        raise OSError(errno.ENOSPC, "No space left on device", str(Path(out) / f"{command}.json"))
+
+    monkeypatch.setattr(module, name, half)
+    cfg = _ope_cfg(tmp_path, tiny_catalog) if command == "ope" else _ab_cfg(tmp_path, tiny_catalog)
+    out = tmp_path / "half"
+    check_cli_error([command, str(cfg), "--out", str(out)], capsys, "15/6 full disk", key=f"{command} half",
+                    expect="No space left on device", must_not_exist=[out])
+    record_trust("6 checks before work", f"{command}: full disk after the first file", "clear-error")
