@@ -12,10 +12,10 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from agents._validation import MAX_ABS_REWARD  # one bound (1e6) for reward maps and the agents' input
 from sim.config_errors import ConfigError
 
 KIND_NAMES = ("block", "dislike", "skip", "neutral", "click", "like", "save")
-MAX_ABS_REWARD = 1e6  # sums of rewards over users, steps and seeds stay far from float overflow
 
 
 def check_result_name(name: str) -> str:
