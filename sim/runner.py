@@ -192,7 +192,7 @@ def run_experiment(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False,
 
 
 def run_in_folder(prep: Prepared, out_dir: Path, old: dict | None, start: float,
-                   log: Callable[[str], None], progress: bool) -> RunResult:
+                  log: Callable[[str], None], progress: bool) -> RunResult:
     """The part of a run that writes: cells, then the merged results (folder already claimed)."""
     cfg = prep.config
     _remove_partials(out_dir)  # half-written files of a killed run
