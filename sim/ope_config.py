@@ -12,7 +12,15 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from sim.config import CatalogSection, EmbeddingSection, PopulationSection, Section, WorldSection
+from sim.config import (
+    CatalogSection,
+    EmbeddingSection,
+    PopulationSection,
+    Section,
+    WorldSection,
+    check_result_name,
+    default_name,
+)
 from sim.policy_spec import PolicySpec, unique_labels
 
 ESTIMATORS = ("ips", "snips", "dm", "dr", "switch_dr")
@@ -88,6 +96,11 @@ class OPEConfig(Section):
                 raise ValueError(str(exc)) from None
         if self.population.kind == "movielens" and self.catalog.source != "movielens-100k":
             raise ValueError("population kind 'movielens' needs catalog source 'movielens-100k'")
+        if "name" not in self.model_fields_set:  # never 'ope-movielens' on your own world
+            self.name = "ope-" + default_name(self.catalog.source, self.population.kind).replace(
+                "quickstart", "movielens")
+        else:
+            check_result_name(self.name)
         return self
 
 

@@ -155,3 +155,16 @@ def test_default_names(source, kind, name):
     assert cfg.name == name
     assert RunConfig.model_validate({"name": "mine", "catalog": {"source": source},
                                      "population": population}).name == "mine"
+
+
+def test_ope_and_abtest_are_not_named_movielens_on_your_own_world():
+    from sim.abtest_config import ABTestConfig
+    from sim.ope_config import OPEConfig
+
+    assert (OPEConfig().name, ABTestConfig().name) == ("ope-movielens", "abtest-movielens")
+    own = {"catalog": {"source": "/data/My Films.csv"}, "population": {"kind": "clusters"}}
+    assert OPEConfig(**own).name == "ope-My-Films-clusters"
+    assert ABTestConfig(**own).name == "abtest-My-Films-clusters"
+    assert OPEConfig(name="mine", **own).name == "mine"
+    with pytest.raises(ValueError, match="plain folder name"):
+        ABTestConfig(name="../up")
