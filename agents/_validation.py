@@ -129,3 +129,30 @@ def check_finite_array(name: str, arr: np.ndarray | None, bound: float) -> None:
     where = np.argwhere(~(np.abs(arr) <= bound))[0]
     at = f"row {where[0]}" if arr.ndim == 1 else f"row {where[0]}, column {where[1]}"
     raise ValueError(f"{name} {at} is {float(arr[tuple(where)]):g}: must be finite, with magnitude <= {bound:g}")
+
+
+class CheckedOnce:
+    """:func:`check_finite_array` that skips an array it has already passed, when that array is
+    read-only and owns its data (item embeddings handed to every ``act`` and ``update``: checking
+    1,682 × 384 values costs about 0.13 ms a call). Never pickled: a copy checks again.
+
+    >>> arms = np.ones((3, 2))
+    >>> arms.setflags(write=False)
+    >>> seen = CheckedOnce()
+    >>> seen.check("context.arm_features", arms, 1e6); seen.check("context.arm_features", arms, 1e6)
+    >>> seen.last is arms
+    True
+    """
+
+    def __init__(self) -> None:
+        self.last: np.ndarray | None = None
+
+    def check(self, name: str, arr: np.ndarray | None, bound: float) -> None:
+        """Raise like :func:`check_finite_array`, unless ``arr`` is the read-only array passed last."""
+        if arr is None or (arr is self.last and not arr.flags.writeable):
+            return
+        check_finite_array(name, arr, bound)
+        self.last = arr if (not arr.flags.writeable and arr.base is None) else None
+
+    def __reduce__(self):
+        return (CheckedOnce, ())

@@ -24,6 +24,7 @@ from agents._selection import (
 )
 from agents._validation import (
     MAX_ABS_FEATURE,
+    CheckedOnce,
     MAX_ABS_REWARD,
     RandomState,
     check_finite_array,
@@ -208,7 +209,9 @@ class Agent:
             raise ValueError(f"arm_features must have {self.n_arms} rows, got {ctx.arm_features.shape[0]}")
         # poison (NaN, ±inf, 1e300) is refused here, before act or update touches any state
         check_finite_array("context.features", ctx.features, MAX_ABS_FEATURE)
-        check_finite_array("context.arm_features", ctx.arm_features, MAX_ABS_FEATURE)
+        # the same read-only item matrix comes with every call: checked once (CheckedOnce)
+        self.__dict__.setdefault("_arms_checked", CheckedOnce()).check(
+            "context.arm_features", ctx.arm_features, MAX_ABS_FEATURE)
         return _checked_context(ctx.features, ctx.arm_features, mask, replica, ctx.n_rows)
 
 

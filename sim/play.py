@@ -103,6 +103,7 @@ def play_cell(prep: Prepared, cell: Cell) -> dict:
     n_total, horizon, b = len(prep.item_ids), cfg.run.horizon, cfg.world.n_users
     release = cfg.cold_start.release_step if prep.n_initial < n_total else None
     arm_features = prep.item_vectors.astype(np.float64)
+    arm_features.setflags(write=False)  # the same matrix every step: agents check it once
     cols = _Columns(horizon)
     shown = np.zeros(n_total, dtype=np.int64)
     log_budget = cfg.log.max_rows_per_cell if cfg.log.enabled else 0

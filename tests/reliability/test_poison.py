@@ -201,3 +201,27 @@ def test_dirichlet_memory_does_not_grow_with_propensity_draws():
     ok = many <= 1.25 * few + (1 << 20) and many <= bound
     record_trust(CLS, "dirichlet_ts:memory:40k-arms-24-draws", "correct" if ok else "wrong")
     assert ok, (few, many, bound)
+
+
+def test_item_matrix_checked_once_only_while_it_cannot_change():
+    """The read-only item matrix of every call is checked once; a writeable one (or one made writeable
+    again) is checked on every call, so an in-place NaN is still refused."""
+    from agents.registry import make_agent
+    from agents.types import Context
+
+    agent = make_agent("linucb", 4, random_state=0)
+    arms = np.random.default_rng(0).normal(size=(4, 3))
+    ctx = Context(features=np.zeros((1, 2)), arm_features=arms)
+    agent.act(ctx)
+    arms[2, 1] = np.nan  # writeable: checked again
+    with pytest.raises(ValueError, match=r"context.arm_features row 2, column 1 is nan"):
+        agent.act(ctx)
+    frozen = np.random.default_rng(1).normal(size=(4, 3))
+    frozen.setflags(write=False)
+    agent.act(Context(features=np.zeros((1, 2)), arm_features=frozen))
+    assert agent._arms_checked.last is frozen
+    frozen.setflags(write=True)
+    frozen[0, 0] = np.inf
+    with pytest.raises(ValueError, match=r"context.arm_features row 0, column 0 is inf"):
+        agent.act(Context(features=np.zeros((1, 2)), arm_features=frozen))
+    record_trust("8 agent poison", "item matrix mutated in place after a check", "clear-error")
