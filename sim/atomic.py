@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from envs.file_digest import umask
+
 PARTIAL_MARK = ".banditsim-"
 _PARTIAL = re.compile(r"^\..+\.banditsim-[A-Za-z0-9_]+\.tmp$")
 
@@ -30,15 +32,9 @@ def is_partial(path: str | Path) -> bool:
     return bool(_PARTIAL.match(Path(path).name))
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def file_mode() -> int:
     """Permissions a new file gets under the process's umask (0644 under the usual 022)."""
-    return 0o666 & ~_umask()
+    return 0o666 & ~umask()
 
 
 @contextmanager

@@ -15,7 +15,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.atomic import write_parquet
+from envs.file_digest import sha256_file
+from sim.atomic import write_json, write_parquet
 
 PARTS = ("log", "genres", "items", "metrics")  # written in this order, then the done record
 
@@ -45,16 +46,6 @@ def done_path(out_dir: Path, cell: Cell) -> Path:
     return Path(out_dir) / "cells" / f"{cell.stem}.done.json"
 
 
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def cell_problem(out_dir: Path, cell: Cell, horizon: int) -> str | None:
     """Why a cell is not complete: ``"missing"`` when it never finished, a reason when its files are
     damaged, None when it is complete and can be reused."""
@@ -74,7 +65,7 @@ def cell_problem(out_dir: Path, cell: Cell, horizon: int) -> str | None:
             path = cell_path(out_dir, cell, part)
             if not path.is_file():
                 return f"{path.name} is missing"
-            if _sha256(path) != info["sha256"]:
+            if sha256_file(path) != info["sha256"]:
                 return f"{path.name} changed after it was written"
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         return f"its done record is unreadable ({type(exc).__name__})"
@@ -99,15 +90,13 @@ def remove_cell(out_dir: Path, cell: Cell) -> None:
 
 def write_cell(out_dir: Path, cell: Cell, tables: dict) -> None:
     """Write a cell's tables (pyarrow), each atomically, then the done record with their hashes."""
-    from sim.atomic import write_json
-
     parts = {}
     for part in PARTS:
         table = tables.get(part)
         if table is not None:
             path = cell_path(out_dir, cell, part)
             write_parquet(path, table)
-            parts[part] = {"rows": int(table.num_rows), "sha256": _sha256(path)}
+            parts[part] = {"rows": int(table.num_rows), "sha256": sha256_file(path)}
     write_json(done_path(out_dir, cell), {"cell": cell.stem, "parts": parts})
 
 

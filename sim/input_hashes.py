@@ -8,8 +8,9 @@ texts and categories, the files the users were fitted or built from, and the emb
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 from typing import Iterable, Sequence
+
+from envs.file_digest import sha256_file
 
 
 def hash_strings(*columns: Iterable[str]) -> str:
@@ -28,15 +29,6 @@ def hash_strings(*columns: Iterable[str]) -> str:
     return h.hexdigest()
 
 
-def hash_file(path: str | Path) -> str:
-    """SHA-256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def catalog_hash(ids: Sequence[str], texts: Sequence[str], categories) -> str:
     """The catalog as the run read it: ids, texts and categories, in order."""
     cats = ["|".join(c) for c in categories] if categories is not None else []
@@ -52,16 +44,16 @@ def population_sources(cfg) -> dict[str, str]:
         from envs.movielens_files import movielens_file
 
         for kind in ("inter", "user"):
-            out[f"movielens.{kind}"] = hash_file(movielens_file(kind))
+            out[f"movielens.{kind}"] = sha256_file(movielens_file(kind))
     if p.kind == "ratings":
-        out["ratings_file"] = hash_file(p.file)
+        out["ratings_file"] = sha256_file(p.file)
         if p.user_features_file:
-            out["user_features_file"] = hash_file(p.user_features_file)
+            out["user_features_file"] = sha256_file(p.user_features_file)
     if p.kind == "personas":
         if p.personas:
             out["personas"] = hash_strings(p.personas)
         elif p.personas_file:
-            out["personas_file"] = hash_file(p.personas_file)
+            out["personas_file"] = sha256_file(p.personas_file)
     return out
 
 

@@ -53,13 +53,13 @@ def foreign_contents(out: Path, kind: str) -> str | None:
 
     Empty folders, lock files and this module's partial files belong to nobody.
     """
-    marker = MARKERS[kind]
-    names = [p.name for p in out.iterdir() if p.name != LOCK_NAME and not is_partial(p)]
-    if not names or marker in names:
+    names = {p.name for p in out.iterdir() if p.name != LOCK_NAME and not is_partial(p)}
+    if not names or MARKERS[kind] in names:
         return None
-    others = [m for k, m in MARKERS.items() if k != kind and m in names]
-    return (f"it holds a banditsim {next(k for k, m in MARKERS.items() if m == others[0])} result "
-            f"({others[0]})") if others else f"it is not empty and holds no {kind} result ({sorted(names)[0]})"
+    for other, marker in MARKERS.items():
+        if marker in names:
+            return f"it holds a banditsim {other} result ({marker})"
+    return f"it is not empty and holds no {kind} result ({min(names)})"
 
 
 def _holder(lock: Path) -> str:
