@@ -19,8 +19,7 @@ from sim.config import (
     PopulationSection,
     Section,
     WorldSection,
-    check_result_name,
-    default_name,
+    experiment_name,
 )
 from sim.ope_config import load_section_config
 from sim.policy_spec import PolicySpec, unique_labels
@@ -78,11 +77,7 @@ class ABTestConfig(Section):
             raise ValueError("the A/B test shows single items: world.slate_size must be 1")
         if self.population.kind == "movielens" and self.catalog.source != "movielens-100k":
             raise ValueError("population kind 'movielens' needs catalog source 'movielens-100k'")
-        if "name" not in self.model_fields_set:  # never 'abtest-movielens' on your own world
-            self.name = "abtest-" + default_name(self.catalog.source, self.population.kind).replace(
-                "quickstart", "movielens")
-        else:
-            check_result_name(self.name)
+        self.name = experiment_name("abtest", self)  # never 'abtest-movielens' on your own world
         return self
 
 

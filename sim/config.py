@@ -403,6 +403,21 @@ def default_name(catalog_source: str, population_kind: str) -> str:
     return check_result_name(f"{stem}-{population_kind}")
 
 
+def experiment_name(prefix: str, cfg) -> str:
+    """The ``name`` of an ``ope``/``abtest`` config: as given (a plain folder name), else
+    ``<prefix>-movielens`` on the built-in world and ``<prefix>-<catalog>-<kind>`` on yours.
+
+    >>> from sim.ope_config import OPEConfig
+    >>> experiment_name("ope", OPEConfig()), experiment_name("ope", OPEConfig(catalog={"source": "a/b.csv"},
+    ...                                                                         population={"kind": "clusters"}))
+    ('ope-movielens', 'ope-b-clusters')
+    """
+    if "name" in cfg.model_fields_set:
+        return check_result_name(cfg.name)
+    world = default_name(cfg.catalog.source, cfg.population.kind)
+    return f"{prefix}-{'movielens' if world == 'quickstart' else world}"
+
+
 def validate_config(data: dict, source: str = "config") -> RunConfig:
     """Validate a config dict; any problem is one :class:`ConfigError` line naming the key."""
     from pydantic import ValidationError

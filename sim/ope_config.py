@@ -18,8 +18,7 @@ from sim.config import (
     PopulationSection,
     Section,
     WorldSection,
-    check_result_name,
-    default_name,
+    experiment_name,
 )
 from sim.policy_spec import PolicySpec, unique_labels
 
@@ -96,11 +95,7 @@ class OPEConfig(Section):
                 raise ValueError(str(exc)) from None
         if self.population.kind == "movielens" and self.catalog.source != "movielens-100k":
             raise ValueError("population kind 'movielens' needs catalog source 'movielens-100k'")
-        if "name" not in self.model_fields_set:  # never 'ope-movielens' on your own world
-            self.name = "ope-" + default_name(self.catalog.source, self.population.kind).replace(
-                "quickstart", "movielens")
-        else:
-            check_result_name(self.name)
+        self.name = experiment_name("ope", self)  # never 'ope-movielens' on your own world
         return self
 
 
