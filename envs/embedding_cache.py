@@ -17,7 +17,6 @@ import fcntl
 import hashlib
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -26,7 +25,7 @@ import numpy as np
 
 from envs.cache_shard import ShardError, read_shard, shard_bytes
 from envs.errors import CacheError
-from envs.file_digest import umask
+from envs.file_digest import atomic_write_bytes
 
 COMPACT_AFTER = 16
 STALE_TMP_SECONDS = 3600  # a temporary shard this old belongs to a writer that was killed
@@ -64,23 +63,6 @@ def collection_key(hashes: Sequence[str]) -> str:
     for x in hashes:
         h.update(x.encode())
     return h.hexdigest()[:16]
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes 0600; cache files get the user's umask
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 class EmbeddingCache:
