@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from agents._linear_posterior import user_design
+from agents.base import split_at
 from agents._scratch import Scratch
 from agents._selection import top_k
 from agents._win_probability import GaussianWinProbability
@@ -34,6 +35,8 @@ class LinearTSDecideMixin:
                 mean, std = gauss
                 scores = mean + std * self._rng.standard_normal(mean.shape)
                 items = top_k(scores, rows.mask, 1, self._rng)
+                if self.explain:  # the posterior mean of the chosen score and its std
+                    self._why = split_at(mean, std, items)
                 win = self.__dict__.setdefault("_win_probability", GaussianWinProbability())
                 return items, win(mean, std, items[:, 0], rows.mask)[:, None], None
         return super()._decide(rows)

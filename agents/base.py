@@ -60,6 +60,8 @@ class Agent:
     name: ClassVar[str] = ""
     test_params: ClassVar[dict[str, Any]] = {}
     """Small constructor parameters used by the conformance test suite."""
+    explain: bool = False
+    """Set True to get ``Decision.explanation`` (the score split); off, nothing is computed."""
 
     def __init__(
         self,
@@ -92,13 +94,16 @@ class Agent:
         """Choose an item (or a slate) for every row of ``context``."""
         rows = self._resolve(context)
         items, propensities, probabilities = self._decide(rows)
+        why = self._explain(rows, items) if self.explain else None
         if self.slate_size == 1:
             items = items[:, 0]
             propensities = (lambda p=propensities: p()[:, 0]) if callable(propensities) else propensities[:, 0]
+            why = None if why is None else {k: v[:, 0] for k, v in why.items()}
         return Decision(
             actions=np.ascontiguousarray(items, dtype=np.int64),
             propensities=propensities,
             probabilities=probabilities,
+            explanation=why,
         )
 
     def update(
@@ -187,6 +192,11 @@ class Agent:
         """Update the state from one responded item per row (already validated)."""
         raise NotImplementedError
 
+    def _explain(self, rows: Context, items: np.ndarray) -> dict[str, np.ndarray] | None:
+        """The score split of the (B, k) ``items`` just chosen (only called when ``explain``):
+        what ``_decide`` left in ``_why`` this act, or None for agents without one."""
+        return self.__dict__.pop("_why", None)
+
     # ------------------------------------------------------------------ helpers
     def _resolve(self, context: Context | None, check_mask: bool = True) -> Context:
         ctx = Context() if context is None else context
@@ -213,6 +223,19 @@ class Agent:
         self.__dict__.setdefault("_arms_checked", CheckedOnce()).check(
             "context.arm_features", ctx.arm_features, MAX_ABS_FEATURE)
         return _checked_context(ctx.features, ctx.arm_features, mask, replica, ctx.n_rows)
+
+
+def split_at(exploit: np.ndarray, explore: np.ndarray, items: np.ndarray) -> dict[str, np.ndarray]:
+    """The (B, n_arms) score parts at the chosen (B, k) ``items``; an item never tried (infinite
+    exploration term) has no estimate (exploit NaN).
+
+    >>> split_at(np.array([[0.5, 0.0]]), np.array([[0.1, np.inf]]), np.array([[1, 0]]))
+    {'exploit': array([[nan, 0.5]]), 'explore': array([[inf, 0.1]])}
+    """
+    rows = np.arange(items.shape[0])[:, None]
+    explore = np.asarray(explore, dtype=np.float64)[rows, items]
+    exploit = np.where(np.isinf(explore), np.nan, np.asarray(exploit, dtype=np.float64)[rows, items])
+    return {"exploit": exploit, "explore": explore}
 
 
 def _too_few_allowed(mask: np.ndarray, k: int) -> bool:
@@ -248,9 +271,17 @@ class IndexAgent(Agent):
         """Scores (B, n_arms); higher is better."""
         raise NotImplementedError
 
+    def _index_parts(self, rows: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """``(exploit, explore, index)``, each (B, n_arms), for agents whose index is an estimate plus
+        an exploration term (``index`` exactly as ``_index`` computes it); None otherwise."""
+        return None
+
     def _decide(self, rows):
-        scores = self._index(rows)
+        parts = self._index_parts(rows) if self.explain else None
+        scores = self._index(rows) if parts is None else parts[2]
         items = top_k(scores, rows.mask, self.slate_size, self._rng)
+        if parts is not None:
+            self._why = split_at(parts[0], parts[1], items)
         propensities = greedy_position_probability(scores, rows.mask, items)
         mask = rows.mask
         probabilities = (lambda: greedy_probabilities(scores, mask)) if self.slate_size == 1 else None
@@ -319,6 +350,17 @@ class SamplingAgent(Agent):
     def _exceedance(self, n_slots: int) -> Any | None:
         """A lazy exact sampler (``agents._exceedance``) worth using for ``n_slots`` slots, or None."""
         return None
+
+    def _posterior_at(self, replica: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """Posterior mean and std of the score of ``items`` (B, k) for each row's replica, or None."""
+        return None
+
+    def _explain(self, rows, items):
+        why = super()._explain(rows, items)
+        if why is None:
+            parts = self._posterior_at(rows.replica, items)
+            why = None if parts is None else {"exploit": parts[0], "explore": parts[1]}
+        return why
 
     def _decide(self, rows):
         if self.slate_size == 1 and self._has_replica_draws():

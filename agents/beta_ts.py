@@ -96,6 +96,12 @@ class BetaTSAgent(SamplingAgent):
         a, b, fast = self.alpha[replicas], self.beta[replicas], self._fast  # copies: updates do not reach them
         return lambda n, rng: beta_draws(a, b, n, rng, fast)
 
+    def _posterior_at(self, replica, items):
+        """Beta posterior mean and std of the chosen items' success rate (reward mapped to [0, 1])."""
+        a, b = self.alpha[replica[:, None], items], self.beta[replica[:, None], items]
+        total = a + b
+        return a / total, np.sqrt(a * b / (total * total * (total + 1.0)))
+
     def _learn(self, rows, arms, reward, kind):
         success = unit_interval(reward, self.reward_range)
         if self.binarize:

@@ -72,6 +72,8 @@ class EpsilonGreedyAgent(Agent):
             items[idx] = random_slate(sub, idx.size, self.n_arms, 1, self._rng)[:, 0]
         is_best = means[group, items] == best[tie_group] if mask is None else ties[tie_group, items]
         propensities = eps / n_allowed + (1.0 - eps) * is_best / n_ties[tie_group]
+        if self.explain:
+            self._why = _why(means[group, items][:, None], explore[:, None])
 
         def probabilities():
             allowed = 1.0 if mask is None else mask
@@ -88,9 +90,16 @@ class EpsilonGreedyAgent(Agent):
             idx = np.flatnonzero(explore)
             sub = None if rows.mask is None else rows.mask[idx]
             items[idx] = random_slate(sub, idx.size, self.n_arms, k, self._rng)
+        if self.explain:
+            self._why = _why(means[np.arange(n)[:, None], items], np.repeat(explore[:, None], k, axis=1))
         p_random = uniform_position_probability(rows.mask, n, self.n_arms, k)
         p_greedy = greedy_position_probability(means, rows.mask, items)
         return items, self.epsilon * p_random + (1.0 - self.epsilon) * p_greedy, None
 
     def _learn(self, rows, arms, reward, kind):
         self._stats.add(rows.replica, arms, reward)
+
+
+def _why(mean: np.ndarray, explore: np.ndarray) -> dict[str, np.ndarray]:
+    """ε-greedy's explanation: the chosen item's empirical mean and whether it was the random pick."""
+    return {"exploit": mean.astype(np.float64), "explore": np.full(mean.shape, np.nan), "random": explore}

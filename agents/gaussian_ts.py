@@ -48,6 +48,12 @@ class GaussianTSAgent(SamplingAgent):
         mean = (self.prior_mean * prior_precision + per_row(self._stats.sums, replica) * noise_precision) / precision
         return mean, 1.0 / np.sqrt(precision)
 
+    def _posterior_at(self, replica, items):
+        """Posterior mean and std of the chosen items' mean reward."""
+        mean, std = self.posterior(replica)
+        rows = np.arange(items.shape[0])[:, None]
+        return mean[rows, items], std[rows, items]
+
     def _sampler(self, rows):
         mean, std = self.posterior(rows.replica)
         return lambda n: mean + std * self._rng.standard_normal((n, *mean.shape))

@@ -66,14 +66,18 @@ class KLUCBAgent(IndexAgent):
         self._stats = ArmStats(self.n_replicas, self.n_arms)
 
     def _index(self, rows):
+        return self._index_parts(rows)[2]
+
+    def _index_parts(self, rows):
+        """(mean on [0, 1], upper bound − mean, upper bound); +inf for arms never pulled."""
         n = per_row(self._stats.counts, rows.replica)
         t = np.maximum(n.sum(axis=1, keepdims=True), 1.0)
         log_t = np.log(t)
         budget = log_t + self.c * np.log(np.maximum(log_t, 1.0))
         safe_n = np.maximum(n, 1.0)
         p = np.clip(per_row(self._stats.sums, rows.replica) / safe_n, 0.0, 1.0)
-        index = kl_upper_bound(p, budget / safe_n, self.n_bisection)
-        return np.where(n > 0, index, np.inf)
+        index = np.where(n > 0, kl_upper_bound(p, budget / safe_n, self.n_bisection), np.inf)
+        return p, index - p, index
 
     def _learn(self, rows, arms, reward, kind):
         self._stats.add(rows.replica, arms, unit_interval(reward, self.reward_range))

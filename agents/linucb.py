@@ -43,8 +43,13 @@ class LinUCBAgent(LinearModelMixin, IndexAgent):
         self._init_linear(mode, ridge, fit_intercept, arm_dim, backend, device)
 
     def _index(self, rows):
+        return self._index_parts(rows)[2]
+
+    def _index_parts(self, rows):
+        """(xᵀθ̂, α·width, their sum): the ridge estimate and the optimism bonus."""
         mean, quad = self._mean_and_quad(rows)
-        return mean + self.alpha * np.sqrt(quad)
+        bonus = self.alpha * np.sqrt(quad)
+        return mean, bonus, mean + bonus
 
     def _learn(self, rows, arms, reward, kind):
         self._fit_rows(rows, arms, np.ones_like(reward), reward)

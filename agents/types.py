@@ -90,6 +90,12 @@ class Decision:
     function instead: the array is then built on first access only (from the policy as it
     was when it acted), so runs that never read it do not pay for it.
 
+    ``explanation`` is None unless the agent was asked for one (``agent.explain = True``): then,
+    for agents that split their score, a dict of arrays shaped like ``actions``: ``exploit``
+    (the part of the score the agent believes: an estimated mean), ``explore`` (the exploration
+    part: UCB bonus, LinUCB α·width, Thompson posterior std), and for ε-greedy ``random``
+    (True where the item was the uniform exploration pick).
+
     Examples
     --------
     >>> d = Decision(actions=np.array([1]), propensities=np.array([0.5]),
@@ -103,6 +109,7 @@ class Decision:
     actions: np.ndarray
     propensities: np.ndarray
     probabilities: np.ndarray | None = field(default=None)
+    explanation: dict[str, np.ndarray] | None = field(default=None)
 
     @property
     def n_rows(self) -> int:

@@ -36,11 +36,17 @@ class UCB1Agent(IndexAgent):
         self._stats = ArmStats(self.n_replicas, self.n_arms)
 
     def _index(self, rows):
+        return self._index_parts(rows)[2]
+
+    def _index_parts(self, rows):
+        """(mean, bonus, index): the index is the empirical mean plus the confidence bonus."""
         n = per_row(self._stats.counts, rows.replica)
         t = np.maximum(n.sum(axis=1, keepdims=True), 1.0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            index = per_row(self._stats.sums, rows.replica) / n + self.c * np.sqrt(2.0 * np.log(t) / n)
-        return np.where(n > 0, index, np.inf)
+            mean = per_row(self._stats.sums, rows.replica) / n
+            bonus = self.c * np.sqrt(2.0 * np.log(t) / n)
+            index = mean + bonus
+        return mean, np.where(n > 0, bonus, np.inf), np.where(n > 0, index, np.inf)
 
     def _learn(self, rows, arms, reward, kind):
         self._stats.add(rows.replica, arms, reward)
