@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from agents._validation import MAX_ABS_REWARD  # one bound (1e6) for reward maps and the agents' input
 from sim.config_errors import ConfigError
+from sim.delay_config import FeedbackDelaySection  # the feedback_delay section (delays per kind)
 
 KIND_NAMES = ("block", "dislike", "skip", "neutral", "click", "like", "save")
 
@@ -290,6 +291,8 @@ class RunSection(Section):
     compute: Literal["numpy", "torch"] = Field(
         "numpy", description="torch: the world and the agents with a torch path compute in torch")
     device: Literal["cpu", "cuda"] = Field("cpu", description="where torch computes; cuda implies compute torch")
+    update_every: int = Field(1, ge=1, le=1_000_000_000, description="update the agents after every N-th step, in "
+                              "one call over all answers arrived since the last update (1: every step)")
 
     @model_validator(mode="after")
     def _cuda_implies_torch(self):
@@ -319,6 +322,9 @@ class RunConfig(Section):
     cold_start: ColdStartSection = Field(default_factory=ColdStartSection)
     agents: list[AgentSpec] = Field(default_factory=_default_agents, min_length=1)
     run: RunSection = Field(default_factory=RunSection)
+    feedback_delay: FeedbackDelaySection = Field(
+        default_factory=FeedbackDelaySection, description="steps each kind of answer takes to reach the agents, "
+        "per kind else default, e.g. save: {dist: lognormal, median: 20, sigma: 1} (README 'Delayed feedback')")
     log: LogSection = Field(default_factory=LogSection)
 
     @field_validator("name")

@@ -12,6 +12,7 @@ import copy
 import numpy as np
 
 from sim.cells import Cell
+from sim.feedback_delay import FeedbackSchedule, log_arrival_columns
 from sim.prepare import Prepared, world_config
 from sim.seeding import agent_seed, as_int_seed, world_seed
 
@@ -109,6 +110,7 @@ def play_cell(prep: Prepared, cell: Cell) -> dict:
     log_budget = cfg.log.max_rows_per_cell if cfg.log.enabled else 0
     log_parts: list[dict[str, np.ndarray]] = []
     cum_regret = 0.0
+    schedule = FeedbackSchedule.from_config(cfg, cell.seed_index)  # delayed / batched updates
     for t in range(horizon):
         if release is not None and t == release:
             new = prep.item_vectors[prep.n_initial:]
@@ -123,7 +125,11 @@ def play_cell(prep: Prepared, cell: Cell) -> dict:
         session_before = obs.session_step
         context_ids = obs.population_index
         res = world.step(decision.actions)
-        agent.update(ctx, decision, Feedback(reward=res.reward, kind=res.kind, position=res.position))
+        fb = Feedback(reward=res.reward, kind=res.kind, position=res.position)
+        arrival, update = schedule.step(t, ctx, decision, fb)  # today: (ctx, decision, fb) at once
+        if update is not None:
+            agent.update(*update)
+        cols.put(t, **schedule.counts())
         counts = np.bincount(res.kind, minlength=len(KIND_NAMES))
         ended = res.terminated | res.truncated
         regret = float(res.regret.mean())
@@ -141,6 +147,7 @@ def play_cell(prep: Prepared, cell: Cell) -> dict:
         shown += np.bincount(actions.reshape(-1), minlength=n_total)
         if log_budget > 0:
             log_parts.append(_log_rows(t, b, context_ids, decision, res, prep))
+            log_parts[-1].update(log_arrival_columns(t, arrival, log_parts[-1]["action"].size))
             log_budget -= log_parts[-1]["action"].size
         obs = res.observation
     return _tables(prep, cell, cols.data, shown, log_parts, cfg.log.max_rows_per_cell)
