@@ -129,7 +129,6 @@ def play_cell(prep: Prepared, cell: Cell) -> dict:
         arrival, update = schedule.step(t, ctx, decision, fb)  # today: (ctx, decision, fb) at once
         if update is not None:
             agent.update(*update)
-        cols.put(t, **schedule.counts())
         counts = np.bincount(res.kind, minlength=len(KIND_NAMES))
         ended = res.terminated | res.truncated
         regret = float(res.regret.mean())
@@ -143,6 +142,7 @@ def play_cell(prep: Prepared, cell: Cell) -> dict:
                  sessions_ended=int(ended.sum()),
                  session_length_sum=int((session_before[ended] + 1).sum()),
                  **{f"n_{name}": int(counts[i]) for i, name in enumerate(KIND_NAMES)})
+        cols.put(t, **schedule.counts())  # answers in flight / buffered (sim.feedback_delay)
         actions = decision.actions
         shown += np.bincount(actions.reshape(-1), minlength=n_total)
         if log_budget > 0:
