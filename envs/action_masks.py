@@ -1,30 +1,33 @@
 """Allowed-item masks in the conventions RL libraries read, and the rule for a disallowed item.
 
-An item is *disallowed* for a user once that user has blocked it (``Observation.mask`` False).
+An item is *disallowed* for a user once that user has blocked it (``Observation.mask`` False);
+a returning person keeps their blocks, so an item blocked in an earlier session stays disallowed.
 
-The rule (``Recommend-v0`` and ``Slate-v0``): a step that shows a disallowed item, alone or
-anywhere in a slate, earns the penalty — the reward map's ``block`` reward (−1 by default) —
-and changes nothing: the world, the session (its step count and patience), the user and the
-random stream are as they were, the observation is the same, ``terminated`` and ``truncated``
-are False, and ``info["disallowed"]`` is True (``kind`` ``"block"``, ``expected_reward`` the
-penalty, ``regret`` exact against the best allowed action). Such a step does not count towards
-``max_steps``: a policy that keeps choosing a disallowed item never ends its episode, so bound
-it with ``gymnasium.wrappers.TimeLimit`` (or mask it).
+The rule, the same in ``Recommend-v0``, ``Slate-v0`` and the vector env (each of its B slots
+alone): a step that shows a slot a disallowed item, alone or anywhere in a slate, is *refused* for
+that slot. The slot earns the penalty, the reward map's ``block`` reward (−1 by default), and
+nothing about it changes: its person, session step, patience, taste, blocks and fatigue are as they
+were, ``terminated`` and ``truncated`` are False and the observation is the same; ``info`` says
+``disallowed`` True, ``kind`` ``"block"``, ``expected_reward`` the penalty, ``regret`` exact against
+the best allowed action, ``item``/``position`` the first disallowed item of the action. A refused step
+does not count towards ``max_steps``: a policy that keeps choosing a disallowed item never ends its
+episode, so bound it with ``gymnasium.wrappers.TimeLimit`` (or mask it). In the vector env the
+other slots step as usual, in the same batched world step (``World.step(actions, active=...)``).
 
-The vector env (B users stepping one batched world, :class:`envs.vector_env.BanditVectorEnv`)
-cannot leave one slot untouched while the others step, so there a step that shows any slot a
-disallowed item raises :class:`ActionError` before anything changes; mask-aware learners
-(sb3-contrib ``MaskablePPO``, ``action_space.sample(mask=info["action_mask"])``) never hit either.
+Random numbers (:mod:`envs.refused_rows`): a step in which nothing is shown (a refused single-env
+step, or a vector step refused in every slot) draws nothing, so what follows is exactly what would
+have followed without it. A vector step in which some slots act draws what a step with every slot
+acting draws (a refused slot's draws are thrown away), so an acting slot's answer does not depend on
+which other slots were refused.
+
+Malformed actions (wrong shape, non-integral, out of range) are errors (:class:`ActionError`), not
+refusals. Mask-aware learners (sb3-contrib ``MaskablePPO``,
+``action_space.sample(mask=info["action_mask"])``) never meet the rule.
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-from envs.world_errors import ActionError
-
-HOW_TO_MASK = ("choose among venv.action_masks() or info['action_mask'] (MaskablePPO does), "
-               "or build the world with WorldConfig(blocking=Blocking(enabled=False))")
 
 
 def disallowed(actions, mask: np.ndarray) -> np.ndarray | None:
@@ -51,21 +54,20 @@ def disallowed(actions, mask: np.ndarray) -> np.ndarray | None:
     return ~mask[np.arange(a.shape[0])[:, None], a]
 
 
-def check_allowed(actions, mask: np.ndarray) -> None:
-    """The vector env's rule: raise :class:`ActionError` when any slot shows a disallowed item.
+def first_disallowed(actions, bad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(position, item) per row of the first disallowed entry of ``actions`` ((B,) or (B, k)), given
+    ``bad`` (B, k) from :func:`disallowed`; (−1, −1) for rows with none.
 
-    >>> check_allowed(np.array([0, 1]), np.array([[True, False], [True, True]]))
-    >>> check_allowed(np.array([1, 1]), np.array([[True, False], [True, True]]))
-    Traceback (most recent call last):
-    ...
-    envs.world_errors.ActionError: item 1 is blocked for slot 0 (the user blocked it): ...
+    >>> bad = np.array([[False, True, True], [False, False, False]])
+    >>> [p.tolist() for p in first_disallowed(np.array([[4, 5, 6], [1, 2, 3]]), bad)]
+    [[1, -1], [5, -1]]
     """
-    bad = disallowed(actions, mask)
-    if bad is not None and bad.any():
-        r, c = np.argwhere(bad)[0]
-        a = actions.detach().cpu().numpy() if hasattr(actions, "detach") else np.asarray(actions)
-        item = a.reshape(bad.shape)[r, c]
-        raise ActionError(f"item {int(item)} is blocked for slot {r} (the user blocked it): {HOW_TO_MASK}")
+    a = actions.detach().cpu().numpy() if hasattr(actions, "detach") else np.asarray(actions)
+    a = a.astype(np.int64).reshape(bad.shape)
+    has = bad.any(1)
+    pos = np.where(has, bad.argmax(1), -1)
+    item = np.where(has, a[np.arange(len(a)), np.maximum(pos, 0)], -1)
+    return pos, item
 
 
 def flat_masks(mask: np.ndarray, slate_size: int | None) -> np.ndarray:

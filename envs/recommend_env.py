@@ -35,7 +35,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs.action_masks import disallowed, flat_masks, info_mask
+from envs.action_masks import disallowed, first_disallowed, flat_masks, info_mask
+from envs.catalog_spaces import FollowsCatalog
 from envs.default_world import world_parts
 from envs.feedback_kinds import BLOCK, KINDS, NEUTRAL
 from envs.world import World
@@ -51,7 +52,7 @@ def observation_space(features: np.ndarray, n_items: int) -> spaces.Dict:
     return spaces.Dict({"user": spaces.Box(low, high, dtype=np.float32), "mask": spaces.MultiBinary(n_items)})
 
 
-class RecommendEnv(gym.Env):
+class RecommendEnv(FollowsCatalog, gym.Env):
     """One user, one recommended item per step.
 
     Examples
@@ -84,8 +85,7 @@ class RecommendEnv(gym.Env):
         n = self.world.n_items
         if self.slate_size is not None:
             self.world._check_slate_size(self.slate_size)
-        self.observation_space = observation_space(pop.features, n)
-        self.action_space = self._action_space(n)
+        self._follow_catalog()  # the spaces follow world.n_items (envs.catalog_spaces)
         self._last = None
         self._needs_seed = True
         self._picture = None
@@ -102,11 +102,20 @@ class RecommendEnv(gym.Env):
     def _action_space(self, n: int):
         return spaces.Discrete(n)
 
+    def _build_spaces(self, n: int) -> dict:
+        return {"observation_space": observation_space(self.world.population.features, n),
+                "action_space": self._action_space(n)}
+
+    def _catalog_grew(self) -> None:
+        if self._last is not None:  # the grown mask: the new items are allowed
+            self._last = replace(self._last, mask=self.world._observation().mask)
+
     def _obs(self, o) -> dict:
         return {"user": o.features[0].astype(np.float32), "mask": o.mask[0].astype(np.int8)}
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
+        self._follow_catalog()
         if seed is not None or self._needs_seed:
             s = seed if seed is not None else int(self.np_random.integers(2**63 - 1))
             o = self.world.reset(seed=s)
@@ -125,6 +134,7 @@ class RecommendEnv(gym.Env):
         """Allowed actions as bool, in sb3-contrib ``MaskablePPO``'s layout (see the module docstring)."""
         if self._last is None:
             raise WorldConfigError("call reset() before action_masks()")
+        self._follow_catalog()
         return flat_masks(self._last.mask[0], self.slate_size)
 
     def _to_world_action(self, action):
@@ -136,47 +146,45 @@ class RecommendEnv(gym.Env):
     def step(self, action):
         if self._last is None:
             raise WorldConfigError("call reset() before step()")
+        self._follow_catalog()
         a = self._to_world_action(action)
         bad = disallowed(a, self._last.mask)
         if bad is not None and bad.any():
-            return self._refused(a, bad[0])
+            return self._refused(a, bad)
         before = self._before_step() if self._picture is not None else None
         res = self.world.step(a)
         self._last = res.observation
-        k = int(res.kind[0])
-        info = {"kind": KINDS[k], "kind_code": k, "expected_reward": float(res.expected_reward_chosen[0]),
-                "best_expected_reward": float(res.best_expected_reward[0]), "regret": float(res.regret[0]),
-                "position": int(res.position[0]), "item": int(res.item[0]), "user_id": int(res.user_ids[0]),
-                "action_mask": info_mask(res.observation.mask[0], self.slate_size), "disallowed": False}
+        info = self._info(res, int(res.position[0]), int(res.item[0]), False)
         self._render_line = f"user {info['user_id']} item {info['item']} → {info['kind']}"
         terminated, truncated = bool(res.terminated[0]), bool(res.truncated[0])
         if before is not None:
             self._after_step(a, res, before, terminated or truncated)
         return self._obs(res.observation), float(res.reward[0]), terminated, truncated, info
 
+    def _info(self, res, position: int, item: int, refused: bool) -> dict:
+        k = int(res.kind[0])
+        return {"kind": KINDS[k], "kind_code": k, "expected_reward": float(res.expected_reward_chosen[0]),
+                "best_expected_reward": float(res.best_expected_reward[0]), "regret": float(res.regret[0]),
+                "position": position, "item": item, "user_id": int(res.user_ids[0]),
+                "action_mask": info_mask(res.observation.mask[0], self.slate_size), "disallowed": refused}
+
     def _refused(self, a: np.ndarray, bad: np.ndarray):
-        """A disallowed item was shown: the ``block`` reward as a penalty and no change at all."""
-        penalty = float(self.world.rewards[BLOCK])
-        if self.slate_size is None:
-            best = float(self.world.best_items()[1][0])
-        else:
-            best = float(self.world.best_slates(self.slate_size)[1][0])
-        best = max(best, penalty)
-        pos = int(np.argmax(bad))
-        o = self._last
-        info = {"kind": KINDS[BLOCK], "kind_code": BLOCK, "expected_reward": penalty, "best_expected_reward": best,
-                "regret": best - penalty, "position": pos, "item": int(a.reshape(-1)[pos]),
-                "user_id": int(o.user_ids[0]), "action_mask": info_mask(o.mask[0], self.slate_size),
-                "disallowed": True}
+        """A disallowed item was shown: the world refuses the step (the ``block`` reward as a
+        penalty, nothing drawn or changed: :mod:`envs.action_masks`)."""
+        res = self.world.step(a, active=np.zeros(1, dtype=bool))
+        pos, item = (int(v[0]) for v in first_disallowed(a, bad))
+        self._last = res.observation
+        info = self._info(res, pos, item, True)
+        penalty = float(res.reward[0])
         self._render_line = f"user {info['user_id']} item {info['item']} → disallowed (blocked earlier), no change"
         if self._picture is not None:
             from envs.render_session import Shown
 
-            self._picture.record(Shown(int(o.session_step[0]), tuple(int(i) for i in a.reshape(-1)), pos, BLOCK,
-                                       penalty))
+            self._picture.record(Shown(int(res.observation.session_step[0]), tuple(int(i) for i in a.reshape(-1)),
+                                       pos, BLOCK, penalty))
             if self.render_mode == "human":
                 self.render()
-        return self._obs(o), penalty, False, False, info
+        return self._obs(res.observation), penalty, False, False, info
 
     def _before_step(self) -> dict:
         o = self._last
@@ -208,6 +216,7 @@ class RecommendEnv(gym.Env):
             return getattr(self, "_render_line", "")
         if self._picture is None or self._last is None:
             return None
+        self._follow_catalog()
         v = self._view
         if v is None:
             o = self._last

@@ -9,7 +9,8 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from envs.action_masks import batched_info_mask, check_allowed, flat_masks
+from envs.action_masks import batched_info_mask, disallowed, first_disallowed, flat_masks
+from envs.catalog_spaces import FollowsCatalog
 from envs.default_world import world_parts
 from envs.feedback_kinds import KINDS
 from envs.recommend_env import observation_space
@@ -18,18 +19,21 @@ from envs.world_config import WorldConfig
 from envs.world_errors import WorldConfigError
 
 
-class BanditVectorEnv(VectorEnv):
+class BanditVectorEnv(FollowsCatalog, VectorEnv):
     """B users stepping at once (``num_envs`` = B) over :class:`~envs.world.World`.
 
     Sessions that end are restarted inside the same step (``autoreset_mode`` SAME_STEP):
     the returned observation of an ended slot is already the next session's first one.
     ``slate_size=None`` gives single items; otherwise slates. ``infos`` holds arrays:
     ``kind_code``, ``expected_reward``, ``best_expected_reward``, ``regret`` (exact, per slot),
-    ``position``, ``item``, ``user_id``, ``returned``, ``churned``, ``action_mask`` (int8 (B, n_items),
-    or (B, slate_size, n_items) for slates). ``action_masks()`` gives the batched bool masks in
-    sb3-contrib's layout ((B, n_items), or (B, slate_size·n_items)). A step that shows any slot a
-    disallowed (blocked) item raises :class:`~envs.world_errors.ActionError` before any slot moves
-    (:mod:`envs.action_masks`). No render modes: render one slot with ``banditsim/Recommend-v0``.
+    ``position``, ``item``, ``user_id``, ``returned``, ``churned``, ``disallowed`` (bool), ``action_mask``
+    (int8 (B, n_items), or (B, slate_size, n_items) for slates). ``action_masks()`` gives the batched
+    bool masks in sb3-contrib's layout ((B, n_items), or (B, slate_size·n_items)). A slot shown a
+    disallowed (blocked) item is refused as in the single envs (the ``block`` penalty, nothing about
+    it changes, the step does not count towards ``max_steps``) while the other slots step, in one
+    batched world step: the rule and its random numbers are in :mod:`envs.action_masks`. Malformed
+    actions raise :class:`~envs.world_errors.ActionError`. No render modes: render one slot with
+    ``banditsim/Recommend-v0``.
 
     >>> from envs.clusters import cluster_population
     >>> x = np.random.default_rng(0).normal(size=(30, 8))
@@ -49,18 +53,25 @@ class BanditVectorEnv(VectorEnv):
         cfg = replace(config or WorldConfig(), session_length=int(max_steps))
         self.world = World(x, pop, n_users=int(num_envs), config=cfg, seed=None)
         self.num_envs = int(num_envs)
-        n = self.world.n_items
-        self.slate_size = slate_size
+        self.slate_size = None if slate_size is None else int(slate_size)
         if slate_size is not None:
             self.world._check_slate_size(int(slate_size))
-            self.single_action_space = spaces.MultiDiscrete(np.full(int(slate_size), n))
-        else:
-            self.single_action_space = spaces.Discrete(n)
-        self.single_observation_space = observation_space(pop.features, n)
-        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
-        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self._follow_catalog()  # the spaces follow world.n_items (envs.catalog_spaces)
         self._started = False
         self._mask = None
+
+    single_action_space = property(lambda self: self._space("single_action_space"))
+    single_observation_space = property(lambda self: self._space("single_observation_space"))
+
+    def _build_spaces(self, n: int) -> dict:
+        single = spaces.Discrete(n) if self.slate_size is None else spaces.MultiDiscrete(np.full(self.slate_size, n))
+        obs = observation_space(self.world.population.features, n)
+        return {"single_action_space": single, "single_observation_space": obs,
+                "action_space": batch_space(single, self.num_envs), "observation_space": batch_space(obs, self.num_envs)}
+
+    def _catalog_grew(self) -> None:
+        if self._started:  # the grown masks: the new items are allowed
+            self._mask = self.world._observation().mask
 
     def _obs(self, o) -> dict:
         return {"user": o.features.astype(np.float32), "mask": o.mask.astype(np.int8)}
@@ -77,18 +88,26 @@ class BanditVectorEnv(VectorEnv):
         """Allowed actions per slot as bool, in sb3-contrib's layout (see the class docstring)."""
         if not self._started:
             raise WorldConfigError("call reset() before action_masks()")
+        self._follow_catalog()
         return flat_masks(self._mask, self.slate_size)
 
     def step(self, actions):
         if not self._started:
             raise WorldConfigError("call reset() before step()")
-        check_allowed(actions, self._mask)
-        res = self.world.step(actions if hasattr(actions, "detach") else np.asarray(actions))
+        self._follow_catalog()
+        acts = actions if hasattr(actions, "detach") else np.asarray(actions)
+        bad = disallowed(acts, self._mask)  # None: malformed, the world says what is wrong
+        refused = bad.any(1) if bad is not None else np.zeros(self.num_envs, dtype=bool)
+        res = self.world.step(acts, active=~refused) if refused.any() else self.world.step(acts)
         self._mask = res.observation.mask
+        position, item = res.position, res.item
+        if refused.any():
+            pos, first = first_disallowed(acts, bad)
+            position, item = np.where(refused, pos, position), np.where(refused, first, item)
         info = {"kind_code": res.kind, "expected_reward": res.expected_reward_chosen,
-                "best_expected_reward": res.best_expected_reward, "regret": res.regret, "position": res.position,
-                "item": res.item, "user_id": res.user_ids, "returned": res.returned, "churned": res.churned,
-                "action_mask": batched_info_mask(res.observation.mask, self.slate_size)}
+                "best_expected_reward": res.best_expected_reward, "regret": res.regret, "position": position,
+                "item": item, "user_id": res.user_ids, "returned": res.returned, "churned": res.churned,
+                "disallowed": refused, "action_mask": batched_info_mask(res.observation.mask, self.slate_size)}
         return self._obs(res.observation), res.reward, res.terminated, res.truncated, info
 
     @staticmethod

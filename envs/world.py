@@ -43,6 +43,7 @@ from envs.feedback import (
 )
 from envs.feedback_kinds import BLOCK, KINDS, NEUTRAL, is_monotone, reward_vector
 from envs.population import Population, check_item_vectors, taste_span, unit_rows
+from envs.refused_rows import HeldFatigue, all_refused, idle_rows, refuse_outputs
 from envs.slate_choice import slate_value
 from envs.taste_rows import TasteRows
 from envs.world_config import WorldConfig
@@ -839,13 +840,18 @@ class World:
         return a
 
     # ------------------------------------------------------------------ step
-    def step(self, actions) -> StepResult:
+    def step(self, actions, *, active=None) -> StepResult:
         """Show one item (B,) or one slate (B, k) to each slot; see the module docstring.
 
         A slate may repeat an item; each copy is examined and answered independently.
+        ``active`` ((B,) bool, default all True): rows where it is False are refused, shown
+        nothing and left as they were; what they report and what is drawn: :mod:`envs.refused_rows`.
         """
         self._require_started()
         a = self._check_actions(actions)
+        idle = idle_rows(active, self.n_users)
+        if idle is not None and len(idle) == self.n_users:
+            return all_refused(self, a)
         be, b, cfg = self.be, self.n_users, self.config
         rows_np = self._rows_np
         rows = self._rows
@@ -901,6 +907,8 @@ class World:
             exp_rows, exp_items = be.asarray(er, "int64"), be.asarray(a[er, ec], "int64")
             accumulate = True
             e_chosen = be.asarray(e_chosen, "float64")
+        if idle is not None:
+            refuse_outputs(idle, kinds, position, item, e_chosen, r_block, be)
         # the best action is worth at least the one taken: where the candidates' float32 ranking
         # missed the chosen item by a rounding (near-ties), the chosen value is the better bound
         # (for slates, also where the greedy slate is beaten: see best_slates)
@@ -908,12 +916,15 @@ class World:
         reward = self.rewards[kinds]
         uid = self._pid.copy()
         # ---- state updates
+        held = HeldFatigue(self._fat, idle) if idle is not None and cfg.fatigue.enabled else None
         if cfg.fatigue.enabled:
             rewritten = self._fat.tick()
             if accumulate:
                 self._fat.expose(exp_rows, exp_items, accumulate)
             else:
                 self._fat.expose_single(rows, ab, flat, None if rewritten else raw_fat)
+            if held is not None:
+                held.restore()
         responded = item >= 0
         exhausted = None  # people who blocked all but fewer than a slate's worth of items
         if cfg.blocking.enabled:
@@ -941,6 +952,8 @@ class World:
         if cfg.patience.enabled:
             self._patience -= negative
         self._sstep += 1
+        if idle is not None:
+            self._sstep[idle] -= 1
         terminated = (self._patience <= 0) if cfg.patience.enabled else np.zeros(b, dtype=bool)
         if exhausted is not None:  # nothing left to show them: the session ends and they leave
             terminated = terminated | exhausted

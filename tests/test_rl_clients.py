@@ -23,9 +23,7 @@ import envs  # noqa: F401  (registers the ids)
 from envs.clusters import cluster_population
 from envs.dynamics import Blocking, Patience
 from envs.registration import ENV_IDS
-from envs.vector_env import BanditVectorEnv
 from envs.world_config import WorldConfig
-from envs.world_errors import ActionError
 
 torch.set_num_threads(1)
 
@@ -253,20 +251,7 @@ def test_refused_steps_do_not_count_so_time_limit_bounds_the_episode(kw):
     assert flags == [False] * 39 + [True] and refused > 0
 
 
-def test_vector_env_refuses_disallowed_item_before_any_slot_moves(kw):
-    venv = BanditVectorEnv(4, slate_size=None, **kw)
-    obs, _ = venv.reset(seed=0)
-    rng = np.random.default_rng(0)
-    while obs["mask"].all():
-        obs, *_ = venv.step(np.array([rng.choice(np.flatnonzero(r)) for r in obs["mask"]]))
-    slot = int(np.flatnonzero(~obs["mask"].all(1))[0])
-    a = np.array([int(np.flatnonzero(r)[0]) for r in obs["mask"]])
-    a[slot] = int(np.flatnonzero(obs["mask"][slot] == 0)[0])
-    w = venv.world
-    before = (w.t, w._rng.bit_generator.state, w.theta().copy(), np.array(obs["mask"]))
-    with pytest.raises(ActionError, match=f"item {a[slot]} is blocked for slot {slot}"):
-        venv.step(a)
-    np.testing.assert_equal(before, (w.t, w._rng.bit_generator.state, w.theta(), venv.action_masks()))
+# the vector env's side of the rule (a refused slot next to slots that step): tests/envs/test_disallowed_rule.py
 
 
 def test_masks_are_all_true_without_blocking(kw):
