@@ -36,6 +36,23 @@ def _register_optional() -> None:
 
     for cls in (LinUCBAgent, LinTSAgent, LogisticTSAgent, NeuralLinearTSAgent):
         AGENTS[cls.name] = cls
+    _register_drift_and_private()
+
+
+def _register_drift_and_private() -> None:
+    """Agents for drifting tastes and differentially private agents (issue #21)."""
+    from agents.discounted_beta_ts import DiscountedBetaTSAgent
+    from agents.discounted_gaussian_ts import DiscountedGaussianTSAgent
+    from agents.discounted_lin_ts import DiscountedLinTSAgent
+    from agents.discounted_linucb import DiscountedLinUCBAgent
+    from agents.private_beta_ts import PrivateBetaTSAgent
+    from agents.private_lin_ts import PrivateLinTSAgent
+    from agents.private_linucb import PrivateLinUCBAgent
+    from agents.sliding_window_ucb import SlidingWindowUCBAgent
+
+    for cls in (DiscountedBetaTSAgent, DiscountedGaussianTSAgent, SlidingWindowUCBAgent, DiscountedLinUCBAgent,
+                DiscountedLinTSAgent, PrivateLinTSAgent, PrivateLinUCBAgent, PrivateBetaTSAgent):
+        AGENTS[cls.name] = cls
 
 
 _register_optional()

@@ -10,6 +10,8 @@ CASES = [(name, dict(cls.test_params)) for name, cls in sorted(AGENTS.items())] 
     ("linucb", {"mode": "shared"}),
     ("lin_ts", {"mode": "shared", "n_propensity_draws": 32}),
     ("logistic_ts", {"mode": "shared", "n_propensity_draws": 32}),
+    ("discounted_linucb", {"mode": "shared", "gamma": 0.9}),
+    ("discounted_lin_ts", {"mode": "shared", "n_propensity_draws": 32, "gamma": 0.9}),
 ]
 CASE_IDS = [f"{name}-{params.get('mode', 'default')}" for name, params in CASES]
 

@@ -1,0 +1,47 @@
+"""Discounted Gaussian Thompson sampling for drifting tastes."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from agents._step_clock import StepClock, check_gamma
+from agents.gaussian_ts import GaussianTSAgent
+
+
+class DiscountedGaussianTSAgent(StepClock, GaussianTSAgent):
+    """Gaussian Thompson sampling on exponentially weighted pull counts and reward sums.
+
+    Each ``update`` call is one step (``agents._step_clock``) of the replicas in it: their counts
+    n and sums s decay, n ← γn, s ← γs, then the new rows add 1 and r.  The posterior is that
+    of ``gaussian_ts`` with these weighted statistics: precision 1/prior_std² + n/noise_std²,
+    mean (prior_mean/prior_std² + s/noise_std²) / precision, so an arm not pulled for a while
+    returns towards its prior and is explored again.  ``gamma=1`` is ``gaussian_ts`` exactly.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from agents import Feedback
+    >>> agent = DiscountedGaussianTSAgent(n_arms=2, gamma=0.5, noise_std=1.0, random_state=0)
+    >>> agent.update(None, np.array([0, 0]), Feedback(reward=[1.0, 1.0]))
+    >>> agent.update(None, np.array([1]), Feedback(reward=[2.0]))
+    >>> mean, std = agent.posterior(np.array([0]))
+    >>> mean.round(3).tolist()  # arm 0: n = 1, s = 1 after one step of ageing
+    [[0.5, 1.0]]
+    """
+
+    name = "discounted_gaussian_ts"
+    test_params: ClassVar[dict[str, Any]] = {"n_propensity_draws": 32, "gamma": 0.9}
+
+    def __init__(self, n_arms, *, gamma: float = 0.99, **kwargs):
+        super().__init__(n_arms, **kwargs)
+        self.gamma = check_gamma(gamma)
+
+    def _advance(self, replicas):
+        if self.gamma == 1.0:
+            return
+        self._stats.counts[replicas] *= self.gamma
+        self._stats.sums[replicas] *= self.gamma
+
+    def _learn(self, rows, arms, reward, kind):
+        self._start_step(rows.replica)
+        super()._learn(rows, arms, reward, kind)

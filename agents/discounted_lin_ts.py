@@ -1,0 +1,47 @@
+"""Discounted linear Thompson sampling (D-LinTS) for drifting tastes."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from agents._linear_agent import LinearModelMixin
+from agents._linear_ts_decide import LinearTSDecideMixin
+from agents._validation import check_float
+from agents.base import SamplingAgent
+from agents.discounted_linear import DiscountedLinearMixin, init_discount
+
+
+class DiscountedLinTSAgent(DiscountedLinearMixin, LinearTSDecideMixin, LinearModelMixin, SamplingAgent):
+    """``lin_ts`` (posterior N(μ, noise_std²·Σ)) on statistics that fade by ``gamma`` per step.
+
+    A ← γA + (1 − γ)·ridge·I + Σφφᵀ and b ← γb + Σ y·φ once per ``update`` call for the replicas
+    in it (``agents.discounted_linear``); Σ = A⁻¹, μ = Σb; sampling and propensities as in
+    ``lin_ts``.  ``mode`` 'disjoint' or 'shared'; numpy only.  ``gamma=1`` is ``lin_ts``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from agents import Context, Feedback
+    >>> agent = DiscountedLinTSAgent(n_arms=3, gamma=0.95, random_state=0, n_propensity_draws=64)
+    >>> agent.update(Context(features=np.eye(3)), np.array([0, 1, 2]), Feedback(reward=[1.0, 0.0, -1.0]))
+    >>> d = agent.act(Context(features=np.array([[1.0, 0.0, 0.0]])))
+    >>> d.actions.shape, bool(0 < d.propensities[0] <= 1)
+    ((1,), True)
+    """
+
+    name = "discounted_lin_ts"
+    test_params: ClassVar[dict[str, Any]] = {"n_propensity_draws": 32, "gamma": 0.9}
+
+    def __init__(self, n_arms, *, gamma: float = 0.99, noise_std: float = 0.5, mode: str = "disjoint",
+                 ridge: float = 1.0, fit_intercept: bool = True, arm_dim: int | None = 16,
+                 n_propensity_draws: int = 256, **kwargs):
+        super().__init__(n_arms, n_propensity_draws=n_propensity_draws, **kwargs)
+        init_discount(self, gamma)
+        self.noise_std = check_float("noise_std", noise_std, 0.0, low_open=True)
+        self._init_linear(mode, ridge, fit_intercept, arm_dim)
+
+    def _score_scale(self):
+        return self.noise_std
+
+    def _sampler(self, rows):
+        return self._score_sampler(rows, self.noise_std)

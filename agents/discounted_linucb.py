@@ -1,0 +1,50 @@
+"""Discounted LinUCB (D-LinUCB) for drifting tastes: exponentially weighted ridge statistics."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from agents._linear_agent import LinearModelMixin
+from agents._validation import check_float
+from agents.base import IndexAgent
+from agents.discounted_linear import DiscountedLinearMixin, init_discount
+
+
+class DiscountedLinUCBAgent(DiscountedLinearMixin, LinearModelMixin, IndexAgent):
+    """LinUCB's index x·μ + alpha·sqrt(xᵀΣx) on statistics that fade by ``gamma`` per step.
+
+    A ← γA + (1 − γ)·ridge·I + Σφφᵀ and b ← γb + Σ y·φ once per ``update`` call for the replicas
+    in it (``agents.discounted_linear``); Σ = A⁻¹, μ = Σb.  ``mode`` 'disjoint' or 'shared' as in
+    ``linucb``; numpy only.  ``gamma=1`` is ``linucb`` (same decisions, same state).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from agents import Context, Feedback
+    >>> agent = DiscountedLinUCBAgent(n_arms=2, gamma=0.9, random_state=0)
+    >>> ctx = Context(features=np.array([[1.0, 0.0], [0.0, 1.0]]))
+    >>> agent.update(ctx, np.array([0, 1]), Feedback(reward=[1.0, -1.0]))
+    >>> agent.act(Context(features=np.array([[1.0, 0.0]]))).actions.tolist()
+    [0]
+    """
+
+    name = "discounted_linucb"
+    test_params: ClassVar[dict[str, Any]] = {"alpha": 1.0, "gamma": 0.9}
+
+    def __init__(self, n_arms, *, gamma: float = 0.99, alpha: float = 1.0, mode: str = "disjoint",
+                 ridge: float = 1.0, fit_intercept: bool = True, arm_dim: int | None = 16, **kwargs):
+        super().__init__(n_arms, **kwargs)
+        init_discount(self, gamma)
+        self.alpha = check_float("alpha", alpha, 0.0)
+        self._init_linear(mode, ridge, fit_intercept, arm_dim)
+
+    def _index_parts(self, rows):
+        """(xᵀμ, α·width, their sum)."""
+        mean, quad = self._mean_and_quad(rows)
+        bonus = self.alpha * np.sqrt(quad)
+        return mean, bonus, mean + bonus
+
+    def _index(self, rows):
+        return self._index_parts(rows)[2]

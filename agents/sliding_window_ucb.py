@@ -1,0 +1,77 @@
+"""Sliding-window UCB (Garivier & Moulines 2011) for drifting tastes."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from agents._step_clock import StepClock
+from agents._validation import check_float, check_int
+from agents.base import IndexAgent
+
+
+class SlidingWindowUCBAgent(StepClock, IndexAgent):
+    """UCB1's index computed on the last ``window`` steps only: ``mean + c·sqrt(2 ln t / n)``.
+
+    n and mean are each arm's pulls and mean reward over the replica's last ``window`` steps
+    (``update`` calls with answers, ``agents._step_clock``) and t the replica's pulls in that window; an arm
+    not pulled in the window comes first (index +inf).  The state is a ring buffer of per-step
+    counts and sums, shape (window, n_replicas, n_arms) (16 bytes per cell); a step overwrites
+    its oldest slot and the window totals are re-summed from the buffer (exact, no running
+    subtraction).  With ``window`` at least the number of steps it is UCB1.
+    Deterministic apart from tie-breaking: propensities are exact.
+
+    Examples
+    --------
+    >>> from agents import Feedback
+    >>> agent = SlidingWindowUCBAgent(n_arms=2, window=1, random_state=0)
+    >>> agent.update(None, np.array([0, 1]), Feedback(reward=[1.0, 0.0]))
+    >>> agent.update(None, np.array([1]), Feedback(reward=[1.0]))  # step 1 has left the window
+    >>> int(agent.act().actions[0])  # arm 0 not pulled in the window: explored first
+    0
+    """
+
+    name = "sliding_window_ucb"
+    test_params: ClassVar[dict[str, Any]] = {"window": 3}
+
+    def __init__(self, n_arms, *, window: int = 100, c: float = 1.0, **kwargs):
+        super().__init__(n_arms, **kwargs)
+        self.window = check_int("window", window, minimum=1)
+        self.c = check_float("c", c, 0.0)
+        shape = (self.window, self.n_replicas, self.n_arms)
+        self._ring_counts = np.zeros(shape)
+        self._ring_sums = np.zeros(shape)
+        self._head = np.full(self.n_replicas, self.window - 1, dtype=np.int64)  # slot of the current step
+        self.counts = np.zeros((self.n_replicas, self.n_arms))
+        self.sums = np.zeros((self.n_replicas, self.n_arms))
+
+    def _index_parts(self, rows):
+        """(window mean, bonus, index), each (B, n_arms); +inf bonus and index for arms not in the window."""
+        n, s = self.counts[rows.replica], self.sums[rows.replica]
+        t = np.maximum(n.sum(axis=1, keepdims=True), 1.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = s / n
+            bonus = self.c * np.sqrt(2.0 * np.log(t) / n)
+        pulled = n > 0
+        return mean, np.where(pulled, bonus, np.inf), np.where(pulled, mean + bonus, np.inf)
+
+    def _index(self, rows):
+        return self._index_parts(rows)[2]
+
+    def _advance(self, replicas):
+        head = (self._head[replicas] + 1) % self.window
+        self._head[replicas] = head
+        self._ring_counts[head, replicas] = 0.0
+        self._ring_sums[head, replicas] = 0.0
+
+    def _refresh(self, replicas):
+        self.counts[replicas] = self._ring_counts[:, replicas].sum(axis=0)
+        self.sums[replicas] = self._ring_sums[:, replicas].sum(axis=0)
+
+    def _learn(self, rows, arms, reward, kind):
+        replicas = self._start_step(rows.replica)
+        slot = self._head[rows.replica]
+        np.add.at(self._ring_counts, (slot, rows.replica, arms), 1.0)
+        np.add.at(self._ring_sums, (slot, rows.replica, arms), reward)
+        self._refresh(replicas)
