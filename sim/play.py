@@ -12,6 +12,7 @@ import copy
 import numpy as np
 
 from sim.cells import Cell
+from sim.explanations import Explainer
 from sim.feedback_delay import FeedbackSchedule, log_arrival_columns
 from sim.prepare import Prepared, world_config
 from sim.seeding import agent_seed, as_int_seed, world_seed
@@ -109,6 +110,7 @@ def play_cell(prep: Prepared, cell: Cell) -> dict:
     shown = np.zeros(n_total, dtype=np.int64)
     log_budget = cfg.log.max_rows_per_cell if cfg.log.enabled else 0
     log_parts: list[dict[str, np.ndarray]] = []
+    explainer = Explainer(agent, prep.item_vectors, b, POSITIVE) if log_budget > 0 else None
     cum_regret = 0.0
     schedule = FeedbackSchedule.from_config(cfg, cell.seed_index)  # delayed / batched updates
     for t in range(horizon):
@@ -123,7 +125,7 @@ def play_cell(prep: Prepared, cell: Cell) -> dict:
         ctx = Context(features=obs.features, arm_features=arm_features, mask=mask)
         decision = agent.act(ctx)
         session_before = obs.session_step
-        context_ids = obs.population_index
+        context_ids, user_ids = obs.population_index, obs.user_ids
         res = world.step(decision.actions)
         fb = Feedback(reward=res.reward, kind=res.kind, position=res.position)
         arrival, update = schedule.step(t, ctx, decision, fb)  # today: (ctx, decision, fb) at once
@@ -146,15 +148,20 @@ def play_cell(prep: Prepared, cell: Cell) -> dict:
         actions = decision.actions
         shown += np.bincount(actions.reshape(-1), minlength=n_total)
         if log_budget > 0:
-            log_parts.append(_log_rows(t, b, context_ids, decision, res, prep))
+            why = explainer.columns(user_ids, decision, res.kind, res.position)
+            log_parts.append(_log_rows(t, b, context_ids, decision, res, prep, user_ids, why))
             log_parts[-1].update(log_arrival_columns(t, arrival, log_parts[-1]["action"].size))
             log_budget -= log_parts[-1]["action"].size
+            if log_budget <= 0:
+                explainer.stop()
         obs = res.observation
     return _tables(prep, cell, cols.data, shown, log_parts, cfg.log.max_rows_per_cell)
 
 
-def _log_rows(t: int, b: int, context_ids: np.ndarray, decision, res, prep: Prepared) -> dict:
-    """OBP-style rows: one per shown item (per slate position for slates)."""
+def _log_rows(t: int, b: int, context_ids: np.ndarray, decision, res, prep: Prepared, user_ids: np.ndarray,
+              why: dict) -> dict:
+    """OBP-style rows: one per shown item (per slate position for slates), with the person's id and
+    the "why" columns of :mod:`sim.explanations`."""
     actions = decision.actions
     k = 1 if actions.ndim == 1 else actions.shape[1]
     acts = actions.reshape(b, k)
@@ -176,6 +183,8 @@ def _log_rows(t: int, b: int, context_ids: np.ndarray, decision, res, prep: Prep
         "reward": reward.reshape(-1).astype(np.float64),
         "feedback_kind": kind.reshape(-1).astype(np.int8),
         "expected_reward_slate": np.repeat(res.expected_reward_chosen, k).astype(np.float64),
+        "user_id": np.repeat(user_ids, k).astype(np.int64),
+        **why,
     }
 
 
