@@ -8,8 +8,9 @@ import numpy as np
 
 from sim.abtest_sim import METRICS
 from sim.atomic import write_json, write_parquet
+from sim.html_report import write_report
 
-ABTEST_FILES = ("abtest.json", "users.parquet", "power.parquet", "power_curve.png")
+ABTEST_FILES = ("abtest.json", "users.parquet", "power.parquet", "power_curve.png", "report.html")
 
 
 def plot_power(curve: list[dict], required: int, power_target: float, path: str | Path) -> Path:
@@ -42,7 +43,7 @@ def plot_power(curve: list[dict], required: int, power_target: float, path: str 
 
 
 def write_abtest_results(out: str | Path, cfg, result) -> list[Path]:
-    """Write ``abtest.json``, ``users.parquet`` (observed test), ``power.parquet`` and the plot."""
+    """Write ``abtest.json``, ``users.parquet`` (observed test), ``power.parquet``, the plot and ``report.html``."""
     import pyarrow as pa
 
     out = Path(out)
@@ -63,6 +64,7 @@ def write_abtest_results(out: str | Path, cfg, result) -> list[Path]:
         **{m: u[:, :, i].ravel() for i, m in enumerate(METRICS)}}))
     write_parquet(out / "power.parquet", pa.Table.from_pylist(curve) if curve else pa.table({"users_per_arm": []}))
     plot_power(curve, result.required_n, t.power, out / "power_curve.png")
+    write_report(out)
     return [out / name for name in ABTEST_FILES]
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from sim.atomic import write_json, write_parquet
+from sim.html_report import write_report
 
-OPE_FILES = ("ope.json", "estimates.parquet", "log.parquet", "estimate_vs_truth.png")
+OPE_FILES = ("ope.json", "estimates.parquet", "log.parquet", "estimate_vs_truth.png", "report.html")
 
 
 def log_table(log):
@@ -67,7 +68,7 @@ def plot_estimates(rows: list[dict], path: str | Path, title: str | None = None)
 
 
 def write_ope_results(out: str | Path, cfg, result) -> list[Path]:
-    """Write ``ope.json``, ``estimates.parquet``, ``log.parquet`` and the plot into ``out``."""
+    """Write ``ope.json``, ``estimates.parquet``, ``log.parquet``, the plot and ``report.html`` into ``out``."""
     import pyarrow as pa
 
     out = Path(out)
@@ -77,6 +78,7 @@ def write_ope_results(out: str | Path, cfg, result) -> list[Path]:
     write_parquet(out / "estimates.parquet", pa.Table.from_pylist(result.rows))
     write_parquet(out / "log.parquet", log_table(result.log))
     plot_estimates(result.rows, out / "estimate_vs_truth.png")
+    write_report(out)
     return [out / name for name in OPE_FILES]
 
 
@@ -91,7 +93,7 @@ def write_log_ope_results(out: str | Path, log_path: str | Path, rows: list[dict
     write_parquet(out / "estimates.parquet", pa.Table.from_pylist(rows))
     plot_estimates(rows, out / "estimates.png", title=f"off-policy estimates on {Path(log_path).name}\n"
                    "(95% intervals; a real log has no truth)")
-    return [out / "ope.json", out / "estimates.parquet", out / "estimates.png"]
+    return [out / "ope.json", out / "estimates.parquet", out / "estimates.png", write_report(out)]
 
 
 def _num(x, fmt: str) -> str:
