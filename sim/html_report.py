@@ -316,42 +316,41 @@ def config_section(manifest: dict) -> str:
 
 def examples_section(out_dir: Path, cfg: dict) -> str:
     """A few users' sessions as they unfold, each recommendation with its explanation."""
+    import pyarrow.parquet as pq
+
     from sim.explanations import describe_split
 
     log_path = out_dir / "log.parquet"
     if not log_path.is_file():
         return section("examples", "Example users", "<p>No interaction log in this folder (log.enabled: false).</p>")
-    import pyarrow.parquet as pq
-
-    names = {a.get("label", a.get("name")): a.get("name") for a in cfg.get("agents", [])}
-    schema = pq.read_schema(log_path)
-    if "why_exploit" not in schema.names:
+    if "why_exploit" not in pq.read_schema(log_path).names:
         return section("examples", "Example users", "<p>This log was written without explanations.</p>")
     cols = ["agent", "seed", "step", "user_id", "action", "item_id", "position", "feedback_kind", "reward",
             "why_exploit", "why_explore", "why_random", "because_action", "because_cosine"]
-    log = pq.read_table(log_path, columns=cols, filters=[("seed", "=", 0)]).to_pandas()
+    table_ = pq.read_table(log_path, columns=cols, filters=[("seed", "=", 0)])
+    log = {c: table_.column(c).to_numpy(zero_copy_only=False) for c in cols}
+    names = {a.get("label", a.get("name")): a.get("name") for a in cfg.get("agents", [])}
     titles = _titles(out_dir)
+    ids = dict(zip(log["action"].tolist(), log["item_id"].tolist()))
+    chosen = _example_agents(log)
     parts = []
-    ids = dict(zip(log["action"], log["item_id"]))
-    chosen = _example_agents(log, names)
-    first = log[log["agent"] == chosen[0]] if chosen else log.iloc[:0]
-    # the same people under every agent (seed 0 is the same world for all: common random numbers)
-    users = first.groupby("user_id")["step"].nunique().sort_values(ascending=False, kind="stable").index[:EXAMPLE_USERS]
-    for user in users:
+    for user in _example_users(log, chosen[:1]):
         for agent in chosen:
-            rows = log[log["agent"] == agent]
-            mine = rows[rows["user_id"] == user].sort_values(["step", "position"])
-            if mine.empty:  # this person's session under another agent ended before the log did
+            rows = np.flatnonzero((log["agent"] == agent) & (log["user_id"] == user))
+            if rows.size == 0:  # this person's session under another agent ended before the log did
                 continue
-            steps = sorted(mine["step"].unique())[:EXAMPLE_STEPS]
+            rows = rows[np.lexsort((log["position"][rows], log["step"][rows]))]
+            steps = np.unique(log["step"][rows])[:EXAMPLE_STEPS]
             body = []
-            for r in mine[mine["step"].isin(steps)].itertuples():
-                title = titles.get(r.item_id, r.item_id)
-                because = "no other liked item yet" if r.because_action < 0 else (
-                    f"because you liked {titles.get(ids.get(r.because_action), '#%d' % r.because_action)} "
-                    f"(cosine {r.because_cosine:.2f})")
-                body.append([r.step, title, r.feedback_kind, number(r.reward, 2),
-                             describe_split(names.get(agent, ""), r.why_exploit, r.why_explore, r.why_random),
+            for i in rows[np.isin(log["step"][rows], steps)]:
+                liked = int(log["because_action"][i])
+                because = "no other liked item yet" if liked < 0 else (
+                    f"because you liked {titles.get(ids.get(liked), '#%d' % liked)} "
+                    f"(cosine {log['because_cosine'][i]:.2f})")
+                body.append([int(log["step"][i]), titles.get(log["item_id"][i], log["item_id"][i]),
+                             log["feedback_kind"][i], number(log["reward"][i], 2),
+                             describe_split(names.get(agent, ""), float(log["why_exploit"][i]),
+                                            float(log["why_explore"][i]), int(log["why_random"][i])),
                              because])
             parts.append(f"<h3>user {int(user)} · {esc(agent)} (seed 0)</h3>"
                          + table(["step", "recommended", "answer", "reward", "score split", "why (similar liked item)"],
@@ -374,10 +373,20 @@ def _titles(out_dir: Path) -> dict:
     return dict(zip(items["item_id"].tolist(), items["title"].tolist()))
 
 
-def _example_agents(log, names: dict) -> list[str]:
-    """Up to EXAMPLE_AGENTS agents, those with a score split first."""
+def _example_agents(log: dict) -> list[str]:
+    """Up to EXAMPLE_AGENTS agents, those with a score split first (in the log's order)."""
     agents = list(dict.fromkeys(log["agent"].tolist()))
-    with_split = log.groupby("agent")["why_exploit"].apply(lambda s: s.notna().any() or False)
-    with_random = log.groupby("agent")["why_random"].max() >= 0
-    ranked = sorted(agents, key=lambda a: not (with_split.get(a, False) or with_random.get(a, False)))
-    return ranked[:EXAMPLE_AGENTS]
+    explained = {a: bool(np.isfinite(log["why_exploit"][log["agent"] == a]).any()
+                         or (log["why_random"][log["agent"] == a] >= 0).any()) for a in agents}
+    return sorted(agents, key=lambda a: not explained[a])[:EXAMPLE_AGENTS]
+
+
+def _example_users(log: dict, agents: list[str]) -> list[int]:
+    """The EXAMPLE_USERS people with the most logged steps under the first agent (lowest id on ties)."""
+    if not agents:
+        return []
+    rows = log["agent"] == agents[0]
+    pairs = np.unique(np.stack([log["user_id"][rows], log["step"][rows]]), axis=1)
+    users, counts = np.unique(pairs[0], return_counts=True)
+    order = np.lexsort((users, -counts))
+    return [int(u) for u in users[order][:EXAMPLE_USERS]]
