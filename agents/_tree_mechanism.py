@@ -86,5 +86,11 @@ class TreeAggregator:
             self.clock[r] = t
 
     def released(self, groups: np.ndarray) -> np.ndarray:
-        """The private running sums (len(groups), n_models, size, size) of ``groups``."""
-        return self.closed[groups] + self.noisy[:, groups].sum(axis=0)
+        """The private running sums (len(groups), n_models, size, size) of ``groups``: the closed trees'
+        releases plus the noisy p-sums of the set bits of each group's clock."""
+        out = self.closed[groups]
+        for n, r in enumerate(groups):
+            bits = [j for j in range(self.levels) if (int(self.clock[r]) >> j) & 1]
+            if bits:
+                out[n] += self.noisy[bits, r].sum(axis=0)
+        return out

@@ -110,7 +110,11 @@ class PrivateDisjointPosterior(DisjointLinearPosterior):
         v = released[..., :d, :d] + self.ridge * np.eye(d)
         u = released[..., :d, d]
         v = 0.5 * (v + np.swapaxes(v, -1, -2))
-        low = np.linalg.eigvalsh(v)[..., 0] < self.base_ridge
+        try:  # V ≥ base ridge·I ⇔ V − ridge·I has a Cholesky factor (one batched call, no eigenvalues)
+            np.linalg.cholesky(v - self.base_ridge * np.eye(d))
+            low = np.zeros(v.shape[:-2], dtype=bool)
+        except np.linalg.LinAlgError:
+            low = np.linalg.eigvalsh(v)[..., 0] < self.base_ridge
         if low.any():  # noise beat the shift (probability ≤ α): raise the eigenvalues to the ridge
             self.repaired += int(low.sum())
             w, q = np.linalg.eigh(v[low])
