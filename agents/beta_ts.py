@@ -6,8 +6,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from agents._beta_decide import decide_exact, dense_winners, few_rows_per_replica
 from agents._exceedance import ExceedancePool
+from agents._greedy import row_groups
 from agents._stats import per_row, unit_interval
+from agents._threshold_sampler import MIN_ARMS, ThresholdSampler
 from agents._validation import check_float, check_range
 from agents.base import SamplingAgent
 
@@ -36,8 +39,11 @@ class BetaTSAgent(SamplingAgent):
     (0, 1) a negative reward is a failure).  By default the mapped reward r is used as a
     fractional success (alpha += r, beta += 1 − r); with ``binarize=True`` a Bernoulli(r)
     success is drawn instead (Agrawal & Goyal 2012), which keeps the posterior exact for
-    Bernoulli rewards and is equivalent in expectation otherwise.  Big single-item acts draw
-    only the arms that can win (``agents._exceedance``; same distribution).
+    Bernoulli rewards and is equivalent in expectation otherwise.  Single items for replicas
+    serving at most 3 rows each (one stream, seeds as replicas) draw one sample per row and
+    compute the exact propensity by quadrature only when it is read (``agents._beta_decide``);
+    replicas serving more rows share Monte-Carlo draws, and big such acts draw only the arms
+    that can win (``agents._exceedance``; same distribution).
 
     Examples
     --------
@@ -71,6 +77,7 @@ class BetaTSAgent(SamplingAgent):
         self.beta = np.full((self.n_replicas, self.n_arms), self.beta_prior)
         self._fast = min(self.alpha_prior, self.beta_prior) >= 1.0
         self._pool: ExceedancePool | None = None
+        self._threshold: ThresholdSampler | None = None
 
     def _exceedance(self, n_slots):
         if n_slots * self.n_arms < self.lazy_min_work:
@@ -84,6 +91,24 @@ class BetaTSAgent(SamplingAgent):
         super().reseed(random_state)
         if self._pool is not None:
             self._pool.reset()
+
+    def _decide(self, rows):
+        if self.slate_size == 1 and few_rows_per_replica(rows.replica):
+            fast = self._fast
+            draw = lambda a, b, n, rng: beta_draws(a, b, n, rng, fast)  # noqa: E731
+            a, b = self.alpha[rows.replica], self.beta[rows.replica]  # copies: the posterior read later
+            if self.n_arms >= MIN_ARMS:
+                if self._threshold is None:
+                    self._threshold = ThresholdSampler(self.n_replicas, self.n_arms)
+                replicas = row_groups(rows.replica)[0]
+                # a posterior that changed in many arms at once (a discounted one) is drawn in full
+                sparse = self._threshold.sync(self.alpha, self.beta, replicas, 16 * replicas.size)
+            if self.n_arms >= MIN_ARMS and sparse:
+                items = self._threshold.winners(a, b, rows.replica, rows.mask, self._rng)
+            else:
+                items = dense_winners(a, b, rows.mask, draw, self._rng)
+            return decide_exact(a, b, rows.mask, items, draw, self._propensity_rng, self.n_propensity_draws)
+        return super()._decide(rows)
 
     def _sampler(self, rows):
         a, b = per_row(self.alpha, rows.replica), per_row(self.beta, rows.replica)
@@ -106,8 +131,13 @@ class BetaTSAgent(SamplingAgent):
         success = unit_interval(reward, self.reward_range)
         if self.binarize:
             success = (self._rng.random(success.shape) < success).astype(np.float64)
-        np.add.at(self.alpha, (rows.replica, arms), success)
-        np.add.at(self.beta, (rows.replica, arms), 1.0 - success)
+        if arms.size == 1:  # one row (a single stream): plain indexing, ~10× cheaper than add.at
+            r, k = rows.replica[0], arms[0]
+            self.alpha[r, k] += success[0]
+            self.beta[r, k] += 1.0 - success[0]
+        else:
+            np.add.at(self.alpha, (rows.replica, arms), success)
+            np.add.at(self.beta, (rows.replica, arms), 1.0 - success)
         if self._pool is not None:
             self._pool.alpha, self._pool.beta = self.alpha, self.beta
             self._pool.observe(rows.replica, arms, success, self._rng)
