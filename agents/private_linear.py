@@ -8,7 +8,9 @@ Two streams of rows are *neighbours* when they differ in the (x, y) of exactly o
 agent is **(ε, δ)-jointly differentially private** (Kearns et al. 2014): for every row, the
 actions (and propensities) it gives to *all other rows*, at any step, taken together, are
 (ε, δ)-indistinguishable between neighbouring streams that differ in that row.  The row's own
-action may depend on its own context (that is what "joint" allows).
+action may depend on its own context (that is what "joint" allows).  The agent is the trusted
+curator: it holds the exact sums (the mechanism needs them) and never decides from them; the
+guarantee is about what leaves it (actions, propensities, explanations, logs), not its memory.
 
 How: the agent only ever learns from released, noisy statistics.  Per replica and arm it keeps
 M = Σ vvᵀ over the rows it answered, v = [φ, y] ((D + 1) × (D + 1), D the design size), and
@@ -40,7 +42,8 @@ Model: V = G̃ + (ridge + 2Υ)·I and ũ from the released [[G̃, ũ], [ũᵀ, �
 regulariser: it keeps V ≥ ridge·I with probability ≥ 1 − α over the whole run; if a noise
 draw still makes V lose that, V's eigenvalues are raised to ``ridge`` (post-processing).  As
 ε grows, σ and Υ vanish and the agent becomes its non-private version (with ``ridge``).
-Disjoint models only (one per arm, on the user's features); numpy only.
+Disjoint models only (one per arm, on the user's features); numpy only.  Memory: the tree keeps
+2·m·arms·(D + 1)² floats per replica (96 MB for 1,682 arms, 16 user features, horizon 1024).
 """
 
 from __future__ import annotations
