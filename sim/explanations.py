@@ -69,7 +69,7 @@ class LikedItems:
         if not held.any():
             return np.full(actions.shape, -1, dtype=np.int64), np.full(actions.shape, np.nan)
         liked = self.unit[np.maximum(self.items, 0)]  # (B, k, d)
-        cos = np.einsum("bsd,bkd->bsk", self.unit[actions], liked, dtype=np.float64)
+        cos = np.matmul(self.unit[actions], liked.transpose(0, 2, 1)).astype(np.float64)  # (B, s, k), float32 GEMMs
         usable = held[:, None, :] & (self.items[:, None, :] != actions[:, :, None])
         cos = np.where(usable, cos, -np.inf)
         best = cos.argmax(axis=2)
