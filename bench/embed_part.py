@@ -1,9 +1,17 @@
-"""Problem (d): embedding throughput through ``envs.embedding.embed_texts``.
+"""Problem (d): embedding throughput through ``envs.embedding``, before and after issue #17's speed-up.
 
-* cold, model load included: a fresh ``TextEmbedder`` and a fresh temporary cache folder;
-* cold, model already loaded: the same embedder into a second fresh cache folder
-  (pure transformer throughput, best of ``repeat``);
-* cache hit: a fresh embedder on the filled cache (the model is never loaded).
+For each catalog, the MovieLens titles (1,682 short texts) and a synthetic catalog of longer texts
+of varied length (2,000 texts of 20-120 words), with one loaded model:
+
+* **before**: the embedding loop as it was (batches of 64 texts ordered by characters, every
+  batch tokenised with padding, torch's default thread count), kept here as :func:`embed_before`;
+* **after, threads fixed**: ``TextEmbedder.embed`` (token-ordered batches within a token budget,
+  tokenised once) at torch's default thread count: the batching alone;
+* **after**: ``TextEmbedder.embed`` as it ships, the thread count tuned batch by batch.
+
+The three run in turn, ``repeat`` rounds, best of each (the least disturbed by other processes);
+the after rows carry the ratio to before and the largest difference of any vector component.
+Then, on the MovieLens titles as before: cold with the model load included, and a cache hit.
 """
 
 from __future__ import annotations
@@ -11,38 +19,120 @@ from __future__ import annotations
 import tempfile
 import time
 
+import numpy as np
+
 from bench.timing import load
 
 
+def synthetic_texts(n: int, words: tuple[int, int] = (20, 120), seed: int = 0) -> list[str]:
+    """``n`` item descriptions of ``words[0]``-``words[1]`` words (uniform), drawn from the MovieLens
+    titles' vocabulary with a fixed seed."""
+    from envs.catalog import movielens_catalog
+
+    vocab = sorted(set(" ".join(movielens_catalog().texts).split()))
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(words[0], words[1] + 1, size=n)
+    picks = rng.integers(0, len(vocab), size=int(sizes.sum()))
+    ends = np.cumsum(sizes)
+    return [" ".join(vocab[j] for j in picks[e - s:e]) for s, e in zip(sizes, ends)]
+
+
+def embed_before(emb, texts: list[str]) -> np.ndarray:
+    """The loop ``TextEmbedder.embed`` ran before issue #17 (batches of ``emb.batch_size`` ordered by
+    character count, each tokenised with padding, torch's thread count as found): the baseline."""
+    import torch
+
+    emb._load()
+    out = np.zeros((len(texts), emb.dim), dtype=np.float32)
+    order = np.argsort([-len(t) for t in texts], kind="stable")
+    with torch.inference_mode():
+        for start in range(0, len(texts), emb.batch_size):
+            idx = order[start:start + emb.batch_size]
+            batch = emb._tokenizer([texts[i] for i in idx], padding=True, truncation=True,
+                                   max_length=emb.max_length, return_tensors="pt").to(emb.device)
+            hidden = emb._model(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            out[idx] = torch.nn.functional.normalize(pooled, p=2, dim=1).float().cpu().numpy()
+    return out
+
+
+def compare(name: str, texts: list[str], repeat: int, log=print) -> list[dict]:
+    """Rows before / after (threads fixed) / after (tuned) on one catalog; best of ``repeat`` rounds."""
+    from envs.embedding import TextEmbedder
+
+    tuned = TextEmbedder(device="cpu")
+    tuned._load()
+    fixed = TextEmbedder(device="cpu", threads=tuned._thread_tuner().counts[0])
+    fixed._tokenizer, fixed._model = tuned._tokenizer, tuned._model  # one model, three loops
+    runs = {"before (char-sorted batches of 64)": lambda: embed_before(tuned, texts),
+            "after, threads fixed": lambda: fixed.embed(texts, progress=False),
+            "after (threads tuned)": lambda: tuned.embed(texts, progress=False)}
+    best = dict.fromkeys(runs, float("inf"))
+    vectors, loads = {}, []
+    for _ in range(max(1, repeat)):
+        for policy, run in runs.items():
+            t0 = time.perf_counter()
+            vectors[policy] = run()
+            best[policy] = min(best[policy], time.perf_counter() - t0)
+            loads.append(load())
+    base = next(iter(runs))
+    rows = []
+    for policy, seconds in best.items():
+        n = len(texts)
+        row = {"problem": f"(d) embedding {n} {name}", "policy": policy, "impl": "banditsim", "seconds": seconds,
+               "texts_per_s": n / seconds, "n_texts": n, "load": max(loads), "load_min": min(loads)}
+        note = f"best of {max(1, repeat)}, threads {torch_threads_note(tuned, fixed, policy)}"
+        if policy != base:
+            row["ratio"] = best[base] / seconds
+            row["max_abs_diff"] = float(np.abs(vectors[policy] - vectors[base]).max()) if n else 0.0
+            note += f"; {row['ratio']:.2f}x before; max |diff| {row['max_abs_diff']:.1e}"
+        row["note"] = note
+        rows.append(row)
+        versus = "" if policy == base else f"{row['ratio']:5.2f}x  max|diff| {row['max_abs_diff']:.1e}"
+        log(f"  (d) {name[:24]:24s} {policy:36s} {row['texts_per_s']:8,.0f} texts/s {seconds:8.3f} s  {versus}"
+            f"  (load {min(loads):.2f}-{max(loads):.2f})", flush=True)
+    return rows
+
+
+def torch_threads_note(tuned, fixed, policy: str) -> str:
+    """How many threads a policy ran with (the tuner's last choice for the tuned one)."""
+    import torch
+
+    if policy.startswith("before"):
+        return str(torch.get_num_threads())
+    if policy == "after, threads fixed":
+        return str(fixed.threads)
+    tuner = tuned._thread_tuner()
+    return f"tuned among {tuner.counts}, ended at {tuner.threads}"
+
+
 def run_embedding(n_texts: int | None, repeat: int, log=print) -> list[dict]:
-    """Rows for (d) on the MovieLens titles (the first ``n_texts`` of them, or all)."""
+    """Rows for (d): before/after on the MovieLens titles and on longer synthetic texts (the first
+    ``n_texts`` of each, or all), then cold-with-load and cache-hit on the titles."""
     from envs.catalog import movielens_catalog
     from envs.embedding import TextEmbedder, embed_texts
 
-    texts = movielens_catalog().texts[:n_texts]
-    n = len(texts)
-    rows = []
+    titles = movielens_catalog().texts[:n_texts]
+    rows = compare("MovieLens titles", titles, repeat, log)
+    rows += compare("texts of 20-120 words", synthetic_texts(2000)[:n_texts], repeat, log)
+    n = len(titles)
 
     def row(policy, seconds, note):
         rows.append({"problem": f"(d) embedding {n} MovieLens titles", "policy": policy, "impl": "banditsim",
                      "seconds": seconds, "texts_per_s": n / seconds, "n_texts": n, "load": load(), "note": note})
-        log(f"  (d) {policy:36s} {n / seconds:10,.0f} texts/s  {seconds:8.3f} s   (load {rows[-1]['load']:.2f})")
+        log(f"  (d) {policy:36s} {n / seconds:10,.0f} texts/s  {seconds:8.3f} s   (load {rows[-1]['load']:.2f})",
+            flush=True)
 
     with tempfile.TemporaryDirectory() as tmp:
         emb = TextEmbedder()
         t0 = time.perf_counter()
-        res = embed_texts(texts, cache_dir=f"{tmp}/cold", progress=False, embedder=emb)
+        res = embed_texts(titles, cache_dir=f"{tmp}/cold", progress=False, embedder=emb)
         row("cold, model load included", time.perf_counter() - t0, f"{res.model_name} on {emb.device}")
-        best = float("inf")
-        for i in range(max(1, repeat)):
-            t0 = time.perf_counter()
-            embed_texts(texts, cache_dir=f"{tmp}/warm{i}", progress=False, embedder=emb)
-            best = min(best, time.perf_counter() - t0)
-        row("cold, model loaded", best, f"best of {repeat}, batch {emb.batch_size}, {emb.device}")
         best = float("inf")
         for _ in range(max(1, repeat)):
             t0 = time.perf_counter()
-            hit = embed_texts(texts, cache_dir=f"{tmp}/cold", progress=False, embedder=TextEmbedder())
+            hit = embed_texts(titles, cache_dir=f"{tmp}/cold", progress=False, embedder=TextEmbedder())
             best = min(best, time.perf_counter() - t0)
         assert hit.n_embedded == 0, "cache miss on the second pass"
         row("cache hit (load from disk)", best, f"best of {repeat}; model not loaded")

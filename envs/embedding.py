@@ -19,9 +19,12 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from envs.cpu_threads import default_threads
+from envs.embed_batches import plan_batches
 from envs.embedding_cache import EmbeddingCache, collection_key, default_cache_dir, text_hash, warn
 from envs.errors import CacheError, EmbeddingError
 from envs.file_digest import file_digests
+from envs.thread_tuner import ThreadTuner
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -29,6 +32,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 POOLING_VERSION = "mean-l2-v1"
 FLUSH_SECONDS = 1.0  # embedded batches reach the cache at least this often
+TOKEN_BUDGET = 4096  # padded tokens per model call at most (a longer text still runs, alone)
 
 
 def default_model_dir() -> Path:
@@ -133,9 +137,13 @@ class TextEmbedder:
     """
 
     def __init__(self, model: str | Path | None = None, device: str = "auto", batch_size: int = 64,
-                 max_length: int = 256):
+                 max_length: int = 256, token_budget: int = TOKEN_BUDGET, threads: int | None = None):
         if batch_size < 1:
             raise EmbeddingError(f"batch_size must be >= 1, got {batch_size}")
+        if token_budget < 1:
+            raise EmbeddingError(f"token_budget must be >= 1, got {token_budget}")
+        if threads is not None and threads < 1:
+            raise EmbeddingError(f"threads must be >= 1 (or None to choose them), got {threads}")
         self.model_dir = resolve_model_dir(model)
         if device not in ("auto", "cpu", "cuda") and not str(device).startswith("cuda:"):
             raise EmbeddingError(f"unknown device {device!r}; use auto, cpu or cuda")
@@ -143,6 +151,9 @@ class TextEmbedder:
         self.device = device if device != "auto" else "auto"
         self.batch_size = batch_size
         self.max_length = max_length
+        self.token_budget = token_budget
+        self.threads = threads
+        self._tuner = None
         self._key: str | None = None
         self._model = None
         self._tokenizer = None
@@ -194,29 +205,38 @@ class TextEmbedder:
 
     def embed(self, texts: Sequence[str], progress: bool = True,
               on_batch: Callable[[np.ndarray, np.ndarray], None] | None = None) -> np.ndarray:
-        """Embed ``texts`` → float32 (n, dim), unit rows. Runs the model (no cache).
+        """Embed ``texts`` → float32 (n, dim), unit rows in the order given. Runs the model (no cache).
 
-        ``on_batch(idx, vectors)`` is called after each batch with the positions in ``texts`` it
-        covered and their vectors (so a caller can save work before the whole list is done)."""
+        The texts are tokenised once and run in batches of similar token counts (see
+        :mod:`envs.embed_batches`); on the CPU the thread count is tuned batch by batch (see
+        :mod:`envs.thread_tuner`) unless ``threads`` was given. ``on_batch(idx, vectors)`` is called
+        after each batch with the positions in ``texts`` it covered and their vectors (so a caller
+        can save work before the whole list is done)."""
         import torch
 
+        from envs.cpu_threads import torch_threads
         from envs.progress import progress_bar
 
         self._load()
         texts = list(texts)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        order = np.argsort([-len(t) for t in texts], kind="stable")  # similar lengths share a batch
+        if not texts:
+            return out
+        enc = self._tokenizer(texts, truncation=True, max_length=self.max_length)  # once, unpadded
+        columns = list(enc.keys())
+        lengths = np.fromiter(map(len, enc["input_ids"]), dtype=np.int64, count=len(texts))
+        tuner = self._thread_tuner()
         bar = progress_bar(len(texts), f"embedding ({self.name}, {self.device})", "texts", progress, leave=False)
         with torch.inference_mode(), bar:
-            for start in range(0, len(texts), self.batch_size):
-                idx = order[start:start + self.batch_size]
-                batch = self._tokenizer([texts[i] for i in idx], padding=True, truncation=True,
-                                        max_length=self.max_length, return_tensors="pt").to(self.device)
-                hidden = self._model(**batch).last_hidden_state
-                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-                vecs = pooled.float().cpu().numpy()
+            for idx in plan_batches(lengths, self.batch_size, self.token_budget):
+                threads = tuner.next() if tuner else (self.threads or torch.get_num_threads())
+                start = time.perf_counter()
+                with torch_threads(threads):
+                    batch = self._tokenizer.pad({c: [enc[c][i] for i in idx] for c in columns},
+                                                return_tensors="pt").to(self.device)
+                    vecs = self._pool(self._model(**batch).last_hidden_state, batch["attention_mask"])
+                if tuner:
+                    tuner.record(threads, len(idx) * int(lengths[idx[0]]), time.perf_counter() - start)
                 if vecs.shape[1] != out.shape[1]:
                     raise EmbeddingError(f"model {self.name} produced {vecs.shape[1]}-wide embeddings, "
                                          f"its config.json says {out.shape[1]}")
@@ -227,6 +247,24 @@ class TextEmbedder:
                     on_batch(idx, vecs)
                 bar.update(len(idx))
         return out
+
+    @staticmethod
+    def _pool(hidden, attention_mask) -> np.ndarray:
+        """Mean of the non-[PAD] token states, L2-normalised, as float32 numpy."""
+        import torch
+
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        return torch.nn.functional.normalize(pooled, p=2, dim=1).float().cpu().numpy()
+
+    def _thread_tuner(self) -> ThreadTuner | None:
+        """The CPU thread tuner (kept across calls, so it warms up once); None off the CPU or
+        when ``threads`` was given."""
+        if self.device != "cpu" or self.threads is not None:
+            return None
+        if self._tuner is None:
+            self._tuner = ThreadTuner(default_threads())
+        return self._tuner
 
 
 @dataclass
