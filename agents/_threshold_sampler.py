@@ -35,14 +35,18 @@ class ThresholdSampler:
         self.tail = np.zeros((n_replicas, n_arms))
         self.mass0 = np.ones(n_replicas)
         self.built = np.zeros(n_replicas, dtype=bool)
+        self.bulk = np.zeros(n_replicas, dtype=bool)  # changed in many arms at once: always draw in full
         self.seen_a = np.zeros((n_replicas, n_arms))
         self.seen_b = np.zeros((n_replicas, n_arms))
 
     def sync(self, alpha: np.ndarray, beta: np.ndarray, replicas: np.ndarray, max_changes: int) -> bool:
         """Bring the tails of ``replicas`` (distinct, sorted) up to date with ``alpha``/``beta`` (R, K).
 
-        Returns False (and forgets those replicas' tails) when more than ``max_changes`` pairs
-        changed since the last call: recomputing them would cost more than drawing every arm."""
+        Returns False when more than ``max_changes`` pairs changed since the last call (a
+        discounted posterior changes every arm every step): recomputing them would cost more than
+        drawing every arm, so those replicas are drawn in full from then on."""
+        if self.bulk[replicas].any():
+            return False
         view = _rows_view(replicas, self.x.size)
         changed = alpha[view] != self.seen_a[view]
         changed |= beta[view] != self.seen_b[view]
@@ -53,7 +57,7 @@ class ThresholdSampler:
             return True
         g, k = np.nonzero(changed)
         if g.size > max_changes:
-            self.built[replicas] = False
+            self.bulk[replicas] = True
             return False
         if g.size:
             r = replicas[g]

@@ -208,3 +208,16 @@ def test_probabilities_estimate_the_exact_distribution():
     tol = 4.5 * np.sqrt(want * (1 - want) / 20_000) + 1e-3
     assert np.all(np.abs(d.probabilities[0] - want) < tol), (d.probabilities[0], want)
     assert abs(d.propensities[0] - want[d.actions[0]]) < 3e-3 * want[d.actions[0]]
+
+
+def test_a_posterior_changed_in_every_arm_is_drawn_in_full_and_stays_exact():
+    """Many arms changed between two acts (a discounted posterior does this every step): the
+    threshold sampler steps aside and the full draws follow the new posterior."""
+    rng = np.random.default_rng(9)
+    agent = make_agent("beta_ts", 300, random_state=4)
+    agent.act(Context(n_rows=1))
+    agent.alpha[0] = 1.0 + rng.integers(0, 20, 300)
+    agent.beta[0] = 1.0 + rng.integers(0, 100, 300)
+    counts = np.bincount([agent.act(Context(n_rows=1)).actions[0] for _ in range(3000)], minlength=300)
+    assert agent._threshold.bulk[0]
+    assert _chi2(counts, grid_probabilities(agent.alpha[0], agent.beta[0], n=20_001)) > 1e-3
