@@ -144,8 +144,6 @@ def liked_item_of(actions: np.ndarray, position: np.ndarray) -> np.ndarray:
     return np.where(position >= 0, actions[np.arange(actions.shape[0]), pos], -1)
 
 
-_INDEX = {"ucb1": ("mean", "bonus"), "kl_ucb": ("mean", "KL bonus"), "linucb": ("xᵀθ̂", "α·width")}
-_THOMPSON = ("beta_ts", "gaussian_ts", "lin_ts", "logistic_ts")
 
 
 def describe_split(agent: str, exploit: float, explore: float, random: int) -> str:
@@ -155,8 +153,8 @@ def describe_split(agent: str, exploit: float, explore: float, random: int) -> s
     ('mean 0.500 + bonus 0.250', 'never tried: infinite bonus')
     >>> describe_split("epsilon_greedy", 0.4, float("nan"), 1), describe_split("beta_ts", 0.7, 0.1, -1)
     ('ε: random pick', 'posterior mean 0.700, sd 0.100')
-    >>> describe_split("random", float("nan"), float("nan"), -1)
-    '—'
+    >>> describe_split("random", float("nan"), float("nan"), -1), describe_split("private_linucb", 0.1, 0.2, -1)
+    ('—', 'xᵀθ̂ 0.100 + α·width 0.200')
     """
     if random >= 0:
         return "ε: random pick" if random else f"greedy: mean {exploit:.3f}"
@@ -164,7 +162,8 @@ def describe_split(agent: str, exploit: float, explore: float, random: int) -> s
         return "never tried: infinite bonus"
     if np.isnan(exploit) or np.isnan(explore):
         return "—"
-    if agent in _THOMPSON:
+    if agent.endswith("_ts"):  # every Thompson agent (beta_ts, lin_ts, discounted_gaussian_ts, ...)
         return f"posterior mean {exploit:.3f}, sd {explore:.3f}"
-    a, b = _INDEX.get(agent, ("estimate", "exploration"))
+    a, b = ("xᵀθ̂", "α·width") if agent.endswith("linucb") else ("mean", "bonus") if "ucb" in agent else (
+        "estimate", "exploration")
     return f"{a} {exploit:.3f} + {b} {explore:.3f}"
