@@ -60,6 +60,9 @@ from agents.types import Context
 SHIFT_FAILURE = 0.05
 """α: the probability that the regulariser shift fails to dominate the noise over a run."""
 
+MAX_HORIZON = 1 << 40
+"""Largest tree horizon (41 levels): a bigger one would only add empty levels and memory."""
+
 L_TILDE_SQ = 2.0
 """L̃² = max‖φ‖² + max y² after clipping (both bounds 1)."""
 
@@ -140,7 +143,7 @@ class PrivateLinearMixin:
     def _init_private(self, epsilon, delta, horizon, ridge, fit_intercept) -> None:
         self.epsilon = check_float("epsilon", epsilon, 0.0, low_open=True)
         self.delta = check_float("delta", delta, 0.0, 1.0, low_open=True, high_open=True)
-        self.horizon = check_int("horizon", horizon, minimum=1)
+        self.horizon = check_int("horizon", horizon, minimum=1, maximum=MAX_HORIZON)
         self._init_linear("disjoint", ridge, fit_intercept, None)
         self.sigma = noise_sigma(self.epsilon, self.delta, tree_levels(self.horizon))
         self._noise_rng = self._rng.spawn(1)[0]

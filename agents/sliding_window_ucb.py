@@ -11,6 +11,10 @@ from agents._validation import check_float, check_int
 from agents.base import IndexAgent
 
 
+MAX_RING_CELLS = 1 << 27
+"""Largest ring buffer (window × replicas × arms) per statistic: 2 × 1 GiB of float64."""
+
+
 class SlidingWindowUCBAgent(StepClock, IndexAgent):
     """UCB1's index computed on the last ``window`` steps only: ``mean + c·sqrt(2 ln t / n)``.
 
@@ -38,6 +42,10 @@ class SlidingWindowUCBAgent(StepClock, IndexAgent):
     def __init__(self, n_arms, *, window: int = 100, c: float = 1.0, **kwargs):
         super().__init__(n_arms, **kwargs)
         self.window = check_int("window", window, minimum=1)
+        cells = self.window * self.n_replicas * self.n_arms
+        if cells > MAX_RING_CELLS:
+            raise ValueError(f"window={self.window} needs a ring buffer of {cells:,} cells per statistic "
+                             f"(window × replicas × arms; at most {MAX_RING_CELLS:,}): use a smaller window")
         self.c = check_float("c", c, 0.0)
         shape = (self.window, self.n_replicas, self.n_arms)
         self._ring_counts = np.zeros(shape)

@@ -295,6 +295,7 @@ BAD = [
     ("sliding_window_ucb", "window", 0, "window must be >= 1, got 0"),
     ("sliding_window_ucb", "window", -3, "window must be >= 1, got -3"),
     ("sliding_window_ucb", "window", 2.5, "window must be an integer"),
+    ("sliding_window_ucb", "window", 10**9, "window=1000000000 needs a ring buffer of"),
 ]
 
 

@@ -212,6 +212,7 @@ BAD = [
     ("private_lin_ts", "delta", 1.5, "delta must be in (0, 1), got 1.5"),
     ("private_lin_ts", "horizon", 0, "horizon must be >= 1, got 0"),
     ("private_linucb", "horizon", 10.5, "horizon must be an integer"),
+    ("private_lin_ts", "horizon", 10**30, "horizon must be <= 1099511627776"),
 ]
 
 
