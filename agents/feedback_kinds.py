@@ -1,7 +1,9 @@
 """The default vocabulary of feedback kinds and their reward values.
 
-The environment package keeps an identical vocabulary; agents only ever see the
-integer index of a kind (``Feedback.kind``) and, optionally, these values.
+The one definition is ``envs.feedback_kinds.FEEDBACK_KINDS``; ``agents`` may not import
+``envs`` (ARCHITECTURE.md: agents never see the world), so this is a copy, and
+``tests/agents/test_kind_table.py`` fails when it differs from the envs table. Agents only
+ever see the integer index of a kind (``Feedback.kind``) and, optionally, these values.
 
 Examples
 --------
@@ -13,8 +15,8 @@ Examples
 
 from __future__ import annotations
 
-KIND_NAMES: tuple[str, ...] = ("block", "dislike", "skip", "neutral", "click", "like", "save")
+KIND_NAMES: tuple[str, ...] = ("block", "dislike", "skip", "neutral", "click", "like", "save", "share")
 """Names of the default feedback kinds, in index order."""
 
-KIND_VALUES: tuple[float, ...] = (-1.0, -0.5, -0.1, 0.0, 0.5, 1.0, 1.0)
+KIND_VALUES: tuple[float, ...] = (-1.0, -0.5, -0.1, 0.0, 0.5, 1.0, 1.0, 1.0)
 """Reward value of each default feedback kind (same order as ``KIND_NAMES``)."""

@@ -1,16 +1,20 @@
-"""Ordinal feedback: utility → probabilities of the seven feedback kinds.
+"""Ordinal feedback: utility → probabilities of the feedback kinds (:data:`envs.feedback_kinds.KINDS`).
 
 One cumulative-logit model covers all kinds. A user has a negative threshold
 ``tau_neg``, a positive threshold ``tau_pos`` (> ``tau_neg``) and a temperature ``T``.
 The latent response is ``u + T·ε`` with ε standard logistic; the kind is the number of
-cut points below it, with cut points (in :data:`envs.feedback_kinds.KINDS` order)::
+cut points below it. Each kind's lower cut point comes from its entry in
+:data:`envs.feedback_kinds.FEEDBACK_KINDS`; with the default kinds they are::
 
-    tau_neg − o2·T, tau_neg − o1·T, tau_neg, tau_pos, tau_pos + o1·T, tau_pos + o2·T
+    tau_neg − o2·T, tau_neg − o1·T, tau_neg, tau_pos, tau_pos + o1·T, tau_pos + o2·T, tau_pos + o3·T
 
-so ``P(negative) = σ((tau_neg − u)/T)``, ``P(positive) = σ((u − tau_pos)/T)`` and the rest
-is neutral. Within the negatives, a lower utility moves mass from skip to dislike to
-block; within the positives, a higher utility moves mass from click to like to save.
-Every kind distribution is stochastically increasing in ``u``.
+(o1 = ``inner_offset``, o2 = ``outer_offset``, o3 = ``share_offset``), so
+``P(negative) = σ((tau_neg − u)/T)``, ``P(positive) = σ((u − tau_pos)/T)`` and the rest is
+neutral. Within the negatives, a lower utility moves mass from skip to dislike to block;
+within the positives, a higher utility moves mass from click to like to save to share.
+Every kind distribution is stochastically increasing in ``u``. Adding the ``share`` cut point
+above ``save``'s only splits the old ``save`` answers: the same uniform draw gives the same
+kind everywhere else.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.special import expit
 
+from envs.feedback_kinds import FEEDBACK_KINDS, N_CUTS
 from envs.world_errors import WorldConfigError
 
 
@@ -29,23 +34,37 @@ class FeedbackModel:
     """Offsets (in temperature units) of the inner cut points; see the module docstring.
 
     >>> FeedbackModel().cut_points(np.array([-1.0]), np.array([1.0]), np.array([0.5])).tolist()
-    [[-2.0, -1.5, -1.0, 1.0, 1.5, 2.0]]
+    [[-2.0, -1.5, -1.0, 1.0, 1.5, 2.0, 2.5]]
     """
 
     inner_offset: float = 1.0
     outer_offset: float = 2.0
+    share_offset: float = 3.0
 
     def __post_init__(self):
-        if not (0 < self.inner_offset < self.outer_offset) or not np.isfinite(self.outer_offset):
+        o = (self.inner_offset, self.outer_offset, self.share_offset)
+        if not (0 < self.inner_offset < self.outer_offset < self.share_offset) or not np.isfinite(o).all():
             raise WorldConfigError(
-                f"feedback offsets need 0 < inner_offset < outer_offset, got {self.inner_offset}, {self.outer_offset}"
+                "feedback offsets need 0 < inner_offset < outer_offset < share_offset, got "
+                f"{self.inner_offset}, {self.outer_offset}, {self.share_offset}"
             )
 
+    def offsets(self) -> list[tuple[str, float]]:
+        """(threshold, signed offset in temperature units) of each cut point, worst kind first.
+
+        >>> FeedbackModel().offsets()[-1]
+        ('pos', 3.0)
+        """
+        out = []
+        for kind in FEEDBACK_KINDS[1:]:
+            anchor, field = kind.cut
+            sign = -1.0 if field.startswith("-") else 1.0
+            out.append((anchor, sign * float(getattr(self, field.lstrip("-"))) if field else 0.0))
+        return out
+
     def cut_points(self, tau_neg, tau_pos, temperature):
-        """(n, 6) cut points from per-user thresholds and temperature (numpy or torch)."""
-        o1, o2 = self.inner_offset, self.outer_offset
-        cols = [tau_neg - o2 * temperature, tau_neg - o1 * temperature, tau_neg,
-                tau_pos, tau_pos + o1 * temperature, tau_pos + o2 * temperature]
+        """(n, N_CUTS) cut points from per-user thresholds and temperature (numpy or torch)."""
+        cols = [(tau_neg if anchor == "neg" else tau_pos) + off * temperature for anchor, off in self.offsets()]
         if isinstance(tau_neg, np.ndarray):
             return np.stack(cols, axis=-1)
         import torch
@@ -62,7 +81,7 @@ def _sig(x):
 
 
 def kind_probabilities(utility, cuts, temperature):
-    """P(kind) for utilities ``utility`` (..., ) with cuts (..., 6) → (..., 7).
+    """P(kind) for utilities ``utility`` (..., ) with cuts (..., N_CUTS) → (..., N_KINDS).
 
     >>> cuts = FeedbackModel().cut_points(np.array([-1.0]), np.array([1.0]), np.array([0.5]))
     >>> p = kind_probabilities(np.array([0.0]), cuts, np.array([0.5]))
@@ -80,32 +99,32 @@ def kind_probabilities(utility, cuts, temperature):
 
 
 def expected_reward(utility, cuts, temperature, rewards):
-    """Exact expected reward Σ_k P(kind k)·r_k; ``rewards`` (7,) of the same array type.
+    """Exact expected reward Σ_k P(kind k)·r_k; ``rewards`` (N_KINDS,) of the same array type.
 
-    Computed as r_6 − Σ_{k<6} P(kind ≤ k)(r_{k+1} − r_k), which needs no (…, 7) array.
+    Computed as r_top − Σ_{k<top} P(kind ≤ k)(r_{k+1} − r_k), which needs no (…, N_KINDS) array.
 
     >>> cuts = FeedbackModel().cut_points(np.array([-1.0]), np.array([1.0]), np.array([0.5]))
-    >>> r = np.array([-1, -0.5, -0.1, 0, 0.5, 1, 1])
+    >>> r = np.array([-1, -0.5, -0.1, 0, 0.5, 1, 1, 1])
     >>> float(np.round(expected_reward(np.array([5.0]), cuts, np.array([0.5]), r), 3)[0])
     1.0
     """
     steps = rewards[1:] - rewards[:-1]
     inv_t = 1.0 / temperature
     if isinstance(utility, np.ndarray) and utility.size <= 1 << 16:
-        # small batches: one (…, 6) sigmoid instead of six
+        # small batches: one (…, N_CUTS) sigmoid instead of N_CUTS
         z = cuts - utility[..., None]
         z *= inv_t[..., None]
         cdf = expit(z)
         cdf *= steps.astype(cdf.dtype, copy=False)
-        return rewards[6] - cdf.sum(-1)
+        return rewards[-1] - cdf.sum(-1)
     out = None
-    for k in range(6):
+    for k in range(N_CUTS):
         step = float(steps[k])
         if step == 0.0:
             continue
         term = _sig((cuts[..., k] - utility) * inv_t) * step
         out = term if out is None else out + term
-    base = rewards[6] + 0 * utility
+    base = rewards[-1] + 0 * utility
     return base if out is None else base - out
 
 
@@ -114,7 +133,7 @@ def sample_kinds(utility, cuts, temperature, uniforms):
 
     >>> cuts = FeedbackModel().cut_points(np.array([-1.0, -1.0]), np.array([1.0, 1.0]), np.array([0.5, 0.5]))
     >>> sample_kinds(np.array([9.0, -9.0]), cuts, np.array([0.5, 0.5]), np.array([0.5, 0.5])).tolist()
-    [6, 0]
+    [7, 0]
     """
     if isinstance(uniforms, np.ndarray):
         eps = np.log(uniforms) - np.log1p(-uniforms)
@@ -127,16 +146,16 @@ def sample_kinds(utility, cuts, temperature, uniforms):
 
 
 # ---------------------------------------------------------------- per-slot fast path
-# The batched world keeps each slot's cut points divided by its temperature, laid out (6, n)
+# The batched world keeps each slot's cut points divided by its temperature, laid out (N_CUTS, n)
 # so that every per-kind operation runs on a contiguous row: the same model as above, on the
 # utility in temperature units y = u/T (P(kind ≤ k) = σ(c_k/T − y), kind = #{k: c_k/T < y + ε}).
 
 
 def scaled_cuts(cuts, temperature):
-    """(6, n) cut points in temperature units c_k/T from cuts (n, 6) and temperature (n,).
+    """(N_CUTS, n) cut points in temperature units c_k/T from cuts (n, N_CUTS) and temperature (n,).
 
-    >>> scaled_cuts(np.array([[-2.0, -1.5, -1.0, 1.0, 1.5, 2.0]]), np.array([0.5]))[:, 0].tolist()
-    [-4.0, -3.0, -2.0, 2.0, 3.0, 4.0]
+    >>> scaled_cuts(np.array([[-2.0, -1.5, -1.0, 1.0, 1.5, 2.0, 2.5]]), np.array([0.5]))[:, 0].tolist()
+    [-4.0, -3.0, -2.0, 2.0, 3.0, 4.0, 5.0]
     """
     ct = (cuts / temperature[:, None]).T
     return np.ascontiguousarray(ct) if isinstance(ct, np.ndarray) else ct.contiguous()
@@ -145,10 +164,10 @@ def scaled_cuts(cuts, temperature):
 def expected_reward_scaled(y, ct, rewards):
     """Expected reward of utilities in temperature units ``y`` (..., n) with :func:`scaled_cuts` ``ct``.
 
-    ``rewards`` (7,) numpy. Equals :func:`expected_reward` of u = y·T.
+    ``rewards`` (N_KINDS,) numpy. Equals :func:`expected_reward` of u = y·T.
 
     >>> cuts = FeedbackModel().cut_points(np.array([-1.0]), np.array([1.0]), np.array([0.5]))
-    >>> r = np.array([-1, -0.5, -0.1, 0, 0.5, 1, 1])
+    >>> r = np.array([-1, -0.5, -0.1, 0, 0.5, 1, 1, 1])
     >>> a = expected_reward_scaled(np.array([0.2 / 0.5]), scaled_cuts(cuts, np.array([0.5])), r)
     >>> bool(np.isclose(a[0], expected_reward(np.array([0.2]), cuts, np.array([0.5]), r)[0]))
     True
@@ -156,7 +175,7 @@ def expected_reward_scaled(y, ct, rewards):
     top, ks, w = _reward_steps(np.asarray(rewards, dtype=np.float64).tobytes())
     if not len(ks):
         return top + 0 * y
-    c = ct if len(ks) == 6 else ct[ks]
+    c = ct if len(ks) == N_CUTS else ct[ks]
     z = _sig(c.reshape((len(ks),) + (1,) * (y.ndim - 1) + (ct.shape[1],)) - y[None])
     if isinstance(z, np.ndarray):
         return top - np.einsum("k,k...->...", w.astype(z.dtype, copy=False), z)
@@ -167,11 +186,11 @@ def expected_reward_scaled(y, ct, rewards):
 
 @lru_cache(maxsize=64)
 def _reward_steps(rewards_bytes: bytes):
-    """(r_6, the cut points whose reward step is not 0, those steps) of a reward vector."""
+    """(r_top, the cut points whose reward step is not 0, those steps) of a reward vector."""
     r = np.frombuffer(rewards_bytes, dtype=np.float64)
     steps = r[1:] - r[:-1]
-    ks = [k for k in range(6) if steps[k] != 0.0]  # cut points whose step is 0 add nothing
-    return float(r[6]), ks, steps[ks]
+    ks = [k for k in range(N_CUTS) if steps[k] != 0.0]  # cut points whose step is 0 add nothing
+    return float(r[-1]), ks, steps[ks]
 
 
 def sample_kinds_scaled(y, ct, uniforms):
@@ -182,7 +201,7 @@ def sample_kinds_scaled(y, ct, uniforms):
     >>> cuts = FeedbackModel().cut_points(np.array([-1.0, -1.0]), np.array([1.0, 1.0]), np.array([0.5, 0.5]))
     >>> ct = scaled_cuts(cuts, np.array([0.5, 0.5]))
     >>> sample_kinds_scaled(np.array([18.0, -18.0]), ct, np.array([0.5, 0.5])).tolist()
-    [6, 0]
+    [7, 0]
     """
     if isinstance(uniforms, np.ndarray):
         latent = np.log(uniforms) - np.log1p(-uniforms)

@@ -21,7 +21,7 @@ import numpy as np
 
 from envs.feedback_kinds import KINDS
 
-KIND_COLOURS = ("#7f0000", "#d7301f", "#fc8d59", "#bdbdbd", "#91bfdb", "#4575b4", "#313695")
+KIND_COLOURS = ("#7f0000", "#d7301f", "#fc8d59", "#bdbdbd", "#91bfdb", "#4575b4", "#313695", "#1a1a66")
 FRAME_SIZE = (640, 320)  # width, height in pixels: multiples of 16, as video encoders want
 MAX_MAP_POINTS = 5000  # catalog points drawn as the background of the map
 _NON_INTERACTIVE = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}

@@ -49,10 +49,10 @@ class CascadeChoice:
 
 
 def slate_value(probs, exam, rewards):
-    """Exact expected reward of slates from kind probabilities (B, k, 7), exam (k,), rewards (7,).
+    """Exact expected reward of slates from kind probabilities (B, k, N_KINDS), exam (k,), rewards (N_KINDS,).
 
-    >>> p = np.zeros((1, 2, 7)); p[0, 0, 6] = 0.5; p[0, 0, 3] = 0.5; p[0, 1, 6] = 1.0
-    >>> r = np.array([-1, -0.5, -0.1, 0, 0.5, 1, 1.0])
+    >>> p = np.zeros((1, 2, 8)); p[0, 0, 6] = 0.5; p[0, 0, 3] = 0.5; p[0, 1, 6] = 1.0
+    >>> r = np.array([-1, -0.5, -0.1, 0, 0.5, 1, 1.0, 1.0])
     >>> slate_value(p, np.array([1.0, 1.0]), r).tolist()  # 0.5·1 + 0.5·1
     [1.0]
     """

@@ -41,7 +41,7 @@ from envs.feedback import (
     sample_kinds_scaled,
     scaled_cuts,
 )
-from envs.feedback_kinds import BLOCK, KINDS, NEUTRAL, is_monotone, reward_vector
+from envs.feedback_kinds import BLOCK, KINDS, N_CUTS, N_KINDS, NEUTRAL, is_monotone, reward_vector
 from envs.population import Population, check_item_vectors, taste_span, unit_rows
 from envs.refused_rows import HeldFatigue, all_refused, idle_rows, refuse_outputs
 from envs.slate_choice import slate_value
@@ -260,7 +260,7 @@ class World:
         self._ptemp = be.asarray(pop.temperature, "float32")
         self._pcuts = self.config.feedback.cut_points(be.asarray(pop.tau_neg, "float32"),
                                                       be.asarray(pop.tau_pos, "float32"), self._ptemp)
-        self._pct = scaled_cuts(self._pcuts, self._ptemp)  # (6, n_pop) cut points / temperature
+        self._pct = scaled_cuts(self._pcuts, self._ptemp)  # (N_CUTS, n_pop) cut points / temperature
         self._pit = 1.0 / self._ptemp
         self._ptheta = be.asarray(pth, "float32")
         # leading principal directions V of the items: the drift bound splits θ − θ_built into
@@ -433,8 +433,8 @@ class World:
         self._kappa = be.zeros(b, "float32")
         self._bu = be.zeros(b, "float32")
         self._temp = be.ones(b, "float32")
-        self._cuts = be.zeros((b, 6), "float32")
-        self._ct = be.zeros((6, b), "float32")  # cut points / temperature (see envs.feedback.scaled_cuts)
+        self._cuts = be.zeros((b, N_CUTS), "float32")
+        self._ct = be.zeros((N_CUTS, b), "float32")  # cut points / temperature (see envs.feedback.scaled_cuts)
         self._it = be.ones(b, "float32")  # 1 / temperature
         self._feat = np.zeros((b, self.population.features.shape[1]), dtype=np.float32)
         self._rown = self._rows * self.n_items  # row offsets into flattened (B, n_items) arrays
@@ -575,7 +575,7 @@ class World:
         _, ks, w = _reward_steps(self.rewards.tobytes())
         temp = be.astype(self._temp[rows], "float64")
         cuts = be.astype(self._cuts[rows], "float64")
-        top = float(self.rewards[6])
+        top = float(self.rewards[-1])
         if (u.numel() if be.name == "torch" else u.size) <= _SMALL_EXACT:  # one (…, 6) sigmoid
             z = (cuts[..., ks] - u[..., None]) / temp[..., None]
             return top - (be.sigmoid(z) * be.asarray(w, "float64")).sum(-1)
@@ -807,7 +807,7 @@ class World:
         cuts, temp = be.astype(self._cuts, "float64"), be.astype(self._temp, "float64")
         probs = kind_probabilities(u, cuts[:, None, :] + 0 * u[..., None], temp[:, None] + 0 * u)
         blocked = ~be.gather(self._allowed, r2, ab)
-        onehot = be.zeros(7, "float64")
+        onehot = be.zeros(N_KINDS, "float64")
         onehot[BLOCK] = 1.0
         probs = be.where(blocked[..., None], onehot + 0 * probs, probs)
         exam = be.asarray(self.config.cascade.examination_probs(a.shape[1]), "float64")

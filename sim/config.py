@@ -13,10 +13,11 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agents._validation import MAX_ABS_REWARD  # one bound (1e6) for reward maps and the agents' input
+from envs.feedback_kinds import DEFAULT_REWARDS, KINDS
 from sim.config_errors import ConfigError
 from sim.delay_config import FeedbackDelaySection  # the feedback_delay section (delays per kind)
 
-KIND_NAMES = ("block", "dislike", "skip", "neutral", "click", "like", "save")
+KIND_NAMES = KINDS  # the one table: envs.feedback_kinds.FEEDBACK_KINDS
 
 
 def check_result_name(name: str) -> str:
@@ -81,7 +82,7 @@ class EmbeddingSection(Section):
     cache_dir: Optional[str] = None
 
 
-FEEDBACK_LOG_KINDS = KIND_NAMES + ("share",)  # kinds an implicit log may hold (share counts as save)
+FEEDBACK_LOG_KINDS = KIND_NAMES  # kinds an implicit log may hold (envs.ratings_log scores share as save)
 #: population keys that only kind 'ratings' reads (an error with any other kind)
 RATINGS_ONLY_KEYS = ("file", "rating_column", "feedback_column", "feedback_map", "timestamp_column",
                      "user_features_file", "user_feature_columns", "negative_threshold", "positive_threshold")
@@ -188,11 +189,15 @@ class ReturnsSection(Section):
 class FeedbackSection(Section):
     inner_offset: float = Field(1.0, gt=0)
     outer_offset: float = Field(2.0, gt=0)
+    share_offset: float = Field(3.0, gt=0, description="temperatures between positive threshold and the "
+                                                       "share cut point (above save's outer_offset)")
 
     @model_validator(mode="after")
     def _ordered(self):
         if not self.inner_offset < self.outer_offset:
             raise ValueError("inner_offset must be below outer_offset")
+        if not self.outer_offset < self.share_offset:
+            raise ValueError("share_offset must be above outer_offset")
         return self
 
 
@@ -214,7 +219,7 @@ class WorldSection(Section):
     feedback: FeedbackSection = Field(default_factory=FeedbackSection)
     cascade: CascadeSection = Field(default_factory=CascadeSection)
     reward_map: dict[str, float] = Field(
-        default_factory=lambda: dict(zip(KIND_NAMES, (-1.0, -0.5, -0.1, 0.0, 0.5, 1.0, 1.0))))
+        default_factory=lambda: dict(zip(KIND_NAMES, DEFAULT_REWARDS)))
 
     @field_validator("reward_map")
     @classmethod
@@ -229,8 +234,7 @@ class WorldSection(Section):
             if abs(reward) > MAX_ABS_REWARD:
                 raise ValueError(f"reward of {kind!r} must be between -{MAX_ABS_REWARD:g} and "
                                  f"{MAX_ABS_REWARD:g} (larger rewards overflow the metrics), got {reward:g}")
-        return {k: value.get(k, d) for k, d in
-                zip(KIND_NAMES, (-1.0, -0.5, -0.1, 0.0, 0.5, 1.0, 1.0))}
+        return {k: value.get(k, d) for k, d in zip(KIND_NAMES, DEFAULT_REWARDS)}
 
 
 class ColdStartSection(Section):

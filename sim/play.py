@@ -11,15 +11,15 @@ import copy
 
 import numpy as np
 
+from envs.feedback_kinds import KINDS as KIND_NAMES, NEGATIVE_CODES, NEUTRAL, POSITIVE_CODES
 from sim.cells import Cell
 from sim.explanations import Explainer
 from sim.feedback_delay import FeedbackSchedule, log_arrival_columns
 from sim.prepare import Prepared, world_config
 from sim.seeding import agent_seed, as_int_seed, world_seed
 
-KIND_NAMES = ("block", "dislike", "skip", "neutral", "click", "like", "save")
-NEGATIVE = np.array([1, 1, 1, 0, 0, 0, 0], dtype=bool)
-POSITIVE = np.array([0, 0, 0, 0, 1, 1, 1], dtype=bool)
+NEGATIVE = np.isin(np.arange(len(KIND_NAMES)), NEGATIVE_CODES)
+POSITIVE = np.isin(np.arange(len(KIND_NAMES)), POSITIVE_CODES)
 
 
 _TEMPLATE: dict[int, object] = {}  # id(prep) -> a pristine World of this process
@@ -137,7 +137,7 @@ def play_cell(prep: Prepared, cell: Cell) -> dict:
         cum_regret += regret
         cols.put(t, step=t, users=b, reward=float(res.reward.mean()),
                  positive_rate=counts[POSITIVE].sum() / b, negative_rate=counts[NEGATIVE].sum() / b,
-                 neutral_rate=counts[3] / b,
+                 neutral_rate=counts[NEUTRAL] / b,
                  expected_reward=float(res.expected_reward_chosen.mean()),
                  best_expected_reward=float(res.best_expected_reward.mean()),
                  regret=regret, cumulative_regret=cum_regret,

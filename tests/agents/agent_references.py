@@ -136,7 +136,7 @@ def check_lin_ts(noise_std: float = 0.8, n_draws: int = 20_000) -> None:
 # ---------------------------------------------------------------- Thompson propensities
 
 THOMPSON = ("beta_ts", "gaussian_ts", "dirichlet_ts")
-KIND_VALUES = np.array([-1.0, -0.5, -0.1, 0.0, 0.5, 1.0, 1.0])
+KIND_VALUES = np.array([-1.0, -0.5, -0.1, 0.0, 0.5, 1.0, 1.0, 1.0])  # block … share (envs.feedback_kinds)
 # five arms with close, unequal posteriors, so that the win probabilities are far from 0, 1/2 and 1
 _PULLS = np.array([10, 10, 10, 5, 3])
 _SUCCESSES = np.array([6, 5, 4, 2, 2])
@@ -168,7 +168,7 @@ def reference_scores(name: str, arms, rewards, kinds, n: int, rng: np.random.Gen
             precision = 1.0 + sel.sum() / 0.25
             out[:, a] = stats.norm(rewards[sel].sum() / 0.25 / precision, precision**-0.5).rvs(n, random_state=rng)
         else:
-            alpha = 1.0 + np.bincount(kinds[sel], minlength=7)
+            alpha = 1.0 + np.bincount(kinds[sel], minlength=len(KIND_VALUES))
             out[:, a] = stats.dirichlet(alpha).rvs(n, random_state=rng) @ KIND_VALUES
     return out
 

@@ -192,10 +192,11 @@ def _dirichlet_agent(n_arms, seed, **params):
     rng = np.random.default_rng(seed)
     agent = make_agent("dirichlet_ts", n_arms, random_state=seed, **params)
     agent.lazy_min_work = 0
-    kinds = rng.choice(7, size=(n_arms, 60), p=[0.03, 0.07, 0.4, 0.25, 0.13, 0.08, 0.04])
-    tally = np.ones((n_arms, 7))
+    n_kinds = len(KIND_VALUES)  # block … share
+    kinds = rng.choice(n_kinds, size=(n_arms, 60), p=[0.03, 0.07, 0.4, 0.25, 0.13, 0.08, 0.02, 0.02])
+    tally = np.ones((n_arms, n_kinds))
     for k in range(n_arms):
-        seen = np.bincount(kinds[k, : rng.integers(0, 60)], minlength=7)
+        seen = np.bincount(kinds[k, : rng.integers(0, 60)], minlength=n_kinds)
         agent.counts[0, k] += seen
         tally[k] += seen
     return agent, tally

@@ -2,7 +2,7 @@
 
 The references use ``scipy.stats.logistic`` and the model's definition (utility
 κ·θ·x + b_u + b_i, latent utility + T·logistic noise, cut points τ⁻ − 2T, τ⁻ − T, τ⁻, τ⁺, τ⁺ + T,
-τ⁺ + 2T, cascade examination), never ``envs.feedback``.  Each reference is tied to what the world
+τ⁺ + 2T, τ⁺ + 3T (share), cascade examination), never ``envs.feedback``.  Each reference is tied to what the world
 reports: its expected reward Σ_k P(k)·r_k must equal the world's ``expected_reward_chosen``, so
 the probabilities are the world's own.  The ``check_*`` functions are called by the normal tests
 and, with planted bugs, by ``test_world_mutations_caught.py``.
@@ -37,12 +37,12 @@ def _items_and_population():
 
 
 def kind_probabilities_reference(pop, template: np.ndarray, items: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """(n, 7) P(kind) for population users ``template`` shown ``items``, no dynamics."""
+    """(n, 8) P(kind) for population users ``template`` shown ``items``, no dynamics."""
     xu = x / np.linalg.norm(x, axis=1, keepdims=True)
     u = (pop.taste_scale[template] * np.einsum("nd,nd->n", pop.theta[template], xu[items])
          + pop.user_bias[template] + pop.item_bias_for(len(x))[items])
     t, tn, tp = pop.temperature[template], pop.tau_neg[template], pop.tau_pos[template]
-    cuts = np.stack([tn - 2 * t, tn - t, tn, tp, tp + t, tp + 2 * t], axis=1)
+    cuts = np.stack([tn - 2 * t, tn - t, tn, tp, tp + t, tp + 2 * t, tp + 3 * t], axis=1)
     cdf = stats.logistic.cdf((cuts - u[:, None]) / t[:, None])
     return np.diff(np.c_[np.zeros(len(u)), cdf, np.ones(len(u))], axis=1)
 
@@ -59,7 +59,7 @@ def chi_square_pvalue(counts: np.ndarray, expected: np.ndarray) -> float:
 
 
 def single_item_step(n_users: int = 100_000, seed: int = 5):
-    """One World.step of ``n_users`` random single items: (kinds, exact (n, 7) probabilities)."""
+    """One World.step of ``n_users`` random single items: (kinds, exact (n, 8) probabilities)."""
     x, pop = _items_and_population()
     world = World(x, pop, n_users=n_users, seed=seed, config=WorldConfig(**OFF))
     obs = world.reset()
@@ -71,24 +71,24 @@ def single_item_step(n_users: int = 100_000, seed: int = 5):
 
 
 def check_kind_frequencies(n_users: int = 100_000) -> float:
-    """Chi-square of the seven kinds' counts in one big step against their exact probabilities."""
+    """Chi-square of the eight kinds' counts in one big step against their exact probabilities."""
     kinds, probs = single_item_step(n_users)
-    p = chi_square_pvalue(np.bincount(kinds, minlength=7), probs.sum(axis=0))
+    p = chi_square_pvalue(np.bincount(kinds, minlength=8), probs.sum(axis=0))
     assert p > P_MIN, p
     return p
 
 
 def cascade_cell_probabilities(probs: np.ndarray, exam: np.ndarray) -> np.ndarray:
-    """(n, 1 + 6k) P(no response) and P(response of kind c at position p) per slate (cascade).
+    """(n, 1 + 7k) P(no response) and P(response of kind c at position p) per slate (cascade).
 
-    ``probs`` (n, k, 7) per-item kind probabilities; a position is examined with ``exam[p]``
+    ``probs`` (n, k, 8) per-item kind probabilities; a position is examined with ``exam[p]``
     once the scan reaches it, and the scan stops at the first examined non-neutral answer.
     """
     n, k, _ = probs.shape
     reach = np.ones(n)
     cells = []
     for p in range(k):
-        answer = exam[p] * np.delete(probs[:, p], NEUTRAL, axis=1)  # (n, 6) non-neutral kinds
+        answer = exam[p] * np.delete(probs[:, p], NEUTRAL, axis=1)  # (n, 7) non-neutral kinds
         cells.append(reach[:, None] * answer)
         reach = reach * (1 - answer.sum(axis=1))
     return np.c_[reach, np.concatenate(cells, axis=1)]
@@ -104,7 +104,7 @@ def check_cascade_positions(n_users: int = 60_000, k: int = 3, seed: int = 6) ->
     obs = world.reset()
     slates = np.argsort(np.random.default_rng(seed).random((n_users, len(x))), axis=1)[:, :k]
     rows = np.repeat(obs.population_index, k)
-    probs = kind_probabilities_reference(pop, rows, slates.reshape(-1), x).reshape(n_users, k, 7)
+    probs = kind_probabilities_reference(pop, rows, slates.reshape(-1), x).reshape(n_users, k, 8)
     exam = 0.6 ** np.arange(k)  # the cascade's definition, not its examination_probs
     cells = cascade_cell_probabilities(probs, exam)
     res = world.step(slates)
@@ -112,8 +112,8 @@ def check_cascade_positions(n_users: int = 60_000, k: int = 3, seed: int = 6) ->
     assert r[NEUTRAL] == 0.05
     np.testing.assert_allclose(cells @ np.r_[r[NEUTRAL], np.tile(np.delete(r, NEUTRAL), k)],
                                res.expected_reward_chosen, atol=2e-5)
-    non_neutral = np.delete(np.arange(7), NEUTRAL)
-    code = np.where(res.position < 0, 0, 1 + 6 * res.position + np.searchsorted(non_neutral, res.kind))
+    non_neutral = np.delete(np.arange(8), NEUTRAL)
+    code = np.where(res.position < 0, 0, 1 + 7 * res.position + np.searchsorted(non_neutral, res.kind))
     assert ((res.position < 0) == (res.kind == NEUTRAL)).all()
     p = chi_square_pvalue(np.bincount(code, minlength=cells.shape[1]), cells.sum(axis=0))
     assert p > P_MIN, p

@@ -12,13 +12,13 @@ def _cuts(n):
 
 
 def test_kinds_and_default_rewards_in_order():
-    assert KINDS == ("block", "dislike", "skip", "neutral", "click", "like", "save")
-    assert DEFAULT_REWARDS == (-1.0, -0.5, -0.1, 0.0, 0.5, 1.0, 1.0)
+    assert KINDS == ("block", "dislike", "skip", "neutral", "click", "like", "save", "share")
+    assert DEFAULT_REWARDS == (-1.0, -0.5, -0.1, 0.0, 0.5, 1.0, 1.0, 1.0)
 
 
 def test_unknown_kind_in_reward_map_is_one_line_error():
-    with pytest.raises(FeedbackKindError, match="unknown feedback kind 'share'") as e:
-        reward_vector({"share": 1.0})
+    with pytest.raises(FeedbackKindError, match="unknown feedback kind 'retweet'") as e:
+        reward_vector({"retweet": 1.0})
     assert isinstance(e.value, BanditsimError) and "\n" not in str(e.value)
     with pytest.raises(FeedbackKindError, match="not finite"):
         reward_vector({"like": float("nan")})
@@ -31,8 +31,8 @@ def test_probabilities_sum_to_one_and_shift_with_utility():
     assert (p >= 0).all()
     pos, neg = p[:, 4:].sum(1), p[:, :3].sum(1)
     assert (np.diff(pos) > 0).all() and (np.diff(neg) < 0).all()
-    # within positives, stronger utility moves mass to save; within negatives, weaker to block
-    assert p[-1, 6] / pos[-1] > p[7, 6] / pos[7]
+    # within positives, stronger utility moves mass to share; within negatives, weaker to block
+    assert p[-1, 7] / pos[-1] > p[7, 7] / pos[7]
     assert p[0, 0] / neg[0] > p[5, 0] / neg[5]
 
 
@@ -42,7 +42,7 @@ def test_sampling_matches_probabilities_and_expectation():
     u = np.full(n, 0.3)
     cuts, temp = _cuts(n), np.full(n, 0.4)
     kinds = sample_kinds(u, cuts, temp, rng.random(n))
-    freq = np.bincount(kinds, minlength=7) / n
+    freq = np.bincount(kinds, minlength=8) / n
     p = kind_probabilities(u[:1], cuts[:1], temp[:1])[0]
     np.testing.assert_allclose(freq, p, atol=4e-3)
     r = reward_vector()

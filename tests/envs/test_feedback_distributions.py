@@ -21,8 +21,9 @@ def test_the_step_is_big_enough_to_resolve_a_one_point_shift():
     neutral 6 points) gives a chi-square noncentrality far beyond the 1e-3 test's reach."""
     _, probs = single_item_step()
     p = probs.sum(axis=0) / len(probs)
-    shift = np.zeros(7)
+    shift = np.zeros(len(p))
     shift[3], shift[4] = -0.01, 0.01
     noncentrality = len(probs) * np.sum(shift**2 / p)
-    power = stats.ncx2.sf(stats.chi2.isf(1e-3, 6), 6, noncentrality)
+    df = len(p) - 1
+    power = stats.ncx2.sf(stats.chi2.isf(1e-3, df), df, noncentrality)
     assert power > 0.999, (noncentrality, power)

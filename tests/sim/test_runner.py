@@ -96,7 +96,7 @@ def test_log_has_valid_propensities(reference):
     # ε-greedy's propensity of its greedy choice is at least 1 - ε + ε/n
     assert eps.column("pscore").to_numpy().max() >= 0.8
     assert set(log.column("feedback_kind").to_pylist()) <= {"block", "dislike", "skip", "neutral", "click",
-                                                             "like", "save"}
+                                                             "like", "save", "share"}
 
 
 def test_worker_count_does_not_change_numbers(reference, small_config, tmp_path):
