@@ -6,8 +6,9 @@ The rule, per replica and per step (one ``update`` call, ``agents._step_clock``)
 
 so after steps 1..t, A = λI + Σ_s γ^(t−s) Σ_{rows of s} φφᵀ and b = Σ_s γ^(t−s) Σ y·φ: data of age
 a steps weighs γ^a, the ridge λI never fades (A stays ≥ λI, well conditioned), and the posterior
-is Σ = A⁻¹, μ = Σb as in ``linucb``/``lin_ts`` (Russac, Vernade & Cappé 2019 weight the same way;
-they keep the ridge in a second matrix for the confidence width, here one A serves both).
+is Σ = A⁻¹, μ = Σb as in ``linucb``/``lin_ts``.  Russac, Vernade & Cappé (2019, D-LinUCB) weight
+the data the same way; their width also uses a second matrix, Σ γ^(2(t−s)) φφᵀ + λI, which is not
+used here: the width is LinUCB's sqrt(φᵀA⁻¹φ) (and LinTS samples N(μ, noise_std²·A⁻¹)).
 γ = 1 leaves A and b as the stationary agents build them (same code path, same numbers).
 
 Disjoint mode keeps A next to the stationary posterior's Σ: a step ages and updates A and b of
