@@ -1,15 +1,17 @@
-"""Fit user tastes to real MovieLens-100K ratings on the item embeddings.
+"""Fit user tastes to real ratings on the item embeddings (text-regularised matrix factorisation).
 
-Model, in rating units: ``r̂_ui = μ + b_u + b_i + w_u · z_i`` with ``z_i = (x_i − x̄) V`` the
-item embedding centred and projected on its top ``dim`` principal directions. Biases and
-all users' ``w_u`` are fitted by alternating regularised least squares; the taste step is
-one batched ridge solve for every user at once (per-user Gram matrices come from a
-sparse user×item matrix times the items' outer products).
+Model, in rating units (:mod:`envs.text_mf`): ``r̂_ui = μ + b_u + b_i + w_u · v_i`` with item vectors
+``v_i = Mᵀx̃_i + δ_i``: a learned linear map of the item's text embedding plus a per-item offset
+shrunk toward 0, so warm items come close to matrix factorisation while an item without ratings
+is scored by its text alone. Every user's ``w_u`` and every item's ``v_i`` is a batched ridge solve
+in bounded memory (:mod:`envs.grouped_ridge`); how far items may leave their text is chosen on a
+validation split inside the ratings given (:mod:`envs.text_mf_choice`).
 
-As a :class:`~envs.population.Population`: ``θ_u = V w_u / ‖V w_u‖``, ``κ_u = ‖V w_u‖``,
-user bias ``μ + b_u − κ_u θ_u·x̄`` so the utility *is* the predicted rating. A rating ≥ 4 is
-positive and ≤ 2 negative, so ``tau_pos = 3.5``, ``tau_neg = 2.5``; the temperature is the
-logistic scale of the user's (shrunk) residual sd, ``T_u = s_u·√3/π``.
+As a :class:`~envs.population.Population` (:func:`population_from_fit`): the fitted item vectors
+become item positions in the embedding space (:func:`envs.text_mf.world_positions`), so the world's
+utility ``κ_u θ_u·y_i + b_u + b_i`` *is* the predicted rating, while agents keep seeing the text
+embeddings. A rating ≥ 4 is positive and ≤ 2 negative, so ``tau_pos = 3.5``, ``tau_neg = 2.5``; the
+temperature is the logistic scale of the user's (shrunk) residual sd, ``T_u = s_u·√3/π``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from envs.grouped_ridge import GRAM_BYTES
 from envs.population import Population, check_item_vectors, unit_rows
 from envs.world_errors import PopulationError
 
@@ -26,9 +29,6 @@ OCCUPATIONS = ("administrator", "artist", "doctor", "educator", "engineer", "ent
                "executive", "healthcare", "homemaker", "lawyer", "librarian", "marketing", "none",
                "other", "programmer", "retired", "salesman", "scientist", "student", "technician",
                "writer")  # fmt: skip
-
-
-GRAM_BYTES = 1 << 28  # per-user Gram matrices are built and solved in blocks of at most this size
 
 
 @dataclass(frozen=True)
@@ -98,63 +98,62 @@ def _bias_step(resid_base, idx, n, lam):
 
 
 def fit_tastes(item_vectors, ratings: Ratings, *, dim: int = 64, l2: float = 10.0, bias_l2: float = 5.0,
-               n_iter: int = 4, temperature_prior: float = 10.0, progress: bool = False):
-    """Fit μ, user/item biases and per-user taste weights. Returns a dict of arrays.
+               n_iter: int = 8, text_scale: float | None = None, map_ridge: float | None = None,
+               temperature_prior: float = 10.0, progress: bool = False):
+    """Fit μ, user/item biases, user tastes and item vectors (see the module docstring). Returns a dict.
 
-    ``progress``: a bar over the alternating steps on a terminal (off one, a line every 10 s
-    whatever ``progress`` says; see :mod:`envs.progress`).
+    ``dim``: the rank (at most the embedding's dimension − 1: the item positions need one direction
+    outside the tastes' span). ``text_scale`` (how tightly items are tied to their text) and
+    ``map_ridge`` (the text map's ridge): chosen on a validation split when not given
+    (:mod:`envs.text_mf_choice`). ``progress``: a bar over the fits on a terminal (off one, a line
+    every 10 s whatever ``progress`` says; see :mod:`envs.progress`).
 
     Keys: ``mu``, ``user_bias``, ``item_bias``, ``v`` (n_users, d) full-space taste vectors,
-    ``xbar``, ``resid_sd`` (n_users,).
+    ``user_shift`` (n_users,), ``item_positions`` (n_items, d) unit rows (with ``v·y_i + user_shift``
+    the taste part of the predicted rating), ``resid_sd`` (n_users,), ``text_scale``, ``map_ridge``,
+    ``validation`` (the validation tables; empty when both settings were given) and ``latent`` (the
+    fit's own arrays: ``w``, ``v``, ``map``, ``text_v``, ``rated``; see :func:`envs.text_mf.fit_text_mf`).
     """
+    from envs.progress import progress_bar
+    from envs.text_mf import fit_text_mf, text_coordinates, world_positions
+    from envs.text_mf_choice import MAP_RIDGES, TEXT_SCALES, choose_settings
+
     x = check_item_vectors(item_vectors).astype(np.float64)
     if x.shape[0] != ratings.n_items:
         raise PopulationError(f"{x.shape[0]} item vectors but the ratings index {ratings.n_items} items")
+    if x.shape[1] < 2:
+        raise PopulationError(f"fitting tastes needs item vectors of at least 2 dimensions, got {x.shape[1]}")
     if not 1 <= dim <= x.shape[1]:
         raise PopulationError(f"dim must be between 1 and {x.shape[1]}, got {dim}")
-    nu, ni = ratings.n_users, ratings.n_items
+    dim = min(dim, x.shape[1] - 1)
+    nu = ratings.n_users
     u, i, r = ratings.user, ratings.item, ratings.rating
-    xbar = x.mean(axis=0)
-    xc = x - xbar
-    # top principal directions from the d×d scatter matrix: ~10× faster than an SVD of the
-    # (n_items, d) matrix, and only the leading, well-separated directions are used
-    basis = np.linalg.eigh(xc.T @ xc)[1][:, ::-1][:, :dim]  # (d, k)
-    z = xc @ basis  # (n_items, k)
-    from envs.progress import progress_bar
+    xt, basis, _ = text_coordinates(x, dim)
+    kw = {"l2": l2, "bias_l2": bias_l2, "n_iter": n_iter, "max_bytes": GRAM_BYTES}
+    chosen = text_scale is not None and map_ridge is not None
+    scales = TEXT_SCALES if text_scale is None else (text_scale,)
+    ridges = MAP_RIDGES if map_ridge is None else (map_ridge,)
+    validation: dict = {}
+    n_fits = 1 if chosen else len(scales) + 1
+    from envs.blas_threads import one_blas_thread
 
-    # progress: one step for the Gram matrices, one per alternating iteration
-    with progress_bar(n_iter + 1, f"fitting {nu:,} users on {len(r):,} ratings", "steps", progress) as bar:
-        outer = (z[:, :, None] * z[:, None, :]).reshape(ni, dim * dim)
-        ind = sp.csr_matrix((np.ones_like(r), (u, i)), shape=(nu, ni))
-        # per-user Gram matrices: all kept when they fit in GRAM_BYTES (nu·dim²·8 bytes; 100,000 users at
-        # dim 64 would be 3.3 GB), else rebuilt block by block at each solve; every user's product and
-        # solve are the same either way
-        step = max(1, GRAM_BYTES // (dim * dim * 8))
-        blocks = [slice(lo, min(lo + step, nu)) for lo in range(0, nu, step)]
-        gram = (ind @ outer).reshape(nu, dim, dim) + l2 * np.eye(dim) if len(blocks) == 1 else None
+    # thousands of k×k products and solves: BLAS worker threads only add wake-up costs
+    with progress_bar(n_fits, f"fitting {nu:,} users on {len(r):,} ratings", "fits", progress) as bar, one_blas_thread():
+        if not chosen:  # the validation fits, one per candidate scale (the ridge costs no fit)
+            text_scale, map_ridge, validation = choose_settings(xt, basis, ratings, scales=scales, ridges=ridges,
+                                                                bar=bar, **kw)
+        fit = fit_text_mf(xt, basis, u, i, r, nu, text_scale=text_scale, map_ridge=map_ridge, **kw)
         bar.update(1)
-        mu = r.mean()
-        bu, bi, w = np.zeros(nu), np.zeros(ni), np.zeros((nu, dim))
-        taste = np.zeros_like(r)
-        for _ in range(n_iter):
-            for _ in range(2):
-                bi = _bias_step(r - mu - bu[u] - taste, i, ni, bias_l2)
-                bu = _bias_step(r - mu - bi[i] - taste, u, nu, bias_l2)
-            y = r - mu - bu[u] - bi[i]
-            rhs = sp.csr_matrix((y, (u, i)), shape=(nu, ni)) @ z
-            if gram is not None:
-                w = np.linalg.solve(gram, rhs[:, :, None])[:, :, 0]
-            else:
-                w = np.concatenate([np.linalg.solve((ind[b] @ outer).reshape(-1, dim, dim) + l2 * np.eye(dim),
-                                                    rhs[b, :, None])[:, :, 0] for b in blocks])
-            taste = np.einsum("nk,nk->n", w[u], z[i])
-            bar.update(1)
-    resid = r - mu - bu[u] - bi[i] - taste
+    placed = world_positions(fit, x, basis)
+    resid = fit["resid"]
     counts = np.bincount(u, minlength=nu)
-    s2 = resid.var()
-    resid_sd = np.sqrt((np.bincount(u, resid**2, minlength=nu) + temperature_prior * s2)
+    resid_sd = np.sqrt((np.bincount(u, resid**2, minlength=nu) + temperature_prior * resid.var())
                        / (counts + temperature_prior))
-    return {"mu": mu, "user_bias": bu, "item_bias": bi, "v": w @ basis.T, "xbar": xbar, "resid_sd": resid_sd}
+    return {"mu": fit["mu"], "user_bias": fit["user_bias"], "item_bias": fit["item_bias"],
+            "v": placed["tastes"], "user_shift": placed["user_shift"], "item_positions": placed["positions"],
+            "resid_sd": resid_sd, "text_scale": float(text_scale), "map_ridge": float(map_ridge),
+            "validation": validation,
+            "latent": {key: fit[key] for key in ("w", "v", "map", "text_v", "rated")}}
 
 
 def read_movielens_user_features(user_ids) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -180,6 +179,8 @@ def population_from_fit(fit: dict, user_ids, features, feature_names=(), seed: i
                         tau_neg: float = 2.5, tau_pos: float = 3.5, source: str = "movielens-fit") -> Population:
     """Turn :func:`fit_tastes` output into a :class:`Population` (utility = predicted rating).
 
+    The world places the items at ``fit["item_positions"]`` (in the order of the fit's items).
+
     ``tau_neg``/``tau_pos``: the rating below which a response is negative and above which it is
     positive (MovieLens stars: 2.5 and 3.5); ``source`` is recorded as the population's source.
     """
@@ -188,9 +189,10 @@ def population_from_fit(fit: dict, user_ids, features, feature_names=(), seed: i
     rng = np.random.default_rng(seed)
     theta = np.where(kappa[:, None] > 1e-12, v, rng.normal(size=v.shape))
     theta = unit_rows(theta)
-    ubias = fit["mu"] + fit["user_bias"] - v @ fit["xbar"]
+    ubias = fit["mu"] + fit["user_bias"] + fit["user_shift"]
     n = v.shape[0]
     return Population(theta=theta, taste_scale=kappa, user_bias=ubias, item_bias=fit["item_bias"],
+                      item_positions=fit["item_positions"],
                       tau_neg=np.full(n, float(tau_neg)), tau_pos=np.full(n, float(tau_pos)),
                       temperature=fit["resid_sd"] * np.sqrt(3) / np.pi, features=features,
                       feature_names=tuple(feature_names), user_ids=tuple(user_ids), source=source)

@@ -9,6 +9,10 @@ taste strength, b_u and b_i user and item biases. ``tau_neg``/``tau_pos``/``temp
 are the per-user ordinal parameters of :mod:`envs.feedback`. ``features`` are what an
 agent may see about the user.
 
+``x_i`` is where the world places item i: the catalog's item vector, unless the population
+carries ``item_positions`` (users fitted with per-item offsets, :mod:`envs.text_mf`): then the
+world scores every user against those positions while agents keep seeing the catalog's vectors.
+
 Constructors: :func:`envs.fit_ratings.movielens_population` (fitted on real ratings),
 :func:`envs.personas.persona_population` (persona text), :func:`envs.clusters.cluster_population`
 (around item clusters).
@@ -92,6 +96,7 @@ class Population:
     temperature: np.ndarray
     features: np.ndarray
     item_bias: np.ndarray | None = None
+    item_positions: np.ndarray | None = None
     feature_names: tuple[str, ...] = ()
     user_ids: tuple[str, ...] = ()
     source: str = "custom"
@@ -131,6 +136,11 @@ class Population:
             if not np.isfinite(ib).all():
                 raise PopulationError("item_bias holds NaN or inf")
             object.__setattr__(self, "item_bias", ib)
+        if self.item_positions is not None:
+            pos = check_item_vectors(self.item_positions, name="item_positions")
+            if pos.shape[1] != theta.shape[1]:
+                raise PopulationError(f"item_positions have dim {pos.shape[1]} but tastes have dim {theta.shape[1]}")
+            object.__setattr__(self, "item_positions", pos)
         if self.feature_names and len(self.feature_names) != feats.shape[1]:
             raise PopulationError(f"{len(self.feature_names)} feature names for {feats.shape[1]} features")
         ids = tuple(str(u) for u in self.user_ids) or tuple(str(i) for i in range(n))
@@ -154,11 +164,26 @@ class Population:
             out[:m] = self.item_bias[:m]
         return out
 
+    def positions_for(self, item_vectors, start: int = 0) -> np.ndarray:
+        """Where the world places items ``start … start + n − 1`` given their catalog vectors (n, d):
+        the vectors themselves, or the population's ``item_positions`` of those items."""
+        if self.item_positions is None:
+            return item_vectors
+        n = np.shape(item_vectors)[0]
+        if start + n > self.item_positions.shape[0]:
+            raise ItemVectorError(f"the population places {self.item_positions.shape[0]} items, "
+                                  f"not {start + n}")
+        return self.item_positions[start:start + n]
+
     def utility(self, item_vectors, users=None, *, with_bias: bool = True) -> np.ndarray:
-        """(n_users, n_items) utilities without dynamics (``with_bias=False``: taste part only)."""
+        """(n_users, n_items) utilities without dynamics (``with_bias=False``: taste part only).
+
+        ``item_vectors`` are the catalog's; the population's ``item_positions`` replace them if it has any.
+        """
         x = np.asarray(item_vectors, dtype=np.float32)
         if x.ndim != 2 or x.shape[1] != self.dim:
             raise ItemVectorError(f"item vectors must be (n_items, {self.dim}), got shape {x.shape}")
+        x = self.positions_for(x)
         idx = np.arange(self.n_users) if users is None else np.asarray(users)
         u = self.taste_scale[idx, None] * (self.theta[idx] @ x.T)
         if with_bias:

@@ -168,7 +168,7 @@ class World:
 
     # Built once from the items and the population and never written afterwards (``add_items``
     # rebinds them): copies share them. Read-only on the numpy backend, so a write would raise.
-    _SHARED = ("_x_np", "_x", "_xt", "_xg_np", "_xq", "_ib", "_s0", "_nbr", "_cand0")
+    _SHARED = ("_x_np", "_feat_np", "_x", "_xt", "_xg_np", "_xq", "_ib", "_s0", "_nbr", "_cand0")
 
     def __deepcopy__(self, memo):
         """A deep copy that shares the read-only item geometry (``_SHARED``): copying a World over
@@ -223,7 +223,8 @@ class World:
         self._rng = np.random.default_rng(seed)
         self._next_person = 0
         self._t = 0
-        self._set_items(x, population.item_bias_for(x.shape[0]))
+        self._feat_np = x  # the catalog's vectors (what agents see); the world scores the population's positions
+        self._set_items(population.positions_for(x), population.item_bias_for(x.shape[0]))
         self._started = False
         self.n_full_scans = 0  # rows scanned in full to find the best item (diagnostics)
 
@@ -371,8 +372,9 @@ class World:
 
     @property
     def item_vectors(self) -> np.ndarray:
-        """The (n_items, d) unit item vectors (numpy)."""
-        return self._x_np
+        """The catalog's (n_items, d) unit item vectors (numpy): what agents see. The world places the
+        items there, or at the population's ``item_positions`` when it has them (fitted offsets)."""
+        return self._feat_np
 
     @property
     def t(self) -> int:
@@ -399,7 +401,8 @@ class World:
             raise ItemVectorError(f"item_bias must be {m} finite numbers")
         old_n = self.n_items
         ib = np.r_[self.be.to_numpy(self._ib).astype(np.float64), nb]
-        self._set_items(np.r_[self._x_np, new], ib)
+        self._feat_np = np.r_[self._feat_np, new]
+        self._set_items(np.r_[self._x_np, self.population.positions_for(new, start=old_n)], ib)
         if self._started:
             be = self.be
             self._allowed = be.cat([self._allowed, be.ones((self.n_users, m), "bool")], axis=1)

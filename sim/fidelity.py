@@ -8,9 +8,12 @@ Two splits of the ratings a population is fitted from:
   item's text can score it.
 
 On each split every method is fitted on the training rows and scores the held-out rows: the
-simulator's taste model (``P(positive)`` of the population, exactly as the world uses it), random,
-item popularity (mean training rating), user+item biases only, and matrix factorisation of the same
-rank with no text. A held-out row is *liked* when its score is above the population's ``tau_pos``,
+simulator's model (text-regularised MF, :mod:`envs.text_mf`: ``P(positive)`` of the population,
+exactly as the world uses it, item positions included), the same fit with every item at its text
+position (no offsets: what the text alone carries), random, item popularity (mean training
+rating), user+item biases only, and matrix factorisation of the same rank with no text. The
+text-MF settings are chosen on a validation split inside the training rows
+(:mod:`envs.text_mf_choice`) and recorded under ``text_mf``. A held-out row is *liked* when its score is above the population's ``tau_pos``,
 *disliked* below ``tau_neg`` (rows between are left out of the AUCs). Reported: global AUC, mean
 per-user AUC (users with a like and a dislike held out), and a calibration table of predicted
 ``P(positive)`` vs the observed positive rate (all held-out rows).
@@ -30,6 +33,9 @@ import numpy as np
 from scipy.special import expit
 
 from envs.fit_ratings import Ratings
+
+SIMULATOR = "simulator (text-MF)"
+TEXT_ONLY = "text map only (no offsets)"
 
 
 def holdout_split(ratings: Ratings, test_fraction: float = 0.2, seed: int = 0) -> tuple[Ratings, Ratings]:
@@ -99,8 +105,9 @@ def calibration_table(p: np.ndarray, positive: np.ndarray, n_bins: int = 10) -> 
 
 
 def _scores(train: Ratings, test: Ratings, item_vectors, tau_neg: float, tau_pos: float, dim: int, l2: float,
-            seed: int) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
-    """Per method: (score of each test row, P(positive) of each test row or None)."""
+            seed: int) -> tuple[dict[str, tuple[np.ndarray, np.ndarray | None]], dict]:
+    """Per method: (score of each test row, P(positive) of each test row or None); and the text-MF
+    fit's chosen settings."""
     from envs.fit_baselines import fit_biases, fit_mf, predict
     from envs.fit_ratings import fit_tastes, population_from_fit
 
@@ -109,9 +116,17 @@ def _scores(train: Ratings, test: Ratings, item_vectors, tau_neg: float, tau_pos
     fit = fit_tastes(x, train, dim=dim, l2=l2)
     pop = population_from_fit(fit, train.user_ids, np.zeros((train.n_users, 1)), ("none",), seed=seed,
                               tau_neg=tau_neg, tau_pos=tau_pos)
-    util = pop.taste_scale[u] * np.einsum("nd,nd->n", pop.theta[u], x[i]) + pop.user_bias[u] + pop.item_bias[i]
+    # exactly as the world scores: the population's item positions, taste scale, direction and biases
+    y = pop.positions_for(x)
+    util = pop.taste_scale[u] * np.einsum("nd,nd->n", pop.theta[u], y[i]) + pop.user_bias[u] + pop.item_bias[i]
     p_model = expit((util - pop.tau_pos[u]) / pop.temperature[u])
-    out = {"simulator (text tastes)": (p_model, p_model)}
+    out = {SIMULATOR: (p_model, p_model)}
+    # the same fit with every item at its text position (v_i = Mᵀx̃_i, no offset): what the text alone carries
+    lat = fit["latent"]
+    text_only = (fit["mu"] + fit["user_bias"][u] + fit["item_bias"][i]
+                 + np.einsum("nk,nk->n", lat["w"][u], lat["text_v"][i]))
+    p_text = expit((text_only - tau_pos) / (fit["resid_sd"][u] * np.sqrt(3) / np.pi))
+    out[TEXT_ONLY] = (p_text, p_text)
     sums = np.bincount(train.item, train.rating, minlength=train.n_items)
     counts = np.bincount(train.item, minlength=train.n_items)
     popularity = np.where(counts > 0, sums / np.maximum(counts, 1), train.rating.mean())
@@ -123,7 +138,9 @@ def _scores(train: Ratings, test: Ratings, item_vectors, tau_neg: float, tau_pos
         p = expit((r_hat - tau_pos) / temp)
         out[name] = (p, p)
     out["random"] = (np.random.default_rng(seed + 1).random(len(u)), None)
-    return out
+    settings = {"rank": int(lat["w"].shape[1]), "text_scale": fit["text_scale"], "map_ridge": fit["map_ridge"],
+                "validation": fit["validation"]}
+    return out, settings
 
 
 def evaluate(train: Ratings, test: Ratings, item_vectors, tau_neg: float, tau_pos: float, *, dim: int = 64,
@@ -132,7 +149,8 @@ def evaluate(train: Ratings, test: Ratings, item_vectors, tau_neg: float, tau_po
     keep = (test.rating > tau_pos) | (test.rating < tau_neg)
     liked = test.rating > tau_pos
     methods = {}
-    for name, (score, p) in _scores(train, test, item_vectors, tau_neg, tau_pos, dim, l2, seed).items():
+    scores, settings = _scores(train, test, item_vectors, tau_neg, tau_pos, dim, l2, seed)
+    for name, (score, p) in scores.items():
         glob, _ = grouped_auc(np.zeros(int(keep.sum()), dtype=np.int64), score[keep], liked[keep])
         per_user, ok = grouped_auc(test.user[keep], score[keep], liked[keep])
         row = {"global_auc": float(glob[0]), "mean_user_auc": float(np.nanmean(per_user[ok])) if ok.any() else None}
@@ -141,7 +159,8 @@ def evaluate(train: Ratings, test: Ratings, item_vectors, tau_neg: float, tau_po
         methods[name] = row
     users_scored = int(grouped_auc(test.user[keep], liked[keep].astype(float), liked[keep])[1].sum())
     return {"train_rows": int(len(train.user)), "test_rows": int(len(test.user)), "liked": int((liked & keep).sum()),
-            "disliked": int((~liked & keep).sum()), "users_with_both": users_scored, "methods": methods}
+            "disliked": int((~liked & keep).sum()), "users_with_both": users_scored, "methods": methods,
+            "text_mf": settings}
 
 
 def fidelity(ratings: Ratings, item_vectors, tau_neg: float, tau_pos: float, *, dim: int = 64, l2: float = 10.0,
@@ -253,6 +272,9 @@ def main(argv=None) -> int:
             user = row["mean_user_auc"]
             print(f"  {name:<34} global AUC {row['global_auc']:.4f}   mean per-user AUC "
                   f"{'n/a' if user is None else f'{user:.4f}'}")
+        t = result[split]["text_mf"]
+        print(f"  (text-MF rank {t['rank']}: text scale {t['text_scale']:g}, map ridge {t['map_ridge']:g}, "
+              f"chosen on a validation split of the training rows)")
     print(f"({result['seconds']:.1f} s) -> {out / 'fidelity.json'}")
     return 0
 

@@ -183,10 +183,13 @@ def prepare(cfg: RunConfig, progress: bool = True,
     held = np.sort(rng.choice(n, size=n_new, replace=False)) if n_new else np.array([], dtype=np.int64)
     keep = np.setdiff1d(np.arange(n), held)
     order = np.concatenate([keep, held]).astype(np.int64)
-    if n_new and population.item_bias is not None:
+    if n_new and (population.item_bias is not None or population.item_positions is not None):
         import dataclasses
 
-        population = dataclasses.replace(population, item_bias=population.item_bias[order])
+        # per-item terms follow the items into arm order (released items last)
+        population = dataclasses.replace(
+            population, item_bias=None if population.item_bias is None else population.item_bias[order],
+            item_positions=None if population.item_positions is None else population.item_positions[order])
     cats = catalog.category_matrix()
     from sim.input_hashes import run_inputs
 

@@ -83,16 +83,16 @@ def test_known_model_the_text_tastes_beat_biases_and_score_cold_items():
     ratings, x = _ratings()
     res = fidelity(ratings, x, 2.5, 3.5, dim=16, seed=0)
     warm, cold = res["warm"]["methods"], res["cold_items"]["methods"]
-    sim_w = warm["simulator (text tastes)"]["mean_user_auc"]
+    sim_w = warm["simulator (text-MF)"]["mean_user_auc"]
     assert sim_w > warm["user+item biases"]["mean_user_auc"] + 0.1
     assert sim_w > warm["item popularity"]["mean_user_auc"] + 0.1
     assert sim_w > warm["matrix factorisation (rank 16)"]["mean_user_auc"] - 0.02
     assert abs(warm["random"]["mean_user_auc"] - 0.5) < 0.05
-    sim_c = cold["simulator (text tastes)"]["mean_user_auc"]
+    sim_c = cold["simulator (text-MF)"]["mean_user_auc"]
     assert sim_c > 0.75
     for name in ("item popularity", "user+item biases", "matrix factorisation (rank 16)"):
         assert cold[name]["mean_user_auc"] == pytest.approx(0.5)  # nothing to tell cold items apart
-    cal = warm["simulator (text tastes)"]["calibration"]
+    cal = warm["simulator (text-MF)"]["calibration"]
     assert [c["predicted"] for c in cal] == sorted(c["predicted"] for c in cal)
     assert max(abs(c["predicted"] - c["observed"]) for c in cal) < 0.15
     assert res["warm"]["split"] == "per user, latest rows by time"
@@ -120,8 +120,9 @@ def test_command_writes_json_and_plots(tmp_path):
                    "rating_column: stars, fit_dim: 8}\n")
     assert main([str(cfg), "--out", str(tmp_path / "fid")]) == 0
     res = json.loads((tmp_path / "fid" / "fidelity.json").read_text())
-    assert set(res["warm"]["methods"]) == {"simulator (text tastes)", "item popularity", "user+item biases",
-                                           "matrix factorisation (rank 8)", "random"}
+    assert set(res["warm"]["methods"]) == {"simulator (text-MF)", "text map only (no offsets)", "item popularity",
+                                           "user+item biases", "matrix factorisation (rank 8)", "random"}
+    assert res["warm"]["text_mf"]["rank"] == 8 and res["cold_items"]["text_mf"]["validation"]["text_scale"]
     assert res["warm"]["split"] == "per user, random rows"
     for png in ("fidelity_auc.png", "fidelity_calibration.png"):
         assert (tmp_path / "fid" / png).stat().st_size > 1000

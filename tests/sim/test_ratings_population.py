@@ -64,7 +64,9 @@ def test_movielens_export_fits_exactly_the_movielens_users(ml_files, movielens_v
     assert ours.source == "ratings:ratings.csv" and ref.source == "movielens-fit"
     row = {u: k for k, u in enumerate(ours.user_ids)}
     idx = np.array([row[u] for u in ref.user_ids])
-    np.testing.assert_allclose(ours.utility(movielens_vectors)[idx], ref.utility(movielens_vectors), atol=1e-9)
+    # the same validation split and settings; the users' rows come in another order, so the float64 sums
+    # round differently (~1e-12) and a float32 taste can land one unit in the last place apart (≤ 5e-7 at 4 stars)
+    np.testing.assert_allclose(ours.utility(movielens_vectors)[idx], ref.utility(movielens_vectors), atol=2e-6)
     np.testing.assert_allclose(ours.temperature[idx], ref.temperature, atol=1e-12)
     np.testing.assert_array_equal(ours.tau_pos, 3.5)
     assert ours.features.shape == (943, 2) and ours.feature_names == ("log_rows", "mean_score")
@@ -350,7 +352,7 @@ def test_good_tiny_file_runs(tiny, capsys):
 
 
 def test_gram_blocks_give_the_same_fit(tiny, monkeypatch):
-    """Many users: the per-user Gram matrices are rebuilt block by block (bounded memory), same numbers."""
+    """Many users: the Gram matrices are built a few groups (and rows) at a time (bounded memory), same fit."""
     import envs.fit_ratings as fr
     from envs.ratings_log import LogSpec, read_interaction_log
 
@@ -363,8 +365,8 @@ def test_gram_blocks_give_the_same_fit(tiny, monkeypatch):
     whole = fr.fit_tastes(vectors, ratings, dim=8)
     monkeypatch.setattr(fr, "GRAM_BYTES", 8 * 8 * 8 * 7)  # 7 users a block
     blocked = fr.fit_tastes(vectors, ratings, dim=8)
-    for key in ("v", "user_bias", "item_bias", "resid_sd"):
-        np.testing.assert_array_equal(blocked[key], whole[key])
+    for key in ("v", "user_bias", "item_bias", "resid_sd", "item_positions"):
+        np.testing.assert_allclose(blocked[key], whole[key], rtol=1e-9, atol=1e-12)  # rows summed in other chunks
 
 
 def test_parquet_from_another_writer_keeps_integer_ids(tiny):
