@@ -37,13 +37,14 @@ def fidelity(item_vectors, seed: int = 0, dim: int = 64) -> dict[str, float]:
     pop = population_from_fit(fit, train.user_ids, np.zeros((n, 1)), ("none",))
     keep = (test.rating >= 4) | (test.rating <= 2)
     u, i, labels = test.user[keep], test.item[keep], test.rating[keep] >= 4
-    x = np.asarray(item_vectors, dtype=np.float32)
+    # the world scores the population's item positions (the fitted item vectors), not the raw text
+    x = pop.positions_for(np.asarray(item_vectors, dtype=np.float32))
     from scipy.special import expit
 
     util = pop.taste_scale[u] * np.einsum("nd,nd->n", pop.theta[u], x[i])
     full = util + pop.user_bias[u] + pop.item_bias[i]
     p_pos = expit((full - pop.tau_pos[u]) / pop.temperature[u])
-    # taste only: κθ·(x − x̄), the part the biases do not explain, around the mean rating
+    # taste only: κθ·(y − ȳ), the part the biases do not explain, around the mean rating
     centred = util - pop.taste_scale[u] * (pop.theta[u] @ x.mean(axis=0))
     p_taste = expit((centred + fit["mu"] - pop.tau_pos[u]) / pop.temperature[u])
     sums = np.bincount(train.item, train.rating, minlength=train.n_items)
