@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -32,9 +31,9 @@ class ABTestSection(Section):
     warmup_users: int = Field(500, ge=1)
     alpha: float = Field(0.05, gt=0, lt=1)
     power: float = Field(0.8, gt=0, lt=1)
-    primary_metric: Literal["reward", "positive_rate", "negative_rate", "session_end_rate"] = "reward"
-    guardrails: list[Literal["negative_rate", "session_end_rate", "reward", "positive_rate"]] = Field(
-        default_factory=lambda: ["negative_rate", "session_end_rate"])
+    primary_metric: str = Field("reward", description="one of the A/B metrics (sim.metrics: those with an ab name)")
+    guardrails: list[str] = Field(default_factory=lambda: ["negative_rate", "session_end_rate"],
+                                  description="A/B metrics whose significant worsening blocks shipping")
     power_tests: int = Field(200, ge=0, le=1_000_000, description="simulated tests per power point (0: skip)")
     power_multipliers: list[float] = Field(default_factory=lambda: [0.5, 0.75, 1.0, 1.5],
                                            min_length=1, description="power points: multiples of the sized n")
@@ -48,6 +47,9 @@ class ABTestSection(Section):
     def _positive(self):
         if any(m <= 0 for m in self.power_multipliers):
             raise ValueError("power_multipliers must all be > 0")
+        for key, name in [("primary_metric", self.primary_metric), *(("guardrails", g) for g in self.guardrails)]:
+            if name not in METRICS:  # the A/B metrics of the registry (sim.abtest_sim.METRICS)
+                raise ValueError(f"{key}: unknown A/B metric {name!r}; choose from {', '.join(METRICS)}")
         return self
 
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.feedback_kinds import NEGATIVE_CODES, POSITIVE_CODES
+from sim.metrics import StepView, ab_metrics
 
-METRICS = ("reward", "positive_rate", "negative_rate", "session_end_rate")
-"""Per-user outcomes: mean reward per step, share of steps with positive / negative feedback,
-sessions ended by lost patience per step."""
+_AB_METRICS = ab_metrics()
+METRICS = tuple(m.ab for m in _AB_METRICS)
+"""Per-user outcomes, from the metric registry (:mod:`sim.metrics`, the metrics with an ``ab``
+name): by default reward (mean reward per step), positive_rate / negative_rate (share of steps
+with positive / negative feedback) and session_end_rate (sessions ended per step)."""
 
 
 def simulate_tests(world, control, treatment, n_tests: int, n_per_arm: int, horizon: int,
@@ -43,10 +45,9 @@ def simulate_tests(world, control, treatment, n_tests: int, n_per_arm: int, hori
     slot = np.arange(b)
     treated = (slot // n_per_arm) % 2 == 1
     arms = [(np.flatnonzero(~treated), control), (np.flatnonzero(treated), treatment)]
-    neg, pos = np.array(NEGATIVE_CODES), np.array(POSITIVE_CODES)
-    sums = np.zeros((len(METRICS) + 1, b))         # steps, reward, positives, negatives, session ends
+    sums = np.zeros((len(METRICS) + 1, b))         # steps, then each A/B metric's per-user sum
     obs = world.reset(seed=seed)
-    for _ in range(horizon):
+    for t in range(horizon):
         actions = np.empty(b, dtype=np.int64)
         feats = obs.features.astype(np.float64)
         for rows, policy in arms:
@@ -54,10 +55,9 @@ def simulate_tests(world, control, treatment, n_tests: int, n_per_arm: int, hori
         res = world.step(actions)
         active = res.user_ids == slot
         sums[0] += active
-        sums[1] += np.where(active, res.reward, 0.0)
-        sums[2] += active & np.isin(res.kind, pos)
-        sums[3] += active & np.isin(res.kind, neg)
-        sums[4] += active & res.terminated
+        view = StepView(t=t, slates=actions[:, None], result=res, session_step=obs.session_step, cell=None)
+        for i, m in enumerate(_AB_METRICS):
+            sums[1 + i] += np.where(active, m.step(view), 0.0)
         obs = res.observation
     per_user = sums[1:] / sums[0]
     return per_user.T.reshape(n_tests, 2, n_per_arm, len(METRICS))

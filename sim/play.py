@@ -11,10 +11,11 @@ import copy
 
 import numpy as np
 
-from envs.feedback_kinds import KINDS as KIND_NAMES, NEGATIVE_CODES, NEUTRAL, POSITIVE_CODES
+from envs.feedback_kinds import KINDS as KIND_NAMES, NEGATIVE_CODES, POSITIVE_CODES
 from sim.cells import Cell
-from sim.explanations import Explainer
+from sim.metrics.tracker import MetricTracker
 from sim.feedback_delay import FeedbackSchedule, log_arrival_columns
+from sim.explanations import Explainer
 from sim.prepare import Prepared, world_config
 from sim.seeding import agent_seed, as_int_seed, world_seed
 
@@ -111,7 +112,7 @@ def play_cell(prep: Prepared, cell: Cell) -> dict:
     log_budget = cfg.log.max_rows_per_cell if cfg.log.enabled else 0
     log_parts: list[dict[str, np.ndarray]] = []
     explainer = Explainer(agent, prep.item_vectors, b, POSITIVE) if log_budget > 0 else None
-    cum_regret = 0.0
+    tracker = MetricTracker(prep, b)  # every registered metric (sim.metrics)
     schedule = FeedbackSchedule.from_config(cfg, cell.seed_index)  # delayed / batched updates
     for t in range(horizon):
         if release is not None and t == release:
@@ -126,24 +127,13 @@ def play_cell(prep: Prepared, cell: Cell) -> dict:
         decision = agent.act(ctx)
         session_before = obs.session_step
         context_ids, user_ids = obs.population_index, obs.user_ids
+        truth = tracker.truth(t, world, mask)  # exact truth before the step, on truth steps only
         res = world.step(decision.actions)
         fb = Feedback(reward=res.reward, kind=res.kind, position=res.position)
         arrival, update = schedule.step(t, ctx, decision, fb)  # today: (ctx, decision, fb) at once
         if update is not None:
             agent.update(*update)
-        counts = np.bincount(res.kind, minlength=len(KIND_NAMES))
-        ended = res.terminated | res.truncated
-        regret = float(res.regret.mean())
-        cum_regret += regret
-        cols.put(t, step=t, users=b, reward=float(res.reward.mean()),
-                 positive_rate=counts[POSITIVE].sum() / b, negative_rate=counts[NEGATIVE].sum() / b,
-                 neutral_rate=counts[NEUTRAL] / b,
-                 expected_reward=float(res.expected_reward_chosen.mean()),
-                 best_expected_reward=float(res.best_expected_reward.mean()),
-                 regret=regret, cumulative_regret=cum_regret,
-                 sessions_ended=int(ended.sum()),
-                 session_length_sum=int((session_before[ended] + 1).sum()),
-                 **{f"n_{name}": int(counts[i]) for i, name in enumerate(KIND_NAMES)})
+        cols.put(t, **tracker.step(t, decision.actions, res, session_before, context_ids, world.n_items, truth))
         cols.put(t, **schedule.counts())  # answers in flight / buffered (sim.feedback_delay)
         actions = decision.actions
         shown += np.bincount(actions.reshape(-1), minlength=n_total)
@@ -195,7 +185,8 @@ def _tables(prep: Prepared, cell: Cell, metrics: dict, shown: np.ndarray, log_pa
     label = cell.agent_label
     n = len(next(iter(metrics.values())))
     metrics_table = pa.table({"agent": pa.array([label] * n), "seed": np.full(n, cell.seed_index, np.int32),
-                              **metrics})
+                              # a step where a metric is undefined (NaN) is stored as null, never NaN
+                              **{k: pa.array(v, from_pandas=True) for k, v in metrics.items()}})
     genre_counts = shown @ prep.categories.astype(np.int64) if prep.category_names else np.zeros(0)
     genres = pa.table({"agent": pa.array([label] * len(prep.category_names)),
                        "seed": np.full(len(prep.category_names), cell.seed_index, np.int32),

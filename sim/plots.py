@@ -1,4 +1,6 @@
-"""Plots of a results directory (PNG): regret with bands, feedback rates, sessions, genres."""
+"""Plots of a results directory (PNG): regret with bands, feedback rates, sessions, genres, every
+registered metric over time (``metrics.png``, driven by :data:`sim.metrics.METRICS`) and the
+exposure shares of item groups against their catalog shares (``fairness.png``)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import numpy as np
 
 from sim.intervals import band
 
-PLOT_FILES = ("regret.png", "feedback_rates.png", "session_length.png", "genres.png")
+PLOT_FILES = ("regret.png", "feedback_rates.png", "session_length.png", "metrics.png", "fairness.png", "genres.png")
 
 
 def _matplotlib():
@@ -90,12 +92,90 @@ def plot_feedback_rates(metrics, path: Path) -> None:
             ax.fill_between(steps, lo, hi, color=line.get_color(), alpha=0.2)
         ax.set_xlabel("step")
         ax.set_ylabel(f"{label} feedback rate (moving mean, {window} steps)")
-        ax.set_title(f"{label.capitalize()} feedback (click/like/save)" if label == "positive"
-                     else "Negative feedback (skip/dislike/block)")
+        ax.set_title(f"{label.capitalize()} feedback ({_kind_group(label)})")
         ax.grid(alpha=0.3)
     axes[0].legend()
     fig.tight_layout()
     save_figure(fig, path)
+
+
+def _kind_group(group: str) -> str:
+    from envs.feedback_kinds import FEEDBACK_KINDS
+
+    return "/".join(k.name for k in FEEDBACK_KINDS if k.group == group)
+
+
+def plot_metric_grid(metrics, path: Path) -> list[str]:
+    """Every registered metric (``plot=True``) with a column in ``metrics``, over time: one panel each,
+    mean over seeds with a 95% band (moving mean for per-step figures; metrics computed on a subsample
+    of steps are drawn at those steps). Returns the names drawn, in order."""
+    from sim.metrics import METRICS
+
+    names = [n for n, m in METRICS.items() if m.plot and m.col in metrics]
+    if not names:
+        return []
+    plt = _matplotlib()
+    ncol = min(4, len(names))
+    nrow = -(-len(names) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.0 * nrow), squeeze=False)
+    for ax, name in zip(axes.ravel(), names):
+        m = METRICS[name]
+        for agent, grid in _by_agent(metrics, m.col).items():
+            defined = np.isfinite(grid).any(0)
+            steps = np.flatnonzero(defined)
+            if not steps.size:
+                continue
+            g = grid[:, steps]
+            window = max(1, steps.size // 25) if m.reduce == "mean" and m.col != "regret" else 1
+            if m.reduce == "sum":
+                g = np.cumsum(np.nan_to_num(g), axis=1)
+            mean, lo, hi = band(_smooth(g, window))
+            x = steps[window - 1:] if window > 1 else steps
+            (line,) = ax.plot(x, mean * m.scale, label=agent)
+            ax.fill_between(x, lo * m.scale, hi * m.scale, color=line.get_color(), alpha=0.2)
+        arrow = {True: " (↑ better)", False: " (↓ better)"}.get(m.higher_is_better, "")
+        ax.set_title(m.label + arrow, fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    for ax in axes.ravel()[len(names):]:
+        ax.set_visible(False)
+    axes.ravel()[0].legend(fontsize=7)
+    fig.supxlabel("step")
+    fig.tight_layout()
+    save_figure(fig, path)
+    return names
+
+
+def plot_fairness(metrics, path: Path) -> bool:
+    """Exposure share of each item group (genre, popularity decile) at the horizon against its catalog
+    share, per agent (mean over seeds). False (nothing drawn) when the run has no item groups."""
+    from sim.summary import fairness
+
+    fair = fairness(metrics)
+    groupings = list(dict.fromkeys(g for table in fair.values() for g in table))
+    if not groupings:
+        return False
+    plt = _matplotlib()
+    fig, axes = plt.subplots(len(groupings), 1, figsize=(12, 3.6 * len(groupings)), squeeze=False)
+    agents = list(fair)
+    for ax, grouping in zip(axes[:, 0], groupings):
+        groups = list(dict.fromkeys(g for a in agents for g in fair[a].get(grouping, {})))
+        x = np.arange(len(groups))
+        width = 0.8 / (len(agents) + 1)
+        catalog = [next(fair[a][grouping][g]["catalog_share"] for a in agents if g in fair[a].get(grouping, {}))
+                   for g in groups]
+        ax.bar(x, catalog, width, color="lightgrey", edgecolor="black", label="catalog share")
+        for i, agent in enumerate(agents):
+            vals = [fair[agent].get(grouping, {}).get(g, {}).get("exposure_share", {}).get("mean") for g in groups]
+            ax.bar(x + (i + 1) * width, [np.nan if v is None else v for v in vals], width, label=agent)
+        ax.set_xticks(x + 0.4, groups, rotation=45, ha="right", fontsize=7)
+        ax.set_ylabel("share")
+        ax.set_title(f"Exposure share per {grouping} (all steps, mean over seeds) vs catalog share")
+        ax.grid(alpha=0.3, axis="y")
+    axes[0, 0].legend(fontsize=7, ncol=4)
+    fig.tight_layout()
+    save_figure(fig, path)
+    return True
 
 
 def plot_session_length(metrics, path: Path) -> None:
@@ -170,6 +250,10 @@ def plot_results(out_dir: str | Path) -> list[Path]:
                      ("session_length.png", plot_session_length)):
         fn(metrics, out_dir / name)
         written.append(out_dir / name)
+    if plot_metric_grid(metrics, out_dir / "metrics.png"):
+        written.append(out_dir / "metrics.png")
+    if plot_fairness(metrics, out_dir / "fairness.png"):
+        written.append(out_dir / "fairness.png")
     genres_path = out_dir / "genres.parquet"
     if genres_path.is_file():
         genres = read_columns(genres_path)

@@ -82,7 +82,8 @@ def test_no_genre_plot_without_categories(reference, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         written = plot_results(out)
-    assert [p.name for p in written] == ["regret.png", "feedback_rates.png", "session_length.png"]
+    assert [p.name for p in written] == ["regret.png", "feedback_rates.png", "session_length.png", "metrics.png",
+                                         "fairness.png"]
     assert not (out / "genres.png").exists()
 
 
