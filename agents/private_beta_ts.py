@@ -13,7 +13,8 @@ as the device's coin would be; the simulator's seed is for reproducibility).
 
 Learning from the flipped bits: ỹ ~ Bernoulli(q) with q = (1 − p) + (2p − 1)·μ, μ the arm's
 true positive rate.  The agent keeps the exact Beta posterior of q from the reported bits
-(prior Beta(α₀, β₀) on q) and ranks arms by draws of q; since q is increasing in μ (p > 1/2),
+(prior Beta(α₀, β₀) on q; it ignores that q lies in [1 − p, p], so early draws may fall outside,
+which only widens exploration) and ranks arms by draws of q; since q is increasing in μ (p > 1/2),
 that is the ranking by μ = (q − (1 − p))/(2p − 1), whose posterior mean ``debiased_rate``
 returns (the unbiased randomised-response estimate as the counts grow).  Large ε makes flips
 rare and the agent becomes ``beta_ts`` on the positive bit; small ε (p → 1/2) washes the
