@@ -1,7 +1,10 @@
 """``python -m bench``: banditsim against its peers on the issue-8 problems, in one process.
 
-Parts: (a) K=100 Bernoulli, (b) d=64 linear contexts, (c) the MovieLens world at B users,
-(d) embedding throughput, (e) off-policy estimators on 1M rows, (m) the runner's peak RSS.
+Parts: (s) one user's stream (one replica, act + update every step) at K=100 and 1,000 Bernoulli
+arms and a sharp linear problem, (a) K=100 Bernoulli, 100 seeds batched, (b) d=64 linear contexts,
+(c) the MovieLens world at B users, (d) embedding throughput, (e) off-policy estimators on 1M rows,
+(m) the runner's peak RSS.  Every agent runs at its defaults; ``--tuned`` adds the tuned rows of
+earlier tables, labelled "tuned".
 Results go to JSON and markdown (default ``bench/results/latest.{json,md}``).
 """
 
@@ -16,36 +19,46 @@ from bench import report
 from bench.timing import load
 
 HERE = Path(__file__).resolve().parent
-FULL = {"a_T": 100_000, "b_T": 20_000, "seeds": 100, "peer_budget": 15.0, "ours_budget": 0.0, "c_sizes": [1, 256, 4096],
+FULL = {"s_T": {"k100": 20_000, "k1000": 5_000, "sharp": 2_000}, "s_budget": 10.0, "a_T": 100_000, "b_T": 20_000, "seeds": 100, "peer_budget": 15.0, "ours_budget": 0.0, "c_sizes": [1, 256, 4096],
         "c_budget": 3.0, "c_repeat": 2, "d_texts": None, "e_rows": 1_000_000, "m_users": 4096,
         "m_horizon": 2442, "repeat": 3}
-QUICK = {"a_T": 150, "b_T": 60, "seeds": 8, "peer_budget": 0.2, "ours_budget": 0.0, "c_sizes": [1, 16], "c_budget": 0.1,
+QUICK = {"s_T": {"k100": 300, "k1000": 150, "sharp": 150}, "s_budget": 0.25, "a_T": 150, "b_T": 60, "seeds": 8, "peer_budget": 0.2, "ours_budget": 0.0, "c_sizes": [1, 16], "c_budget": 0.1,
          "c_repeat": 1, "d_texts": 16, "e_rows": 20_000, "m_users": 16, "m_horizon": 20, "repeat": 1}
-PARTS = ("a", "b", "c", "d", "e", "m")
+PARTS = ("s", "a", "b", "c", "d", "e", "m")
+QUICK_PARTS = "s,a,b,e"  # --quick's default: (c) fits the MovieLens users, (d) loads the transformer, (m) starts runs
 
 
 def parse(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test, seconds)")
-    ap.add_argument("--only", default=",".join(PARTS), help=f"comma list of parts among {','.join(PARTS)}")
+    ap.add_argument("--quick", action="store_true", help=f"tiny sizes, parts {QUICK_PARTS} (a smoke test, < 30 s)")
+    ap.add_argument("--only", default=None,
+                    help=f"comma list of parts among {','.join(PARTS)} (default all; with --quick {QUICK_PARTS})")
     ap.add_argument("--json", type=Path, default=HERE / "results" / "latest.json")
     ap.add_argument("--markdown", type=Path, default=HERE / "results" / "latest.md")
     ap.add_argument("--seeds", type=int, default=None, help="seeds for (a)/(b) (default 100)")
     ap.add_argument("--peer-budget", type=float, default=None, help="seconds per peer policy (default 20)")
     ap.add_argument("--ours-budget", type=float, default=None,
                     help="seconds per our policy on (a)/(b); 0 = always the full T (default)")
+    ap.add_argument("--stream-budget", type=float, default=None,
+                    help="(s): seconds per policy and implementation (default 10)")
     ap.add_argument("--mem-users", type=int, default=None, help="(m) users at once (default 4096)")
     ap.add_argument("--mem-horizon", type=int, default=None,
                     help="(m) horizon H of the long run (default 2442: 10M decisions); the short one is H/4")
     ap.add_argument("--peers", default="obp,mabwiser,vw", help="peers to try (comma list; '' for none)")
     ap.add_argument("--blas-threads", type=int, default=1,
                     help="BLAS threads for ours and the peers alike (threadpoolctl); 0 = library default")
-    ap.add_argument("--propensity-draws", type=int, default=1,
-                    help="Monte-Carlo propensity draws of our Thompson agents (peers compute none)")
+    ap.add_argument("--propensity-draws", type=int, default=None,
+                    help="Monte-Carlo propensity draws of our Thompson agents on (a)/(b) (default: the agents' "
+                         "own default); a value makes those rows 'tuned'")
+    ap.add_argument("--tuned", action="store_true",
+                    help="(a)/(b): also run the tuned settings of earlier tables (ε=0.05, LinUCB α=0.5, "
+                         "LinTS noise 0.25, 1 propensity draw), labelled 'tuned'")
     ap.add_argument("--read-propensities", action="store_true",
                     help="(a)/(b): read every decision's propensities inside the timed act, as a logged run "
                          "does (Thompson agents draw them only when read)")
     args = ap.parse_args(argv)
+    if args.only is None:
+        args.only = QUICK_PARTS if args.quick else ",".join(PARTS)
     bad = set(args.only.split(",")) - set(PARTS)
     if bad:
         ap.error(f"--only: unknown part(s) {sorted(bad)}; choose among {','.join(PARTS)}")
@@ -66,11 +79,11 @@ def agent_parts(parts, size, args, rows, peer_status) -> None:
         horizon = size["a_T"] if part == "a" else size["b_T"]
         print(f"({part}) T={horizon:,}, {size['seeds']} seeds", flush=True)
         ours = run_ours(part, horizon, size["seeds"], args.propensity_draws, size["ours_budget"] or float("inf"),
-                        read_propensities=args.read_propensities)
+                        read_propensities=args.read_propensities, tuned=args.tuned)
         for policy, (row, run) in ours.items():
             rows.append(row)
             for peer in args.peers.split(","):
-                make = peers.get(peer, {}).get(part, {}).get(policy)
+                make = peers.get(peer, {}).get(part, {}).get(policy.removesuffix(" (tuned)"))
                 if make is None:
                     continue
                 r = run_peer(make, part, run.steps, size["seeds"], size["peer_budget"], rates, theta)
@@ -108,7 +121,7 @@ def _run(args, argv) -> dict:
     size = dict(QUICK if args.quick else FULL)
     if args.seeds:
         size["seeds"] = args.seeds
-    for key, arg in (("peer_budget", "peer_budget"), ("ours_budget", "ours_budget"),
+    for key, arg in (("peer_budget", "peer_budget"), ("ours_budget", "ours_budget"), ("s_budget", "stream_budget"),
                      ("m_users", "mem_users"), ("m_horizon", "mem_horizon")):
         if getattr(args, arg) is not None:
             size[key] = getattr(args, arg)
@@ -124,6 +137,15 @@ def _run(args, argv) -> dict:
         result["machine"] = report.machine()
         report.write(result, args.json, args.markdown)
 
+    if "s" in parts:
+        from bench.peers import load_peers
+        from bench.single_stream import run_single_stream
+
+        _, status = load_peers(args.peers.split(","))
+        peer_status.update(status)
+        print("(s) one user's stream, every agent at its defaults", flush=True)
+        rows += run_single_stream(size["s_T"], size["s_budget"], [p for p, st in status.items() if st["installed"]])
+        save()
     if "a" in parts or "b" in parts:
         agent_parts(parts, size, args, rows, peer_status)
         save()

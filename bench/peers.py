@@ -85,17 +85,21 @@ class VwPolicy:
 
 
 def _obp():
+    """obp policies with the parameter that means the same thing set to our default (ε = 0.1;
+    LinUCB α = 1, obp's ``epsilon``; obp's LinTS has no noise parameter)."""
     from obp.policy import BernoulliTS, EpsilonGreedy, LinTS, LinUCB
 
     a = {"thompson": lambda s, k, d: ObpPolicy(BernoulliTS(n_actions=k, random_state=s), False),
-         "epsilon_greedy": lambda s, k, d: ObpPolicy(EpsilonGreedy(n_actions=k, epsilon=0.05, random_state=s), False)}
-    b = {"linucb": lambda s, k, d: ObpPolicy(LinUCB(dim=d, n_actions=k, epsilon=0.5, random_state=s), True),
+         "epsilon_greedy": lambda s, k, d: ObpPolicy(EpsilonGreedy(n_actions=k, epsilon=0.1, random_state=s), False)}
+    b = {"linucb": lambda s, k, d: ObpPolicy(LinUCB(dim=d, n_actions=k, epsilon=1.0, random_state=s), True),
          "lin_ts": lambda s, k, d: ObpPolicy(LinTS(dim=d, n_actions=k, random_state=s), True),
-         "epsilon_greedy": lambda s, k, d: ObpPolicy(EpsilonGreedy(n_actions=k, epsilon=0.05, random_state=s), False)}
+         "epsilon_greedy": lambda s, k, d: ObpPolicy(EpsilonGreedy(n_actions=k, epsilon=0.1, random_state=s), False)}
     return {"a": a, "b": b}
 
 
 def _mabwiser():
+    """MABWiser policies matched to our defaults (ε = 0.1, UCB1 α = 1, LinUCB α = 1, LinTS α =
+    our LinTS noise scale 0.5)."""
     from mabwiser.mab import MAB
     from mabwiser.mab import LearningPolicy as LP
 
@@ -103,9 +107,9 @@ def _mabwiser():
         return lambda s, k, d: MabwiserPolicy(MAB(arms=list(range(k)), learning_policy=lp(), seed=s), k, s, contextual)
 
     a = {"thompson": mk(LP.ThompsonSampling, False), "ucb1": mk(lambda: LP.UCB1(alpha=1.0), False),
-         "epsilon_greedy": mk(lambda: LP.EpsilonGreedy(epsilon=0.05), False)}
-    b = {"linucb": mk(lambda: LP.LinUCB(alpha=0.5), True), "lin_ts": mk(lambda: LP.LinTS(alpha=0.25), True),
-         "epsilon_greedy": mk(lambda: LP.EpsilonGreedy(epsilon=0.05), False)}
+         "epsilon_greedy": mk(lambda: LP.EpsilonGreedy(epsilon=0.1), False)}
+    b = {"linucb": mk(lambda: LP.LinUCB(alpha=1.0), True), "lin_ts": mk(lambda: LP.LinTS(alpha=0.5), True),
+         "epsilon_greedy": mk(lambda: LP.EpsilonGreedy(epsilon=0.1), False)}
     return {"a": a, "b": b}
 
 
@@ -113,13 +117,13 @@ def _vw():
     import vowpalwabbit
 
     def mk(s, k, d):
-        return VwPolicy(vowpalwabbit.Workspace(f"--cb_explore {k} --epsilon 0.05 --quiet --random_seed {s}"), s)
+        return VwPolicy(vowpalwabbit.Workspace(f"--cb_explore {k} --epsilon 0.1 --quiet --random_seed {s}"), s)
 
     return {"a": {"epsilon_greedy": mk}, "b": {"epsilon_greedy": mk}}
 
 
 PEERS = {
-    "obp": ("obp", "obp", _obp, "obp 0.4.1 policies; ε-greedy is context-free"),
+    "obp": ("obp", "obp", _obp, "obp 0.4.1 policies, parameters matched to our defaults; ε-greedy is context-free"),
     "mabwiser": ("mabwiser", "mabwiser", _mabwiser, "ε-greedy is context-free"),
     "vw": ("vowpalwabbit", "vowpalwabbit", _vw, "--cb_explore ε-greedy; on (b) it is contextual (linear per-arm costs)"),
 }

@@ -18,11 +18,14 @@ from agents import Context, Feedback, make_agent
 from bench.agents_bench import bernoulli_problem, linear_problem, sigmoid
 from bench.timing import load
 
-# Canonical policy name -> (our agent name, its parameters).  Peers map the same names.
-POLICIES_A = {"thompson": ("beta_ts", {}), "ucb1": ("ucb1", {}),
-              "epsilon_greedy": ("epsilon_greedy", {"epsilon": 0.05})}
-POLICIES_B = {"linucb": ("linucb", {"alpha": 0.5}), "lin_ts": ("lin_ts", {"noise_std": 0.25}),
-              "epsilon_greedy": ("epsilon_greedy", {"epsilon": 0.05})}
+# Canonical policy name -> (our agent name, its parameters): the defaults.  Peers map the same
+# names, with the parameter that means the same thing set to our default (bench/peers.py).
+POLICIES_A = {"thompson": ("beta_ts", {}), "ucb1": ("ucb1", {}), "epsilon_greedy": ("epsilon_greedy", {})}
+POLICIES_B = {"linucb": ("linucb", {}), "lin_ts": ("lin_ts", {}), "epsilon_greedy": ("epsilon_greedy", {})}
+# ``--tuned``: the settings earlier tables used, run in addition and labelled "(tuned)"
+TUNED_A = {"thompson": {"n_propensity_draws": 1}, "epsilon_greedy": {"epsilon": 0.05}}
+TUNED_B = {"linucb": {"alpha": 0.5}, "lin_ts": {"noise_std": 0.25, "n_propensity_draws": 1},
+           "epsilon_greedy": {"epsilon": 0.05}}
 SAMPLING = {"beta_ts", "lin_ts"}
 
 PROBLEM_A = "(a) K=100 Bernoulli"
@@ -112,25 +115,34 @@ def ours_linear(agent: str, params: dict, theta: np.ndarray, horizon: int, seeds
     return _finish(spent, per_step, total)
 
 
-def run_ours(part: str, horizon: int, seeds: int, propensity_draws: int, budget: float = float("inf"),
-             log=print, read_propensities: bool = False) -> dict:
+def run_ours(part: str, horizon: int, seeds: int, propensity_draws: int | None, budget: float = float("inf"),
+             log=print, read_propensities: bool = False, tuned: bool = False) -> dict:
     """All our policies on problem ``part`` ('a' or 'b'): {policy: (row dict, Run)}.
 
-    With a finite ``budget`` (seconds per policy) a run may stop before ``horizon``; the row
-    says at which T, and the peers are then compared at (at most) that T."""
-    policies, problem, runner, arg = (
-        (POLICIES_A, PROBLEM_A, ours_bernoulli, bernoulli_problem()) if part == "a"
-        else (POLICIES_B, PROBLEM_B, ours_linear, linear_problem()))
-    out = {}
+    Every policy runs at its defaults; ``propensity_draws`` (not None) overrides the Thompson
+    agents' draws and labels those rows "(tuned)"; ``tuned`` adds the TUNED_* settings as
+    "<policy> (tuned)" rows.  With a finite ``budget`` (seconds per policy) a run may stop before
+    ``horizon``; the row says at which T, and the peers are then compared at (at most) that T."""
+    policies, tunings, problem, runner, arg = (
+        (POLICIES_A, TUNED_A, PROBLEM_A, ours_bernoulli, bernoulli_problem()) if part == "a"
+        else (POLICIES_B, TUNED_B, PROBLEM_B, ours_linear, linear_problem()))
+    plan = []
     for policy, (agent, params) in policies.items():
         params = dict(params)
-        if agent in SAMPLING:
+        label = policy
+        if propensity_draws is not None and agent in SAMPLING:
             params["n_propensity_draws"] = propensity_draws
+            label = f"{policy} (tuned)"
+        plan.append((label, agent, params))
+        if tuned and policy in tunings:
+            plan.append((f"{policy} (tuned)", agent, {**params, **tunings[policy]}))
+    out = {}
+    for policy, agent, params in plan:
         run = runner(agent, params, arg, horizon, seeds, budget, read_propensities)
         row = {"problem": problem, "policy": policy, "impl": "banditsim", "agent": agent, "params": params,
                "decisions_per_s": run.decisions_per_s, "seeds": run.seeds, "steps": run.steps,
                "regret": run.regret, "regret_sem": run.regret_sem, "load": load(),
-               "note": f"{seeds} seeds batched as replicas"
+               "note": f"{seeds} seeds batched as replicas; " + (f"tuned {params}" if "tuned" in policy else "defaults")
                        + ("" if run.steps == horizon else f"; stopped at T={run.steps:,} (time budget)")}
         log(f"  {problem:22s} {policy:15s} banditsim {run.decisions_per_s:14,.0f} dec/s  "
             f"regret {run.regret:9.1f} ± {run.regret_sem:.1f}  (load {row['load']:.2f})")

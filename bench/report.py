@@ -54,14 +54,15 @@ def _regret(r):
 
 def agent_table(rows: list[dict]) -> list[str]:
     """Markdown rows for (a)/(b): ours and each peer, ratio, regret at equal T."""
-    out = ["| problem | policy | impl | decisions/s | ours/peer | regret (ours at the same T) | how measured |",
-           "|---|---|---|---:|---:|---|---|"]
+    out = ["| problem | policy | impl | decisions/s | ours/peer | regret (ours at the same T) | how measured | load |",
+           "|---|---|---|---:|---:|---|---|---:|"]
     for r in rows:
         ratio = r.get("ratio")
         ours_at = r.get("ours_regret_same_T")
         reg = _regret(r) + (f" (ours {ours_at:,.1f})" if ours_at is not None else "")
+        read = f" ({r['ratio_read']:,.2f}x read)" if r.get("ratio_read") is not None else ""
         out.append(f"| {r['problem']} | {r['policy']} | {r['impl']} | {_fmt(r['decisions_per_s'])} | "
-                   f"{'' if ratio is None else f'{ratio:,.1f}x'} | {reg} | {r['note']} |")
+                   f"{'' if ratio is None else f'{ratio:,.2f}x'}{read} | {reg} | {r['note']} | {_fmt(r.get('load'), '.2f')} |")
     return out
 
 
@@ -93,12 +94,12 @@ def markdown(result: dict) -> str:
              f"{' / '.join(str(v) for v in m['load_1_5_15'])} at the end; Python {m['python']}, "
              + ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v) + ".", "",
              f"Command: `{result['command']}`; BLAS threads: {result['blas_threads']}; "
-             f"Thompson propensity draws: {result['propensity_draws']} "
+             f"Thompson propensity draws: {result['propensity_draws'] or 'agent default'} "
              f"({'read' if result.get('read_propensities') else 'not read'} by the benchmark). Peers: "
              + "; ".join(f"{k}: {v.get('version') if v['installed'] else 'not installed (' + v['error'] + ')'}"
                          for k, v in result["peers"].items()) + ".", ""]
-    agents = [r for r in result["rows"] if r["problem"].startswith(("(a)", "(b)"))]
-    rest = [r for r in result["rows"] if not r["problem"].startswith(("(a)", "(b)"))]
+    agents = [r for r in result["rows"] if r["problem"].startswith(("(s)", "(a)", "(b)"))]
+    rest = [r for r in result["rows"] if not r["problem"].startswith(("(s)", "(a)", "(b)"))]
     if agents:
         lines += agent_table(agents) + [""]
     if rest:

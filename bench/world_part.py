@@ -72,7 +72,7 @@ def agent_rate(prep, b: int, params: dict, budget: float, warmup: int = 1) -> tu
     return b * (t - warmup) / spent, t - warmup
 
 
-def run_world(sizes: list[int], budget: float, repeat: int, propensity_draws: int, log=print) -> list[dict]:
+def run_world(sizes: list[int], budget: float, repeat: int, propensity_draws: int | None, log=print) -> list[dict]:
     """Rows for (c): world events/s and LinTS decisions/s at each B (``budget`` s per figure)."""
     prep = prepared()
     n, d = prep.item_vectors.shape
@@ -85,7 +85,8 @@ def run_world(sizes: list[int], budget: float, repeat: int, propensity_draws: in
                      "note": f"best of {repeat}, uniform random actions"})
         log(f"  (c) B={b:<5} world alone {rate:14,.0f} events/s   (load {rows[-1]['load']:.2f})")
         for label, params in LINTS_MODES.items():
-            params = {**params, "n_propensity_draws": propensity_draws}
+            if propensity_draws is not None:  # None: the agent's default
+                params = {**params, "n_propensity_draws": propensity_draws}
             r, kk = max(agent_rate(prep, b, params, budget) for _ in range(repeat))
             rows.append({"problem": rows[-1]["problem"], "policy": label, "impl": "banditsim", "B": b,
                          "decisions_per_s": r, "steps": kk, "params": params, "load": load(),

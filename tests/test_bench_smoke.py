@@ -39,4 +39,25 @@ def test_bench_quick_writes_json_and_markdown(tmp_path):
         assert status["installed"] or status["error"], name
     markdown = out_md.read_text()
     assert "| problem | policy | impl | decisions/s | ours/peer |" in markdown
+    assert all(r["params"].get("n_propensity_draws") is None for r in ours)  # defaults: no tuned rows
     assert result["read_propensities"] is True and "(read by the benchmark)" in markdown
+
+
+def test_bench_single_stream_part_runs_every_agent_at_its_defaults(tmp_path):
+    """Part (s): one stream per problem, our agents at their defaults (Thompson timed with and
+    without reading propensities), each row with its load; no peers here (import time)."""
+    out_json, out_md = tmp_path / "s.json", tmp_path / "s.md"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--only", "s", "--peers", "", "--stream-budget", "0.05",
+         "--json", str(out_json), "--markdown", str(out_md)],
+        check=False, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = json.loads(out_json.read_text())["rows"]
+    got = {(r["problem"], r["policy"], r["note"].split("; ")[-1]) for r in rows}
+    for problem in ("K=100 Bernoulli", "K=1,000 Bernoulli"):
+        label = f"(s) one stream, {problem}"
+        assert {(label, p, "propensities not read") for p in ("thompson", "epsilon_greedy", "ucb1")} <= got
+        assert (label, "thompson", "propensities read (as a logged run)") in got
+    assert {p for pr, p, _ in got if pr.startswith("(s) one stream, sharp")} == {"linucb", "lin_ts", "epsilon_greedy"}
+    assert all(r["params"] == {} and r["seeds"] == 1 and r["decisions_per_s"] > 0 and r["load"] >= 0 for r in rows)
+    assert "(s) one stream, K=1,000 Bernoulli | thompson | banditsim" in out_md.read_text()
