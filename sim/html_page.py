@@ -39,6 +39,7 @@ tr:last-child td { border-bottom: none; }
 td.win { background: var(--win); color: var(--win-ink); font-weight: 600; }
 tr.winners td { background: var(--band); font-weight: 600; }
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 440px), 1fr)); gap: 14px; }
+.stack figure { margin-bottom: 14px; }
 .grid.small { grid-template-columns: repeat(auto-fit, minmax(min(100%, 340px), 1fr)); }
 details.feature > summary h3 { display: inline; }
 figure { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 8px; background: #fff; }

@@ -53,6 +53,7 @@ def redraw(out_dir: str | Path) -> list[Path]:
     else:
         from sim.plots import plot_results
 
+        _run_documents(out_dir)  # a broken summary or manifest fails before any plot is redrawn
         plots = plot_results(out_dir)
     return [*plots, write_report(out_dir)]
 
@@ -66,12 +67,13 @@ def _json(path: Path) -> dict:
         raise BanditsimError(f"{path} is unreadable ({type(exc).__name__}); rerun the command that wrote it") from None
 
 
-def run_report(out_dir: Path) -> str:
-    """The HTML text of a run folder's report."""
-    from sim.plots import read_columns
-
+def _run_documents(out_dir: Path) -> tuple[dict, dict, dict]:
+    """``(manifest, summary's agents, config)`` of a run folder, or one error naming the broken file."""
     from envs.errors import BanditsimError
 
+    for name in ("manifest.json", "summary.json"):
+        if not (out_dir / name).is_file():
+            raise BanditsimError(f"{out_dir} is not a finished results directory: no {name}")
     manifest, summary = _json(out_dir / "manifest.json"), _json(out_dir / "summary.json")
     agents = summary.get("agents") if isinstance(summary, dict) else None
     if not isinstance(agents, dict) or not all(isinstance(f, dict) for f in agents.values()):
@@ -80,6 +82,14 @@ def run_report(out_dir: Path) -> str:
     cfg = manifest.get("config") if isinstance(manifest, dict) else None
     if not isinstance(cfg, dict):
         raise BanditsimError(f"{out_dir / 'manifest.json'} is not a banditsim manifest (no config object)")
+    return manifest, agents, cfg
+
+
+def run_report(out_dir: Path) -> str:
+    """The HTML text of a run folder's report."""
+    from sim.plots import read_columns
+
+    manifest, agents, cfg = _run_documents(out_dir)
     run, world = cfg.get("run", {}), cfg.get("world", {})
     metrics = read_columns(out_dir / "metrics.parquet")
     subtitle = (f"{len(agents)} agents × {run.get('seeds', '?')} seeds; {world.get('n_users', '?')} users × "
@@ -122,17 +132,37 @@ def figure_table(agents: dict, caption: str = "") -> str:
     for s in shown:
         best = winner({a: (f.get(s.name) or {}).get("mean") for a, f in agents.items()}, s.higher_is_better)
         arrow = " ↑" if s.higher_is_better else " ↓" if s.higher_is_better is False else ""
-        rows.append([s.label + arrow] + [interval_text(f.get(s.name), s.digits) for f in agents.values()]
-                    + [best or "—"])
+        figs = {a: f.get(s.name) for a, f in agents.items()}
+        mark = "*" if best and overlaps_runner_up(figs, best, s.higher_is_better) else ""
+        rows.append([s.label + arrow] + [interval_text(f, s.digits) for f in figs.values()] + [(best or "—") + mark])
         classes.append([""] + ["win" if best == a else "" for a in agents] + [""])
     return table(headers, rows, cell_class=classes, text_columns=(0,), caption=caption)
+
+
+def overlaps_runner_up(figs: dict, best: str, higher_is_better: bool) -> bool:
+    """True when the winner's 95% interval overlaps the runner-up's (or either is undefined): the
+    ranking of the two is not settled at this number of seeds.
+
+    >>> f = {"a": {"mean": 0.5, "low": 0.4, "high": 0.6}, "b": {"mean": 0.3, "low": 0.2, "high": 0.45}}
+    >>> overlaps_runner_up(f, "a", True), overlaps_runner_up({**f, "b": {"mean": 0.3, "low": 0.2, "high": 0.35}}, "a", True)
+    (True, False)
+    """
+    rest = [f for a, f in figs.items() if a != best and f and f.get("mean") is not None]
+    if not rest:
+        return False
+    runner = (max if higher_is_better else min)(rest, key=lambda f: f["mean"])
+    ends = [figs[best].get("low"), figs[best].get("high"), runner.get("low"), runner.get("high")]
+    if any(e is None or not np.isfinite(e) for e in ends):
+        return True
+    return ends[0] <= ends[3] and ends[2] <= ends[1]
 
 
 def summary_section(agents: dict) -> str:
     """The summary table of every agent and metric."""
     body = figure_table(agents, "Each figure: mean over seeds ± half-width of its 95% interval. ↑ higher is better, "
                                 "↓ lower is better; the best mean of each metric is shaded and named in the last column "
-                                "(— when tied or when the metric has no better direction).")
+                                "(— when tied or when the metric has no better direction; * when its interval overlaps the "
+                                "runner-up's, so more seeds are needed to rank the two).")
     return section("summary", "Summary", body)
 
 
@@ -147,7 +177,7 @@ def over_time(grid: np.ndarray, reduce: str, scale: float) -> np.ndarray:
     return values * scale
 
 
-def _metric_figure(metrics: dict, s) -> bytes:
+def _metric_figure(metrics: dict, s) -> bytes | None:
     from sim.intervals import band
     from sim.plots import _by_agent, _matplotlib, _smooth
 
@@ -168,6 +198,9 @@ def _metric_figure(metrics: dict, s) -> bytes:
         means.append(m)
     finite = np.concatenate(means)
     finite = finite[np.isfinite(finite)]
+    if not finite.size:
+        plt.close(fig)
+        return None
     if finite.size:  # bands of few seeds can be very wide: keep the means readable
         low, high = finite.min(), finite.max()
         pad = max(high - low, 1e-9 + abs(high) * 0.05)
@@ -185,18 +218,25 @@ def over_time_section(metrics: dict, out_dir: Path) -> str:
     """One plot per registered metric over time (mean over seeds, 95% band), then the folder's plots."""
     import warnings
 
-    figs = []
+    figs, undefined = [], []
     n_seeds = len(np.unique(metrics["seed"])) if len(metrics["seed"]) else 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # steps where a metric is undefined for every seed
         for s in plotted_metrics(metrics):
-            figs.append(png_figure(_metric_figure(metrics, s), alt=s.label,
+            png = _metric_figure(metrics, s)
+            if png is None:
+                undefined.append(s.label)
+                continue
+            figs.append(png_figure(png, alt=s.label,
                                    caption=f"{s.label}: mean over seeds" + (
                                        ", 95% band over seeds (the axis follows the means; a wide band runs off it)"
                                        if n_seeds >= MIN_SEEDS_FOR_BAND else f" ({n_seeds} seed(s): no band drawn)")))
     # metrics.png holds the panels above in one image: not repeated here
     files = [png_file_figure(out_dir / name) for name in ("regret.png", "feedback_rates.png", "session_length.png")]
     body = f'<div class="grid small">{"".join(figs)}</div>' + f'<div class="grid">{"".join(f for f in files if f)}</div>'
+    if undefined:
+        body += (f'<p class="muted">Not drawn (no step where every seed defines it): {esc(", ".join(undefined))}; '
+                 "its summary figure pools the steps each seed defines.</p>")
     return section("over-time", "Over time", body)
 
 
@@ -223,7 +263,8 @@ def segments_section(agents: dict) -> str:
                      f"{''.join(tables)}</details>")
     return section("segments", "Segments", "".join(parts), intro=(
         "Every headline metric within each group of users (mean over seeds ± half-width of the 95% interval; "
-        "the best agent of each group shaded). Small groups have wide intervals."))
+        "the best agent of each group shaded, * when its interval overlaps the runner-up's). Small groups have "
+        "wide intervals."))
 
 
 def group_table(groups: dict, agents: list[str], s, caption: str) -> str:
@@ -231,7 +272,8 @@ def group_table(groups: dict, agents: list[str], s, caption: str) -> str:
     rows, classes = [], []
     for group, figs in groups.items():
         best = winner({a: (figs.get(a) or {}).get("mean") for a in agents}, s.higher_is_better)
-        rows.append([group] + [interval_text(figs.get(a), s.digits) for a in agents] + [best or "—"])
+        mark = "*" if best and overlaps_runner_up(figs, best, s.higher_is_better) else ""
+        rows.append([group] + [interval_text(figs.get(a), s.digits) for a in agents] + [(best or "—") + mark])
         classes.append([""] + ["win" if best == a else "" for a in agents] + [""])
     return table(["group"] + agents + ["best"], rows, cell_class=classes, text_columns=(0,), caption=caption)
 
@@ -257,7 +299,7 @@ def coverage_section(agents: dict, out_dir: Path) -> str:
         if len(g["category"]):
             parts.append(_genre_share_table(g))
     figs = [png_file_figure(out_dir / name) for name in ("fairness.png", "genres.png")]
-    parts.append(f'<div class="grid">{"".join(figs)}</div>')
+    parts.append(f'<div class="stack">{"".join(figs)}</div>')  # wide figures: full width, one per row
     return section("coverage", "Coverage & fairness", "".join(parts))
 
 

@@ -48,6 +48,8 @@ def folders(tmp_path_factory):
         out[kind] = base / f"{kind}-out"
         extra = ["--quiet"] if kind == "run" else []
         assert main([kind, str(base / f"{kind}.yaml"), "--out", str(out[kind]), *extra]) == 0
+    out["ope_log"] = base / "ope-log-out"  # estimates on a log file: no truth
+    assert main(["ope", "--log", str(out["ope"] / "log.parquet"), "--out", str(out["ope_log"])]) == 0
     out["base"] = base
     return out
 
@@ -95,7 +97,7 @@ def _self_contained(path) -> None:
 
 
 def test_every_results_folder_has_a_self_contained_report(folders):
-    for kind in ("run", "ope", "abtest"):
+    for kind in ("run", "ope", "abtest", "ope_log"):
         report = folders[kind] / "report.html"
         assert report.stat().st_size > 1000, kind
         _self_contained(report)
@@ -110,11 +112,15 @@ def test_run_report_holds_summary_winners_config_and_examples(folders):
     summary_table = page.tables[0]
     assert summary_table[0] == ["metric", "ucb1", "linucb", "epsilon_greedy", "thompson", "random", "winner"]
     rows = {r[0]: r for r in summary_table[1:]}
-    regret = next(r for label, r in rows.items() if label.startswith("cumulative expected regret"))
+    spec = shown_metrics(["cumulative_regret"])[0]
+    regret = rows[spec.label + " ↓"]
     best = min(summary, key=lambda a: summary[a]["cumulative_regret"]["mean"])
-    assert regret[-1] == best  # the winner column names the lowest regret
+    assert regret[-1].rstrip("*") == best  # the winner column names the lowest regret
+    second = sorted(summary, key=lambda a: summary[a]["cumulative_regret"]["mean"])[1]
+    w, r = summary[best]["cumulative_regret"], summary[second]["cumulative_regret"]
+    assert regret[-1].endswith("*") == (w["low"] <= r["high"] and r["low"] <= w["high"])  # not separated: marked
     fig = summary[best]["cumulative_regret"]
-    d = shown_metrics(["cumulative_regret"])[0].digits
+    d = spec.digits
     assert regret[1 + list(summary).index(best)] == f"{fig['mean']:,.{d}f} ± {(fig['high'] - fig['low']) / 2:,.{d}f}"
     assert 'class="win"' in text and len(rows) >= 5
     # config: every agent with its registered name and the full manifest
@@ -171,7 +177,7 @@ def test_run_log_explanations_match_a_brute_force_reference(folders):
 
 
 def test_plot_redraws_the_report_and_refuses_bad_folders(folders, tmp_path, capsys):
-    for kind in ("run", "ope", "abtest"):
+    for kind in ("run", "ope", "abtest", "ope_log"):
         report = folders[kind] / "report.html"
         report.unlink()
         assert main(["plot", str(folders[kind])]) == 0
@@ -191,7 +197,12 @@ def test_plot_redraws_the_report_and_refuses_bad_folders(folders, tmp_path, caps
         err = capsys.readouterr().err
         assert err.startswith("error:") and "summary.json" in err and err.count("\n") == 1
         assert (broken / "report.html").read_bytes() == before
-        assert not [p for p in broken.iterdir() if p.name.endswith(".tmp")]
+        assert not [p for p in broken.iterdir() if p.name.endswith(".tmp") or p.suffix == ".png"]
+    (broken / "summary.json").write_text((folders["run"] / "summary.json").read_text())
+    (broken / "manifest.json").write_text('{"config": 3}')
+    assert main(["plot", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "manifest.json" in err and err.count("\n") == 1
 
 
 def _pixels(png: bytes) -> np.ndarray:
@@ -200,7 +211,7 @@ def _pixels(png: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=np.float64)
 
 
-@pytest.mark.parametrize("kind", ["run", "ope", "abtest"])
+@pytest.mark.parametrize("kind", ["run", "ope", "abtest", "ope_log"])
 def test_report_renders_in_headless_chromium(folders, kind, tmp_path):
     """A real browser loads the page with no console error, no request outside the file, every image
     decoded, no page-wide horizontal scroll at laptop width, and a screenshot that is not blank."""
