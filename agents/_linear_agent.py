@@ -7,6 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from agents._backend import check_backend
+from agents._blas_threads import one_blas_thread
 from agents._kron_layout import pair_products
 from agents._linear_posterior import (
     DisjointLinearPosterior,
@@ -105,6 +106,10 @@ class LinearModelMixin:
     # ------------------------------------------------------------------ scoring
     def _mean_and_quad(self, rows: Context) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean score and variance factor xᵀΣx (B, n_arms) of every item."""
+        with one_blas_thread():
+            return self._mean_and_quad_now(rows)
+
+    def _mean_and_quad_now(self, rows: Context) -> tuple[np.ndarray, np.ndarray]:
         if self.mode == "disjoint":
             x = user_design(rows, self.fit_intercept)
             return self._posterior_for(x.shape[1]).scores(rows.replica, x)
@@ -154,6 +159,10 @@ class LinearModelMixin:
 
     def _fit_rows(self, rows: Context, arms: np.ndarray, weights: np.ndarray, target: np.ndarray,
                   newton: bool = False) -> None:
+        with one_blas_thread():  # small products: BLAS worker threads cost more than they give
+            self._fit_rows_now(rows, arms, weights, target, newton)
+
+    def _fit_rows_now(self, rows, arms, weights, target, newton) -> None:
         if self.mode == "disjoint":
             design = self._chosen_design(rows, arms)
             self._posterior_for(design.shape[-1]).update(rows.replica, arms, design, weights, target, newton)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from agents._blas_threads import one_blas_thread
 from agents._linear_posterior import user_design
 from agents.base import split_at
 from agents._scratch import Scratch
@@ -43,13 +44,15 @@ class LinearTSDecideMixin:
 
     def _decide_shared(self, rows):
         n_rows, n_arms, n_total = rows.n_rows, self.n_arms, self.n_propensity_draws + 1
-        sampler = _torch_sampler(self, rows) if self._backend == "torch" else _numpy_sampler(self, rows)
-        chosen = sampler(1, self._rng, True)[0]
+        with one_blas_thread():  # small products: BLAS worker threads cost more than they give
+            sampler = _torch_sampler(self, rows) if self._backend == "torch" else _numpy_sampler(self, rows)
+            chosen = sampler(1, self._rng, True)[0]
         cache: list = []
 
         def winners():  # (n_total, B): the deciding draw, then the propensity draws (drawn on first read)
             if not cache:
-                rest = sampler(n_total - 1, self._propensity_rng(), False)
+                with one_blas_thread():
+                    rest = sampler(n_total - 1, self._propensity_rng(), False)
                 cache.append(np.concatenate([chosen[None], rest]))
             return cache[0]
 
