@@ -6,8 +6,8 @@ For every group ``g`` (a user, or an item) with rows ``(col, y)``::
         = (Σ F[col] F[col]ᵀ + λI)⁻¹ (Σ y F[col] + λ prior_g)
 
 Each group's Gram matrix is ``F_gᵀ F_g`` of its rows' factors, one BLAS product per group, done
-in stacks: groups are sorted into size classes (row counts up to 1, 2, 4, 8, …), a stack of a
-class is gathered into a zero-padded (groups, rows, k) array and multiplied at once. Nothing of
+in stacks: groups are sorted into size classes (row counts up to 2^(c/4)), a stack of a class is
+gathered into a zero-padded (groups, rows, k) array and multiplied at once. Nothing of
 size (n_cols, k²) or (n_groups, k²) is ever built (at 100,000 items and k = 64 that array alone
 is 3.3 GB): a stack's gathered factors and its Gram matrices stay under ``max_bytes``, and a group
 with more rows than fit is summed a chunk of rows at a time.
@@ -59,9 +59,10 @@ def gram_stacks(group: np.ndarray, col: np.ndarray, factors: np.ndarray, n_group
     counts = np.bincount(group, minlength=n_groups)
     starts = np.concatenate([[0], np.cumsum(counts)])
     longest = max(1, max_bytes // (k * 8))  # rows of one group gathered at once
-    size_class = np.ceil(np.log2(np.maximum(counts, 1))).astype(np.int64)
+    # size classes 2^(c/4): a stack pads its groups' rows by at most 19% (at most 100% with powers of 2)
+    size_class = np.ceil(4 * np.log2(np.maximum(counts, 1)) - 1e-9).astype(np.int64)
     for c in np.unique(size_class[counts > 0]):
-        width = min(1 << int(c), longest)
+        width = min(max(int(counts[size_class == c].max()), 1), longest)
         members = np.flatnonzero((counts > 0) & (size_class == c))
         per_stack = max(1, max_bytes // (8 * k * max(width, k)))
         for lo in range(0, len(members), per_stack):
