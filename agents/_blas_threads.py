@@ -4,15 +4,20 @@ A user's own loop runs with the library's default thread count (two OpenBLAS thr
 agents' products are small (one row against a few hundred columns), so waking worker threads
 costs more than it gains, and on a busy machine far more (lin_ts shared, d=384, 1,682 items:
 1.9–8.6 decisions/s on two threads, 57–62 on one).  The limit is set around the call only and
-the previous setting restored after it.  ``envs.blas_threads`` does the same for the world;
-``agents`` and ``envs`` may not import each other, so this is its twin.
+the previous setting restored after it.  When torch is loaded its intra-op thread pool is
+limited the same way (neural_linear_ts on the CPU: 480 ms a step on torch's two threads at load
+6.8, 33 ms on one).  ``envs.blas_threads`` does the same for the world; ``agents`` and ``envs`` may
+not import each other, so this is its twin.
 """
 
 from __future__ import annotations
 
+import sys
+
 
 class _OneThread:
-    """Reusable, re-entrant context manager: BLAS libraries loaded so far run on one thread inside it."""
+    """Reusable, re-entrant context manager: BLAS libraries loaded so far (and torch's intra-op
+    pool, if torch is loaded) run on one thread inside it."""
 
     def __init__(self):
         self._libs = None
@@ -35,6 +40,10 @@ class _OneThread:
             if n is not None and n > 1:
                 lib.set_num_threads(1)
                 saved.append((lib, n))
+        torch = sys.modules.get("torch")  # never imported here: only a torch already in use is limited
+        if torch is not None and torch.get_num_threads() > 1:
+            saved.append((torch, torch.get_num_threads()))
+            torch.set_num_threads(1)
         self._saved.append(saved)
         return self
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from agents._blas_threads import one_blas_thread
 from agents._validation import check_choice, check_float, check_int
 from agents.base import SamplingAgent
 
@@ -166,7 +167,15 @@ class NeuralLinearTSAgent(SamplingAgent):
 
         return draw
 
+    def _decide(self, rows):
+        with one_blas_thread():  # small tensors: torch's worker threads cost more than they give
+            return super()._decide(rows)
+
     def _learn(self, rows, arms, reward, kind):
+        with one_blas_thread():
+            self._learn_now(rows, arms, reward)
+
+    def _learn_now(self, rows, arms, reward):
         import torch
         x, items, rep = self._inputs(rows)
         arm_t = torch.as_tensor(arms, device=self._device)

@@ -49,3 +49,34 @@ def test_linear_agents_score_and_learn_on_one_thread(name, mode):
             agent.update(ctx, d, Feedback(reward=rng.random(2)))
             assert _blas_threads() == before
     assert seen and all(s == {1} for s in seen), seen
+
+
+def test_torch_threads_are_limited_inside_and_restored():
+    """neural_linear_ts's act and update run on one torch thread (its small tensors lose to the
+    pool's wake-ups); the caller's torch setting comes back afterwards."""
+    import torch
+
+    saved = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with one_blas_thread():
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        rng = np.random.default_rng(1)
+        agent = make_agent("neural_linear_ts", 12, random_state=0, retrain_every=8, n_train_steps=2)
+        seen = []
+        real = agent._learn_now
+
+        def spy(*args):
+            seen.append(torch.get_num_threads())
+            return real(*args)
+
+        agent._learn_now = spy
+        for _ in range(3):
+            ctx = Context(features=rng.normal(size=(4, 3)), arm_features=rng.normal(size=(12, 5)))
+            d = agent.act(ctx)
+            agent.update(ctx, d, Feedback(reward=rng.random(4)))
+            assert torch.get_num_threads() == 2
+        assert seen == [1, 1, 1]
+    finally:
+        torch.set_num_threads(saved)
