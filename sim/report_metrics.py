@@ -28,15 +28,8 @@ class Shown:
 
 def registry() -> dict:
     """name → registered metric (``sim.metrics``), in display order."""
-    try:
-        from sim.metrics import METRICS
-    except ImportError:  # TEMPORARY until the registry lands
-        from sim.summary import SUMMARY_FIGURES
+    from sim.metrics import METRICS
 
-        lower = {"negative_rate", "sessions_ended", "cumulative_regret"}
-        cols = {"mean_reward": "reward"}
-        return {n: Shown(n, label, 1 if n == "sessions_ended" else 3, n not in lower, cols.get(n, n), True)
-                for n, label in SUMMARY_FIGURES.items()}
     return dict(METRICS)
 
 
@@ -59,8 +52,6 @@ def plotted_metrics(columns) -> list[Shown]:
 
 
 def _shown(m) -> Shown:
-    if isinstance(m, Shown):
-        return m
     return Shown(m.name, m.label, m.digits, m.higher_is_better, m.col, m.plot, m.group, m.reduce, m.scale)
 
 

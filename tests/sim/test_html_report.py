@@ -230,3 +230,32 @@ def test_report_renders_in_headless_chromium(folders, kind, tmp_path):
                                    "Config"]
         narrow = load_page(folders[kind] / "report.html", width=1024, height=768)
         assert narrow.errors == [] and narrow.dom["scrollWidth"] <= 1024
+
+
+def test_a_metric_registered_in_a_test_appears_in_summary_and_report(folders, tmp_path):
+    """The report is driven by the metric registry: a metric registered here is in summary.json, in the
+    report's summary table (with its label and the value summary.json holds) and has a plot over time."""
+    from sim.html_report import interval_text
+    from sim.metrics import register_metric, unregister_metric
+
+    label = "share of even item indices (test metric)"
+    register_metric("test_even_items", label, lambda v: (v.slates[:, 0] % 2 == 0).astype(float), digits=4,
+                    higher_is_better=True)
+    try:
+        cfg = folders["base"] / "one.yaml"
+        cfg.write_text(RUN.split("agents:")[0] + "agents: [{name: ucb1}, {name: random}]\n"
+                       "run: {seeds: 2, horizon: 10, workers: 1}\n")
+        out = tmp_path / "run"
+        assert main(["run", str(cfg), "--out", str(out), "--quiet"]) == 0
+        summary = json.loads((out / "summary.json").read_text())["agents"]
+        log = pq.read_table(out / "log.parquet").to_pandas()
+        for agent, figs in summary.items():
+            per_seed = log[log.agent == agent].groupby("seed").action.apply(lambda a: (a % 2 == 0).mean())
+            np.testing.assert_allclose(figs["test_even_items"]["per_seed"], per_seed.to_numpy())
+        page = _parse(out / "report.html")
+        row = next(r for r in page.tables[0] if r[0].startswith(label))
+        assert row[0] == label + " ↑"
+        assert row[1:-1] == [interval_text(figs["test_even_items"], 4) for figs in summary.values()]
+        assert f'alt="{label}"' in (out / "report.html").read_text(encoding="utf-8")
+    finally:
+        unregister_metric("test_even_items")
