@@ -5,8 +5,10 @@ On an idle machine a transformer runs fastest with one thread per core (all-Mini
 operator's barrier for whichever is descheduled, and one thread is 2-3x faster than two. Which
 case holds can change while a long embedding runs, so :class:`ThreadTuner` measures instead of
 guessing: it warms up with the most threads, measures them, tries the next count down once,
-keeps the faster, and tries a neighbouring count again every ``recheck`` seconds. The thread
-count does not change the vectors (tested bit for bit), only the time they take.
+keeps the faster, and tries a neighbouring count again after ``recheck`` seconds. A re-check that
+finds the current count still best doubles the wait before the next (up to ``longest``), since on a
+busy machine a probe with more threads is the slow one (2-4x a normal batch); a switch resets it.
+The thread count does not change the vectors (tested bit for bit), only the time they take.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import time
 
 RECHECK_SECONDS = 10.0
+LONGEST_WAIT_SECONDS = 60.0
 
 
 def halvings(most: int) -> list[int]:
@@ -47,9 +50,11 @@ class ThreadTuner:
     1
     """
 
-    def __init__(self, most: int, recheck: float = RECHECK_SECONDS, warmup: int = 1, clock=time.monotonic):
+    def __init__(self, most: int, recheck: float = RECHECK_SECONDS, longest: float = LONGEST_WAIT_SECONDS,
+                 warmup: int = 1, clock=time.monotonic):
         self.counts = halvings(most)
-        self.recheck, self.clock = recheck, clock
+        self.recheck, self.longest, self.clock = recheck, max(recheck, longest), clock
+        self.wait = recheck  # seconds from the last probe to the next
         self.warmup = warmup
         self.current = 0  # index into counts
         self.rate: dict[int, float] = {}  # index -> work/s: smoothed for the current count, the last probe otherwise
@@ -78,7 +83,7 @@ class ThreadTuner:
         if len(self.counts) == 1 or self.warmup > 0 or self.current not in self.rate:
             return self.threads
         other = self._neighbour()
-        if other not in self.rate or self.clock() - self.last_probe >= self.recheck:
+        if other not in self.rate or self.clock() - self.last_probe >= self.wait:
             return self.counts[other]
         return self.threads
 
@@ -97,4 +102,6 @@ class ThreadTuner:
         self.rate[i] = rate
         self.last_probe = self.clock()
         if rate > self.rate.get(self.current, 0.0):
-            self.current = i
+            self.current, self.wait = i, self.recheck
+        else:
+            self.wait = min(2 * self.wait, self.longest)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -49,22 +50,40 @@ def test_busy_machine_drops_to_one_thread_at_the_first_probe():
     assert used.count(2) / len(used) < 0.05
 
 
-def test_load_that_comes_and_goes_is_followed_within_a_recheck():
-    """Idle for 60 s, busy from 60 s to 150 s, idle again: the count follows, lagging at most
-    one recheck period (10 s) plus a batch."""
-    def speed(t, n):
-        return 500 * (BUSY_2 if 60 <= t < 150 else IDLE_2)[n]
+def test_load_that_comes_and_goes_is_followed_within_the_longest_wait():
+    """Idle for 100 s, busy from 100 s to 250 s, idle again: the count follows, lagging at most
+    the longest wait between re-checks (60 s) plus a batch; while busy, the probes with two
+    threads (3.3x slower batches) take a small share of the time."""
+    def busy(t):
+        return 100 <= t < 250
 
-    m = Machine(speed)
-    tuner = ThreadTuner(2, recheck=10.0, clock=m.clock)
-    times, used = [], []
-    while m.now < 220:
+    m = Machine(lambda t, n: 500 * (BUSY_2 if busy(t) else IDLE_2)[n])
+    tuner = ThreadTuner(2, recheck=10.0, longest=60.0, clock=m.clock)
+    times, used, seconds = [], [], []
+    while m.now < 400:
         times.append(m.now)
         used.extend(m.run(tuner, 1))
-    wrong = [t for t, n in zip(times, used) if n != (1 if 60 <= t < 150 else 2)]
-    late = [t for t in wrong if not (t < 1 or 60 <= t < 71 or 150 <= t < 161)]
-    assert len(late) <= 0.02 * len(used), late[:10]
+        seconds.append(m.now - times[-1])
+    wrong = [n != (1 if busy(t) else 2) for t, n in zip(times, used)]
+    lagging = [t for t, w, w_next in zip(times, wrong, wrong[1:])  # two wrong batches in a row: not a probe
+               if w and w_next and not (t < 1 or 100 <= t < 161 or 250 <= t < 311)]
+    assert lagging == [], lagging[:10]
+    assert sum(wrong) / len(wrong) < 0.2
+    busy_probes = sum(s for t, n, s in zip(times, used, seconds) if busy(t) and t >= 161 and n == 2)
+    assert busy_probes < 0.1 * (250 - 161)
     assert tuner.threads == 2
+
+
+def test_a_confirmed_choice_waits_longer_before_the_next_probe():
+    m = Machine(lambda t, n: 500 * IDLE_2[n])
+    tuner = ThreadTuner(2, recheck=10.0, longest=60.0, clock=m.clock)
+    probes = []
+    while m.now < 300:
+        t = m.now
+        if m.run(tuner, 1) == [1]:
+            probes.append(t)
+    gaps = np.diff(probes)  # the first probe confirms 2 threads: wait 20 s, then 40, then 60 at most
+    assert probes[0] < 1 and np.allclose(gaps, [20, 40, 60, 60, 60], atol=1.0), probes
 
 
 def test_many_cores_climb_to_the_best_count():
