@@ -105,14 +105,16 @@ def fit_tastes(item_vectors, ratings: Ratings, *, dim: int = 64, l2: float = 10.
     ``dim``: the rank (at most the embedding's dimension − 1: the item positions need one direction
     outside the tastes' span). ``text_scale`` (how tightly items are tied to their text) and
     ``map_ridge`` (the text map's ridge): chosen on a validation split when not given
-    (:mod:`envs.text_mf_choice`). ``progress``: a bar over the fits on a terminal (off one, a line
-    every 10 s whatever ``progress`` says; see :mod:`envs.progress`).
+    (:mod:`envs.text_mf_choice`), and then so is the number of alternating sweeps (at most
+    ``n_iter``; with both settings given, ``n_iter`` sweeps). ``progress``: a bar over the fits on a
+    terminal (off one, a line every 10 s whatever ``progress`` says; see :mod:`envs.progress`).
 
     Keys: ``mu``, ``user_bias``, ``item_bias``, ``v`` (n_users, d) full-space taste vectors,
     ``user_shift`` (n_users,), ``item_positions`` (n_items, d) unit rows (with ``v·y_i + user_shift``
     the taste part of the predicted rating), ``resid_sd`` (n_users,), ``text_scale``, ``map_ridge``,
-    ``validation`` (the validation tables; empty when both settings were given) and ``latent`` (the
-    fit's own arrays: ``w``, ``v``, ``map``, ``text_v``, ``rated``; see :func:`envs.text_mf.fit_text_mf`).
+    ``sweeps``, ``validation`` (the validation tables; empty when both settings were given) and
+    ``latent`` (the fit's own arrays: ``w``, ``v``, ``map``, ``text_v``, ``rated``; see
+    :func:`envs.text_mf.fit_text_mf`).
     """
     from envs.progress import progress_bar
     from envs.text_mf import fit_text_mf, text_coordinates, world_positions
@@ -140,8 +142,9 @@ def fit_tastes(item_vectors, ratings: Ratings, *, dim: int = 64, l2: float = 10.
     # thousands of k×k products and solves: BLAS worker threads only add wake-up costs
     with progress_bar(n_fits, f"fitting {nu:,} users on {len(r):,} ratings", "fits", progress) as bar, one_blas_thread():
         if not chosen:  # the validation fits, one per candidate scale (the ridge costs no fit)
-            text_scale, map_ridge, validation = choose_settings(xt, basis, ratings, scales=scales, ridges=ridges,
-                                                                bar=bar, **kw)
+            text_scale, map_ridge, sweeps, validation = choose_settings(xt, basis, ratings, scales=scales,
+                                                                        ridges=ridges, bar=bar, **kw)
+            kw["n_iter"] = sweeps
         fit = fit_text_mf(xt, basis, u, i, r, nu, text_scale=text_scale, map_ridge=map_ridge, **kw)
         bar.update(1)
     placed = world_positions(fit, x, basis)
@@ -152,6 +155,7 @@ def fit_tastes(item_vectors, ratings: Ratings, *, dim: int = 64, l2: float = 10.
     return {"mu": fit["mu"], "user_bias": fit["user_bias"], "item_bias": fit["item_bias"],
             "v": placed["tastes"], "user_shift": placed["user_shift"], "item_positions": placed["positions"],
             "resid_sd": resid_sd, "text_scale": float(text_scale), "map_ridge": float(map_ridge),
+            "sweeps": int(fit["sweeps"]),
             "validation": validation,
             "latent": {key: fit[key] for key in ("w", "v", "map", "text_v", "rated")}}
 

@@ -4,7 +4,7 @@ Model, in rating units (collaborative topic regression with a linear text map)::
 
     r̂_ui = μ + b_u + b_i + w_u · v_i,      v_i = M ᵀ x̃_i + δ_i
 
-``x̃_i`` is item i's text embedding, centred and scaled so the items' mean squared norm is ``dim``;
+``x̃_i`` is item i's text embedding, centred and scaled (:func:`text_coordinates`, times ``text_scale``);
 ``M`` (d, dim) a learned linear map of it; ``δ_i`` an offset shrunk toward 0. Fitted by alternating
 least squares on the joint objective::
 
@@ -18,6 +18,9 @@ text alone. ``λ_δ → ∞`` is the text-only model (tastes on a map of the tex
 
 ``M`` starts as the top-``dim`` principal directions of the text (the text-only model's
 coordinates); the per-group solves are :func:`envs.grouped_ridge.grouped_ridge`, in bounded memory.
+The sweeps are not run to convergence: their number is chosen on validation rows (early stopping,
+:mod:`envs.text_mf_choice`), since past a point more sweeps fit the training rows better and
+held-out rows worse.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ def text_coordinates(x: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray, f
 def fit_text_mf(xt: np.ndarray, basis: np.ndarray, user: np.ndarray, item: np.ndarray, rating: np.ndarray,
                 n_users: int, *, text_scale: float = 0.05, map_ridge: float = MAP_RIDGE, l2: float = 10.0,
                 bias_l2: float = 5.0, offset_l2: float | None = None, n_iter: int = 8,
-                max_bytes: int = GRAM_BYTES, bar=None) -> dict:
+                max_bytes: int = GRAM_BYTES, watch=None, bar=None) -> dict:
     """Alternating least squares for the model above on ratings ``(user, item, rating)``.
 
     ``xt``: the centred, normalised text (n_items, d) of :func:`text_coordinates`; ``basis`` the
@@ -56,11 +59,15 @@ def fit_text_mf(xt: np.ndarray, basis: np.ndarray, user: np.ndarray, item: np.nd
     vectors are from their text (→ plain MF), the larger, the closer they stay to it. ``l2`` is λ_w,
     ``offset_l2`` λ_δ (default ``l2``, as both factors of the MF baseline), ``map_ridge`` the map's
     ridge in units of ``xt`` (λ_M = ``map_ridge·text_scale²·offset_l2``: the map regression does not
-    change with ``text_scale``). ``bar`` (optional) advances once per iteration.
+    change with ``text_scale``). ``n_iter`` sweeps (users, items, map, biases) follow a first bias
+    step. ``watch`` = (users, items, ratings) of validation rows: their RMSE is taken after every
+    sweep (``watch_rmse``) and the state of the sweep with the lowest is returned (early stopping).
+    ``bar`` (optional) advances once per sweep.
 
     Returns ``mu``, ``user_bias``, ``item_bias``, ``w`` (n_users, k), ``v`` (n_items, k), ``map``
     (d, k), ``text_v`` (n_items, k) every item's text position ``Mᵀx̃_i`` (``v`` of an unrated item),
-    ``rated`` (items with a training row) and ``resid`` (training residuals).
+    ``rated`` (items with a training row), ``resid`` (training residuals) and ``sweeps`` (how many
+    sweeps the returned state had).
     """
     u, i, r = user, item, np.asarray(rating, dtype=np.float64)
     n_items, k = xt.shape[0], basis.shape[1]
@@ -75,10 +82,16 @@ def fit_text_mf(xt: np.ndarray, basis: np.ndarray, user: np.ndarray, item: np.nd
     mu = r.mean()
     bu, bi, w = np.zeros(n_users), np.zeros(n_items), np.zeros((n_users, k))
     inter = np.zeros_like(r)
-    for _ in range(n_iter):
+
+    def biases(bu, bi):
         for _ in range(2):
             bi = _bias_step(r - mu - bu[u] - inter, i, n_items, bias_l2)
             bu = _bias_step(r - mu - bi[i] - inter, u, n_users, bias_l2)
+        return bu, bi
+
+    bu, bi = biases(bu, bi)
+    best, scores = None, []
+    for sweep in range(1, n_iter + 1):  # a sweep: users, items, map, biases
         y = r - mu - bu[u] - bi[i]
         w = grouped_ridge(u, i, y, v, n_users, l2, max_bytes=max_bytes)
         v = grouped_ridge(i, u, y, w, n_items, offset_l2, prior, max_bytes=max_bytes)
@@ -86,14 +99,20 @@ def fit_text_mf(xt: np.ndarray, basis: np.ndarray, user: np.ndarray, item: np.nd
         prior = xt @ m
         v[~rated] = prior[~rated]
         inter = np.einsum("nk,nk->n", w[u], v[i])
+        bu, bi = biases(bu, bi)
+        state = {"mu": mu, "user_bias": bu, "item_bias": bi, "w": w, "v": v, "map": m, "text_v": prior,
+                 "rated": rated, "resid": r - mu - bu[u] - bi[i] - inter, "sweeps": sweep}
+        if watch is not None:
+            wu, wi, wr = watch
+            scores.append(float(np.sqrt(np.mean((predict_text_mf(state, wu, wi) - wr) ** 2))))
+            if best is None or scores[-1] < best[0]:
+                best = (scores[-1], {key: np.copy(val) if isinstance(val, np.ndarray) else val
+                                     for key, val in state.items()})
         if bar is not None:
             bar.update(1)
-    for _ in range(2):
-        bi = _bias_step(r - mu - bu[u] - inter, i, n_items, bias_l2)
-        bu = _bias_step(r - mu - bi[i] - inter, u, n_users, bias_l2)
-    resid = r - mu - bu[u] - bi[i] - inter
-    return {"mu": mu, "user_bias": bu, "item_bias": bi, "w": w, "v": v, "map": m, "text_v": prior,
-            "rated": rated, "resid": resid}
+    if best is not None:
+        state = dict(best[1], watch_rmse=scores)
+    return state
 
 
 def predict_text_mf(fit: dict, users: np.ndarray, items: np.ndarray) -> np.ndarray:

@@ -10,13 +10,15 @@ given:
    a user whose rows are all on those items keeps them) and a random ``VALIDATION_FRACTION`` of
    each user's other rows (*warm validation*; ``round(0.9·n)`` rows stay, so a user with one or
    two rows keeps them all);
-2. fit once per scale in ``TEXT_SCALES`` on the rest; keep the scale with the lowest root-mean-
-   square error on the warm validation rows (the loss the fit minimises);
+2. fit once per scale in ``TEXT_SCALES`` on the rest, taking the root-mean-square error on the warm
+   validation rows (the loss the fit minimises) after every alternating sweep; keep the scale and
+   the number of sweeps with the lowest (early stopping: more sweeps fit the training rows better
+   and, past a point, the held-out rows worse);
 3. with that fit, refit only the map, once per ridge in ``MAP_RIDGES``, to the rated items' fitted
    vectors, and keep the ridge whose text-only item vectors give the lowest RMSE on the cold
    validation rows (the items the map alone must score).
 
-Without warm (cold) validation rows the middle scale (ridge) is kept.
+Without warm (cold) validation rows the middle scale (ridge) and every sweep are kept.
 """
 
 from __future__ import annotations
@@ -60,8 +62,8 @@ def refit_map(xs: np.ndarray, v: np.ndarray, rated: np.ndarray, ridge: float, sc
 
 
 def choose_settings(xt: np.ndarray, basis: np.ndarray, ratings, *, scales=TEXT_SCALES, ridges=MAP_RIDGES,
-                    fraction: float = VALIDATION_FRACTION, bar=None, **fit_kw) -> tuple[float, float, dict]:
-    """(text scale, map ridge, the validation tables) for ``ratings`` by the rule above.
+                    fraction: float = VALIDATION_FRACTION, bar=None, **fit_kw) -> tuple[float, float, int, dict]:
+    """(text scale, map ridge, sweeps, the validation tables) for ``ratings`` by the rule above.
 
     ``fit_kw`` go to :func:`envs.text_mf.fit_text_mf` (not ``map_ridge``, which is chosen here: the
     validation fits use the middle ridge); ``bar`` advances once per scale.
@@ -70,12 +72,14 @@ def choose_settings(xt: np.ndarray, basis: np.ndarray, ratings, *, scales=TEXT_S
 
     fit_part, warm, cold = validation_split(ratings, fraction)
     scale_rows, fits = [], []
+    watch = (warm.user, warm.item, warm.rating) if len(warm.user) else None
     for scale in scales:
         fit = fit_text_mf(xt, basis, fit_part.user, fit_part.item, fit_part.rating, ratings.n_users,
-                          text_scale=scale, map_ridge=ridges[len(ridges) // 2], **fit_kw)
+                          text_scale=scale, map_ridge=ridges[len(ridges) // 2], watch=watch, **fit_kw)
         fits.append(fit)
-        scale_rows.append({"text_scale": float(scale),
-                           "warm_rmse": _rmse(predict_text_mf(fit, warm.user, warm.item), warm.rating)})
+        scale_rows.append({"text_scale": float(scale), "sweeps": fit["sweeps"],
+                           "warm_rmse": _rmse(predict_text_mf(fit, warm.user, warm.item), warm.rating),
+                           "warm_rmse_by_sweep": fit.get("watch_rmse", [])})
         if bar is not None:
             bar.update(1)
     best = _pick(scale_rows, "warm_rmse")
@@ -87,5 +91,5 @@ def choose_settings(xt: np.ndarray, basis: np.ndarray, ratings, *, scales=TEXT_S
         ridge_rows.append({"map_ridge": float(ridge),
                            "cold_rmse": _rmse(predict_text_mf(text_only, cold.user, cold.item), cold.rating)})
     ridge = float(ridges[_pick(ridge_rows, "cold_rmse")])
-    return scale, ridge, {"text_scale": scale_rows, "map_ridge": ridge_rows, "warm_rows": int(len(warm.user)),
+    return scale, ridge, fit["sweeps"], {"text_scale": scale_rows, "map_ridge": ridge_rows, "warm_rows": int(len(warm.user)),
                           "cold_rows": int(len(cold.user)), "fraction": fraction}

@@ -139,7 +139,7 @@ def _scores(train: Ratings, test: Ratings, item_vectors, tau_neg: float, tau_pos
         out[name] = (p, p)
     out["random"] = (np.random.default_rng(seed + 1).random(len(u)), None)
     settings = {"rank": int(lat["w"].shape[1]), "text_scale": fit["text_scale"], "map_ridge": fit["map_ridge"],
-                "validation": fit["validation"]}
+                "sweeps": fit["sweeps"], "validation": fit["validation"]}
     return out, settings
 
 
@@ -274,7 +274,7 @@ def main(argv=None) -> int:
                   f"{'n/a' if user is None else f'{user:.4f}'}")
         t = result[split]["text_mf"]
         print(f"  (text-MF rank {t['rank']}: text scale {t['text_scale']:g}, map ridge {t['map_ridge']:g}, "
-              f"chosen on a validation split of the training rows)")
+              f"{t['sweeps']} sweeps, chosen on a validation split of the training rows)")
     print(f"({result['seconds']:.1f} s) -> {out / 'fidelity.json'}")
     return 0
 

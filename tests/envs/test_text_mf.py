@@ -183,3 +183,26 @@ def test_grouped_ridge_memory_stays_bounded_on_a_huge_catalog():
     assert peak < forbidden / 3, (peak, forbidden)
     big = grouped_ridge(items, users, y, user_factors, n_items, 3.0, prior, max_bytes=1 << 30)
     np.testing.assert_allclose(small, big, rtol=1e-10, atol=1e-12)
+
+
+def test_early_stopping_returns_the_best_sweep_and_equals_a_fit_of_that_length():
+    """fit_text_mf with validation rows: the returned state is the sweep with the lowest validation RMSE,
+    identical to a fit stopped there; fit_tastes' final fit uses the sweeps the validation chose."""
+    from envs.fit_ratings import fit_tastes, split_ratings
+    from envs.text_mf import fit_text_mf, predict_text_mf, text_coordinates
+
+    ratings, x, _ = _text_log(n_users=120, n_items=80, per_user=12, d=16, k=5, seed=6)
+    fit_part, held = split_ratings(ratings, 0.8, seed=0)
+    xt, basis, _ = text_coordinates(x.astype(np.float64), 5)
+    args = (xt, basis, fit_part.user, fit_part.item, fit_part.rating, ratings.n_users)
+    # a tiny ridge on few rows per user: later sweeps overfit, the held-out RMSE rises
+    watched = fit_text_mf(*args, text_scale=0.05, l2=0.01, n_iter=12, watch=(held.user, held.item, held.rating))
+    scores = watched["watch_rmse"]
+    assert len(scores) == 12 and watched["sweeps"] == int(np.argmin(scores)) + 1 < 12
+    stopped = fit_text_mf(*args, text_scale=0.05, l2=0.01, n_iter=watched["sweeps"])
+    np.testing.assert_array_equal(predict_text_mf(watched, held.user, held.item),
+                                  predict_text_mf(stopped, held.user, held.item))
+    full = fit_tastes(x, ratings, dim=5)
+    chosen = full["validation"]["text_scale"]
+    row = next(r for r in chosen if r["text_scale"] == full["text_scale"])
+    assert full["sweeps"] == row["sweeps"] == int(np.argmin(row["warm_rmse_by_sweep"])) + 1
