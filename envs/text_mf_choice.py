@@ -71,19 +71,21 @@ def choose_settings(xt: np.ndarray, basis: np.ndarray, ratings, *, scales=TEXT_S
     from envs.text_mf import fit_text_mf, predict_text_mf
 
     fit_part, warm, cold = validation_split(ratings, fraction)
-    scale_rows, fits = [], []
+    scale_rows, kept = [], {}  # kept: only the best fit so far (each holds item and user arrays)
     watch = (warm.user, warm.item, warm.rating) if len(warm.user) else None
-    for scale in scales:
+    for n, scale in enumerate(scales):
         fit = fit_text_mf(xt, basis, fit_part.user, fit_part.item, fit_part.rating, ratings.n_users,
                           text_scale=scale, map_ridge=ridges[len(ridges) // 2], watch=watch, **fit_kw)
-        fits.append(fit)
         scale_rows.append({"text_scale": float(scale), "sweeps": fit["sweeps"],
                            "warm_rmse": _rmse(predict_text_mf(fit, warm.user, warm.item), warm.rating),
                            "warm_rmse_by_sweep": fit.get("watch_rmse", [])})
+        if (n == _pick(scale_rows, "warm_rmse")) if watch is not None else (n == len(scales) // 2):
+            kept = {n: fit}
+        del fit
         if bar is not None:
             bar.update(1)
     best = _pick(scale_rows, "warm_rmse")
-    scale, fit = float(scales[best]), fits[best]
+    scale, fit = float(scales[best]), kept[best]
     xs = xt * scale
     ridge_rows = []
     for ridge in ridges:
@@ -91,5 +93,6 @@ def choose_settings(xt: np.ndarray, basis: np.ndarray, ratings, *, scales=TEXT_S
         ridge_rows.append({"map_ridge": float(ridge),
                            "cold_rmse": _rmse(predict_text_mf(text_only, cold.user, cold.item), cold.rating)})
     ridge = float(ridges[_pick(ridge_rows, "cold_rmse")])
-    return scale, ridge, fit["sweeps"], {"text_scale": scale_rows, "map_ridge": ridge_rows, "warm_rows": int(len(warm.user)),
-                          "cold_rows": int(len(cold.user)), "fraction": fraction}
+    tables = {"text_scale": scale_rows, "map_ridge": ridge_rows, "warm_rows": int(len(warm.user)),
+              "cold_rows": int(len(cold.user)), "fraction": fraction}
+    return scale, ridge, fit["sweeps"], tables

@@ -206,3 +206,17 @@ def test_early_stopping_returns_the_best_sweep_and_equals_a_fit_of_that_length()
     chosen = full["validation"]["text_scale"]
     row = next(r for r in chosen if r["text_scale"] == full["text_scale"])
     assert full["sweeps"] == row["sweeps"] == int(np.argmin(row["warm_rmse_by_sweep"])) + 1
+
+
+def test_without_validation_rows_the_middle_settings_and_every_sweep_are_kept():
+    """Users with two rows each keep both (round(0.9·2) = 2), so there is no warm validation row: the
+    middle text scale, every sweep; the fit still runs and scores every item."""
+    from envs.fit_ratings import fit_tastes
+    from envs.text_mf_choice import TEXT_SCALES
+
+    ratings, x, _ = _text_log(n_users=60, n_items=30, per_user=2, d=8, k=3, seed=7)
+    fit = fit_tastes(x, ratings, dim=3, n_iter=5)
+    assert fit["validation"]["warm_rows"] == 0
+    assert fit["text_scale"] == TEXT_SCALES[len(TEXT_SCALES) // 2] and fit["sweeps"] == 5
+    assert all(row["warm_rmse"] is None for row in fit["validation"]["text_scale"])
+    assert np.isfinite(fit["item_positions"]).all() and np.isfinite(fit["v"]).all()
