@@ -14,6 +14,7 @@ from envs.feedback_kinds import CLICK, FEEDBACK_KINDS, KINDS, NEGATIVE_CODES, PO
 from sim.metrics.diversity import intra_list_distance
 from sim.metrics.exposure import coverage, gini, novelty
 from sim.metrics.ranking import RECALL_POOL, hit_at_1, ndcg_at_k, precision_at_k, rank_percentile, recall_at_k
+from sim.metrics.cell_state import TRUTH_EVERY
 from sim.metrics.registry import register_metric
 
 _POS, _NEG = np.array(POSITIVE_CODES), np.array(NEGATIVE_CODES)
@@ -126,18 +127,19 @@ register_metric("sessions_ended", "sessions ended /1k", session_ended, column="s
 register_metric("cumulative_regret", "cum. regret / user", regret, column="regret", reduce="sum", digits=2,
                 higher_is_better=False, group="regret",
                 description="cumulative expected regret per user at the horizon")
+_TRUTH = dict(group="ranking", needs_truth=True, **_AB)
+_EVERY = f"(every {TRUTH_EVERY}th step)"
 register_metric("hit_at_1", "hit@1", hit1, applies=single, group="ranking", **_AB,
                 description="share of recommendations that are the user's exact best item")
-register_metric("rank_percentile", "true-rank percentile", percentile, applies=single, group="ranking", needs_truth=True, **_AB,
+register_metric("rank_percentile", "true-rank percentile", percentile, applies=single, **_TRUTH,
                 description="chosen item's percentile among the user's allowed items by exact expected "
-                            "reward (1 = best), on every 10th step")
-register_metric("precision_at_k", "precision@k", precision, applies=slates, group="ranking", needs_truth=True, **_AB,
-                description="share of the user's true top-k items the slate shows (every 10th step)")
-register_metric("recall_at_k", f"recall@k (top {RECALL_POOL})", recall, applies=slates, group="ranking", needs_truth=True, **_AB,
-                description=f"share of the user's true top-{RECALL_POOL} items the slate shows (every 10th step)")
-register_metric("ndcg_at_k", "NDCG@k", ndcg, applies=slates, group="ranking", needs_truth=True, **_AB,
-                description="NDCG of the slate against the true top-k, gain = expected reward − min reward "
-                            "(every 10th step)")
+                            f"reward (1 = best) {_EVERY}")
+register_metric("precision_at_k", "precision@k", precision, applies=slates, **_TRUTH,
+                description=f"share of the user's true top-k items the slate shows {_EVERY}")
+register_metric("recall_at_k", f"recall@k (top {RECALL_POOL})", recall, applies=slates, **_TRUTH,
+                description=f"share of the user's true top-{RECALL_POOL} items the slate shows {_EVERY}")
+register_metric("ndcg_at_k", "NDCG@k", ndcg, applies=slates, **_TRUTH,
+                description=f"NDCG of the slate against the true top-k, gain = expected reward − min reward {_EVERY}")
 register_metric("intra_list_distance", "intra-list distance", ild, applies=slates, group="diversity", **_AB,
                 description="mean 1 − cosine between the embeddings of a slate's items")
 register_metric("session_diversity", "session diversity", session_diversity, group="diversity",

@@ -8,11 +8,22 @@ import numpy as np
 
 from sim.metrics.diversity import mean_pair_distance, unit
 
-TRUTH_EVERY = 10
+TRUTH_EVERY = 20
 """The truth-ranking metrics (NDCG/precision/recall@k, true-rank percentile) need the exact
 expected reward of every item for every user, (B × n_items) values: they are computed on steps
-0, TRUTH_EVERY, 2·TRUTH_EVERY, … (a fixed subsample, the same for every agent and seed), which
-keeps the cost of all metrics under 10% of a run at n_users = 1,024. hit@1 is exact on every step."""
+TRUTH_EVERY − 1, 2·TRUTH_EVERY − 1, … (19, 39, …: a fixed subsample, the same for every agent and
+seed, never the uninformed first step), which keeps the cost of all metrics under 10% of a run at
+n_users = 1,024 (``python -m sim.metrics.cost``). A run shorter than TRUTH_EVERY steps has none of
+them. hit@1 is exact on every step."""
+
+
+def is_truth_step(t: int) -> bool:
+    """True on the steps the truth-ranking metrics are computed (see :data:`TRUTH_EVERY`).
+
+    >>> [t for t in range(60) if is_truth_step(t)]
+    [19, 39, 59]
+    """
+    return (t + 1) % TRUTH_EVERY == 0
 
 
 @dataclass
@@ -93,7 +104,7 @@ class StepView:
 
     ``t`` step; ``slates`` (B, k) items shown (k = 1 for single items); ``result`` the world's
     :class:`envs.world.StepResult`; ``session_step`` (B,) steps of the session before this one;
-    ``truth`` a :class:`Truth` on truth steps (every :data:`TRUTH_EVERY`), else None;
+    ``truth`` a :class:`Truth` on truth steps (:func:`is_truth_step`), else None;
     ``cell`` the :class:`CellState` (exposures already include this step)."""
 
     t: int

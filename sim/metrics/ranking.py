@@ -98,14 +98,14 @@ def ndcg_at_k(slates: np.ndarray, values: np.ndarray, r_min: float) -> np.ndarra
 def rank_percentile(chosen: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Percentile of the chosen item's true rank among the row's allowed items: 1 = best, 0 = worst.
 
-    (items worth less + half the other items worth the same) / (allowed items − 1); NaN with one
-    allowed item.
+    (items worth less + half the other items worth the same) / (allowed items − 1); 0 for an item the
+    row may not be shown (the world answers it with block); NaN with one allowed item.
 
     >>> v = np.array([[0.3, 0.9, 0.1, -np.inf, 0.5]])
     >>> rank_percentile(np.array([1]), v).tolist(), rank_percentile(np.array([2]), v).tolist()
     ([1.0], [0.0])
-    >>> rank_percentile(np.array([0]), v).tolist()
-    [0.3333333333333333]
+    >>> rank_percentile(np.array([0]), v).tolist(), rank_percentile(np.array([3]), v).tolist()
+    ([0.3333333333333333], [0.0])
     """
     mine = np.take_along_axis(values, chosen[:, None], 1)
     allowed = values > -np.inf
@@ -113,7 +113,8 @@ def rank_percentile(chosen: np.ndarray, values: np.ndarray) -> np.ndarray:
     ties = ((values == mine) & allowed).sum(1) - 1
     n = allowed.sum(1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 1, (below + 0.5 * ties) / np.maximum(n - 1, 1), np.nan)
+        pct = np.where(mine[:, 0] > -np.inf, (below + 0.5 * ties) / np.maximum(n - 1, 1), 0.0)
+        return np.where(n > 1, pct, np.nan)
 
 
 def hit_at_1(regret: np.ndarray, best: np.ndarray) -> np.ndarray:

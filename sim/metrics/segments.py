@@ -1,7 +1,8 @@
 """User segments from what the simulator knows about each population member (never θ).
 
 - MovieLens (visible features age, gender one-hot, occupation one-hot): age band, gender, occupation;
-- clusters / personas: the cluster or persona each user was drawn from;
+- clusters / personas: the cluster or persona each user was drawn from (not their visible features,
+  which are projections of it);
 - a population from your own log: each visible feature family — one-hot columns ``<name>_<value>``
   grouped as ``<name>``, any other column split at its quartiles.
 """
@@ -44,6 +45,8 @@ def segment_groups(population) -> dict[str, tuple[list[str], np.ndarray]]:
         if key in meta:
             idx = np.asarray(meta[key], dtype=np.int64)
             out[key] = ([f"{key} {i}" for i in range(int(idx.max()) + 1)], idx)
+    if out:  # synthetic users: their visible features are projections, the cluster/persona is the group
+        return out
     feats = np.asarray(population.features, dtype=np.float64)
     names = tuple(population.feature_names or ())
     if feats.ndim != 2 or not names or feats.shape[1] != len(names):

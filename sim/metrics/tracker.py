@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from envs.feedback_kinds import KINDS, reward_vector
-from sim.metrics.cell_state import TRUTH_EVERY, StepView, Truth, make_cell_state
+from sim.metrics.cell_state import StepView, Truth, is_truth_step, make_cell_state
 from sim.metrics.exposure import group_shares, popularity_deciles, ratings_popularity
 from sim.metrics.registry import METRICS
 
@@ -53,10 +53,17 @@ class MetricTracker:
         if counts is not None:
             self.groupings["popularity"] = ([f"decile {d + 1}" for d in range(10)], popularity_deciles(counts))
         self.cum_regret = 0.0
+        # column names and float memberships built once, not every step
+        self._seg_keys = {(m.name, f): ([f"seg:{f}={label}:{m.name}" for label in labels],
+                                        [f"seg:{f}={label}:{m.name}:n" for label in labels])
+                          for m in self.segmented for f, (labels, _) in self.cell.segments.items()}
+        self._groups = {g: (labels, membership.astype(np.float64),
+                            [f"exposure:{g}={label}" for label in labels], [f"catalog:{g}={label}" for label in labels])
+                        for g, (labels, membership) in self.groupings.items()}
 
     def truth(self, t: int, world, mask: np.ndarray) -> Truth | None:
-        """The exact truth before step ``t`` on truth steps (every ``TRUTH_EVERY``), else None."""
-        if not self.needs_truth or t % TRUTH_EVERY:
+        """The exact truth before step ``t`` on truth steps (:func:`is_truth_step`), else None."""
+        if not self.needs_truth or not is_truth_step(t):
             return None
         raw = world.expected_rewards()
         values = np.where(mask[:, : raw.shape[1]], raw, -np.inf)
@@ -103,15 +110,13 @@ class MetricTracker:
             n = np.bincount(g, weights=ok, minlength=len(labels))
             with np.errstate(invalid="ignore", divide="ignore"):
                 means = np.where(n > 0, sums / np.where(n > 0, n, 1), np.nan)
-            for i, label in enumerate(labels):
-                key = f"seg:{feature}={label}:{m.name}"
-                out[key] = float(means[i])
-                out[key + ":n"] = int(n[i])
+            keys, n_keys = self._seg_keys[(m.name, feature)]
+            out.update(zip(keys, means.tolist()))
+            out.update(zip(n_keys, n.astype(np.int64).tolist()))
 
     def _exposure(self, out: dict) -> None:
         n_live = self.cell.n_live
-        for grouping, (labels, membership) in self.groupings.items():
+        for labels, membership, e_keys, c_keys in self._groups.values():
             expo, cat = group_shares(self.cell.shown[:n_live], membership[:n_live])
-            for i, label in enumerate(labels):
-                out[f"exposure:{grouping}={label}"] = float(expo[i])
-                out[f"catalog:{grouping}={label}"] = float(cat[i])
+            out.update(zip(e_keys, expo.tolist()))
+            out.update(zip(c_keys, cat.tolist()))

@@ -17,7 +17,7 @@ name: registry
 agents:
   - {{name: random}}
   - {{name: epsilon_greedy, params: {{epsilon: 0.3}}}}
-run: {{seeds: 2, horizon: 11, workers: 1}}
+run: {{seeds: 2, horizon: 20, workers: 1}}  # step 19 is a truth step (sim.metrics.cell_state.TRUTH_EVERY)
 world: {{n_users: 12, slate_size: {k}}}
 log: {{enabled: false}}
 """

@@ -107,3 +107,70 @@ def test_movielens_segments_from_visible_features():
     clusters = segment_groups(SimpleNamespace(meta={"cluster": np.array([1, 0, 1])}, features=np.zeros((3, 0)),
                                               feature_names=()))
     assert [clusters["cluster"][0][i] for i in clusters["cluster"][1]] == ["cluster 1", "cluster 0", "cluster 1"]
+
+
+def test_ndcg_and_percentile_match_sklearn_and_scipy_on_random_truths():
+    """Against independent implementations: sklearn's ndcg_score (linear gains, log2 discount) and
+    scipy's average ranks, on random exact-value matrices with blocked items."""
+    from scipy.stats import rankdata
+    from sklearn.metrics import ndcg_score
+
+    rng = np.random.default_rng(7)
+    n_items, k = 30, 4
+    for _ in range(20):
+        raw = rng.uniform(-1, 1, size=(1, n_items))
+        values = np.where(rng.random((1, n_items)) < 0.2, -np.inf, raw)
+        allowed = np.flatnonzero(values[0] > -np.inf)
+        slate = rng.choice(allowed, size=k, replace=False)[None]
+        gains = np.where(values > -np.inf, raw + 1.0, 0.0)   # shift by r_min = −1; blocked items gain 0
+        score = np.zeros((1, n_items))
+        score[0, slate[0]] = np.arange(k, 0, -1)              # the slate, in its order, on top
+        want = ndcg_score(gains, score, k=k)
+        assert ndcg_at_k(slate, values, -1.0)[0] == pytest.approx(want, rel=1e-10)
+        chosen = rng.choice(allowed)
+        ranks = rankdata(values[0, allowed])                   # average ranks among allowed items
+        want_pct = (ranks[np.searchsorted(allowed, chosen)] - 1) / (len(allowed) - 1)
+        assert rank_percentile(np.array([chosen]), values)[0] == pytest.approx(want_pct)
+
+
+def test_tracker_truth_steps_use_the_worlds_exact_values():
+    """The tracker's percentile on a truth step equals one computed from World.expected_rewards()
+    of the same state, and hit@1 equals 'chosen value == best value' on every step."""
+    from types import SimpleNamespace
+
+    from sim.config import RunConfig
+    from sim.metrics.cell_state import TRUTH_EVERY
+    from sim.metrics.tracker import MetricTracker
+    from tests.sim.tiny_world import tiny_items, tiny_population
+
+    from envs.world import World
+
+    x = tiny_items(24)
+    pop = tiny_population(x)
+    world = World(x, pop, n_users=40, seed=2)
+    obs = world.reset()
+    prep = SimpleNamespace(config=RunConfig.model_validate({"world": {"n_users": 40}}), item_vectors=x,
+                           population=pop, category_names=[], categories=np.zeros((24, 0), bool),
+                           item_ids=[str(i) for i in range(24)])
+    tracker = MetricTracker(prep, 40)
+    assert {"cluster"} == set(tracker.cell.segments)
+    rng = np.random.default_rng(0)
+    for t in range(TRUTH_EVERY):
+        a = rng.integers(0, 24, 40)
+        truth = tracker.truth(t, world, obs.mask)
+        vals = np.where(obs.mask, world.expected_rewards(), -np.inf)  # before the step: the mask is a live view
+        res = world.step(a)
+        cols = tracker.step(t, a, res, obs.session_step, obs.population_index, world.n_items, truth)
+        hit = np.isclose(res.expected_reward_chosen, res.best_expected_reward, rtol=0, atol=1e-12)
+        assert cols["hit_at_1"] == pytest.approx(hit.mean())
+        if truth is None:
+            assert cols["rank_percentile:n"] == 0
+        else:
+            ok = vals > -np.inf
+            pct = [(np.sum(vals[i][ok[i]] < vals[i, a[i]]) + 0.5 * (np.sum(vals[i][ok[i]] == vals[i, a[i]]) - 1))
+                   / (ok[i].sum() - 1) if ok[i, a[i]] else 0.0  # a blocked item ranks below every allowed one
+                   for i in range(40)]
+            assert cols["rank_percentile"] == pytest.approx(np.mean(pct))
+            assert cols["rank_percentile:n"] == 40
+        obs = res.observation
+    assert truth is not None, "the last step of the loop is a truth step"
