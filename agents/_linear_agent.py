@@ -21,6 +21,13 @@ from agents.types import Context
 MODES = ("disjoint", "shared")
 
 
+def row_scale(agent, replica: np.ndarray):
+    """The score scale of each row: (B, 1) from ``_score_scale_rows`` where the agent has one
+    (a scale per replica, lin_ts's online noise), else the scalar ``_score_scale()``."""
+    rows = getattr(agent, "_score_scale_rows", None)
+    return agent._score_scale() if rows is None else rows(replica)
+
+
 class LinearModelMixin:
     """Holds a disjoint (per-arm, on user features) or shared (on user ⊗ item features) posterior.
 
@@ -124,7 +131,7 @@ class LinearModelMixin:
         if self.mode != "disjoint":
             return None
         mean, quad = self._mean_and_quad(rows)
-        return mean, self._score_scale() * np.sqrt(quad)
+        return mean, row_scale(self, rows.replica) * np.sqrt(quad)
 
     def _score_scale(self) -> float:
         raise NotImplementedError

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from agents._blas_threads import one_blas_thread
+from agents._linear_agent import row_scale
 from agents._linear_posterior import user_design
 from agents.base import split_at
 from agents._scratch import Scratch
@@ -75,7 +76,7 @@ def _numpy_sampler(agent, rows):
     cov_u = agent.posterior.layout(items.shape[1]).unpack(packed)
     jitter = 1e-12 * np.trace(cov_u, axis1=1, axis2=2)[:, None, None] * np.eye(cov_u.shape[1])
     factor = np.linalg.cholesky(cov_u + jitter)  # one factor per distinct row
-    scale = agent._score_scale()
+    scale = row_scale(agent, rows.replica)
     items32 = items.T.astype(np.float32)
     if np.isnan(items32).any():
         raise FloatingPointError("agent produced NaN scores")
@@ -117,7 +118,8 @@ def _torch_sampler(agent, rows):
     eye = torch.eye(cov_u.shape[1], dtype=cov_u.dtype, device=cov_u.device)
     jitter = 1e-12 * torch.diagonal(cov_u, dim1=1, dim2=2).sum(dim=1)[:, None, None] * eye
     factor = torch.linalg.cholesky(cov_u + jitter)
-    scale = agent._score_scale()
+    scale = row_scale(agent, rows.replica)
+    scale = scale if np.isscalar(scale) else torch.as_tensor(scale, dtype=cov_u.dtype, device=cov_u.device)
     items32 = torch.as_tensor(items.T, dtype=torch.float32, device=cov_u.device)
     n_rows, n_arms, mask = rows.n_rows, agent.n_arms, rows.mask
     blocked = None if mask is None else torch.as_tensor(np.flatnonzero(~mask), device=cov_u.device)

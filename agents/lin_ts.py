@@ -8,12 +8,17 @@ import numpy as np
 
 from agents._linear_agent import LinearModelMixin
 from agents._linear_ts_decide import LinearTSDecideMixin
+from agents._online_noise import OnlineNoise
 from agents._validation import check_float
 from agents.base import SamplingAgent
 
 
 class LinTSAgent(LinearTSDecideMixin, LinearModelMixin, SamplingAgent):
-    """Thompson sampling with the posterior N(μ, noise_std²·Σ), Σ = (ridge·I + XᵀX)⁻¹.
+    """Thompson sampling with the posterior N(μ, σ²·Σ), Σ = (ridge·I + XᵀX)⁻¹.
+
+    σ is ``noise_std`` (default 0.5); ``noise_std='auto'`` estimates it online per replica from
+    the ridge fit's residuals (``agents._online_noise``: 5 pseudo-observations at 0.5, then the
+    data), so a problem with little noise is not explored as if it had σ = 0.5.
 
     ``mode='disjoint'`` (default): independent per-arm models on the user features [x, 1].
     The arms' posteriors are independent, so the sampled score x·θ_a is drawn exactly as
@@ -44,18 +49,33 @@ class LinTSAgent(LinearTSDecideMixin, LinearModelMixin, SamplingAgent):
     name = "lin_ts"
     test_params: ClassVar[dict[str, Any]] = {"n_propensity_draws": 32}
 
-    def __init__(self, n_arms, *, noise_std: float = 0.5, mode: str = "disjoint", ridge: float = 1.0,
+    def __init__(self, n_arms, *, noise_std: float | str = 0.5, mode: str = "disjoint", ridge: float = 1.0,
                  fit_intercept: bool = True, arm_dim: int | None = 16,
                  backend: str = "numpy", device: str | None = None, n_propensity_draws: int = 256, **kwargs):
         super().__init__(n_arms, n_propensity_draws=n_propensity_draws, **kwargs)
-        self.noise_std = check_float("noise_std", noise_std, 0.0, low_open=True)
+        self.noise_std = "auto" if noise_std == "auto" else check_float("noise_std", noise_std, 0.0, low_open=True)
         self._init_linear(mode, ridge, fit_intercept, arm_dim, backend, device)
+        self._noise = OnlineNoise(self.n_replicas)
+
+    def noise_scale(self) -> np.ndarray:
+        """The noise standard deviation each replica samples with, (n_replicas,): ``noise_std``, or
+        with ``noise_std='auto'`` its online estimate (``agents._online_noise``)."""
+        if self.noise_std != "auto":
+            return np.full(self.n_replicas, self.noise_std)
+        return self._noise.scale(self.posterior, self.ridge)
 
     def _score_scale(self):
+        if self.noise_std == "auto":
+            raise TypeError("lin_ts with noise_std='auto' has one scale per replica: use _score_scale_rows")
         return self.noise_std
 
+    def _score_scale_rows(self, replica: np.ndarray) -> np.ndarray:
+        """(B, 1) noise scale of each row's replica."""
+        return self.noise_scale()[replica][:, None]
+
     def _sampler(self, rows):
-        return self._score_sampler(rows, self.noise_std)
+        return self._score_sampler(rows, self._score_scale_rows(rows.replica))
 
     def _learn(self, rows, arms, reward, kind):
         self._fit_rows(rows, arms, np.ones_like(reward), reward)
+        self._noise.observe(rows.replica, reward)
