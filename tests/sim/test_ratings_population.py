@@ -389,3 +389,27 @@ def test_parquet_from_another_writer_keeps_integer_ids(tiny):
                    folder / "null.parquet")
     with pytest.raises(BanditsimError, match="data row 2 has an empty 'i'"):
         read_interaction_log(folder / "null.parquet", cat.ids, LogSpec("u", "i", "r"))
+
+
+def test_cold_start_order_moves_the_fitted_item_positions_with_the_items(tiny):
+    """prepare puts released items last (arm order); the fitted item positions and biases follow them, so
+    arm j is scored at the position fitted for catalog item order[j] (a world on arm order = the fit)."""
+    from sim.config_files import load_config
+    from sim.prepare import prepare
+
+    folder, _, _ = tiny
+    (folder / "pos.csv").write_text("user,movieId,event\n"
+                                    + "".join(f"{u},{i},{k}\n" for u, i, k in _implicit_log(40, seed=4)))
+    population = ("{kind: ratings, file: pos.csv, user_column: user, item_column: movieId, "
+                  "feedback_column: event, feedback_map: {thumbs up: like, shared: share, hide: block, pass: skip}}")
+    plain = prepare(load_config(str(_write_config(folder, "pos0.yaml", population))), progress=False)
+    held = prepare(load_config(str(_write_config(folder, "pos1.yaml", population,
+                                                 extra="cold_start: {new_item_fraction: 0.25, release_step: 1}\n"))),
+                   progress=False)
+    order = held.order
+    assert held.n_initial < len(order) and not np.array_equal(order, np.arange(len(order)))
+    assert plain.population.item_positions is not None
+    np.testing.assert_array_equal(held.population.item_positions, plain.population.item_positions[order])
+    np.testing.assert_array_equal(held.population.item_bias, plain.population.item_bias[order])
+    np.testing.assert_allclose(held.population.utility(held.item_vectors),
+                               plain.population.utility(plain.item_vectors)[:, order], atol=1e-6)
