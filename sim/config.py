@@ -328,7 +328,7 @@ class RunConfig(Section):
     run: RunSection = Field(default_factory=RunSection)
     feedback_delay: FeedbackDelaySection = Field(
         default_factory=FeedbackDelaySection, description="steps each kind of answer takes to reach the agents, "
-        "per kind else default, e.g. save: {dist: lognormal, median: 20, sigma: 1} (README 'Delayed feedback')")
+        "per kind else default, e.g. save: {dist: lognormal, median: 20, sigma: 1} (README 'Production realism')")
     log: LogSection = Field(default_factory=LogSection)
 
     @field_validator("name")
