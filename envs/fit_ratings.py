@@ -140,7 +140,8 @@ def fit_tastes(item_vectors, ratings: Ratings, *, dim: int = 64, l2: float = 10.
     from envs.blas_threads import one_blas_thread
 
     # thousands of k×k products and solves: BLAS worker threads only add wake-up costs
-    with progress_bar(n_fits, f"fitting {nu:,} users on {len(r):,} ratings", "fits", progress) as bar, one_blas_thread():
+    desc = f"fitting {nu:,} users on {len(r):,} ratings"
+    with progress_bar(n_fits, desc, "fits", progress) as bar, one_blas_thread():
         if not chosen:  # the validation fits, one per candidate scale (the ridge costs no fit)
             text_scale, map_ridge, sweeps, validation = choose_settings(xt, basis, ratings, scales=scales,
                                                                         ridges=ridges, bar=bar, **kw)

@@ -13,8 +13,9 @@ exactly as the world uses it, item positions included), the same fit with every 
 position (no offsets: what the text alone carries), random, item popularity (mean training
 rating), user+item biases only, and matrix factorisation of the same rank with no text. The
 text-MF settings are chosen on a validation split inside the training rows
-(:mod:`envs.text_mf_choice`) and recorded under ``text_mf``. A held-out row is *liked* when its score is above the population's ``tau_pos``,
-*disliked* below ``tau_neg`` (rows between are left out of the AUCs). Reported: global AUC, mean
+(:mod:`envs.text_mf_choice`) and recorded under ``text_mf``. A held-out row is *liked* when its
+score is above the population's ``tau_pos``, *disliked* below ``tau_neg`` (rows between are left
+out of the AUCs). Reported: global AUC, mean
 per-user AUC (users with a like and a dislike held out), and a calibration table of predicted
 ``P(positive)`` vs the observed positive rate (all held-out rows).
 
