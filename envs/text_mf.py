@@ -51,7 +51,7 @@ def text_coordinates(x: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray, f
 def fit_text_mf(xt: np.ndarray, basis: np.ndarray, user: np.ndarray, item: np.ndarray, rating: np.ndarray,
                 n_users: int, *, text_scale: float = 0.05, map_ridge: float = MAP_RIDGE, l2: float = 10.0,
                 bias_l2: float = 5.0, offset_l2: float | None = None, n_iter: int = 8,
-                max_bytes: int = GRAM_BYTES, watch=None, bar=None) -> dict:
+                max_bytes: int = GRAM_BYTES, watch=None, patience: int = 2, bar=None) -> dict:
     """Alternating least squares for the model above on ratings ``(user, item, rating)``.
 
     ``xt``: the centred, normalised text (n_items, d) of :func:`text_coordinates`; ``basis`` the
@@ -61,7 +61,8 @@ def fit_text_mf(xt: np.ndarray, basis: np.ndarray, user: np.ndarray, item: np.nd
     ridge in units of ``xt`` (λ_M = ``map_ridge·text_scale²·offset_l2``: the map regression does not
     change with ``text_scale``). ``n_iter`` sweeps (users, items, map, biases) follow a first bias
     step. ``watch`` = (users, items, ratings) of validation rows: their RMSE is taken after every
-    sweep (``watch_rmse``) and the state of the sweep with the lowest is returned (early stopping).
+    sweep (``watch_rmse``), the sweeps stop once ``patience`` sweeps in a row have not lowered it,
+    and the state of the sweep with the lowest is returned (early stopping).
     ``bar`` (optional) advances once per sweep.
 
     Returns ``mu``, ``user_bias``, ``item_bias``, ``w`` (n_users, k), ``v`` (n_items, k), ``map``
@@ -108,6 +109,8 @@ def fit_text_mf(xt: np.ndarray, basis: np.ndarray, user: np.ndarray, item: np.nd
             if best is None or scores[-1] < best[0]:
                 best = (scores[-1], {key: np.copy(val) if isinstance(val, np.ndarray) else val
                                      for key, val in state.items()})
+            elif sweep - best[1]["sweeps"] >= patience:  # no better sweep for `patience` sweeps: stop
+                break
         if bar is not None:
             bar.update(1)
     if best is not None:

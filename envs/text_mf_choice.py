@@ -11,9 +11,10 @@ given:
    each user's other rows (*warm validation*; ``round(0.9·n)`` rows stay, so a user with one or
    two rows keeps them all);
 2. fit once per scale in ``TEXT_SCALES`` on the rest, taking the root-mean-square error on the warm
-   validation rows (the loss the fit minimises) after every alternating sweep; keep the scale and
-   the number of sweeps with the lowest (early stopping: more sweeps fit the training rows better
-   and, past a point, the held-out rows worse);
+   validation rows (the loss the fit minimises) after every alternating sweep, up to 8 sweeps and
+   until two sweeps in a row have not lowered it; keep the scale and the number of sweeps with the
+   lowest (early stopping: more sweeps fit the training rows better and, past a point, the
+   held-out rows worse);
 3. with that fit, refit only the map, once per ridge in ``MAP_RIDGES``, to the rated items' fitted
    vectors, and keep the ridge whose text-only item vectors give the lowest RMSE on the cold
    validation rows (the items the map alone must score).

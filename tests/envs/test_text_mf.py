@@ -198,7 +198,12 @@ def test_early_stopping_returns_the_best_sweep_and_equals_a_fit_of_that_length()
     # a tiny ridge on few rows per user: later sweeps overfit, the held-out RMSE rises
     watched = fit_text_mf(*args, text_scale=0.05, l2=0.01, n_iter=12, watch=(held.user, held.item, held.rating))
     scores = watched["watch_rmse"]
-    assert len(scores) == 12 and watched["sweeps"] == int(np.argmin(scores)) + 1 < 12
+    assert watched["sweeps"] == int(np.argmin(scores)) + 1 < 12
+    assert len(scores) == watched["sweeps"] + 2  # stopped after two sweeps without a better one
+    patient = fit_text_mf(*args, text_scale=0.05, l2=0.01, n_iter=12, watch=(held.user, held.item, held.rating),
+                          patience=12)
+    assert len(patient["watch_rmse"]) == 12 and patient["watch_rmse"][:len(scores)] == scores
+    assert min(patient["watch_rmse"]) == min(scores)  # the later sweeps never come back below it here
     stopped = fit_text_mf(*args, text_scale=0.05, l2=0.01, n_iter=watched["sweeps"])
     np.testing.assert_array_equal(predict_text_mf(watched, held.user, held.item),
                                   predict_text_mf(stopped, held.user, held.item))
