@@ -227,14 +227,16 @@ class TextEmbedder:
         lengths = np.fromiter(map(len, enc["input_ids"]), dtype=np.int64, count=len(texts))
         tuner = self._thread_tuner()
         bar = progress_bar(len(texts), f"embedding ({self.name}, {self.device})", "texts", progress, leave=False)
-        with torch.inference_mode(), bar:
+        # torch's thread count is set per batch and put back as it was when the loop ends
+        with torch.inference_mode(), torch_threads(self.threads or torch.get_num_threads()), bar:
             for idx in plan_batches(lengths, self.batch_size, self.token_budget):
-                threads = tuner.next() if tuner else (self.threads or torch.get_num_threads())
+                threads = tuner.next() if tuner else torch.get_num_threads()
+                if threads != torch.get_num_threads():
+                    torch.set_num_threads(threads)
                 start = time.perf_counter()
-                with torch_threads(threads):
-                    batch = self._tokenizer.pad({c: [enc[c][i] for i in idx] for c in columns},
-                                                return_tensors="pt").to(self.device)
-                    vecs = self._pool(self._model(**batch).last_hidden_state, batch["attention_mask"])
+                batch = self._tokenizer.pad({c: [enc[c][i] for i in idx] for c in columns},
+                                            return_tensors="pt").to(self.device)
+                vecs = self._pool(self._model(**batch).last_hidden_state, batch["attention_mask"])
                 if tuner:
                     tuner.record(threads, len(idx) * int(lengths[idx[0]]), time.perf_counter() - start)
                 if vecs.shape[1] != out.shape[1]:
