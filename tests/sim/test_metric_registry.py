@@ -83,6 +83,14 @@ def test_registered_metric_reaches_summary_table_and_plots(runs):
     assert (folder / "metrics.png").is_file() and (folder / "fairness.png").is_file()
 
 
+def test_registered_metric_reaches_the_html_report(runs):
+    from sim.html_report import write_report
+
+    folder, _ = runs[1]
+    html = write_report(folder).read_text()
+    assert "TEST liked share" in html  # summary row and its segment tables come from the registry
+
+
 def test_single_items_have_no_slate_metrics_and_slates_have_them(runs):
     single = _strict((runs[1][0] / "summary.json").read_text())["agents"]["random"]
     slate = _strict((runs[3][0] / "summary.json").read_text())["agents"]["random"]
