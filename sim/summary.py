@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.intervals import mean_ci
+from sim.feedback_delay import in_flight_figures
 from sim.metrics import METRICS, reduce_steps
 
 
@@ -78,6 +79,7 @@ def summarise(metrics: dict[str, np.ndarray]) -> dict[str, dict]:
                       if all(name in f for f in per_seed)}
         out[agent]["segments"] = seg[agent]
         out[agent]["fairness"] = fair[agent]
+        out[agent].update(in_flight_figures(metrics, seed_rows))  # answers never delivered (delays)
     return out
 
 

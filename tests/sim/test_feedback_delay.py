@@ -359,3 +359,27 @@ def test_explicit_zero_delays_are_todays_run():
             x, y = ma.column(name).to_numpy(zero_copy_only=False), mb.column(name).to_numpy(zero_copy_only=False)
             assert np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), (spec.label, name)
         assert not any(ma.column("feedback_in_flight").to_numpy())
+
+
+def test_summary_reports_the_answers_never_delivered():
+    import pyarrow as pa
+
+    from sim.summary import summarise
+
+    def summary(extra):
+        prep = tiny_prep({"agents": AGENT_SPECS, "world": {"n_users": 16}, "run": {"horizon": 30, "seeds": 2},
+                          "log": {"enabled": False}, **extra})
+        tables = [play_cell(prep, Cell(agent_index=a, seed_index=s, agent_label=f"a{a}"))["metrics"]
+                  for a in range(2) for s in range(2)]
+        metrics = pa.concat_tables(tables)
+        return summarise({c: metrics.column(c).to_numpy(zero_copy_only=False) for c in metrics.column_names}), metrics
+
+    late, metrics = summary({"feedback_delay": {"default": {"dist": "geometric", "mean": 6}}})
+    for agent in ("a0", "a1"):
+        rows = metrics.filter(pa.compute.and_(pa.compute.equal(metrics["agent"], agent),
+                                              pa.compute.equal(metrics["step"], 29)))
+        fig = late[agent]["feedback_in_flight"]
+        assert fig["per_seed"] == rows.column("feedback_in_flight").to_pylist() and min(fig["per_seed"]) > 0
+        assert fig["low"] <= fig["mean"] <= fig["high"]
+    on_time, _ = summary({})
+    assert all("feedback_in_flight" not in figs for figs in on_time.values())
