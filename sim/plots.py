@@ -108,7 +108,9 @@ def _kind_group(group: str) -> str:
 def plot_metric_grid(metrics, path: Path) -> list[str]:
     """Every registered metric (``plot=True``) with a column in ``metrics``, over time: one panel each,
     mean over seeds with a 95% band (moving mean for per-step figures; metrics computed on a subsample
-    of steps are drawn at those steps). Returns the names drawn, in order."""
+    of steps are drawn at those steps; a summed metric as its running total; a metric that only some
+    steps of some seeds define, such as session diversity, as its running pooled mean, the figure its
+    summary reduces to). Returns the names drawn, in order."""
     from sim.metrics import METRICS
 
     names = [n for n, m in METRICS.items() if m.plot and m.col in metrics]
@@ -126,9 +128,18 @@ def plot_metric_grid(metrics, path: Path) -> list[str]:
             if not steps.size:
                 continue
             g = grid[:, steps]
-            window = max(1, steps.size // 25) if m.reduce == "mean" and m.col != "regret" else 1
+            window = max(1, steps.size // 25) if m.reduce == "mean" else 1
             if m.reduce == "sum":
                 g = np.cumsum(np.nan_to_num(g), axis=1)
+            elif m.reduce == "mean" and not np.isfinite(g).all() and m.col + ":n" in metrics:
+                n = np.nan_to_num(_by_agent(metrics, m.col + ":n")[agent][:, steps])
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    g = np.cumsum(np.nan_to_num(g) * n, axis=1) / np.cumsum(n, axis=1)
+                window = 1
+                if not np.isfinite(g).all(axis=0).any():
+                    continue
+                first = int(np.argmax(np.isfinite(g).all(axis=0)))  # from the step every seed defines it
+                g, steps = g[:, first:], steps[first:]
             mean, lo, hi = band(_smooth(g, window))
             x = steps[window - 1:] if window > 1 else steps
             (line,) = ax.plot(x, mean * m.scale, label=agent)
