@@ -23,10 +23,10 @@ signal out and regret grows.
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 import numpy as np
+from scipy.special import expit
 
 from agents._validation import check_float
 from agents.base import SamplingAgent
@@ -36,15 +36,16 @@ from agents.beta_ts import BetaTSAgent
 def keep_probability(epsilon: float) -> float:
     """p = e^ε/(1 + e^ε), the probability randomised response reports the true bit.
 
+    >>> import math
     >>> round(keep_probability(math.log(3.0)), 6)
     0.75
     """
-    return 1.0 / (1.0 + math.exp(-epsilon))
+    return float(expit(epsilon))  # no overflow for any ε (math.exp(ε) overflowed above ~709)
 
 
 def randomized_response(bits: np.ndarray, epsilon: float, rng: np.random.Generator) -> np.ndarray:
     """Each bit kept with probability e^ε/(1 + e^ε), flipped otherwise (float 0/1 array)."""
-    flip = rng.random(bits.shape) < 1.0 / (1.0 + math.exp(epsilon))  # 1 − p, accurate for large ε
+    flip = rng.random(bits.shape) < expit(-epsilon)  # 1 − p, accurate (and finite) for large ε
     return np.where(flip, 1.0 - bits, bits).astype(np.float64)
 
 

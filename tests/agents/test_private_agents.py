@@ -161,6 +161,17 @@ def test_randomized_response_flips_at_the_stated_rate(epsilon):
     assert ratio == pytest.approx(math.exp(epsilon), rel=0.05)
 
 
+@pytest.mark.parametrize("epsilon", [709.0, 710.0, 1e4, 1e300])
+def test_a_huge_epsilon_keeps_every_bit_instead_of_overflowing(epsilon):
+    """math.exp(ε) overflowed above ε ≈ 709 (an OverflowError traceback mid-run)."""
+    assert keep_probability(epsilon) == 1.0
+    bits = (np.arange(1000) % 2).astype(float)
+    assert np.array_equal(randomized_response(bits, epsilon, np.random.default_rng(0)), bits)
+    agent = make_agent("private_beta_ts", 3, epsilon=epsilon, random_state=0)
+    agent.update(None, np.array([0, 1, 2]), Feedback(reward=np.array([1.0, 0.0, 1.0])))
+    assert agent.alpha[0].tolist() == [2.0, 1.0, 2.0]
+
+
 def test_private_beta_ts_learns_only_from_flipped_bits_and_debiases():
     eps, n = 1.0, 20_000
     p = keep_probability(eps)
