@@ -45,6 +45,7 @@ def trace_recommendations(prep, agent_index: int, users, checkpoints, *, seed_in
     (4, ['agent', 'item', 'p_positive', 'percentile', 'step', 'title', 'user', 'user_name'])
     """
     from agents.types import Context, Feedback
+    from sim.feedback_delay import FeedbackSchedule
     from sim.play import build_agent, start_world
 
     cfg = prep.config
@@ -58,6 +59,7 @@ def trace_recommendations(prep, agent_index: int, users, checkpoints, *, seed_in
         raise ValueError(f"checkpoints must lie in [0, {horizon}] (the run's horizon)")
     world, obs = start_world(prep, seed_index)
     agent = build_agent(prep, agent_index, seed_index)
+    schedule = FeedbackSchedule.from_config(cfg, seed_index)
     label = cfg.agents[agent_index].label
     n_total = len(prep.item_ids)
     release = cfg.cold_start.release_step if prep.n_initial < n_total else None
@@ -97,7 +99,10 @@ def trace_recommendations(prep, agent_index: int, users, checkpoints, *, seed_in
         ctx = Context(features=obs.features, arm_features=arm_features, mask=mask)
         decision = agent.act(ctx)
         res = world.step(decision.actions)
-        agent.update(ctx, decision, Feedback(reward=res.reward, kind=res.kind, position=res.position))
+        fb = Feedback(reward=res.reward, kind=res.kind, position=res.position)
+        _, update = schedule.step(t, ctx, decision, fb)  # delays and update_every, as the runner
+        if update is not None:
+            agent.update(*update)
         obs = res.observation
     return rows
 

@@ -99,6 +99,33 @@ def test_trace_is_deterministic_and_scores_against_truth():
         trace_recommendations(prep, 0, [1], [13])
 
 
+@pytest.mark.parametrize("extra,expected_updates", [
+    ({}, 12),                                                            # every step, as before
+    ({"run": {"horizon": 12, "seeds": 1, "update_every": 4}}, 3),        # retrained every 4 steps
+    ({"feedback_delay": {"default": {"dist": "fixed", "steps": 50}}}, 0),  # nothing arrives in 12 steps
+])
+def test_trace_learns_only_what_the_runner_would_deliver(monkeypatch, extra, expected_updates):
+    """The trace replays the cell as the runner does, delays and update cadence included."""
+    import sim.play
+    from sim.learning_trace import trace_recommendations
+
+    cfg = {"world": {"n_users": 8}, "run": {"horizon": 12, "seeds": 1},
+           "agents": [{"name": "epsilon_greedy", "params": {"epsilon": 0.1}}], **extra}
+    prep = tiny_prep(cfg)
+    calls = []
+    real_build = sim.play.build_agent
+
+    def build_and_count(*args, **kwargs):
+        agent = real_build(*args, **kwargs)
+        update = agent.update
+        agent.update = lambda *a, **k: (calls.append(1), update(*a, **k))[1]
+        return agent
+
+    monkeypatch.setattr(sim.play, "build_agent", build_and_count)
+    trace_recommendations(prep, 0, [1, 2], [0, 12])
+    assert len(calls) == expected_updates
+
+
 # ---------------------------------------------------------------- prepared runs and cold start
 def test_run_prepared_equals_runner_cells_and_cold_start_share(tmp_path):
     from envs.errors import BanditsimError
