@@ -23,7 +23,7 @@ NEGATIVE = np.isin(np.arange(len(KIND_NAMES)), NEGATIVE_CODES)
 POSITIVE = np.isin(np.arange(len(KIND_NAMES)), POSITIVE_CODES)
 
 
-_TEMPLATE: dict[int, object] = {}  # id(prep) -> a pristine World of this process
+_TEMPLATE: list = []  # [(prep, its world settings, a pristine World)]: at most one entry per process
 
 
 def _template_world(prep: Prepared):
@@ -31,17 +31,22 @@ def _template_world(prep: Prepared):
 
     Building one precomputes the item geometry (Gram matrix, principal directions, hull,
     every user's candidate items) — seconds for MovieLens — and none of it depends on the
-    seed, so every cell copies the template instead of rebuilding it.
+    seed, so every cell copies the template instead of rebuilding it. The entry holds ``prep``
+    itself and is reused only for that very object with the same world settings: a key of
+    ``id(prep)`` could hand a new ``Prepared`` (another drift, another population) the stale
+    world of a collected one whose id was reused, and an edited ``prep.config`` was not noticed.
     """
     from envs.world import World
 
-    world = _TEMPLATE.get(id(prep))
-    if world is None:
-        _TEMPLATE.clear()
-        cfg = prep.config
-        world = World(prep.item_vectors[: prep.n_initial], prep.population, n_users=cfg.world.n_users,
-                      config=world_config(cfg), seed=0)
-        _TEMPLATE[id(prep)] = world
+    cfg = prep.config
+    settings = (world_config(cfg), cfg.world.n_users, prep.n_initial, id(prep.population),
+                id(prep.item_vectors))
+    if _TEMPLATE and _TEMPLATE[0][0] is prep and _TEMPLATE[0][1] == settings:
+        return _TEMPLATE[0][2]
+    _TEMPLATE.clear()
+    world = World(prep.item_vectors[: prep.n_initial], prep.population, n_users=cfg.world.n_users,
+                  config=world_config(cfg), seed=0)
+    _TEMPLATE.append((prep, settings, world))
     return world
 
 

@@ -126,6 +126,25 @@ def test_trace_learns_only_what_the_runner_would_deliver(monkeypatch, extra, exp
     assert len(calls) == expected_updates
 
 
+def test_each_prepared_world_gets_its_own_template():
+    """The world template was cached by id(prep): a new Prepared reusing a collected one's id,
+    or an edited config, got the stale world (another drift rate, another user count)."""
+    import gc
+
+    from sim.play import start_world
+
+    for rate, n_users in [(0.0, 3), (0.3, 5), (0.05, 3), (0.3, 4)]:
+        prep = tiny_prep({"world": {"n_users": n_users, "drift": {"rate": rate}}})
+        world, _ = start_world(prep, 0)
+        assert world.config.drift.rate == rate and world.n_users == n_users
+        del prep, world
+        gc.collect()
+    prep = tiny_prep({"world": {"n_users": 3}})
+    start_world(prep, 0)
+    prep.config = prep.config.model_copy(update={"world": prep.config.world.model_copy(update={"n_users": 6})})
+    assert start_world(prep, 0)[0].n_users == 6
+
+
 # ---------------------------------------------------------------- prepared runs and cold start
 def test_run_prepared_equals_runner_cells_and_cold_start_share(tmp_path):
     from envs.errors import BanditsimError
