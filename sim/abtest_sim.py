@@ -35,7 +35,7 @@ def simulate_tests(world, control, treatment, n_tests: int, n_per_arm: int, hori
     >>> from sim.frozen_policies import build_policy
     >>> x = unit_rows(np.random.default_rng(0).normal(size=(20, 8)))
     >>> w = World(x, cluster_population(x, 50, n_clusters=3, seed=0), n_users=24, seed=1)
-    >>> rnd = build_policy(PolicySpec(label="r", name="random"), x, x, [0.0] * 7, 0)
+    >>> rnd = build_policy(PolicySpec(label="r", name="random"), x, x, [0.0] * 8, 0)  # one value per kind
     >>> simulate_tests(w, rnd, rnd, 3, 4, 5, np.random.default_rng(0)).shape
     (3, 2, 4, 4)
     """

@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from envs.feedback_kinds import reward_vector
 from sim.cli import main
 from sim.config_errors import ConfigError
 from sim.frozen_policies import build_policy, exact_probabilities, item_features, shared_ridge
@@ -51,7 +52,7 @@ def _policies(world, specs):
     x = world.item_vectors
     warm = collect_warmup(world, 6, np.random.default_rng(0), seed=3)
     feats, cache = item_features(x, 4), {}
-    pols = [build_policy(s, x, feats, [-1, -0.5, -0.1, 0, 0.5, 1, 1], i, cache).fit(warm)
+    pols = [build_policy(s, x, feats, reward_vector().tolist(), i, cache).fit(warm)  # one value per kind
             for i, s in enumerate(specs)]
     return pols, shared_ridge(warm, feats, 1.0, cache)
 
