@@ -367,7 +367,7 @@ def examples_section(out_dir: Path, cfg: dict) -> str:
         return section("examples", "Example users", "<p>No interaction log in this folder (log.enabled: false).</p>")
     if "why_exploit" not in pq.read_schema(log_path).names:
         return section("examples", "Example users", "<p>This log was written without explanations.</p>")
-    cols = ["agent", "seed", "step", "user_id", "action", "item_id", "position", "feedback_kind", "reward",
+    cols = ["agent", "seed", "step", "person_id", "action", "item_id", "position", "feedback_kind", "reward",
             "why_exploit", "why_explore", "why_random", "because_action", "because_cosine"]
     table_ = pq.read_table(log_path, columns=cols, filters=[("seed", "=", 0)])
     log = {c: table_.column(c).to_numpy(zero_copy_only=False) for c in cols}
@@ -378,7 +378,7 @@ def examples_section(out_dir: Path, cfg: dict) -> str:
     parts = []
     for user in _example_users(log, chosen[:1]):
         for agent in chosen:
-            rows = np.flatnonzero((log["agent"] == agent) & (log["user_id"] == user))
+            rows = np.flatnonzero((log["agent"] == agent) & (log["person_id"] == user))
             if rows.size == 0:  # this person's session under another agent ended before the log did
                 continue
             rows = rows[np.lexsort((log["position"][rows], log["step"][rows]))]
@@ -428,7 +428,7 @@ def _example_users(log: dict, agents: list[str]) -> list[int]:
     if not agents:
         return []
     rows = log["agent"] == agents[0]
-    pairs = np.unique(np.stack([log["user_id"][rows], log["step"][rows]]), axis=1)
+    pairs = np.unique(np.stack([log["person_id"][rows], log["step"][rows]]), axis=1)
     users, counts = np.unique(pairs[0], return_counts=True)
     order = np.lexsort((users, -counts))
     return [int(u) for u in users[order][:EXAMPLE_USERS]]

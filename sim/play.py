@@ -178,7 +178,7 @@ def _log_rows(t: int, b: int, context_ids: np.ndarray, decision, res, prep: Prep
         "reward": reward.reshape(-1).astype(np.float64),
         "feedback_kind": kind.reshape(-1).astype(np.int8),
         "expected_reward_slate": np.repeat(res.expected_reward_chosen, k).astype(np.float64),
-        "user_id": np.repeat(user_ids, k).astype(np.int64),
+        "person_id": np.repeat(user_ids, k).astype(np.int64),  # not user_id: OPE clusters by context_id
         **why,
     }
 

@@ -150,8 +150,8 @@ def test_run_log_explanations_match_a_brute_force_reference(folders):
         for step, rows in cell.sort_values(["step", "slate_id"]).groupby("step"):
             for r in rows.itertuples():
                 row = r.slate_id - step * n_users
-                if owner.get(row) != r.user_id:
-                    owner[row], liked[row] = r.user_id, []
+                if owner.get(row) != r.person_id:
+                    owner[row], liked[row] = r.person_id, []
                 cands = [i for i in liked[row][-8:] if i != r.action]
                 if not cands:
                     assert r.because_action == -1 and np.isnan(r.because_cosine)
