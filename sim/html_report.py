@@ -365,12 +365,15 @@ def examples_section(out_dir: Path, cfg: dict) -> str:
     log_path = out_dir / "log.parquet"
     if not log_path.is_file():
         return section("examples", "Example users", "<p>No interaction log in this folder (log.enabled: false).</p>")
-    if "why_exploit" not in pq.read_schema(log_path).names:
+    names_in_log = pq.read_schema(log_path).names
+    person = next((c for c in ("person_id", "user_id") if c in names_in_log), None)  # user_id: early logs
+    if "why_exploit" not in names_in_log or person is None:
         return section("examples", "Example users", "<p>This log was written without explanations.</p>")
-    cols = ["agent", "seed", "step", "person_id", "action", "item_id", "position", "feedback_kind", "reward",
+    cols = ["agent", "seed", "step", person, "action", "item_id", "position", "feedback_kind", "reward",
             "why_exploit", "why_explore", "why_random", "because_action", "because_cosine"]
     table_ = pq.read_table(log_path, columns=cols, filters=[("seed", "=", 0)])
     log = {c: table_.column(c).to_numpy(zero_copy_only=False) for c in cols}
+    log["person_id"] = log.pop(person)
     names = {a.get("label", a.get("name")): a.get("name") for a in cfg.get("agents", [])}
     titles = _titles(out_dir)
     ids = dict(zip(log["action"].tolist(), log["item_id"].tolist()))

@@ -259,3 +259,22 @@ def test_a_metric_registered_in_a_test_appears_in_summary_and_report(folders, tm
         assert f'alt="{label}"' in (out / "report.html").read_text(encoding="utf-8")
     finally:
         unregister_metric("test_even_items")
+
+
+def test_report_of_a_run_without_log_or_explanations(folders, tmp_path):
+    """log.enabled: false (no log.parquet) and a log written without the why columns: the report says so."""
+    import pyarrow as pa
+
+    from sim.html_report import write_report
+
+    folder = tmp_path / "nolog"
+    folder.mkdir()
+    for name in ("manifest.json", "summary.json", "metrics.parquet", "items.parquet"):
+        (folder / name).write_bytes((folders["run"] / name).read_bytes())
+    assert "No interaction log in this folder" in write_report(folder).read_text(encoding="utf-8")
+    log = pq.read_table(folders["run"] / "log.parquet")
+    keep = [c for c in log.column_names if not c.startswith(("why_", "because_"))]
+    pq.write_table(pa.table({c: log[c] for c in keep}), folder / "log.parquet")
+    text = write_report(folder).read_text(encoding="utf-8")
+    assert "written without explanations" in text and "Summary" in text
+    _self_contained(folder / "report.html")
