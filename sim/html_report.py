@@ -203,7 +203,7 @@ def _metric_figure(metrics: dict, s) -> bytes | None:
         return None
     if finite.size:  # bands of few seeds can be very wide: keep the means readable
         low, high = finite.min(), finite.max()
-        pad = max(high - low, 1e-9 + abs(high) * 0.05)
+        pad = max(0.25 * (high - low), 1e-9 + abs(high) * 0.05)
         ax.set_ylim(low - pad, high + pad)
     ax.set_xlabel("step" + (f" (moving mean of {window})" if window > 1 else ""))
     ax.set_title(s.label + (" (running total)" if s.reduce == "sum" else ""), fontsize=9)
