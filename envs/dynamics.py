@@ -6,6 +6,8 @@
   geometrically: it is multiplied by ``recovery`` every step.
 - **Drift**: a positive response to item j moves θ ← normalise(θ + rate·x_j) (or toward the
   projection of x_j onto the span of the population's tastes, ``Drift(basis="tastes")``).
+  With ``trend_rate`` > 0 every user is also pulled each step toward a shared trend item that
+  changes every ``trend_period`` steps (exogenous, population-wide: :mod:`envs.taste_trend`).
 - **Blocking**: a ``block`` response removes the item from the user's mask for good; a
   blocked item shown again is always answered ``block``.
 - **Patience**: a session starts with ``initial`` patience; each negative response costs 1;
@@ -17,6 +19,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,16 +61,28 @@ class Drift:
     subspace, :mod:`envs.fit_ratings`), so every taste operation of the world then runs in 64
     dimensions. Where the tastes span every dimension the two bases are the same model.
 
+    ``trend_rate`` > 0 adds an exogenous trend: every step each user's θ is also pulled toward
+    one shared trend item by ``trend_rate`` (then renormalised), and the trend jumps to another
+    item every ``trend_period`` steps (:mod:`envs.taste_trend`). Off by default (0).
+
     >>> Drift(basis="tastes").basis
     'tastes'
+    >>> Drift(trend_rate=0.1, trend_period=50).trend_period
+    50
     """
 
     enabled: bool = True
     rate: float = 0.05
     basis: str = "full"
+    trend_rate: float = 0.0
+    trend_period: int = 100
 
     def __post_init__(self):
-        _check(self.rate >= 0, f"drift rate must be ≥ 0, got {self.rate}")
+        _check(math.isfinite(self.rate) and self.rate >= 0, f"drift rate must be finite and ≥ 0, got {self.rate}")
+        _check(math.isfinite(self.trend_rate) and self.trend_rate >= 0,
+               f"drift trend_rate must be finite and ≥ 0, got {self.trend_rate}")
+        _check(isinstance(self.trend_period, (int, np.integer)) and not isinstance(self.trend_period, bool)
+               and self.trend_period >= 1, f"drift trend_period must be an integer ≥ 1, got {self.trend_period!r}")
         _check(self.basis in ("full", "tastes"), f"drift basis must be 'full' or 'tastes', got {self.basis!r}")
 
 

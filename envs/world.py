@@ -45,6 +45,7 @@ from envs.feedback_kinds import BLOCK, KINDS, N_CUTS, N_KINDS, NEUTRAL, is_monot
 from envs.population import Population, check_item_vectors, taste_span, unit_rows
 from envs.refused_rows import HeldFatigue, all_refused, idle_rows, refuse_outputs
 from envs.slate_choice import slate_value
+from envs.taste_trend import TasteTrend
 from envs.taste_rows import TasteRows
 from envs.world_config import WorldConfig
 from envs.world_errors import ActionError, ItemVectorError, WorldConfigError
@@ -213,7 +214,10 @@ class World:
         cfg = self.config
         self._fat_on = bool(cfg.fatigue.enabled and cfg.fatigue.strength)
         self._fat_k = float(cfg.fatigue.strength)
-        self._drift_on = bool(cfg.drift.enabled and cfg.drift.rate > 0)
+        self._pull_on = bool(cfg.drift.enabled and cfg.drift.rate > 0)  # answers pull θ (endogenous)
+        self._trend = (TasteTrend(cfg.drift.trend_rate, cfg.drift.trend_period, seed)
+                       if cfg.drift.enabled and cfg.drift.trend_rate > 0 else None)  # envs.taste_trend
+        self._drift_on = self._pull_on or self._trend is not None  # some θ can move
         self._eta = float(cfg.drift.rate)
         # Drift(basis="tastes"): tastes and items in coordinates of the tastes' span (d, r)
         with one_blas_thread():
@@ -418,6 +422,8 @@ class World:
         """Start over with B fresh people (re-seeding the generator when ``seed`` is given)."""
         if seed is not None:
             self._rng = np.random.default_rng(seed)
+            if self._trend is not None:
+                self._trend.reseed(seed)
         be, b = self.be, self.n_users
         self._t = 0
         self._next_person = 0
@@ -443,6 +449,8 @@ class World:
         self._rown = self._rows * self.n_items  # row offsets into flattened (B, n_items) arrays
         self._fat = FatigueState(be, b, self.n_items, self.config.fatigue, *self._nbr)
         self._spawn(np.arange(b))
+        if self._trend is not None:
+            self._trend.start(self.n_items)
         self._started = True
         return self._observation()
 
@@ -944,13 +952,15 @@ class World:
                 self._topa[rb] = keep
                 self._topb[rb] = be.where(keep, self._topb[rb], -np.inf)
                 self._tibm[rb] = be.where(keep, self._tibm[rb], -np.inf)
-        if self._drift_on:
+        if self._pull_on:
             dr = _nz(responded & (kinds > NEUTRAL))
             if len(dr):
                 if s_chosen is not None:
                     self._drift(dr, item[dr], s_chosen[be.asarray(dr, "int64")], ab)
                 else:
                     self._drift(dr, item[dr])
+        if self._trend is not None:
+            self._trend_step(idle)
         negative = responded & (kinds < NEUTRAL)
         if cfg.patience.enabled:
             self._patience -= negative
@@ -987,7 +997,17 @@ class World:
     def _uniform(self, shape):
         return np.clip(self._rng.random(shape), _EPS, 1 - _EPS)
 
-    def _drift(self, rows_np: np.ndarray, items_np: np.ndarray, s_rj=None, all_items=None) -> None:
+    def _trend_step(self, idle) -> None:
+        """Pull every active slot's θ toward this step's trend item (:mod:`envs.taste_trend`):
+        :meth:`_drift` of every row toward one item, at the trend's rate and Gram entries."""
+        rows = self._rows_np if idle is None else np.setdiff1d(self._rows_np, idle)
+        if len(rows):
+            be, j = self.be, self._trend.item_at(self._t, self.n_items)
+            g = be.take(self._trend.dots(self._xg_np, be), be.take_rows(self._top, be.asarray(rows, "int64")))
+            self._drift(rows, np.full(len(rows), j), eta=self._trend.rate, g=g)
+
+    def _drift(self, rows_np: np.ndarray, items_np: np.ndarray, s_rj=None, all_items=None,
+               eta=None, g=None) -> None:
         """θ ← normalise(θ + rate·x_j) for ``rows`` (sorted); O(d + K) per user, nothing of size n_items.
 
         θ moves by one sparse axpy (:class:`envs.taste_rows.TasteRows`); the candidates'
@@ -996,8 +1016,10 @@ class World:
         rows' current cosines θ·x_j when known. ``all_items`` (B,): every row's item (single
         items), so the candidate arrays are updated in place for all rows (rows that do not
         drift get + 0 and / 1, which leaves them unchanged) instead of gathered and scattered.
+        ``eta``, ``g``: another rate than the drift's, and the rows' (m, K) rate·x_j·x_c (the trend).
         """
-        be, eta = self.be, self._eta
+        be = self.be
+        eta = self._eta if eta is None else eta
         r, j = be.asarray(rows_np, "int64"), be.asarray(items_np, "int64")
         if s_rj is None:
             s_rj = self._th.dot_pairs(self._x, r, j)
@@ -1024,7 +1046,8 @@ class World:
             topb *= self._kappa[:, None]
             topb += self._tibm
         else:
-            g = self._gram_rows(r, j)
+            if g is None:
+                g = self._gram_rows(r, j)
             tops = be.take_rows(self._tops, r)
             tops += g
             tops /= norm[:, None]

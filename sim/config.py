@@ -168,8 +168,12 @@ class FatigueSection(Section):
 
 class DriftSection(Section):
     enabled: bool = True
-    rate: float = Field(0.05, ge=0)
+    rate: float = Field(0.05, ge=0, allow_inf_nan=False)
     basis: Literal["full", "tastes"] = "full"  # pull toward the item, or its part in the tastes' span
+    trend_rate: float = Field(0.0, ge=0, allow_inf_nan=False,
+                              description="exogenous trend: pull of every user's taste toward a shared "
+                                          "trend item per step (0: off)")
+    trend_period: int = Field(100, ge=1, description="steps between jumps of the trend to another item")
 
 
 class BlockingSection(Section):
