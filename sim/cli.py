@@ -174,7 +174,6 @@ def _progress_lines(enabled: bool):
 def _run(config, out, seeds, backend, workers, device, set_, resume, quiet) -> None:
     """The body of ``banditsim run`` (see :func:`run`)."""
     from sim.config_files import load_config
-    from sim.html_report import write_report
     from sim.prepare import check_cuda, compute_line
     from sim.report import print_summary
     from sim.runner import run_experiment
@@ -202,10 +201,9 @@ def _run(config, out, seeds, backend, workers, device, set_, resume, quiet) -> N
         console.print(line, markup=False)
     result = run_experiment(cfg, out, resume=resume, progress=not quiet and sys.stderr.isatty(),
                             log=console.print)
-    report = write_report(out)
     print_summary(result.summary, console)
     console.print(f"results: {out}  ({result.cells_run} cells run, {result.cells_reused} reused, "
-                  f"{result.seconds:.1f} s); plots: {', '.join(p.name for p in result.plots)}; report: {report.name}")
+                  f"{result.seconds:.1f} s); plots: {', '.join(p.name for p in result.plots)}; report: {result.report.name}")
 
 
 @app.command()

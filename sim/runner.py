@@ -38,6 +38,7 @@ class RunResult:
     cells_reused: int
     seconds: float
     plots: list[Path]
+    report: Path | None = None
 
 
 def all_cells(cfg: RunConfig) -> list[Cell]:
@@ -248,7 +249,8 @@ def run_cells(prep: Prepared, cells: list[Cell], out_dir: Path, progress: bool) 
 
 def finish(out_dir: Path, cfg: RunConfig, prep: Prepared, cells: list[Cell], ran: int, reused: int,
            start: float) -> RunResult:
-    """Merge cell files, write summary, plots and the final manifest."""
+    """Merge cell files, write summary, plots, the final manifest and ``report.html``."""
+    from sim.html_report import write_report
     from sim.plots import plot_results, read_columns
     from sim.summary import summarise
 
@@ -262,4 +264,5 @@ def finish(out_dir: Path, cfg: RunConfig, prep: Prepared, cells: list[Cell], ran
     write_json(out_dir / MANIFEST, manifest_dict(cfg, prep, "complete",
                                                  {"cells": len(cells), "cells_run": ran,
                                                   "cells_reused": reused, "seconds": round(seconds, 2)}))
-    return RunResult(out_dir, summary, ran, reused, seconds, plots)
+    report = write_report(out_dir)  # after the final manifest: the report shows the finished run's
+    return RunResult(out_dir, summary, ran, reused, seconds, plots, report)

@@ -157,6 +157,8 @@ def test_run_prepared_equals_runner_cells_and_cold_start_share(tmp_path):
                       "agents": [{"name": "random"}, {"name": "epsilon_greedy"}]}, n_items=100, n_new=25)
     res = run_prepared(prep, tmp_path / "run", log=lambda s: None)
     assert set(res.summary) == {"random", "epsilon_greedy"} and res.cells_run == 4
+    # a run started from Python gets its report.html too (it was written by the CLI only)
+    assert res.report == tmp_path / "run" / "report.html" and "<table" in res.report.read_text()
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["catalog"]["n_initial"] == 75
     share = new_item_share(tmp_path / "run")
