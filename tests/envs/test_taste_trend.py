@@ -184,6 +184,20 @@ def test_exact_best_after_trend_steps(backend, k, basis, rank):
     assert w._trend.item >= 0
 
 
+def test_exact_best_with_a_trend_across_new_items():
+    """Items added mid-run (cold start): the trend's cached Gram entries follow the new catalog."""
+    w = _world(EVERYTHING_ON)
+    rng = np.random.default_rng(6)
+    w.reset()
+    for t in range(20):
+        if t == 7:
+            w.add_items(np.random.default_rng(7).normal(size=(5, DIM)))
+        _, brute = _brute_best(w)
+        np.testing.assert_allclose(w.best_items()[1], brute, rtol=0, atol=1e-9)
+        w.step(rng.integers(w.n_items, size=B))
+    assert w.n_items == N_ITEMS + 5
+
+
 def test_numpy_and_torch_follow_the_same_trend():
     a, b = _world(EVERYTHING_ON), _world(dataclasses.replace(EVERYTHING_ON, backend="torch"))
     ra, rb = _play(a, 20), _play(b, 20)
