@@ -16,7 +16,9 @@ class DiscountedLinTSAgent(DiscountedLinearMixin, LinearTSDecideMixin, LinearMod
 
     A ← γA + (1 − γ)·ridge·I + Σφφᵀ and b ← γb + Σ y·φ once per ``update`` call for the replicas
     in it (``agents.discounted_linear``); Σ = A⁻¹, μ = Σb; sampling and propensities as in
-    ``lin_ts``.  ``mode`` 'disjoint' or 'shared'; numpy only.  ``gamma=1`` is ``lin_ts``.
+    ``lin_ts``.  ``mode`` 'disjoint' or 'shared'; numpy only.  ``gamma=1`` is ``lin_ts`` with the
+    same fixed ``noise_std``: the noise scale stays a number here (default 0.5), since lin_ts's
+    ``'auto'`` estimate reads undiscounted residual sums, which fading statistics do not keep.
 
     Examples
     --------

@@ -16,9 +16,9 @@ from agents.base import SamplingAgent
 class LinTSAgent(LinearTSDecideMixin, LinearModelMixin, SamplingAgent):
     """Thompson sampling with the posterior N(μ, σ²·Σ), Σ = (ridge·I + XᵀX)⁻¹.
 
-    σ is ``noise_std`` (default 0.5); ``noise_std='auto'`` estimates it online per replica from
-    the ridge fit's residuals (``agents._online_noise``: 5 pseudo-observations at 0.5, then the
-    data), so a problem with little noise is not explored as if it had σ = 0.5.
+    σ is ``noise_std``: by default ``'auto'``, estimated online per replica from the ridge fit's
+    residuals (``agents._online_noise``: 5 pseudo-observations at 0.5, then the data), so a problem
+    with little noise is not explored as if it had σ = 0.5; a number fixes it.
 
     ``mode='disjoint'`` (default): independent per-arm models on the user features [x, 1].
     The arms' posteriors are independent, so the sampled score x·θ_a is drawn exactly as
@@ -49,7 +49,7 @@ class LinTSAgent(LinearTSDecideMixin, LinearModelMixin, SamplingAgent):
     name = "lin_ts"
     test_params: ClassVar[dict[str, Any]] = {"n_propensity_draws": 32}
 
-    def __init__(self, n_arms, *, noise_std: float | str = 0.5, mode: str = "disjoint", ridge: float = 1.0,
+    def __init__(self, n_arms, *, noise_std: float | str = "auto", mode: str = "disjoint", ridge: float = 1.0,
                  fit_intercept: bool = True, arm_dim: int | None = 16,
                  backend: str = "numpy", device: str | None = None, n_propensity_draws: int = 256, **kwargs):
         super().__init__(n_arms, n_propensity_draws=n_propensity_draws, **kwargs)

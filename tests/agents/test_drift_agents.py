@@ -87,7 +87,7 @@ def test_gamma_one_beta_ts_keeps_the_lazy_sampler_bit_for_bit():
 
 
 @pytest.mark.parametrize("mode", ["disjoint", "shared"])
-@pytest.mark.parametrize("name,params", [("linucb", {"alpha": 0.7}), ("lin_ts", {"n_propensity_draws": 16})])
+@pytest.mark.parametrize("name,params", [("linucb", {"alpha": 0.7}), ("lin_ts", {"n_propensity_draws": 16, "noise_std": 0.5})])
 def test_gamma_one_is_the_stationary_linear_agent(name, params, mode):
     stationary = make_agent(name, N_ARMS, n_replicas=3, random_state=4, mode=mode, **params)
     discounted = make_agent(f"discounted_{name}", N_ARMS, n_replicas=3, random_state=4, mode=mode, gamma=1.0,
