@@ -141,7 +141,7 @@ def test_property_random_small_worlds(n_items, identical, scale, drift, fatigue,
     config = WorldConfig(fatigue=Fatigue(enabled=fatigue > 0, strength=fatigue, similarity=0.3),
                          drift=Drift(enabled=drift > 0, rate=drift), patience=Patience(initial=patience),
                          returns=Returns(p_return=p_return, gap=1), session_length=5,
-                         reward_map=None if monotone else [0.3, -0.5, -0.1, 0.0, 1.0, -1.0, 0.5])
+                         reward_map=None if monotone else [0.3, -0.5, -0.1, 0.0, 1.0, -1.0, 0.5, -0.2])
     diff, regret = check_world(x, _population(x, scale, seed=seed), config, slate, steps=12, seed=seed)
     record_trust(CLS, f"property:{n_items}:{identical}:{scale:g}:{drift:.3g}:{fatigue:.3g}:{patience}:"
                       f"{p_return:.3g}:{slate}:{monotone}:{seed}", _outcome(diff, regret))
