@@ -100,7 +100,7 @@ def test_ten_million_observations_keep_counting_agents_exact_and_finite(name):
     if name == "beta_ts":
         counts = agent.alpha + agent.beta - agent.alpha_prior - agent.beta_prior
     elif name == "dirichlet_ts":
-        counts = agent.counts.sum(axis=-1) - 7 * agent.alpha_prior
+        counts = agent.counts.sum(axis=-1) - agent.counts.shape[-1] * agent.alpha_prior  # a prior per kind
     elif hasattr(agent, "_stats"):
         counts = agent._stats.counts
     else:
