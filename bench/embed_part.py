@@ -11,6 +11,9 @@ of varied length (2,000 texts of 20-120 words), with one loaded model:
 
 The three run in turn, ``repeat`` rounds, best of each (the least disturbed by other processes);
 the after rows carry the ratio to before and the largest difference of any vector component.
+``python -m bench`` pins BLAS to 1 thread by default (``--blas-threads 1`` sets MKL_NUM_THREADS, which
+torch follows), so the tuner has one count to choose from and the two after rows run the same code;
+``--blas-threads 0`` measures on every core.
 Then, on the MovieLens titles as before: cold with the model load included, and a cache hit.
 """
 
