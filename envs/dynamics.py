@@ -4,8 +4,10 @@
   on near-duplicates i (cosine ≥ ``similarity``, at most ``max_neighbors``). Fatigue lowers
   utility by ``strength · T_u · fatigue`` (T_u the user's temperature) and recovers
   geometrically: it is multiplied by ``recovery`` every step.
-- **Drift**: a positive response to item j moves θ ← normalise(θ + rate·x_j) (or toward the
-  projection of x_j onto the span of the population's tastes, ``Drift(basis="tastes")``).
+- **Drift**: a positive response to item j pulls θ toward x_j by ``rate``, keeping θ's part along
+  the catalog's common direction (so drift moves tastes, not the level of every item; see
+  :class:`Drift`), or toward the projection of x_j onto the span of the population's tastes
+  (``Drift(basis="tastes")``).
   With ``trend_rate`` > 0 every user is also pulled each step toward a shared trend item that
   changes every ``trend_period`` steps (exogenous, population-wide: :mod:`envs.taste_trend`).
 - **Blocking**: a ``block`` response removes the item from the user's mask for good; a
@@ -51,7 +53,20 @@ class Fatigue:
 
 @dataclass(frozen=True)
 class Drift:
-    """Positive responses pull θ toward the consumed item by ``rate`` (then renormalise).
+    """Positive responses pull θ toward the consumed item by ``rate``, in the item's distinctive part.
+
+    The rule: with u = c/‖c‖ the direction of the catalog's centre c (the mean of the item
+    positions the world scores, fixed when the world is built; items added later do not move it),
+    a = θ·u and ⊥ the part orthogonal to u,
+
+        θ ← a·u + √(1 − a²) · normalise(θ⊥ + rate·x⊥_j).
+
+    θ stays unit and θ·u never changes, so drift leaves κ·θ·c, the taste part of the catalog's
+    mean utility, exactly where it was: it changes which items a user prefers, not how much they
+    like the catalog as a whole. (Text embeddings share a large common direction, ‖c‖ ≈ 0.7: the
+    plain rule θ ← normalise(θ + rate·x_j) pulled every taste toward c, and a uniform-random
+    policy's expected reward rose from 0.42 to 0.96 in 100 steps of the MovieLens quickstart.)
+    With c = 0 the rule is the plain one. A taste along u itself (√(1 − a²) < 10⁻³) is not moved.
 
     ``basis="full"`` (default) pulls θ toward the item vector x_j itself. ``basis="tastes"``
     pulls it toward P·x_j, the projection of x_j onto the span of the population's tastes,
@@ -59,10 +74,11 @@ class Drift:
     ``"full"`` (the user moves toward the part of the item their taste model can express).
     MovieLens-fitted tastes span 64 of the 384 embedding dimensions (ridge in a principal
     subspace, :mod:`envs.fit_ratings`), so every taste operation of the world then runs in 64
-    dimensions. Where the tastes span every dimension the two bases are the same model.
+    dimensions, u being the direction of the centre's projection. Where the tastes span every
+    dimension the two bases are the same model.
 
     ``trend_rate`` > 0 adds an exogenous trend: every step each user's θ is also pulled toward
-    one shared trend item by ``trend_rate`` (then renormalised), and the trend jumps to another
+    one shared trend item by ``trend_rate`` (by the same rule), and the trend jumps to another
     item every ``trend_period`` steps (:mod:`envs.taste_trend`). Off by default (0).
 
     >>> Drift(basis="tastes").basis

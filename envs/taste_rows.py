@@ -1,6 +1,7 @@
 """The B slots' taste vectors θ, stored as scale × direction so a drift step is one sparse axpy.
 
-θ_r = m_r·v_r. The drift step θ ← (θ + η·x_j)/n, n = ‖θ + η·x_j‖, becomes v ← v + (η/m)·x_j
+θ_r = m_r·v_r. The drift step θ ← (θ + η·x_j + γ·u)/n (u a fixed direction, γ per row, n the
+factor that keeps θ unit: see :meth:`envs.world.World._drift`) becomes v ← v + (η/m)·x_j + (γ/m)·u
 and m ← m/n: a single in-place pass over the drifting rows (a CSR product accumulated into v
 on numpy, ``index_add_`` on torch), with no division pass over v and nothing done for rows
 that do not drift. Rows whose scale falls below 2⁻²⁰ are folded back (v ← m·v, m ← 1), so v
@@ -79,10 +80,18 @@ class TasteRows:
         d = be.rowdot(be.take_rows(self.v, r), be.take_rows(x, j))
         return (d * be.take(self.m, r)).reshape(shape)
 
-    def pull(self, rows, x, items, eta: float, norm) -> None:
-        """θ[rows] ← (θ + eta·x[items]) / norm; ``rows`` sorted and unique (backend index arrays).
+    def dot_vector(self, rows, u):
+        """θ[rows]·u for one vector ``u`` (d,), by the per-pair kernel of :meth:`dot_pairs`: a
+        row's value does not depend on which other rows share the call."""
+        be = self.be
+        vr = be.take_rows(self.v, rows)
+        return be.rowdot(vr, u[None, :] + 0 * vr) * be.take(self.m, rows)
 
-        ``norm`` (len(rows),) must be ‖θ + eta·x_j‖ (the caller knows it from θ·x_j).
+    def pull(self, rows, x, items, eta: float, norm, u=None, gamma=None) -> None:
+        """θ[rows] ← (θ + eta·x[items] + gamma·u) / norm; ``rows`` sorted and unique (backend
+        index arrays); ``u`` (d,) and ``gamma`` (len(rows),) backend float32, or None (no u term).
+
+        ``norm`` (len(rows),) must be ‖θ + eta·x_j + gamma·u‖ (the caller knows it from θ·x_j).
         """
         be, v, m = self.be, self.v, self.m
         mr = be.take(m, rows)
@@ -95,10 +104,20 @@ class TasteRows:
                 np.cumsum(indptr, out=indptr)
                 _csr_matvecs(b, x.shape[0], d, indptr, np.asarray(items, dtype=np.int64),
                              coef.astype(np.float32), x.reshape(-1), v.reshape(-1))
+                if u is not None:  # + (gamma/m)·u: the same product with a one-row matrix
+                    _csr_matvecs(b, 1, d, indptr, np.zeros(len(rows), dtype=np.int64),
+                                 (gamma / mr).astype(np.float32), np.ascontiguousarray(u, dtype=np.float32),
+                                 v.reshape(-1))
             else:
-                v[rows] += coef[:, None] * x.take(items, axis=0)
+                add = coef[:, None] * x.take(items, axis=0)
+                if u is not None:
+                    add += (gamma / mr)[:, None] * u[None, :]
+                v[rows] += add
         else:
-            v.index_add_(0, rows, x.index_select(0, items) * coef[:, None])
+            add = x.index_select(0, items) * coef[:, None]
+            if u is not None:
+                add = add + (gamma / mr)[:, None] * u[None, :]
+            v.index_add_(0, rows, add)
         mr = mr / norm
         m[rows] = mr
         small = be.to_numpy(mr < _FOLD).nonzero()[0]

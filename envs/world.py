@@ -169,7 +169,8 @@ class World:
 
     # Built once from the items and the population and never written afterwards (``add_items``
     # rebinds them): copies share them. Read-only on the numpy backend, so a write would raise.
-    _SHARED = ("_x_np", "_feat_np", "_x", "_xt", "_xg_np", "_xq", "_ib", "_s0", "_nbr", "_cand0")
+    _SHARED = ("_x_np", "_feat_np", "_x", "_xt", "_xg_np", "_xq", "_ib", "_s0", "_nbr", "_cand0",
+               "_cx", "_pcb")
 
     def __deepcopy__(self, memo):
         """A deep copy that shares the read-only item geometry (``_SHARED``): copying a World over
@@ -228,7 +229,11 @@ class World:
         self._next_person = 0
         self._t = 0
         self._feat_np = x  # the catalog's vectors (what agents see); the world scores the population's positions
-        self._set_items(population.positions_for(x), population.item_bias_for(x.shape[0]))
+        pos = population.positions_for(x)
+        # the catalog's centre c: the mean of the item positions the world scores, fixed at construction
+        # (add_items keeps it). Drift keeps each taste's component along c (see Drift)
+        self._centre = np.asarray(pos, dtype=np.float64).mean(0)
+        self._set_items(pos, population.item_bias_for(x.shape[0]))
         self._started = False
         self.n_full_scans = 0  # rows scanned in full to find the best item (diagnostics)
 
@@ -249,6 +254,14 @@ class World:
         pth = pop.theta if basis is None else unit_rows(pop.theta.astype(np.float64) @ basis)
         xq = (xr.astype(np.float64) ** 2).sum(1)  # ‖x_i‖² in those coordinates (1 in full)
         self._xq = None if basis is None else be.asarray(xq, "float32")
+        # the catalog's direction u = c/‖c‖ in those coordinates (0 for a centred catalog), u·x_i of
+        # every item and u·θ of every population user: what drift keeps (see Drift and _drift)
+        cr = self._centre if basis is None else self._centre @ basis
+        cn = float(np.linalg.norm(cr))
+        cu = cr / cn if cn > 1e-9 else np.zeros_like(cr)
+        self._cv = be.asarray(cu, "float32")
+        self._cx = be.asarray(xr.astype(np.float64) @ cu, "float32")
+        self._pcb = be.asarray(np.asarray(pth, dtype=np.float64) @ cu, "float32")
         self._xmax = 1.0 if basis is None else float(np.sqrt(xq.max())) + 1e-6
         self._x = be.asarray(xr, "float32")
         self._xt = be.asarray(np.ascontiguousarray(xr.T), "float32")  # Xᵀ, contiguous for row products
@@ -286,7 +299,8 @@ class World:
     def _set_gram(self, xr: np.ndarray, top0: np.ndarray) -> None:
         """The drift rate times the Gram entries x_j·x_c of every item j with the candidate items c.
 
-        Drift moves each drifting row's candidate cosines by rate·x_j·x_c: K reads from row j of
+        Drift moves each drifting row's candidate cosines by rate·x_j·x_c (and the catalog
+        direction's part, see :meth:`_drift`): K reads from row j of
         ``_gp``. Candidate lists share few items (151 of 1,682 on MovieLens), so ``_gp`` holds
         only the columns of items that have been candidates (most frequent first; a column is
         computed, ``xr @ xr[c]``, when its item first becomes a candidate): the reads of a row
@@ -439,6 +453,7 @@ class World:
         self._sa = be.zeros((b, self.n_items), "float32")  # cosines θ_built·X when the candidates were built
         self._pa = be.zeros((b, self._v.shape[1]), "float32")  # V·θ_built
         self._d2 = be.zeros(b, "float64")  # ‖θ − θ_built‖² (float64: updated incrementally for long)
+        self._cb = be.zeros(b, "float32")  # c·θ_built (the catalog's centre, see Drift)
         self._kappa = be.zeros(b, "float32")
         self._bu = be.zeros(b, "float32")
         self._temp = be.ones(b, "float32")
@@ -488,6 +503,7 @@ class World:
         self._sa[r] = self._s0[t]
         self._pa[r] = self._pp0[t]
         self._d2[r] = 0.0
+        self._cb[r] = self._pcb[t]
         self._kappa[r] = self._pk[t]
         self._bu[r] = self._pbu[t]
         self._temp[r] = self._ptemp[t]
@@ -666,6 +682,7 @@ class World:
         self._topa[r] = topa
         self._tibm[r] = be.where(topa, tib, -np.inf)
         self._sa[r], self._pa[r], self._d2[r] = s, self._th.times(r, self._v), 0.0
+        self._cb[r] = self._th.dot_vector(r, self._cv)
 
     def _bound(self):
         """(B,) bound on the base utility of every non-candidate item, now.
@@ -1008,24 +1025,46 @@ class World:
 
     def _drift(self, rows_np: np.ndarray, items_np: np.ndarray, s_rj=None, all_items=None,
                eta=None, g=None) -> None:
-        """θ ← normalise(θ + rate·x_j) for ``rows`` (sorted); O(d + K) per user, nothing of size n_items.
+        """The drift step of :class:`envs.dynamics.Drift` for ``rows`` (sorted) toward items ``j``:
+        θ' = a·u + ρ·normalise(θ⊥ + rate·x⊥_j), with u the catalog's direction, a = θ·u (kept),
+        ρ = √(1 − a²), ⊥ the part orthogonal to u. O(d + K) per user, nothing of size n_items.
 
-        θ moves by one sparse axpy (:class:`envs.taste_rows.TasteRows`); the candidates'
-        cosines move by the Gram entries x_j·x_c (a gather, not a matmul); the bound on the
-        other items is tracked through ‖θ − θ_built‖² (see :meth:`_bound`). ``s_rj``: the
+        Written θ' = f·(θ + rate·x_j + γ·u) with f = ρ/‖θ⊥ + rate·x⊥_j‖ and γ = a(1 − f)/f − rate·(u·x_j):
+        θ moves by one sparse axpy (:class:`envs.taste_rows.TasteRows`); the candidates' cosines
+        move by the Gram entries rate·x_j·x_c (a gather, not a matmul) plus γ·(u·x_c); the bound
+        on the other items is tracked through ‖θ − θ_built‖² (see :meth:`_bound`). ``s_rj``: the
         rows' current cosines θ·x_j when known. ``all_items`` (B,): every row's item (single
         items), so the candidate arrays are updated in place for all rows (rows that do not
-        drift get + 0 and / 1, which leaves them unchanged) instead of gathered and scattered.
+        drift get + 0 and · 1, which leaves them unchanged) instead of gathered and scattered.
         ``eta``, ``g``: another rate than the drift's, and the rows' (m, K) rate·x_j·x_c (the trend).
+        A taste lying along u (ρ < 10⁻³) has no distinctive part to move and is left as it is.
         """
         be = self.be
         eta = self._eta if eta is None else eta
+        f64 = lambda v: be.astype(v, "float64")  # noqa: E731  per-row scalars in float64
         r, j = be.asarray(rows_np, "int64"), be.asarray(items_np, "int64")
         if s_rj is None:
             s_rj = self._th.dot_pairs(self._x, r, j)
-        q = eta * eta if self._xq is None else (eta * eta) * be.take(self._xq, j)  # η²‖x_j‖²
-        norm = be.sqrt(1.0 + 2.0 * eta * s_rj + q)
-        self._th.pull(r, self._x, j, eta, norm)
+        s = f64(s_rj)
+        a = f64(self._th.dot_vector(r, self._cv))  # θ·u, what the step keeps
+        uj = f64(be.take(self._cx, j))  # u·x_j
+        xq = 1.0 if self._xq is None else f64(be.take(self._xq, j))  # ‖x_j‖² (1 in full)
+        rho2 = 1.0 - a * a
+        n2 = rho2 + (2.0 * eta) * (s - a * uj) + (eta * eta) * (xq - uj * uj)  # ‖θ⊥ + η·x⊥_j‖²
+        ok = be.to_numpy((rho2 > 1e-6) & (n2 > 1e-12))
+        if not ok.all():  # tastes along u: nothing to move
+            keep = _nz(ok)
+            if not len(keep):
+                return
+            kb = be.asarray(keep, "int64")
+            rows_np, r, j = rows_np[keep], r[kb], j[kb]
+            s, a, uj, rho2, n2 = s[kb], a[kb], uj[kb], rho2[kb], n2[kb]
+            xq = xq if self._xq is None else xq[kb]
+            g = None if g is None else g[kb]
+        f = be.sqrt(rho2 / n2)
+        gam = a * (1.0 - f) / f - eta * uj
+        f32, gam32 = be.astype(f, "float32"), be.astype(gam, "float32")
+        self._th.pull(r, self._x, j, eta, 1.0 / f32, self._cv, gam32)
         if all_items is not None:
             b = self.n_users
             if self._gp is not None:
@@ -1036,11 +1075,14 @@ class World:
             else:
                 g = be.zeros(self._tops.shape, "float32")
                 g[r] = self._gram_rows(r, j)
-            den = be.zeros(b, "float32") + 1.0
-            den[r] = norm
+            fm = be.zeros(b, "float32") + 1.0
+            fm[r] = f32
+            gm = be.zeros(b, "float32")
+            gm[r] = gam32
             tops = self._tops
             tops += g
-            tops /= den[:, None]
+            tops += gm[:, None] * be.take(self._cx, self._top)
+            tops *= fm[:, None]
             topb = self._topb
             topb[...] = tops
             topb *= self._kappa[:, None]
@@ -1048,17 +1090,21 @@ class World:
         else:
             if g is None:
                 g = self._gram_rows(r, j)
+            top = be.take_rows(self._top, r)
             tops = be.take_rows(self._tops, r)
             tops += g
-            tops /= norm[:, None]
+            tops += gam32[:, None] * be.take(self._cx, top)
+            tops *= f32[:, None]
             self._tops[r] = tops
             self._topb[r] = self._kappa[r][:, None] * tops + be.take_rows(self._tibm, r)
-        # ‖θ − θ_built‖² (needs x_j·θ_built, a gather from the built cosines):
-        # ‖D'‖² = (n‖D‖² + η²‖x_j‖² + (1−n)² + 2η(s − x_j·θ_b) + 2η(1−n)·x_j·θ_b) / n², D' = θ' − θ_b
-        xb = be.take(self._sa, r * self._sa.shape[1] + j)
-        d1 = 1.0 - norm
-        d2 = (norm * be.take(self._d2, r) + q + d1 * d1 + (2.0 * eta) * (s_rj - xb)
-              + (2.0 * eta) * d1 * xb) / (norm * norm)
+        # ‖θ − θ_built‖², with θ' = f·θ + w, w = fη·x_j + h·u, h = f·γ, D = θ − θ_b, unit θ and θ_b:
+        # ‖D'‖² = f‖D‖² + (1 − f)² + ‖w‖² + 2f·θ·w − 2·θ_b·w (θ_b·x_j a gather from the built cosines)
+        xb = f64(be.take(self._sa, r * self._sa.shape[1] + j))
+        ab = f64(be.take(self._cb, r))
+        wx, h = f * eta, f * gam
+        ww = wx * wx * xq + 2.0 * wx * h * uj + h * h
+        d2 = (f * be.take(self._d2, r) + (1.0 - f) ** 2 + ww + 2.0 * f * (wx * s + h * a)
+              - 2.0 * (wx * xb + h * ab))
         self._d2[r] = be.where(d2 > 0, d2, 0.0)
         self._moved[rows_np] = True
 

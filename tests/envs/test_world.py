@@ -418,8 +418,12 @@ def test_drift_in_the_tastes_span_pulls_toward_the_projected_item(small_items):
     r = w.step(np.full(400, 11))
     moved = r.kind > NEUTRAL
     px = u @ (u.T @ w.item_vectors[11])
-    expect = before[moved] + 0.3 * px
-    expect /= np.linalg.norm(expect, axis=1, keepdims=True)
+    # the taste keeps its part along the catalog's direction c (in the span); the rest is pulled (Drift)
+    c = u @ (u.T @ w.item_vectors.mean(0))
+    c /= np.linalg.norm(c)
+    a = before[moved] @ c
+    perp = before[moved] - a[:, None] * c + 0.3 * (px - (px @ c) * c)
+    expect = a[:, None] * c + np.sqrt(1 - a * a)[:, None] * perp / np.linalg.norm(perp, axis=1, keepdims=True)
     np.testing.assert_allclose(w.theta()[moved], expect, atol=1e-5)
 
 

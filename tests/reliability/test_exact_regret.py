@@ -39,8 +39,10 @@ EVERYTHING_ON = WorldConfig(
 def _catalog(kind: str, d: int = 8) -> np.ndarray:
     rng = np.random.default_rng(11)
     one = rng.normal(size=(1, d))
+    common = np.eye(d)[0] * 1.2 + rng.normal(size=(12, d)) / np.sqrt(d)  # ‖mean‖ ≈ 0.7, as text embeddings
     return {"1-item": one, "2-item": rng.normal(size=(2, d)), "5-identical": np.repeat(one, 5, axis=0),
-            "2-identical": np.repeat(one, 2, axis=0), "12-item": rng.normal(size=(12, d))}[kind]
+            "2-identical": np.repeat(one, 2, axis=0), "12-item": rng.normal(size=(12, d)),
+            "12-common": common}[kind]
 
 
 def _population(x: np.ndarray, scale: float, n: int = 24, seed: int = 3) -> Population:
@@ -87,7 +89,7 @@ def _outcome(diff: float, regret: float) -> str:
 
 
 CASES = [(cat, scale, slate, backend)
-         for cat in ("1-item", "2-item", "5-identical", "2-identical", "12-item")
+         for cat in ("1-item", "2-item", "5-identical", "2-identical", "12-item", "12-common")
          for scale in (3.0, 1e6)
          for slate in (1, 2)
          for backend in ("numpy", "torch")
@@ -123,6 +125,30 @@ def test_best_value_is_the_best_allowed_value_of_the_state(backend):
         worst = max(worst, float(np.abs(res.best_expected_reward - chosen_or_best).max()))
         obs = res.observation
     record_trust(CLS, f"12-item:best-is-max-allowed:{backend}", "correct" if worst <= 1e-12 else "wrong")
+    assert worst <= 1e-12
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_best_value_stays_exact_over_a_long_run_of_drift_toward_a_common_direction(backend):
+    """Drift keeps each taste's part along the catalog's direction (a strong one here): after 150
+    steps of drift 0.3 and a trend, with fatigue, blocks and returns, the best single item's value
+    is still the largest allowed value of ``expected_rewards()`` and the chosen value the state's."""
+    x = _catalog("12-common")
+    cfg = dataclasses.replace(EVERYTHING_ON, backend=backend, candidates=3,
+                              drift=Drift(rate=0.3, trend_rate=0.1, trend_period=9))
+    world = World(x, _population(x, 3.0), n_users=16, config=cfg, seed=8)
+    obs = world.reset()
+    rng = np.random.default_rng(8)
+    worst = 0.0
+    for _ in range(150):
+        e = world.expected_rewards()
+        best = np.where(obs.mask, e, -np.inf).max(axis=1)
+        a = rng.integers(world.n_items, size=16)
+        res = world.step(a)
+        worst = max(worst, float(np.abs(res.best_expected_reward - np.maximum(best, res.expected_reward_chosen)).max()),
+                    float(np.abs(res.expected_reward_chosen - e[np.arange(16), a]).max()))
+        obs = res.observation
+    record_trust(CLS, f"12-common:long-drift-best-is-max-allowed:{backend}", "correct" if worst <= 1e-12 else "wrong")
     assert worst <= 1e-12
 
 
