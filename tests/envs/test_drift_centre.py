@@ -234,3 +234,32 @@ def test_a_centred_catalog_gives_the_plain_rule():
     want = before[moved] + 0.3 * x[5]
     want /= np.linalg.norm(want, axis=1, keepdims=True)
     np.testing.assert_allclose(w.theta()[moved], want, atol=2e-6)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_taste_rows_pull_with_a_direction_term_equals_the_formula(backend):
+    """TasteRows.pull's u term (v ← v + (η/m)·x_j + (γ/m)·u) over many steps, through the scale's
+    fold-backs, equals (θ + η·x_j + γ·u)/‖…‖ in float64; dot_vector is θ·u row by row."""
+    from envs.backend import Backend
+    from envs.taste_rows import TasteRows
+
+    be = Backend(backend)
+    rng = np.random.default_rng(9)
+    x = unit_rows(rng.normal(size=(30, 12))).astype(np.float32)
+    u = unit_rows(rng.normal(size=(1, 12)))[0].astype(np.float32)
+    ref = unit_rows(rng.normal(size=(9, 12)))
+    t = TasteRows(be, 9, 12)
+    t.set_rows(be.arange(9), be.asarray(ref.astype(np.float32)))
+    for _ in range(300):
+        rows = np.flatnonzero(rng.random(9) < 0.6)
+        if not len(rows):
+            continue
+        items, gam = rng.integers(30, size=len(rows)), rng.normal(0, 0.3, len(rows))
+        upd = ref[rows] + 1.0 * x[items] + gam[:, None] * u  # norms ≈ 1.4: the scale folds back often
+        norm = np.linalg.norm(upd, axis=1)
+        ref[rows] = upd / norm[:, None]
+        t.pull(be.asarray(rows, "int64"), be.asarray(x), be.asarray(items, "int64"), 1.0,
+               be.asarray(norm.astype(np.float32)), be.asarray(u), be.asarray(gam.astype(np.float32)))
+    np.testing.assert_allclose(be.to_numpy(t.get()), ref, atol=2e-4)
+    assert be.to_numpy(t.m).min() >= 2.0 ** -20 * 0.9  # folded back, never left to underflow
+    np.testing.assert_allclose(be.to_numpy(t.dot_vector(be.arange(9), be.asarray(u))), ref @ u, atol=2e-4)
