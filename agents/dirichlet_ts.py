@@ -26,7 +26,7 @@ class DirichletTSAgent(SamplingAgent):
     >>> agent = DirichletTSAgent(n_arms=2, random_state=0)
     >>> agent.update(None, np.array([1, 1]), Feedback(reward=[-1.0, 1.0], kind=[0, 5]))
     >>> agent.counts[0, 1].tolist()
-    [2.0, 1.0, 1.0, 1.0, 1.0, 2.0, 1.0]
+    [2.0, 1.0, 1.0, 1.0, 1.0, 2.0, 1.0, 1.0]
     >>> agent.update(None, np.array([0]), Feedback(reward=[-0.5]))  # no kind: nearest is dislike
     >>> agent.counts[0, 0].tolist()
     [1.0, 2.0, 1.0, 1.0, 1.0, 1.0, 1.0]
