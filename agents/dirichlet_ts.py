@@ -29,7 +29,7 @@ class DirichletTSAgent(SamplingAgent):
     [2.0, 1.0, 1.0, 1.0, 1.0, 2.0, 1.0, 1.0]
     >>> agent.update(None, np.array([0]), Feedback(reward=[-0.5]))  # no kind: nearest is dislike
     >>> agent.counts[0, 0].tolist()
-    [1.0, 2.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    [1.0, 2.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
     """
 
     name = "dirichlet_ts"
