@@ -2,10 +2,10 @@
 
 Off by default and then bit-identical to the world without it; its path is drawn from a stream of
 its own (same seed, same path, whatever the agent does; the per-step answers' stream untouched);
-one trend step is θ ← normalise(θ + rate·x_τ) for the active rows; the exact-best oracle stays
-exact after every user's taste moved (brute-force argmax over ``expected_rewards``), on numpy and
-torch, single items and slates, full and tastes bases; config errors are one line; and with a
-strong trend the forgetting agents beat their stationary versions.
+one trend step is the drift's pull toward x_τ (envs.dynamics.Drift) for the active rows; the
+exact-best oracle stays exact after every user's taste moved (brute-force argmax over
+``expected_rewards``), on numpy and torch, single items and slates, full and tastes bases; config
+errors are one line; and with a strong trend the forgetting agents beat their stationary versions.
 """
 
 from __future__ import annotations
