@@ -169,9 +169,11 @@ def estimate_target(label: str, red: ReducedLog, truth: float | None, estimators
     out = []
     for name in estimators:
         if diag.verdict == "no-support":
-            out.append(estimate_row(label, name, None, truth, diag, 0.0,
-                                    f"no estimate: only {diag.support:.1%} of the target's mass is on "
-                                    "actions the logging policy can take"))
+            why = (f"only {diag.support:.1%} of the target's mass is on actions the logging policy can take"
+                   if diag.support_exact else  # no logging distribution: the mass is estimated from the weights
+                   f"the weights put only {diag.support:.1%} of the target's mass on logged actions "
+                   "(estimated; its 95% upper bound is below 99%)")
+            out.append(estimate_row(label, name, None, truth, diag, 0.0, f"no estimate: {why}"))
             continue
         t0 = time.perf_counter()
         try:

@@ -128,8 +128,17 @@ def test_cli_ope_end_to_end(tmp_path, capsys):
     from sim.ope_log_file import estimate_log_file
 
     ref = {(r["target"], r["estimator"]): r for r in data["estimates"]}
-    again = [r for r in estimate_log_file(out / "log.parquet") if r["estimate"] is not None]
-    assert {r["estimator"] for r in again} == {"ips", "snips"} and len(again) == 6
+    rows = estimate_log_file(out / "log.parquet")
+    again = [r for r in rows if r["estimate"] is not None]
+    assert {r["estimator"] for r in again} == {"ips", "snips"} and len(again) >= 4
+    # a target the log path does not estimate is refused for its support *estimated* from the weights
+    # (the logging distribution is unknown there; upper 95% bound below 0.99), never silently dropped
+    for target in {r["target"] for r in rows} - {r["target"] for r in again}:
+        refused = [r for r in rows if r["target"] == target]
+        assert all(r["verdict"] == "no-support" and not r["support_exact"] and r["support"] < 0.99
+                   and r["estimate"] is None for r in refused), refused
+        assert all("of the target's mass on logged actions" in r["note"] for r in refused
+                   if r["estimator"] in ("ips", "snips")), refused
     for r in again:
         assert r["estimate"] == pytest.approx(ref[(r["target"], r["estimator"])]["estimate"], rel=1e-12)
         assert r["truth"] is None and r["covers"] is None
