@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import numpy as np
-
 from agents._linear_agent import LinearModelMixin
 from agents._validation import check_float
 from agents.base import IndexAgent
+from agents.linucb import LinUCBAgent
 from agents.discounted_linear import DiscountedLinearMixin, init_discount
 
 
@@ -40,11 +39,6 @@ class DiscountedLinUCBAgent(DiscountedLinearMixin, LinearModelMixin, IndexAgent)
         self.alpha = check_float("alpha", alpha, 0.0)
         self._init_linear(mode, ridge, fit_intercept, arm_dim)
 
-    def _index_parts(self, rows):
-        """(xᵀμ, α·width, their sum)."""
-        mean, quad = self._mean_and_quad(rows)
-        bonus = self.alpha * np.sqrt(quad)
-        return mean, bonus, mean + bonus
-
-    def _index(self, rows):
-        return self._index_parts(rows)[2]
+    # LinUCB's index (xᵀμ + α·width) on this agent's statistics: one definition, in linucb
+    _index = LinUCBAgent._index
+    _index_parts = LinUCBAgent._index_parts

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import numpy as np
-
 from agents._linear_agent import LinearModelMixin
 from agents._validation import check_float
 from agents.base import IndexAgent
+from agents.linucb import LinUCBAgent
 from agents.private_linear import PrivateLinearMixin
 
 
@@ -20,6 +19,7 @@ class PrivateLinUCBAgent(PrivateLinearMixin, LinearModelMixin, IndexAgent):
 
     Examples
     --------
+    >>> import numpy as np
     >>> from agents import Context, Feedback
     >>> agent = PrivateLinUCBAgent(n_arms=2, epsilon=1e9, alpha=0.5, random_state=0)
     >>> ctx = Context(features=np.array([[1.0, 0.0], [0.0, 1.0]]))
@@ -37,11 +37,6 @@ class PrivateLinUCBAgent(PrivateLinearMixin, LinearModelMixin, IndexAgent):
         self.alpha = check_float("alpha", alpha, 0.0)
         self._init_private(epsilon, delta, horizon, ridge, fit_intercept)
 
-    def _index_parts(self, rows):
-        """(xᵀμ, α·width, their sum) on the released statistics."""
-        mean, quad = self._mean_and_quad(rows)
-        bonus = self.alpha * np.sqrt(quad)
-        return mean, bonus, mean + bonus
-
-    def _index(self, rows):
-        return self._index_parts(rows)[2]
+    # LinUCB's index (xᵀμ + α·width) on this agent's statistics: one definition, in linucb
+    _index = LinUCBAgent._index
+    _index_parts = LinUCBAgent._index_parts
