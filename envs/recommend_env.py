@@ -2,7 +2,9 @@
 
 ``banditsim/Recommend-v0`` shows one item per step (``Discrete(n_items)``);
 ``banditsim/Slate-v0`` shows ``slate_size`` items (``MultiDiscrete``).
-Observation: ``{"user": visible user features (d_u,) float32, "mask": allowed items (n_items,) int8}``;
+Observation: ``{"user": user features (d_u [+ m],) float32, "mask": allowed items (n_items,) int8}``:
+the population's visible features, then with ``WorldConfig(history_k=k > 0)`` the user-history
+context (m = ``history_dim`` coordinates, :mod:`envs.user_history`);
 item features are fixed and available as ``env.unwrapped.item_vectors``.
 An episode is one session: ``terminated`` when patience runs out, ``truncated`` after
 ``max_steps``. ``reset(seed=s)`` re-seeds a fresh world (``World(seed=s).reset()``
@@ -19,7 +21,9 @@ reward and changes nothing (``info["disallowed"]`` True; the step does not count
 ``max_steps``): the rule is in :mod:`envs.action_masks`.
 
 The ``user`` Box is bounded by the population's own feature ranges (the features a user shows
-are always one population row), so checkers see a bounded space.
+are always one population row) and, for the history part, by the range of the catalog's items in
+those coordinates (a mean of items lies between them; 0, the empty history, too), so checkers see
+a bounded space.
 
 Render modes: ``ansi`` (one line), ``rgb_array`` (an (H, W, 3) uint8 picture of the session,
 see :mod:`envs.render_session`), ``human`` (the same picture in a matplotlib window, drawn on
@@ -44,12 +48,21 @@ from envs.world_config import WorldConfig
 from envs.world_errors import ActionError, WorldConfigError
 
 
-def observation_space(features: np.ndarray, n_items: int) -> spaces.Dict:
-    """``{"user": Box bounded by each feature's range over the population, "mask": MultiBinary}``."""
+def observation_space(features: np.ndarray, n_items: int, extra=None) -> spaces.Dict:
+    """``{"user": Box bounded by each feature's range over the population, "mask": MultiBinary}``;
+    ``extra`` (low, high): bounds of features appended after the population's (the history)."""
     f = np.asarray(features, dtype=np.float32)
     low = f.min(0) if len(f) else np.full(f.shape[1], -np.inf, dtype=np.float32)
     high = f.max(0) if len(f) else np.full(f.shape[1], np.inf, dtype=np.float32)
+    if extra is not None:
+        low, high = np.concatenate([low, extra[0]]), np.concatenate([high, extra[1]])
     return spaces.Dict({"user": spaces.Box(low, high, dtype=np.float32), "mask": spaces.MultiBinary(n_items)})
+
+
+def world_observation_space(world: World, n_items: int) -> spaces.Dict:
+    """The observation space of ``world``'s users: population features, then its history context."""
+    extra = world._hist.bounds(world.item_vectors) if world._hist.on else None
+    return observation_space(world.population.features, n_items, extra)
 
 
 class RecommendEnv(FollowsCatalog, gym.Env):
@@ -103,7 +116,7 @@ class RecommendEnv(FollowsCatalog, gym.Env):
         return spaces.Discrete(n)
 
     def _build_spaces(self, n: int) -> dict:
-        return {"observation_space": observation_space(self.world.population.features, n),
+        return {"observation_space": world_observation_space(self.world, n),
                 "action_space": self._action_space(n)}
 
     def _catalog_grew(self) -> None:

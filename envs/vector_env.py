@@ -13,7 +13,7 @@ from envs.action_masks import batched_info_mask, disallowed, first_disallowed, f
 from envs.catalog_spaces import FollowsCatalog
 from envs.default_world import world_parts
 from envs.feedback_kinds import KINDS
-from envs.recommend_env import observation_space
+from envs.recommend_env import world_observation_space
 from envs.world import World
 from envs.world_config import WorldConfig
 from envs.world_errors import WorldConfigError
@@ -65,7 +65,7 @@ class BanditVectorEnv(FollowsCatalog, VectorEnv):
 
     def _build_spaces(self, n: int) -> dict:
         single = spaces.Discrete(n) if self.slate_size is None else spaces.MultiDiscrete(np.full(self.slate_size, n))
-        obs = observation_space(self.world.population.features, n)
+        obs = world_observation_space(self.world, n)
         return {"single_action_space": single, "single_observation_space": obs,
                 "action_space": batch_space(single, self.num_envs), "observation_space": batch_space(obs, self.num_envs)}
 

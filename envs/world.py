@@ -47,6 +47,7 @@ from envs.refused_rows import HeldFatigue, all_refused, idle_rows, refuse_output
 from envs.slate_choice import slate_value
 from envs.taste_trend import TasteTrend
 from envs.taste_rows import TasteRows
+from envs.user_history import UserHistory
 from envs.world_config import WorldConfig
 from envs.world_errors import ActionError, ItemVectorError, WorldConfigError
 
@@ -64,7 +65,8 @@ class Observation:
 
     ``user_ids`` (B,) int64 person ids (unique per person, kept when a person returns);
     ``population_index`` (B,) row of the population user each person was drawn from;
-    ``features`` (B, d_u) float32 visible features; ``mask`` (B, n_items) bool allowed items
+    ``features`` (B, d_u) float32 visible features (then the user-history context when
+    ``history_k`` > 0, :mod:`envs.user_history`); ``mask`` (B, n_items) bool allowed items
     (False = blocked; a read-only view, valid until the next step); ``session_step`` (B,)
     steps taken in the current session; ``patience`` (B,) patience left.
     """
@@ -229,6 +231,7 @@ class World:
         self._next_person = 0
         self._t = 0
         self._feat_np = x  # the catalog's vectors (what agents see); the world scores the population's positions
+        self._hist = UserHistory(x, self.config.history_k, self.config.history_dim)  # envs.user_history
         pos = population.positions_for(x)
         # the catalog's centre c: the mean of the item positions the world scores, fixed at construction
         # (add_items keeps it). Drift keeps each taste's component along c (see Drift)
@@ -461,6 +464,7 @@ class World:
         self._ct = be.zeros((N_CUTS, b), "float32")  # cut points / temperature (see envs.feedback.scaled_cuts)
         self._it = be.ones(b, "float32")  # 1 / temperature
         self._feat = np.zeros((b, self.population.features.shape[1]), dtype=np.float32)
+        self._hist.start(b)
         self._rown = self._rows * self.n_items  # row offsets into flattened (B, n_items) arrays
         self._fat = FatigueState(be, b, self.n_items, self.config.fatigue, *self._nbr)
         self._spawn(np.arange(b))
@@ -511,6 +515,7 @@ class World:
         self._ct[:, r] = self._pct[:, t]
         self._it[r] = self._pit[t]
         self._feat[rows] = self.population.features[tm]
+        self._hist.reset_rows(rows)
         self._fat.reset_rows(r)
         self._new_session(rows)
 
@@ -524,7 +529,7 @@ class World:
             mask = mask.view()
             mask.flags.writeable = False
         return Observation(user_ids=self._pid.copy(), population_index=self._tmpl.copy(),
-                           features=self._feat.copy(), mask=mask,
+                           features=self._hist.append_to(self._feat), mask=mask,
                            session_step=self._sstep.copy(), patience=self._patience.copy())
 
     def _require_started(self) -> None:
@@ -874,7 +879,13 @@ class World:
         A slate may repeat an item; each copy is examined and answered independently.
         ``active`` ((B,) bool, default all True): rows where it is False are refused, shown
         nothing and left as they were; what they report and what is drawn: :mod:`envs.refused_rows`.
+        The whole step runs on one BLAS thread (:mod:`envs.blas_threads`): its products are small,
+        and waking BLAS workers on a busy machine costs more than they save.
         """
+        with one_blas_thread():
+            return self._step(actions, active)
+
+    def _step(self, actions, active) -> StepResult:
         self._require_started()
         a = self._check_actions(actions)
         idle = idle_rows(active, self.n_users)
@@ -1003,6 +1014,7 @@ class World:
             if cfg.fatigue.enabled:
                 self._fat.recover_rows(be.asarray(ret_rows, "int64"), cfg.returns.gap)
             self._new_session(ret_rows)
+        self._hist.record(responded & (kinds > NEUTRAL), item, self._feat_np)  # before new people reset it
         self._spawn(_nz(churned))
         self._t += 1
         return StepResult(user_ids=uid, kind=kinds, reward=reward, position=position, item=item,

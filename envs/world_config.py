@@ -8,6 +8,7 @@ from typing import Mapping, Sequence
 from envs.dynamics import Blocking, Drift, Fatigue, Patience, Returns
 from envs.feedback import FeedbackModel
 from envs.slate_choice import CascadeChoice
+from envs.user_history import check_history
 from envs.world_errors import WorldConfigError
 
 
@@ -37,9 +38,12 @@ class WorldConfig:
     backend: str = "numpy"
     device: str | None = None
     candidates: int = 32
+    history_k: int = 0
+    history_dim: int = 16
 
     def __post_init__(self):
         if self.session_length is not None and int(self.session_length) < 1:
             raise WorldConfigError(f"session_length must be ≥ 1 or None, got {self.session_length}")
         if int(self.candidates) < 1:
             raise WorldConfigError(f"candidates must be ≥ 1, got {self.candidates}")
+        check_history(self.history_k, self.history_dim)

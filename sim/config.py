@@ -222,6 +222,10 @@ class WorldSection(Section):
     returns: ReturnsSection = Field(default_factory=ReturnsSection)
     feedback: FeedbackSection = Field(default_factory=FeedbackSection)
     cascade: CascadeSection = Field(default_factory=CascadeSection)
+    history_k: int = Field(0, ge=0, le=10_000, description=(
+        "user-history context: mean of the last k positively answered items' embeddings appended "
+        "to the user features (0: off; envs/user_history.py)"))
+    history_dim: int = Field(16, ge=1, description="principal directions of the catalog the history is kept on")
     reward_map: dict[str, float] = Field(
         default_factory=lambda: dict(zip(KIND_NAMES, DEFAULT_REWARDS)))
 

@@ -49,7 +49,7 @@ def world_config(cfg: RunConfig):
         blocking=Blocking(**w.blocking.model_dump()), patience=Patience(**w.patience.model_dump()),
         returns=Returns(**w.returns.model_dump()), feedback=FeedbackModel(**w.feedback.model_dump()),
         cascade=CascadeChoice(**w.cascade.model_dump()), reward_map=dict(w.reward_map),
-        session_length=w.session_length, backend=w.backend,
+        session_length=w.session_length, backend=w.backend, history_k=w.history_k, history_dim=w.history_dim,
         device=w.device if w.backend == "torch" else None,
     )
 
