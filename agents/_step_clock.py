@@ -1,11 +1,21 @@
-"""Time for agents that forget: every ``update`` call is one step of the replicas it teaches.
+"""Time for agents that forget: elapsed decision steps, per replica.
 
-An agent has no clock of its own; the discounted and sliding-window agents count time in
-``update`` calls. A call is one time step for every replica with an answered row in it; rows
-without an answer (slate rows with ``position == -1``) teach nothing, so a replica whose rows
-were all unanswered does not age in that call. The simulator makes one call per step (with
-``run.update_every: N``, one call per retraining, so a batch of N steps ages the statistics as
-one step).
+Each replica has a clock: the latest decision step of an answer it learned from (−1 before any).
+An update call's rows carry their decision steps (``feedback.step``, ``agents.timed_feedback``);
+the clock of each replica in the call moves to the latest of them, the state learned so far ages
+by the steps it moved (``_advance``), and each new row enters with its own age, clock − step.  So
+after learning rows of steps s the state is what one sees with weight γ^(T − s) per row (T: the
+clock) whatever the calls: N steps' rows in one call (``run.update_every: N``), late answers
+(``feedback_delay``; a row older than the clock ages on arrival), or a batch cut into chunks give
+the same state (bit for bit where it is integer, as sliding-window counts; within 1e-9 relative
+for weighted sums, which round differently).  Effective memory is 1/(1 − γ) decision steps, not
+update calls.
+
+Without ``feedback.step`` (a plain ``Feedback``) each call is one step: its rows get the step
+after their replica's clock.  Rows without an answer (slate rows with ``position == -1``) teach
+nothing and move no clock; a replica that had no answer for k steps ages by k at its next one.
+An agent acts on its state as of its clock, the decision step of the newest answer it has: a
+production model frozen between retrainings, whose data are aged to its last training step.
 """
 
 from __future__ import annotations
@@ -13,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from agents._validation import check_float
+from agents.timed_feedback import checked_steps
 
 
 def check_gamma(gamma) -> float:
@@ -27,14 +38,53 @@ def check_gamma(gamma) -> float:
 
 
 class StepClock:
-    """Mixin: ``_start_step(rows.replica)``, called at the top of ``_learn`` (before the new rows go
-    in), ages the distinct replicas of the call by one step through ``_advance``."""
+    """Mixin: ``update`` picks up ``feedback.step``; ``_start_step(rows.replica)``, called in
+    ``_learn`` before the new rows go in, moves the clocks, ages the state through
+    ``_advance(replicas, elapsed)`` and returns each row's age in steps."""
+
+    n_replicas: int
+    _arrived_steps: np.ndarray | None = None
+
+    @property
+    def clock(self) -> np.ndarray:
+        """(n_replicas,) int64: each replica's latest decision step learned from (−1: none yet)."""
+        if "_clock" not in self.__dict__:
+            self._clock = np.full(self.n_replicas, -1, dtype=np.int64)
+        return self._clock
+
+    def update(self, context, decision, feedback) -> None:
+        """``Agent.update``; the rows' decision steps come from ``feedback.step`` when it is given."""
+        step = getattr(feedback, "step", None)
+        if step is not None:
+            step = checked_steps(step, feedback.reward.shape[0])
+            if feedback.position is not None:  # the rows the base class keeps (answered ones)
+                step = step[feedback.position >= 0]
+        self._arrived_steps = step
+        try:
+            super().update(context, decision, feedback)
+        finally:
+            self._arrived_steps = None
 
     def _start_step(self, replica: np.ndarray) -> np.ndarray:
-        reps = np.unique(replica)
-        self._advance(reps)
-        return reps
+        """Move the clocks of ``replica``'s replicas, age their state; (B,) int64 age of each row."""
+        clock = self.clock
+        steps = self._arrived_steps
+        if steps is None:
+            steps = clock[replica] + 1
+        elif steps.shape != replica.shape:
+            raise RuntimeError(f"{steps.shape[0]} decision steps for {replica.shape[0]} answered rows")
+        reps, group = np.unique(replica, return_inverse=True)
+        group = group.reshape(-1)
+        latest = np.full(reps.size, -1, dtype=np.int64)
+        np.maximum.at(latest, group, steps)
+        before = clock[reps]
+        after = np.maximum(before, latest)
+        moved = after > before
+        clock[reps] = after
+        if moved.any():
+            self._advance(reps[moved], (after - before)[moved])
+        return after[group] - steps
 
-    def _advance(self, replicas: np.ndarray) -> None:
-        """Age the state of ``replicas`` (distinct, sorted) by one step."""
+    def _advance(self, replicas: np.ndarray, elapsed: np.ndarray) -> None:
+        """Age the state of ``replicas`` (distinct, sorted; clocks already moved) by ``elapsed`` (>= 1) steps."""
         raise NotImplementedError

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import numpy as np
+
+from agents._stats import unit_interval
 from agents._step_clock import StepClock, check_gamma
 from agents.beta_ts import BetaTSAgent
 
 
 class DiscountedBetaTSAgent(StepClock, BetaTSAgent):
-    """Beta Thompson sampling whose success/failure counts decay by ``gamma`` every step.
+    """Beta Thompson sampling whose success/failure counts decay by ``gamma`` per decision step.
 
-    With prior (α₀, β₀) and mapped rewards r ∈ [0, 1] (as ``beta_ts``), each ``update`` call is
-    one step (``agents._step_clock``) of the replicas in it: first every count of those replicas
-    decays, α ← α₀ + γ(α − α₀), β ← β₀ + γ(β − β₀), then the new rows add r and 1 − r.  After
-    steps 1..t the posterior is Beta(α₀ + Σ_s γ^(t−s) S_s, β₀ + Σ_s γ^(t−s) F_s): old answers
-    fade with weight γ^age, so the posterior follows arms whose rates change (effective memory
-    ≈ 1/(1 − γ) steps).  ``gamma=1`` is ``beta_ts`` exactly (same draws, same state).  With
+    With prior (α₀, β₀) and mapped rewards r ∈ [0, 1] (as ``beta_ts``), time is each replica's
+    clock, the decision step of the newest answer learned (``agents._step_clock``; rows carry
+    their decision steps in ``feedback.step``, else each ``update`` call is one step).  When a
+    replica's clock moves k steps its counts decay, α ← α₀ + γ^k(α − α₀), β ← β₀ + γ^k(β − β₀),
+    and a row decided a steps before the clock adds γ^a·r and γ^a·(1 − r).  At clock T the
+    posterior is Beta(α₀ + Σ γ^(T−s) r, β₀ + Σ γ^(T−s) (1 − r)) over the rows learned (s their
+    decision steps), however they were batched or delayed: old answers fade with weight γ^age,
+    so the posterior follows arms whose rates change (effective memory ≈ 1/(1 − γ) decision
+    steps).  ``gamma=1`` is ``beta_ts`` exactly (same draws, same state).  With
     γ < 1 every arm changes every step, so acts draw every arm (the lazy sampler of ``beta_ts``
     pays only for posteriors that change a few arms at a time).
 
@@ -41,12 +47,21 @@ class DiscountedBetaTSAgent(StepClock, BetaTSAgent):
     def _exceedance(self, n_slots):
         return super()._exceedance(n_slots) if self.gamma == 1.0 else None
 
-    def _advance(self, replicas):
+    def _advance(self, replicas, elapsed):
         if self.gamma == 1.0:
             return
+        factor = (self.gamma ** elapsed)[:, None]
         for table, prior in ((self.alpha, self.alpha_prior), (self.beta, self.beta_prior)):
-            table[replicas] = prior + self.gamma * (table[replicas] - prior)
+            table[replicas] = prior + factor * (table[replicas] - prior)
 
     def _learn(self, rows, arms, reward, kind):
-        self._start_step(rows.replica)
-        super()._learn(rows, arms, reward, kind)
+        age = self._start_step(rows.replica)
+        if self.gamma == 1.0:
+            super()._learn(rows, arms, reward, kind)
+            return
+        success = unit_interval(reward, self.reward_range)
+        if self.binarize:  # the same draws as beta_ts's
+            success = (self._rng.random(success.shape) < success).astype(np.float64)
+        weight = self.gamma ** age
+        np.add.at(self.alpha, (rows.replica, arms), weight * success)
+        np.add.at(self.beta, (rows.replica, arms), weight * (1.0 - success))

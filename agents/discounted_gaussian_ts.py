@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import numpy as np
+
 from agents._step_clock import StepClock, check_gamma
 from agents.gaussian_ts import GaussianTSAgent
 
@@ -11,8 +13,12 @@ from agents.gaussian_ts import GaussianTSAgent
 class DiscountedGaussianTSAgent(StepClock, GaussianTSAgent):
     """Gaussian Thompson sampling on exponentially weighted pull counts and reward sums.
 
-    Each ``update`` call is one step (``agents._step_clock``) of the replicas in it: their counts
-    n and sums s decay, n ← γn, s ← γs, then the new rows add 1 and r.  The posterior is that
+    Time is each replica's clock, the decision step of the newest answer learned
+    (``agents._step_clock``; rows carry their decision steps in ``feedback.step``, else each
+    ``update`` call is one step).  When the clock moves k steps the counts n and sums s decay,
+    n ← γ^k·n, s ← γ^k·s, and a row decided a steps before the clock adds γ^a and γ^a·r: at
+    clock T, n = Σ γ^(T−s) and s = Σ γ^(T−s)·r over the rows learned, however they were batched
+    or delayed.  The posterior is that
     of ``gaussian_ts`` with these weighted statistics: precision 1/prior_std² + n/noise_std²,
     mean (prior_mean/prior_std² + s/noise_std²) / precision, so an arm not pulled for a while
     returns towards its prior and is explored again.  ``gamma=1`` is ``gaussian_ts`` exactly.
@@ -36,12 +42,14 @@ class DiscountedGaussianTSAgent(StepClock, GaussianTSAgent):
         super().__init__(n_arms, **kwargs)
         self.gamma = check_gamma(gamma)
 
-    def _advance(self, replicas):
+    def _advance(self, replicas, elapsed):
         if self.gamma == 1.0:
             return
-        self._stats.counts[replicas] *= self.gamma
-        self._stats.sums[replicas] *= self.gamma
+        factor = (self.gamma ** elapsed)[:, None]
+        self._stats.counts[replicas] *= factor
+        self._stats.sums[replicas] *= factor
 
     def _learn(self, rows, arms, reward, kind):
-        self._start_step(rows.replica)
-        super()._learn(rows, arms, reward, kind)
+        weight = self.gamma ** self._start_step(rows.replica)
+        np.add.at(self._stats.counts, (rows.replica, arms), weight)
+        np.add.at(self._stats.sums, (rows.replica, arms), weight * reward)

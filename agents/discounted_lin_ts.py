@@ -12,13 +12,15 @@ from agents.discounted_linear import DiscountedLinearMixin, init_discount
 
 
 class DiscountedLinTSAgent(DiscountedLinearMixin, LinearTSDecideMixin, LinearModelMixin, SamplingAgent):
-    """``lin_ts`` (posterior N(μ, noise_std²·Σ)) on statistics that fade by ``gamma`` per step.
+    """``lin_ts`` (posterior N(μ, noise_std²·Σ)) on statistics that fade by ``gamma`` per decision step.
 
-    A ← γA + (1 − γ)·ridge·I + Σφφᵀ and b ← γb + Σ y·φ once per ``update`` call for the replicas
-    in it (``agents.discounted_linear``); Σ = A⁻¹, μ = Σb; sampling and propensities as in
-    ``lin_ts``.  ``mode`` 'disjoint' or 'shared'; numpy only.  ``gamma=1`` is ``lin_ts`` with the
-    same fixed ``noise_std``: the noise scale stays a number here (default 0.5), since lin_ts's
-    ``'auto'`` estimate reads undiscounted residual sums, which fading statistics do not keep.
+    A = ridge·I + Σ γ^(T−s)·φφᵀ and b = Σ γ^(T−s)·y·φ over the rows learned, s each row's decision
+    step and T the replica's clock, the newest such step (``agents.discounted_linear``,
+    ``agents._step_clock``: rows carry ``feedback.step``; without it each ``update`` call is one
+    step); Σ = A⁻¹, μ = Σb; batched, delayed or chunked updates give the same model; sampling and
+    propensities as in ``lin_ts``.  ``mode`` 'disjoint' or 'shared'; numpy only.  ``gamma=1`` is
+    ``lin_ts`` with the same fixed ``noise_std``: the noise scale stays a number here (default
+    0.5), since lin_ts's ``'auto'`` estimate reads undiscounted residual sums, which fading statistics do not keep.
 
     Examples
     --------

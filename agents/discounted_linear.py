@@ -1,19 +1,24 @@
 """Exponentially weighted ridge statistics for the discounted linear agents (D-LinUCB, D-LinTS).
 
-The rule, per replica and per step (one ``update`` call, ``agents._step_clock``)::
+Time is each replica's clock, the decision step of the newest answer it learned
+(``agents._step_clock``: rows carry their decision steps in ``feedback.step``, else each
+``update`` call is one step).  When an update moves a replica's clock by k steps and brings rows
+decided a_i steps before the new clock::
 
-    A ← γ·A + (1 − γ)·λI + Σ_rows w·φφᵀ        b ← γ·b + Σ_rows w·y·φ
+    A ← γ^k·A + (1 − γ^k)·λI + Σ_i γ^(a_i)·φ_iφ_iᵀ        b ← γ^k·b + Σ_i γ^(a_i)·y_i·φ_i
 
-so after steps 1..t, A = λI + Σ_s γ^(t−s) Σ_{rows of s} φφᵀ and b = Σ_s γ^(t−s) Σ y·φ: data of age
-a steps weighs γ^a, the ridge λI never fades (A stays ≥ λI, well conditioned), and the posterior
-is Σ = A⁻¹, μ = Σb as in ``linucb``/``lin_ts``.  Russac, Vernade & Cappé (2019, D-LinUCB) weight
+so at clock T, A = λI + Σ γ^(T−s) φφᵀ and b = Σ γ^(T−s) y·φ over the rows learned (s their
+decision steps), however they were batched, delayed or chunked: data of age a decision steps
+weighs γ^a, the ridge λI never fades (A stays ≥ λI, well conditioned), and the posterior is
+Σ = A⁻¹, μ = Σb as in ``linucb``/``lin_ts``.  Russac, Vernade & Cappé (2019, D-LinUCB) weight
 the data the same way; their width also uses a second matrix, Σ γ^(2(t−s)) φφᵀ + λI, which is not
 used here: the width is LinUCB's sqrt(φᵀA⁻¹φ) (and LinTS samples N(μ, noise_std²·A⁻¹)).
 γ = 1 leaves A and b as the stationary agents build them (same code path, same numbers).
 
-Disjoint mode keeps A next to the stationary posterior's Σ: a step ages and updates A and b of
-every arm of the replicas in it, then inverts them (all of them changed).  Shared mode ages the
-precision, refactors its Cholesky factor, then adds the rows as ``SharedLinearPosterior`` does.
+Disjoint mode keeps A next to the stationary posterior's Σ: an update ages A and b of every arm
+of the replicas in it, adds the rows, then inverts them all (all of them changed).  Shared mode
+ages the precision, refactors its Cholesky factor, then adds the rows as ``SharedLinearPosterior``
+does.
 """
 
 from __future__ import annotations
@@ -26,11 +31,12 @@ from agents._step_clock import StepClock, check_gamma
 
 
 class DiscountedDisjointPosterior(DisjointLinearPosterior):
-    """``DisjointLinearPosterior`` whose update first ages every arm of the replicas it touches.
+    """``DisjointLinearPosterior`` that keeps the precisions A to age them (``age``).
 
-    With γ < 1 it keeps the precisions A and, per update call, forms for those replicas
-    A ← γA + (1 − γ)λI + Σ w·xxᵀ and b ← γb + Σ w·y·x, then Σ = A⁻¹ and μ = Σb for every arm
-    (all of them aged); γ = 1 is the stationary update itself (Sherman–Morrison/Woodbury).
+    With γ < 1, ``age`` forms A ← fA + (1 − f)λI and b ← fb for some replicas (f = γ^k), and the
+    ``update`` that must follow for the same replicas adds Σ w·xxᵀ and Σ w·y·x (w = γ^age of each
+    row), then sets Σ = A⁻¹ and μ = Σb for every arm of them (all aged); γ = 1 is the stationary
+    update itself (Sherman–Morrison/Woodbury).
     """
 
     def __init__(self, n_replicas: int, n_arms: int, dim: int, ridge: float, gamma: float) -> None:
@@ -39,19 +45,27 @@ class DiscountedDisjointPosterior(DisjointLinearPosterior):
         self.precision = np.zeros((n_replicas, n_arms, dim, dim))
         self.precision[..., np.arange(dim), np.arange(dim)] = ridge
 
+    def age(self, replicas: np.ndarray, factor: np.ndarray) -> None:
+        """A ← fA + (1 − f)λI, b ← fb for ``replicas`` (distinct) with factors ``factor``; Σ and μ
+        are refreshed by the ``update`` of the same replicas that follows."""
+        d = self.dim
+        precision = factor[:, None, None, None] * self.precision[replicas]
+        precision[..., np.arange(d), np.arange(d)] += ((1.0 - factor) * self.ridge)[:, None, None]
+        self.precision[replicas] = precision
+        self.b[replicas] = factor[:, None, None] * self.b[replicas]
+
     def update(self, replica, arms, x, weights, target, newton: bool = False) -> None:
-        """One step of the replicas in ``replica``: age them, add the rows (ridge targets only)."""
+        """Add the rows (ridge targets only) to the (aged) replicas in ``replica``; refresh Σ, μ."""
         if self.gamma == 1.0:
             super().update(replica, arms, x, weights, target, newton)
             return
         if newton:
             raise ValueError("discounted posteriors take ridge targets only")
-        d, gamma = self.dim, self.gamma
+        d = self.dim
         replicas, group = np.unique(replica, return_inverse=True)
         group = group.reshape(-1)
-        precision = gamma * self.precision[replicas]
-        precision[..., np.arange(d), np.arange(d)] += (1.0 - gamma) * self.ridge
-        b = gamma * self.b[replicas]
+        precision = self.precision[replicas]
+        b = self.b[replicas]
         root = x * np.sqrt(weights)[:, None]
         np.add.at(precision, (group, arms), root[:, :, None] * root[:, None, :])
         np.add.at(b, (group, arms), x * (weights * target)[:, None])
@@ -65,15 +79,15 @@ class DiscountedDisjointPosterior(DisjointLinearPosterior):
         self._refresh_copies(pidx, cov.reshape(-1, d, d))
 
 
-def decay_shared(post: SharedLinearPosterior, replicas: np.ndarray, gamma: float) -> None:
-    """Age ``replicas`` of a shared posterior one step: A ← γA + (1 − γ)λI, b ← γb, refactor."""
+def decay_shared(post: SharedLinearPosterior, replicas: np.ndarray, factor: np.ndarray) -> None:
+    """Age ``replicas`` of a shared posterior by ``factor`` f = γ^k each: A ← fA + (1 − f)λI, b ← fb, refactor."""
     d = post.dim
-    precision = gamma * post.precision[replicas]
-    precision[..., np.arange(d), np.arange(d)] += (1.0 - gamma) * post.ridge
-    chol = np.linalg.cholesky(precision)  # γA + (1 − γ)λI ≥ λI: always positive definite
+    precision = factor[:, None, None] * post.precision[replicas]
+    precision[..., np.arange(d), np.arange(d)] += ((1.0 - factor) * post.ridge)[:, None]
+    chol = np.linalg.cholesky(precision)  # fA + (1 − f)λI ≥ λI: always positive definite
     post.precision[replicas] = precision
     post.chol[replicas] = chol
-    post.b[replicas] *= gamma
+    post.b[replicas] *= factor[:, None]
     post.mean[replicas] = post._solve(replicas, post.b[replicas])
     post._cov_fresh[replicas] = False
     post._proj_fresh[replicas] = False
@@ -89,25 +103,31 @@ class DiscountedLinearMixin(StepClock):
             self.posterior = DiscountedDisjointPosterior(self.n_replicas, self.n_arms, dim, self.ridge, self.gamma)
         return super()._posterior_for(dim)
 
-    def _advance(self, replicas):
-        """Shared mode: age ``replicas`` (disjoint mode ages inside its posterior's update)."""
-        if self.gamma != 1.0:
-            decay_shared(self.posterior, replicas, self.gamma)
+    def _advance(self, replicas, elapsed):
+        """Age ``replicas`` by γ^elapsed (disjoint: A and b, inverted by the update that follows)."""
+        if self.gamma == 1.0:
+            return
+        factor = self.gamma ** elapsed
+        if self.mode == "disjoint":
+            self.posterior.age(replicas, factor)
+        else:
+            decay_shared(self.posterior, replicas, factor)
 
     def _learn(self, rows, arms, reward, kind):
         post = self._posterior_for(self._chosen_design(rows, arms).shape[-1])  # refuses a new dimension first
         if self.mode == "disjoint":
-            self._fit_rows(rows, arms, np.ones_like(reward), reward)
+            self._fit_rows(rows, arms, self.gamma ** self._start_step(rows.replica), reward)
             return
         keys = ("precision", "chol", "b", "mean")
         reps = np.unique(rows.replica)
         saved = [getattr(post, k)[reps].copy() for k in keys]
-        self._start_step(rows.replica)
+        clock = self.clock[reps].copy()
         try:
-            self._fit_rows(rows, arms, np.ones_like(reward), reward)
+            self._fit_rows(rows, arms, self.gamma ** self._start_step(rows.replica), reward)
         except ValueError:  # refused (not positive definite): the agent stays as it was, ageing included
             for key, value in zip(keys, saved):
                 getattr(post, key)[reps] = value
+            self.clock[reps] = clock
             raise
 
 

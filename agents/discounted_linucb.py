@@ -12,11 +12,13 @@ from agents.discounted_linear import DiscountedLinearMixin, init_discount
 
 
 class DiscountedLinUCBAgent(DiscountedLinearMixin, LinearModelMixin, IndexAgent):
-    """LinUCB's index x·μ + alpha·sqrt(xᵀΣx) on statistics that fade by ``gamma`` per step.
+    """LinUCB's index x·μ + alpha·sqrt(xᵀΣx) on statistics that fade by ``gamma`` per decision step.
 
-    A ← γA + (1 − γ)·ridge·I + Σφφᵀ and b ← γb + Σ y·φ once per ``update`` call for the replicas
-    in it (``agents.discounted_linear``); Σ = A⁻¹, μ = Σb.  ``mode`` 'disjoint' or 'shared' as in
-    ``linucb``; numpy only.  ``gamma=1`` is ``linucb`` (same decisions, same state).
+    A = ridge·I + Σ γ^(T−s)·φφᵀ and b = Σ γ^(T−s)·y·φ over the rows learned, s each row's decision
+    step and T the replica's clock, the newest such step (``agents.discounted_linear``,
+    ``agents._step_clock``: rows carry ``feedback.step``; without it each ``update`` call is one
+    step); Σ = A⁻¹, μ = Σb.  Batched, delayed or chunked updates give the same model.  ``mode``
+    'disjoint' or 'shared' as in ``linucb``; numpy only.  ``gamma=1`` is ``linucb`` (same decisions, same state).
 
     Examples
     --------

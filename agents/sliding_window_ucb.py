@@ -16,15 +16,20 @@ MAX_RING_CELLS = 1 << 27
 
 
 class SlidingWindowUCBAgent(StepClock, IndexAgent):
-    """UCB1's index computed on the last ``window`` steps only: ``mean + c·sqrt(2 ln t / n)``.
+    """UCB1's index computed on the last ``window`` decision steps only: ``mean + c·sqrt(2 ln t / n)``.
 
-    n and mean are each arm's pulls and mean reward over the replica's last ``window`` steps
-    (``update`` calls with answers, ``agents._step_clock``) and t the replica's pulls in that window; an arm
-    not pulled in the window comes first (index +inf).  The state is a ring buffer of per-step
-    counts and sums, shape (window, n_replicas, n_arms) (16 bytes per cell); a step overwrites
-    its oldest slot and the window totals are re-summed from the buffer (exact, no running
-    subtraction).  With ``window`` at least the number of steps it is UCB1.
-    Deterministic apart from tie-breaking: propensities are exact.
+    n and mean are each arm's pulls and mean reward over the answers decided in the replica's last
+    ``window`` steps (its clock, the decision step of the newest answer learned, and the
+    ``window − 1`` before; ``agents._step_clock``: rows carry their decision steps in
+    ``feedback.step``, else each ``update`` call is one step), t the replica's pulls in that
+    window; an arm not pulled in the window comes first (index +inf).  The window is in decision
+    steps whatever the update cadence: N steps' rows in one call, late answers (one decided
+    before the window is dropped on arrival) or a batch cut in chunks give the same counts.  The
+    state is a ring buffer of per-step counts and sums, shape (window, n_replicas, n_arms) (16
+    bytes per cell), the answers of decision step s in slot s mod window; moving the clock
+    empties the slots of the steps it passes, and the window totals are re-summed from the
+    buffer (exact, no running subtraction).  With ``window`` at least the number of steps it is
+    UCB1.  Deterministic apart from tie-breaking: propensities are exact.
 
     Examples
     --------
@@ -50,7 +55,6 @@ class SlidingWindowUCBAgent(StepClock, IndexAgent):
         shape = (self.window, self.n_replicas, self.n_arms)
         self._ring_counts = np.zeros(shape)
         self._ring_sums = np.zeros(shape)
-        self._head = np.full(self.n_replicas, self.window - 1, dtype=np.int64)  # slot of the current step
         self.counts = np.zeros((self.n_replicas, self.n_arms))
         self.sums = np.zeros((self.n_replicas, self.n_arms))
 
@@ -67,19 +71,23 @@ class SlidingWindowUCBAgent(StepClock, IndexAgent):
     def _index(self, rows):
         return self._index_parts(rows)[2]
 
-    def _advance(self, replicas):
-        head = (self._head[replicas] + 1) % self.window
-        self._head[replicas] = head
-        self._ring_counts[head, replicas] = 0.0
-        self._ring_sums[head, replicas] = 0.0
+    def _advance(self, replicas, elapsed):
+        """Empty the slots of the steps the clocks passed (all of them after ``window`` or more)."""
+        first = self.clock[replicas] - elapsed + 1  # the first step passed
+        offset = (np.arange(self.window)[None, :] - first[:, None]) % self.window
+        rep, slot = np.nonzero(offset < np.minimum(elapsed, self.window)[:, None])
+        self._ring_counts[slot, replicas[rep]] = 0.0
+        self._ring_sums[slot, replicas[rep]] = 0.0
 
     def _refresh(self, replicas):
         self.counts[replicas] = self._ring_counts[:, replicas].sum(axis=0)
         self.sums[replicas] = self._ring_sums[:, replicas].sum(axis=0)
 
     def _learn(self, rows, arms, reward, kind):
-        replicas = self._start_step(rows.replica)
-        slot = self._head[rows.replica]
-        np.add.at(self._ring_counts, (slot, rows.replica, arms), 1.0)
-        np.add.at(self._ring_sums, (slot, rows.replica, arms), reward)
-        self._refresh(replicas)
+        age = self._start_step(rows.replica)
+        inside = age < self.window  # decided within the window: others arrived too late to count
+        replica, arms, reward = rows.replica[inside], arms[inside], reward[inside]
+        slot = (self.clock[replica] - age[inside]) % self.window
+        np.add.at(self._ring_counts, (slot, replica, arms), 1.0)
+        np.add.at(self._ring_sums, (slot, replica, arms), reward)
+        self._refresh(np.unique(rows.replica))

@@ -9,7 +9,10 @@ arrival step: by decision step, then row). One call over those rows is what N ca
 rows of each arrival step would do, bit for bit for the counting agents (tested).
 
 What an agent gets for a delayed answer is the row of its decision step: the user's features,
-the item matrix, the replica, the actions and the feedback (reward, kind, slate position).
+the item matrix, the replica, the actions and the feedback (reward, kind, slate position), as an
+``agents.timed_feedback.TimedFeedback`` whose ``step`` is each row's decision step, so the
+forgetting agents age answers by elapsed decision time, not by update calls (every update,
+delayed, batched or not, carries it).
 The decision's mask is not kept (it only constrains acting; no agent's update reads it, which
 ``tests/sim/test_feedback_delay.py`` checks for every registered agent).
 
@@ -17,7 +20,8 @@ Answers whose arrival falls after the horizon never reach the agent: they are co
 (``feedback_in_flight`` at the last step) and logged with ``arrival_step = -1``; answers that
 arrived but wait for the next scheduled update when the run ends are ``feedback_buffered``.
 With no delay and ``update_every: 1`` the agent gets exactly today's update call (the same
-objects), so such runs are bit-identical to runs without this module.
+context and decision, the same feedback arrays plus ``step``), so such runs are bit-identical to
+runs without this module.
 
 Delays come from their own random stream (:func:`delay_seed`: one per seed index, the same for
 every agent), one uniform per answer turned into a delay by its kind's quantile function: the
@@ -119,6 +123,7 @@ class _Rows:
     reward: np.ndarray
     kind: np.ndarray | None
     position: np.ndarray | None
+    step: np.ndarray
 
 
 def _take(x: np.ndarray | None, idx: np.ndarray) -> np.ndarray | None:
@@ -180,7 +185,7 @@ class FeedbackSchedule:
         """
         n = context.n_rows
         if self.immediate:
-            return np.full(n, t, dtype=np.int64), (context, decision, feedback)
+            return np.full(n, t, dtype=np.int64), (context, decision, _timed(feedback, np.full(n, t, dtype=np.int64)))
         actions = decision.actions if hasattr(decision, "actions") else np.asarray(decision)
         if self._draw is None:
             delay = np.zeros(n, dtype=np.int64)
@@ -212,7 +217,7 @@ class FeedbackSchedule:
             return
         rows = _Rows(_take(context.features, order), context.arm_features, _take(context.replica, order),
                      actions[order], feedback.reward[order], _take(feedback.kind, order),
-                     _take(feedback.position, order))
+                     _take(feedback.position, order), np.full(order.size, t, dtype=np.int64))
         when = arrival[order]
         starts = np.flatnonzero(np.r_[True, when[1:] != when[:-1]])
         ends = np.r_[starts[1:], when.size]
@@ -221,8 +226,9 @@ class FeedbackSchedule:
 
     @staticmethod
     def _batch(pieces: list[tuple[_Rows, int, int]]):
-        """One (Context, actions, Feedback) of all pieces' rows, in order."""
-        from agents.types import Context, Feedback
+        """One (Context, actions, TimedFeedback) of all pieces' rows, in order."""
+        from agents.timed_feedback import TimedFeedback
+        from agents.types import Context
 
         arm = pieces[0][0].arm_features
         if any(p.arm_features is not arm for p, _, _ in pieces):
@@ -233,7 +239,15 @@ class FeedbackSchedule:
 
         ctx = Context(features=cat("features"), arm_features=arm, replica=cat("replica"),
                       n_rows=sum(hi - lo for _, lo, hi in pieces))
-        return ctx, cat("actions"), Feedback(reward=cat("reward"), kind=cat("kind"), position=cat("position"))
+        return ctx, cat("actions"), TimedFeedback(reward=cat("reward"), kind=cat("kind"), position=cat("position"),
+                                                  step=cat("step"))
+
+
+def _timed(feedback, step: np.ndarray):
+    """``feedback``'s arrays with each row's decision step (a ``TimedFeedback``)."""
+    from agents.timed_feedback import TimedFeedback
+
+    return TimedFeedback(reward=feedback.reward, kind=feedback.kind, position=feedback.position, step=step)
 
 
 def log_arrival_columns(t: int, arrival: np.ndarray, n_log_rows: int) -> dict[str, np.ndarray]:

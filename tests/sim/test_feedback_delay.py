@@ -155,11 +155,28 @@ def test_features_are_those_of_the_decision_step_even_if_the_caller_reuses_its_a
 
 
 def test_immediate_schedule_hands_over_the_same_objects():
+    """The same context, decision and feedback arrays, plus each row's decision step."""
     sched = FeedbackSchedule(horizon=3)
-    ctx, fb = _ctx(4), Feedback(reward=np.zeros(4), kind=np.zeros(4, int))
+    ctx, fb = _ctx(4), Feedback(reward=np.zeros(4), kind=np.zeros(4, int), position=np.array([0, -1, 0, 0]))
     arrival, update = sched.step(1, ctx, "decision", fb)
-    assert update[0] is ctx and update[1] == "decision" and update[2] is fb
+    assert update[0] is ctx and update[1] == "decision"
+    assert np.shares_memory(update[2].reward, fb.reward) and np.shares_memory(update[2].kind, fb.kind)
+    np.testing.assert_array_equal(update[2].position, fb.position)
+    assert update[2].step.tolist() == [1, 1, 1, 1]
     np.testing.assert_array_equal(arrival, [1, 1, 1, 1])
+
+
+def test_delayed_rows_carry_their_decision_steps():
+    """A batch of late answers: each row's ``step`` is the step it was decided at, not its arrival."""
+    sched = FeedbackSchedule(horizon=10, update_every=3, sampler=lambda kind: np.array([2, 0])[: kind.size])
+    got = []
+    for t in range(6):
+        update = sched.step(t, _ctx(2), np.array([t, t]), Feedback(reward=np.zeros(2), kind=np.zeros(2, int)))[1]
+        if update is not None:
+            got.append((update[1].tolist(), update[2].step.tolist()))
+    # after step 2: row 1 of steps 0-2 (delay 0) and row 0 of step 0 (delay 2, arrives at 2)
+    assert got[0] == ([0, 1, 0, 2], [0, 1, 0, 2])
+    assert got[1][0] == got[1][1]
 
 
 # ----------------------------------------------------------------------------- agents and row subsets
