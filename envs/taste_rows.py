@@ -72,6 +72,30 @@ class TasteRows:
         out *= self.m
         return out
 
+    def dot_items_many(self, x, items_list, u=None):
+        """:meth:`dot_items` of several (B,) backend index arrays, plus θ·``u`` of every row when
+        ``u`` (d,) is given (the numbers of :meth:`dot_vector`), in one pass over θ: each block of
+        rows is read once for all of them. Same kernel per pair, so the same numbers as apart."""
+        be, v = self.be, self.v
+        b = v.shape[0]
+        if be.name != "numpy":
+            out = [(v * x.index_select(0, it)).sum(1) * self.m for it in items_list]
+            if u is not None:
+                out.append(be.rowdot(v, u[None, :] + 0 * v) * self.m)
+            return out
+        out = [np.empty(b, dtype=np.float32) for _ in range(len(items_list) + (u is not None))]
+        u2 = None if u is None else u[None, :]
+        for lo in range(0, b, _CHUNK):
+            hi = min(lo + _CHUNK, b)
+            vb = v[lo:hi]
+            for o, it in zip(out, items_list):
+                o[lo:hi] = _rowdot(vb, x.take(it[lo:hi], axis=0))
+            if u2 is not None:
+                out[-1][lo:hi] = _rowdot(vb, u2)
+        for o in out:
+            o *= self.m
+        return out
+
     def dot_pairs(self, x, rows, items):
         """θ_{rows}·x_{items} for backend index arrays of the same shape."""
         be = self.be
@@ -85,6 +109,8 @@ class TasteRows:
         row's value does not depend on which other rows share the call."""
         be = self.be
         vr = be.take_rows(self.v, rows)
+        if be.name == "numpy":  # the same per-pair kernel, u broadcast (no (m, d) copies of u)
+            return _rowdot(vr, u[None, :]) * self.m.take(rows)
         return be.rowdot(vr, u[None, :] + 0 * vr) * be.take(self.m, rows)
 
     def pull(self, rows, x, items, eta: float, norm, u=None, gamma=None) -> None:

@@ -585,6 +585,18 @@ class World:
             s[r] = self._th.dot_pairs(self._x, r, items[r])
         return s
 
+    def _cosine_items_many(self, items_list):
+        """:meth:`_cosine_items` of several (B,) backend item arrays (the same numbers), and θ·u of
+        every slot (:meth:`TasteRows.dot_vector`'s numbers, for :meth:`_drift`) or None: when the
+        moved slots are many, one pass over the tastes serves them all (:meth:`TasteRows.dot_items_many`)."""
+        be = self.be
+        mv = _nz(self._moved) if self._drift_on else ()
+        if len(mv) <= self.n_users // 4:
+            return [self._cosine_items(it) for it in items_list], None
+        *dots, a_u = self._th.dot_items_many(self._x, items_list, self._cv)
+        moved, off = be.asarray(self._moved, "bool"), be.asarray(self._tmpl * self._s0.shape[1], "int64")
+        return [be.where(moved, d, be.take(self._s0, off + it)) for d, it in zip(dots, items_list)], a_u
+
     def _cosine_rows(self):
         """(B, n_items) cosines of every slot with every item, exactly as :meth:`_cosines` gives them."""
         be = self.be
@@ -898,17 +910,21 @@ class World:
         r_block = float(self.rewards[BLOCK])
         s_chosen = None
         ret_u = None
+        a_u = None  # θ·u of every slot, when computed with the cosines (see _cosine_items_many)
         if a.ndim == 1:
-            s_chosen = self._cosine_items(ab)
+            if self._monotone:  # the best items first: their cosines and the chosen ones in one pass
+                top = self._best_candidates(1)[0][:, 0]
+                (s_chosen, s_top), a_u = self._cosine_items_many([ab, top])
+            else:
+                s_chosen = self._cosine_items(ab)
             flat = self._rown + ab
             util, raw_fat = self._chosen_utility(ab, flat, s_chosen)
             blocked = ~be.take(self._allowed, flat)
             y = util * self._it  # utility in temperature units (float32: the feedback draw)
             if self._monotone:  # the best and the chosen item's exact values in one pass
-                top = self._best_candidates(1)[0][:, 0]
                 raw2 = None if raw_fat is None else be.cat([be.take(self._fat.f, self._rown + top), raw_fat])
                 e2 = self._exact_values(be.cat([rows, rows]), be.cat([top, ab]),
-                                        be.cat([self._cosine_items(top), s_chosen]), raw2)
+                                        be.cat([s_top, s_chosen]), raw2)
                 best, e_chosen = be.to_numpy(e2[:b]), e2[b:]
             else:
                 _, best = self.best_items()
@@ -984,7 +1000,7 @@ class World:
             dr = _nz(responded & (kinds > NEUTRAL))
             if len(dr):
                 if s_chosen is not None:
-                    self._drift(dr, item[dr], s_chosen[be.asarray(dr, "int64")], ab)
+                    self._drift(dr, item[dr], s_chosen[be.asarray(dr, "int64")], ab, a_u=a_u)
                 else:
                     self._drift(dr, item[dr])
         if self._trend is not None:
@@ -1036,7 +1052,7 @@ class World:
             self._drift(rows, np.full(len(rows), j), eta=self._trend.rate, g=g)
 
     def _drift(self, rows_np: np.ndarray, items_np: np.ndarray, s_rj=None, all_items=None,
-               eta=None, g=None) -> None:
+               eta=None, g=None, a_u=None) -> None:
         """The drift step of :class:`envs.dynamics.Drift` for ``rows`` (sorted) toward items ``j``:
         θ' = a·u + ρ·normalise(θ⊥ + rate·x⊥_j), with u the catalog's direction, a = θ·u (kept),
         ρ = √(1 − a²), ⊥ the part orthogonal to u. O(d + K) per user, nothing of size n_items.
@@ -1049,6 +1065,7 @@ class World:
         items), so the candidate arrays are updated in place for all rows (rows that do not
         drift get + 0 and · 1, which leaves them unchanged) instead of gathered and scattered.
         ``eta``, ``g``: another rate than the drift's, and the rows' (m, K) rate·x_j·x_c (the trend).
+        ``a_u`` (B,): every slot's θ·u when already computed (same numbers as ``dot_vector``).
         A taste lying along u (ρ < 10⁻³) has no distinctive part to move and is left as it is.
         """
         be = self.be
@@ -1058,7 +1075,7 @@ class World:
         if s_rj is None:
             s_rj = self._th.dot_pairs(self._x, r, j)
         s = f64(s_rj)
-        a = f64(self._th.dot_vector(r, self._cv))  # θ·u, what the step keeps
+        a = f64(self._th.dot_vector(r, self._cv) if a_u is None else a_u[r])  # θ·u, what the step keeps
         uj = f64(be.take(self._cx, j))  # u·x_j
         xq = 1.0 if self._xq is None else f64(be.take(self._xq, j))  # ‖x_j‖² (1 in full)
         rho2 = 1.0 - a * a
