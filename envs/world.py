@@ -368,15 +368,17 @@ class World:
                  for lo in range(0, n_people, step)]
         return tuple(self.be.cat([p[j] for p in parts]) for j in range(len(parts[0])))
 
-    def _candidates(self, s, kappa, allowed):
-        """Candidate lists from full cosine rows ``s`` (rows, n_items) with taste scales ``kappa``.
+    def _candidates(self, s, kappa, allowed, base=None):
+        """Candidate lists from full cosine rows ``s`` (rows, n_items) with taste scales ``kappa``
+        (``base``: κ·s + b_i when the caller has it already).
 
         Returns (top, tops, tib, topb, ub): the top-K items by base utility κ·s + b_i, their
         cosines, item biases, base utilities (−inf where not allowed) and the K-th largest
         base utility, a bound on every other item's base utility.
         """
         be = self.be
-        base = kappa[:, None] * s + self._ib[None, :]
+        if base is None:
+            base = kappa[:, None] * s + self._ib[None, :]
         top = be.topk_indices(base, self._k)
         rr = be.arange(base.shape[0])[:, None]
         tops = be.gather(s, rr, top)
@@ -540,8 +542,10 @@ class World:
     def _score_rows(self, rows_np: np.ndarray):
         """(len(rows), n_items) cosines θ·X of ``rows`` (from the population table when unmoved)."""
         be = self.be
-        out = be.take_rows(self._s0, be.asarray(self._tmpl[rows_np], "int64"))
         mv = _nz(self._moved[rows_np])
+        if len(mv) == len(rows_np) and len(mv):  # all moved (a full scan's usual case): no table rows
+            return self._times_xt(be.asarray(rows_np, "int64"))
+        out = be.take_rows(self._s0, be.asarray(self._tmpl[rows_np], "int64"))
         if len(mv):
             out[be.asarray(mv, "int64")] = self._times_xt(be.asarray(rows_np[mv], "int64"))
         return out
@@ -596,6 +600,18 @@ class World:
         *dots, a_u = self._th.dot_items_many(self._x, items_list, self._cv)
         moved, off = be.asarray(self._moved, "bool"), be.asarray(self._tmpl * self._s0.shape[1], "int64")
         return [be.where(moved, d, be.take(self._s0, off + it)) for d, it in zip(dots, items_list)], a_u
+
+    def _slate_cosines(self, ab):
+        """(B, k) :meth:`_cosines` of every slot with its slate ``ab`` (the same numbers); when the
+        moved slots are many, one pass over the tastes for all k positions (:meth:`TasteRows.dot_items_many`)
+        instead of a gathered copy of θ per (slot, position)."""
+        be = self.be
+        b, k = ab.shape
+        if not self._drift_on or len(_nz(self._moved)) <= b // 4:
+            return self._cosines(be.arange(b)[:, None] + 0 * ab, ab)
+        dots = self._th.dot_items_many(self._x, [ab[:, c] for c in range(k)])
+        s = be.gather(self._s0, be.asarray(self._tmpl, "int64")[:, None], ab)
+        return be.where(be.asarray(self._moved, "bool")[:, None], be.cat([d[:, None] for d in dots], axis=1), s)
 
     def _cosine_rows(self):
         """(B, n_items) cosines of every slot with every item, exactly as :meth:`_cosines` gives them."""
@@ -684,13 +700,16 @@ class World:
         e = be.where(self._allowed, e, float(self.rewards[BLOCK]))
         return be.to_numpy(e).astype(np.float64)
 
-    def _refresh(self, rows_np: np.ndarray, s=None) -> None:
-        """Recompute candidate lists of ``rows`` from their full cosine rows ``s``."""
+    def _refresh(self, rows_np: np.ndarray, s=None, base=None, allowed=None) -> None:
+        """Recompute candidate lists of ``rows`` from their full cosine rows ``s`` (``base``, ``allowed``:
+        their base utilities and mask rows, when the caller has them)."""
         be = self.be
         r = be.asarray(rows_np, "int64")
         if s is None:
             s = self._score_rows(rows_np)
-        top, tops, tib, topb, ub = self._candidates(s, self._kappa[r], be.take_rows(self._allowed, r))
+        if allowed is None:
+            allowed = be.take_rows(self._allowed, r)
+        top, tops, tib, topb, ub = self._candidates(s, self._kappa[r], allowed, base)
         if self._top.shape[1] != top.shape[1]:  # K grew with the catalog (add_items)
             self._alloc_candidates()
         self._top[r], self._tops[r], self._topb[r], self._ub[r] = top, tops, topb, ub
@@ -747,11 +766,12 @@ class World:
         be = self.be
         rb = be.asarray(bad, "int64")
         s = self._score_rows(bad)
-        u, _ = self._utility_from_scores(rb, s)
-        ur = be.where(be.take_rows(self._allowed, rb), u, -np.inf)
+        u, base = self._utility_from_scores(rb, s)
+        allowed = be.take_rows(self._allowed, rb)
+        ur = be.where(allowed, u, -np.inf)
         tb = be.argmax(ur, 1)[:, None] if k == 1 else be.topk_indices(ur, k)
         ub = be.gather(ur, be.arange(len(bad))[:, None], tb)
-        self._refresh(bad, s)
+        self._refresh(bad, s, base, allowed)
         self.n_full_scans += len(bad)
         return rb, tb, ub
 
@@ -844,18 +864,21 @@ class World:
     def slate_expected_rewards(self, slates) -> np.ndarray:
         """(B,) exact expected reward of the given (B, k) slates under the cascade model."""
         self._require_started()
-        a = self._check_actions(slates, slate=True)
+        ab = self.be.asarray(self._check_actions(slates, slate=True), "int64")
+        return self._slate_values(ab, self._slate_cosines(ab))
+
+    def _slate_values(self, ab, s) -> np.ndarray:
+        """:meth:`slate_expected_rewards` of checked (B, k) backend slates ``ab`` with cosines ``s``."""
         be = self.be
-        ab = be.asarray(a, "int64")
         r2 = be.arange(self.n_users)[:, None] + 0 * ab
-        u = self._exact_utility(r2, ab, self._cosines(r2, ab))  # float64, as in _exact_values
+        u = self._exact_utility(r2, ab, s)  # float64, as in _exact_values
         cuts, temp = be.astype(self._cuts, "float64"), be.astype(self._temp, "float64")
         probs = kind_probabilities(u, cuts[:, None, :] + 0 * u[..., None], temp[:, None] + 0 * u)
         blocked = ~be.gather(self._allowed, r2, ab)
         onehot = be.zeros(N_KINDS, "float64")
         onehot[BLOCK] = 1.0
         probs = be.where(blocked[..., None], onehot + 0 * probs, probs)
-        exam = be.asarray(self.config.cascade.examination_probs(a.shape[1]), "float64")
+        exam = be.asarray(self.config.cascade.examination_probs(ab.shape[1]), "float64")
         return be.to_numpy(slate_value(probs, exam, be.asarray(self.rewards, "float64"))).astype(np.float64)
 
     # ------------------------------------------------------------------ validation
@@ -942,9 +965,10 @@ class World:
         else:
             k = a.shape[1]
             _, best = self.best_slates(k)
-            e_chosen = self.slate_expected_rewards(a)
+            s_slate = self._slate_cosines(ab)  # the chosen slates' cosines, for both uses below
+            e_chosen = self._slate_values(ab, s_slate)
             r2 = rows[:, None] + 0 * ab
-            util = self._utility(r2, ab)
+            util = self._utility(r2, ab, s_slate)
             blocked = ~be.gather(self._allowed, r2, ab)
             unif = be.asarray(self._uniform((b, k)), "float32")
             exam_u = self._rng.random((b, k))
