@@ -67,6 +67,8 @@ def trace_recommendations(prep, agent_index: int, users, checkpoints, *, seed_in
     pct = _percentiles(prep.population.utility(prep.item_vectors, users))
     p_pos = prep.population.p_positive(prep.item_vectors, users)
     feats = prep.population.features[users]
+    hist_dim = obs.features.shape[1] - feats.shape[1]  # world.history_k > 0: asked as new people, empty history
+    feats = np.pad(feats, ((0, 0), (0, hist_dim)))
     rows: list[dict] = []
 
     def ask(t: int) -> None:
