@@ -58,6 +58,7 @@ class UserHistory:
         self._centre = x.mean(0)
         _, _, vt = np.linalg.svd(x - self._centre, full_matrices=False)
         self._basis = vt[: self.dim].T.copy()  # (d, m), the agents' arm_dim reduction (agents._linear_agent)
+        self._z = self.project(x)  # (n_items, m) every item's coordinates, extended as items are added
         self.bounds(x)
 
     @property
@@ -83,7 +84,9 @@ class UserHistory:
         """Empty histories for ``n_rows`` slots."""
         if not self.k:
             return
-        self._buf = np.zeros((n_rows, self.k, self.dim))
+        self._buf = np.zeros((n_rows * self.k, self.dim))  # slot r's ring: rows r·k … r·k + k − 1
+        self._buf3 = self._buf.reshape(n_rows, self.k, self.dim)  # the same memory, per slot
+        self._mean = np.zeros((n_rows, self.dim))  # scratch for features()
         self._sum = np.zeros((n_rows, self.dim))
         self._count = np.zeros(n_rows, dtype=np.int64)  # items held (≤ k)
         self._next = np.zeros(n_rows, dtype=np.int64)  # ring position written next
@@ -92,7 +95,7 @@ class UserHistory:
         """Slots ``rows`` got a new person: their history starts empty."""
         if not self.k or len(rows) == 0:
             return
-        self._buf[rows] = 0.0
+        self._buf3[rows] = 0.0
         self._sum[rows] = 0.0
         self._count[rows] = 0
         self._next[rows] = 0
@@ -104,28 +107,43 @@ class UserHistory:
         rows = np.flatnonzero(positive)
         if not len(rows):
             return
-        z = self.project(item_vectors[item[rows]])
-        # items added to the catalog later may reach past the bounds: widen them, never clip a mean
-        self._low = np.minimum(self._low, z.min(0).astype(np.float32))
-        self._high = np.maximum(self._high, z.max(0).astype(np.float32))
+        n = item_vectors.shape[0]
+        if n > len(self._z):  # items added to the catalog (World.add_items appends them)
+            new = self.project(item_vectors[len(self._z):])
+            self._z = np.concatenate([self._z, new])
+            # they may reach past the bounds: widen them, so that clipping never moves a mean
+            self._low = np.minimum(self._low, new.min(0).astype(np.float32))
+            self._high = np.maximum(self._high, new.max(0).astype(np.float32))
+        z = self._z[item[rows]]
         pos = self._next[rows]
-        self._sum[rows] += z - self._buf[rows, pos]
-        self._buf[rows, pos] = z
-        self._next[rows] = (pos + 1) % self.k
-        full = self._count[rows] >= self.k
-        self._count[rows] += ~full
+        at = rows * self.k + pos
+        self._sum[rows] += z - self._buf[at]
+        self._buf[at] = z
+        nxt = pos + 1
+        nxt[nxt == self.k] = 0
+        self._next[rows] = nxt
+        self._count[rows] = np.minimum(self._count[rows] + 1, self.k)
         # re-add the window exactly once per wrap, so the running sums never drift from the buffer
-        wrap = rows[self._next[rows] == 0]
+        wrap = rows[nxt == 0]
         if len(wrap):
-            self._sum[wrap] = self._buf[wrap].sum(1)
+            self._sum[wrap] = self._buf3[wrap].sum(1)
 
     def features(self) -> np.ndarray:
         """(B, m) float32 history coordinates (0 where a slot has no positive answer yet)."""
-        mean = self._sum / np.maximum(self._count, 1)[:, None]
-        return np.clip(mean, self._low, self._high).astype(np.float32)
+        return self._clipped_mean().astype(np.float32)
 
     def append_to(self, visible: np.ndarray) -> np.ndarray:
         """``[visible, history]`` as a new (B, d_u + m) float32 array (a copy of ``visible`` when off)."""
         if not self.k:
             return visible.copy()
-        return np.concatenate([visible, self.features()], axis=1)
+        d_u = visible.shape[1]
+        out = np.empty((visible.shape[0], d_u + self.dim), dtype=np.float32)
+        out[:, :d_u] = visible
+        out[:, d_u:] = self._clipped_mean()
+        return out
+
+    def _clipped_mean(self) -> np.ndarray:
+        """(B, m) float64 means, clipped to the bounds (a no-op but for float rounding), in scratch."""
+        mean = np.divide(self._sum, np.maximum(self._count, 1)[:, None], out=self._mean)
+        np.maximum(mean, self._low.astype(np.float64), out=mean)
+        return np.minimum(mean, self._high.astype(np.float64), out=mean)
