@@ -52,12 +52,16 @@ class LikedItems:
         self.items = np.full((n_rows, k), -1, dtype=np.int64)
         self.owner = np.full(n_rows, -1, dtype=np.int64)  # the person each row's history belongs to
         self._next = np.zeros(n_rows, dtype=np.int64)
+        # the unit vectors of ``items`` (zeros where -1), kept in step with it: a step copies the
+        # vectors of the newly liked items only, not (B, k, d) of them
+        self._vectors = np.zeros((n_rows, k, self.unit.shape[1]), dtype=self.unit.dtype)
 
     def _follow(self, user_ids: np.ndarray) -> None:
         """Forget the history of rows that another person has taken."""
         moved = self.owner != user_ids
         if moved.any():
             self.items[moved] = -1
+            self._vectors[moved] = 0.0
             self._next[moved] = 0
             self.owner[moved] = user_ids[moved]
 
@@ -68,8 +72,7 @@ class LikedItems:
         held = self.items >= 0  # (B, k)
         if not held.any():
             return np.full(actions.shape, -1, dtype=np.int64), np.full(actions.shape, np.nan)
-        liked = self.unit[np.maximum(self.items, 0)]  # (B, k, d)
-        cos = np.matmul(self.unit[actions], liked.transpose(0, 2, 1)).astype(np.float64)  # (B, s, k), float32 GEMMs
+        cos = np.matmul(self.unit[actions], self._vectors.transpose(0, 2, 1)).astype(np.float64)  # (B, s, k)
         usable = held[:, None, :] & (self.items[:, None, :] != actions[:, :, None])
         cos = np.where(usable, cos, -np.inf)
         best = cos.argmax(axis=2)
@@ -85,6 +88,7 @@ class LikedItems:
         if rows.size:
             slot = self._next[rows] % self.items.shape[1]
             self.items[rows, slot] = liked_item[rows]
+            self._vectors[rows, slot] = self.unit[liked_item[rows]]
             self._next[rows] += 1
 
 

@@ -16,6 +16,7 @@ from sim.cells import Cell
 from sim.metrics.tracker import MetricTracker
 from sim.feedback_delay import FeedbackSchedule, log_arrival_columns
 from sim.explanations import Explainer
+from sim.log_buffer import LogBuffer
 from sim.prepare import Prepared, world_config
 from sim.seeding import agent_seed, as_int_seed, world_seed
 
@@ -87,17 +88,23 @@ def _pad_mask(mask: np.ndarray, n_total: int, fill: bool = False) -> np.ndarray:
 
 
 class _Columns:
-    """Column-wise accumulation of per-step metrics (no per-step Python dicts)."""
+    """Column-wise accumulation of per-step metrics (no per-step Python dicts).
+
+    A column's dtype is that of its first value (a Python float: float64, int: int64, bool: bool)."""
+
+    _PY = {float: np.float64, int: np.int64, bool: np.bool_}
 
     def __init__(self, horizon: int):
         self.data: dict[str, np.ndarray] = {}
         self.horizon = horizon
 
-    def put(self, t: int, **values) -> None:
+    def put(self, t: int, values: dict) -> None:
+        data = self.data
         for k, v in values.items():
-            col = self.data.get(k)
+            col = data.get(k)
             if col is None:
-                col = self.data[k] = np.zeros(self.horizon, dtype=np.asarray(v).dtype)
+                dtype = self._PY.get(type(v)) or np.asarray(v).dtype
+                col = data[k] = np.zeros(self.horizon, dtype=dtype)
             col[t] = v
 
 
@@ -113,10 +120,10 @@ def play_cell(prep: Prepared, cell: Cell) -> dict:
     arm_features = prep.item_vectors.astype(np.float64)
     arm_features.setflags(write=False)  # the same matrix every step: agents check it once
     cols = _Columns(horizon)
-    shown = np.zeros(n_total, dtype=np.int64)
-    log_budget = cfg.log.max_rows_per_cell if cfg.log.enabled else 0
-    log_parts: list[dict[str, np.ndarray]] = []
-    explainer = Explainer(agent, prep.item_vectors, b, POSITIVE) if log_budget > 0 else None
+    log_rows = min(cfg.log.max_rows_per_cell, horizon * b * cfg.world.slate_size) if cfg.log.enabled else 0
+    log = LogBuffer(log_rows)
+    explainer = Explainer(agent, prep.item_vectors, b, POSITIVE) if log_rows > 0 else None
+    step_log = _StepLog(b, cfg.world.slate_size) if log_rows > 0 else None
     tracker = MetricTracker(prep, b)  # every registered metric (sim.metrics)
     schedule = FeedbackSchedule.from_config(cfg, cell.seed_index)  # delayed / batched updates
     for t in range(horizon):
@@ -138,53 +145,58 @@ def play_cell(prep: Prepared, cell: Cell) -> dict:
         arrival, update = schedule.step(t, ctx, decision, fb)  # today: (ctx, decision, fb) at once
         if update is not None:
             agent.update(*update)
-        cols.put(t, **tracker.step(t, decision.actions, res, session_before, context_ids, world.n_items, truth))
-        cols.put(t, **schedule.counts())  # answers in flight / buffered (sim.feedback_delay)
-        actions = decision.actions
-        shown += np.bincount(actions.reshape(-1), minlength=n_total)
-        if log_budget > 0:
+        cols.put(t, tracker.step(t, decision.actions, res, session_before, context_ids, world.n_items, truth))
+        cols.put(t, schedule.counts())  # answers in flight / buffered (sim.feedback_delay)
+        if not log.full:
             why = explainer.columns(user_ids, decision, res.kind, res.position)
-            log_parts.append(_log_rows(t, b, context_ids, decision, res, prep, user_ids, why))
-            log_parts[-1].update(log_arrival_columns(t, arrival, log_parts[-1]["action"].size))
-            log_budget -= log_parts[-1]["action"].size
-            if log_budget <= 0:
+            rows = step_log.columns(t, context_ids, decision, res, user_ids, why)
+            rows.update(log_arrival_columns(t, arrival, step_log.n))
+            log.add(step_log.n, rows)
+            if log.full:
                 explainer.stop()
         obs = res.observation
-    return _tables(prep, cell, cols.data, shown, log_parts, cfg.log.max_rows_per_cell)
+    return _tables(prep, cell, cols.data, tracker.shown, log)
 
 
-def _log_rows(t: int, b: int, context_ids: np.ndarray, decision, res, prep: Prepared, user_ids: np.ndarray,
-              why: dict) -> dict:
-    """OBP-style rows: one per shown item (per slate position for slates), with the person's id and
-    the "why" columns of :mod:`sim.explanations`."""
-    actions = decision.actions
-    k = 1 if actions.ndim == 1 else actions.shape[1]
-    acts = actions.reshape(b, k)
-    pscore = decision.propensities.reshape(b, k)
-    position = np.broadcast_to(np.arange(k), (b, k))
-    responded = position == res.position[:, None]
-    if k == 1:
-        responded = np.ones((b, 1), dtype=bool)
-    kind = np.where(responded, res.kind[:, None], 3)  # positions with no response are neutral
-    reward = np.where(responded, res.reward[:, None], 0.0)
-    return {
-        "step": np.full(b * k, t, dtype=np.int32),
-        "slate_id": (t * b + np.repeat(np.arange(b), k)).astype(np.int64),
-        "context_id": np.repeat(context_ids, k).astype(np.int64),
-        "action": acts.reshape(-1).astype(np.int64),
-        "item_id_index": prep.order[acts.reshape(-1)].astype(np.int64),
-        "position": position.reshape(-1).astype(np.int16),
-        "pscore": pscore.reshape(-1).astype(np.float64),
-        "reward": reward.reshape(-1).astype(np.float64),
-        "feedback_kind": kind.reshape(-1).astype(np.int8),
-        "expected_reward_slate": np.repeat(res.expected_reward_chosen, k).astype(np.float64),
-        "person_id": np.repeat(user_ids, k).astype(np.int64),  # not user_id: OPE clusters by context_id
-        **why,
-    }
+class _StepLog:
+    """One step's OBP-style log rows: one per shown item (per slate position for slates), with the
+    person's id and the "why" columns of :mod:`sim.explanations`; index columns built once per cell."""
+
+    def __init__(self, b: int, k: int):
+        self.b, self.k, self.n = b, k, b * k
+        self.slot = np.repeat(np.arange(b, dtype=np.int64), k)  # slate_id = t·b + slot
+        self.position = np.tile(np.arange(k, dtype=np.int16), b)
+
+    def columns(self, t: int, context_ids: np.ndarray, decision, res, user_ids: np.ndarray, why: dict) -> dict:
+        """The columns of step ``t`` ((b·k,) arrays or scalars), in the log's column order."""
+        b, k = self.b, self.k
+        actions = decision.actions
+        pscore = decision.propensities
+        if k == 1:  # every row responded to its one item
+            kind, reward = res.kind, res.reward
+            expected, context, person = res.expected_reward_chosen, context_ids, user_ids
+        else:
+            responded = (np.arange(k)[None, :] == res.position[:, None]).reshape(-1)
+            kind = np.where(responded, np.repeat(res.kind, k), 3)  # positions with no response are neutral
+            reward = np.where(responded, np.repeat(res.reward, k), 0.0)
+            expected = np.repeat(res.expected_reward_chosen, k)
+            context, person = np.repeat(context_ids, k), np.repeat(user_ids, k)
+        return {
+            "step": np.int32(t),
+            "slate_id": self.slot + np.int64(t * b),
+            "context_id": np.asarray(context, dtype=np.int64).reshape(-1),
+            "action": np.asarray(actions, dtype=np.int64).reshape(-1),
+            "position": self.position,
+            "pscore": np.asarray(pscore, dtype=np.float64).reshape(-1),
+            "reward": np.asarray(reward, dtype=np.float64).reshape(-1),
+            "feedback_kind": np.asarray(kind, dtype=np.int8).reshape(-1),
+            "expected_reward_slate": np.asarray(expected, dtype=np.float64).reshape(-1),
+            "person_id": np.asarray(person, dtype=np.int64).reshape(-1),  # not user_id: OPE clusters by context_id
+            **why,
+        }
 
 
-def _tables(prep: Prepared, cell: Cell, metrics: dict, shown: np.ndarray, log_parts: list,
-            max_log_rows: int) -> dict:
+def _tables(prep: Prepared, cell: Cell, metrics: dict, shown: np.ndarray, log: LogBuffer) -> dict:
     import pyarrow as pa
 
     label = cell.agent_label
@@ -200,13 +212,12 @@ def _tables(prep: Prepared, cell: Cell, metrics: dict, shown: np.ndarray, log_pa
     items = pa.table({"agent": pa.array([label] * nz.size), "seed": np.full(nz.size, cell.seed_index, np.int32),
                       "item_id": pa.array([prep.item_ids[i] for i in nz]),
                       "title": pa.array([prep.titles[i] for i in nz]), "count": shown[nz]})
-    log = None
-    if log_parts:
-        cols = {k: np.concatenate([p[k] for p in log_parts])[:max_log_rows] for k in log_parts[0]}
-        m = cols["action"].size
-        kinds = np.array(KIND_NAMES)[cols.pop("feedback_kind")]
-        log = pa.table({"agent": pa.array([label] * m), "seed": np.full(m, cell.seed_index, np.int32),
-                        **{k: v for k, v in cols.items() if k != "item_id_index"},
-                        "item_id": pa.array([prep.item_ids[i] for i in cols["action"]]),
-                        "feedback_kind": pa.array(kinds)})
-    return {"metrics": metrics_table, "genres": genres, "items": items, "log": log}
+    result = {"metrics": metrics_table, "genres": genres, "items": items, "log": None}
+    if log.size:
+        cols = log.columns()
+        m = log.size
+        kinds = pa.array(KIND_NAMES).take(cols.pop("feedback_kind"))
+        result["log"] = pa.table({"agent": pa.array([label] * m), "seed": np.full(m, cell.seed_index, np.int32),
+                                  **cols, "item_id": pa.array(prep.item_ids).take(cols["action"]),
+                                  "feedback_kind": kinds})
+    return result

@@ -61,6 +61,11 @@ class MetricTracker:
                             [f"exposure:{g}={label}" for label in labels], [f"catalog:{g}={label}" for label in labels])
                         for g, (labels, membership) in self.groupings.items()}
 
+    @property
+    def shown(self) -> np.ndarray:
+        """(n_items,) times each item was shown so far in this cell (every slate position counts)."""
+        return self.cell.shown
+
     def truth(self, t: int, world, mask: np.ndarray) -> Truth | None:
         """The exact truth before step ``t`` on truth steps (:func:`is_truth_step`), else None."""
         if not self.needs_truth or not is_truth_step(t):
@@ -87,6 +92,7 @@ class MetricTracker:
                "session_length_sum": int((session_before[ended] + 1).sum()),
                **{f"n_{name}": int(counts[i]) for i, name in enumerate(KINDS)}}
         view = StepView(t=t, slates=slates, result=res, session_step=session_before, cell=cell, truth=truth)
+        groups = {f: g[context_ids] for f, (_, g) in cell.segments.items()} if self.segmented else {}
         for m in self.metrics:
             value = m.step(view)
             if not m.per_row:
@@ -98,14 +104,15 @@ class MetricTracker:
             out[m.col] = float(value[ok].mean()) if n_ok else float("nan")
             out[m.col + ":n"] = n_ok
             if m.segment:
-                self._segments(out, m, value, ok, context_ids)
+                self._segments(out, m, value, ok, groups)
         self._exposure(out)
         return out
 
-    def _segments(self, out: dict, m, value: np.ndarray, ok: np.ndarray, context_ids: np.ndarray) -> None:
+    def _segments(self, out: dict, m, value: np.ndarray, ok: np.ndarray, groups: dict) -> None:
+        """``seg:`` columns of metric ``m``; ``groups`` feature -> each row's group this step."""
         v = np.where(ok, value, 0.0)
-        for feature, (labels, groups) in self.cell.segments.items():
-            g = groups[context_ids]
+        for feature, (labels, _) in self.cell.segments.items():
+            g = groups[feature]
             sums = np.bincount(g, weights=v, minlength=len(labels))
             n = np.bincount(g, weights=ok, minlength=len(labels))
             with np.errstate(invalid="ignore", divide="ignore"):
