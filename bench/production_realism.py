@@ -44,13 +44,13 @@ def drift_tables(study: rs.RealismStudy) -> str:
 
 
 def privacy_tables(study: rs.RealismStudy) -> str:
-    """Regret against ε, and the non-private agents as the last row."""
+    """Regret against ε, and the non-private agents (``rs.private_references``) as the last row."""
     points = []
     for eps in rs.epsilons(study.size):
         points += study.regret({f"{eps:g}": {}}, rs.private_agents(eps))
     plain = {v: k for k, v in rs.PRIVATE.items()}
-    ref = "not private (`lin_ts`, `linucb`, `beta_ts`)"
-    points += [rs.Point(ref, plain[p.agent], p.per_seed) for p in study.regret({ref: {}}, rs.learners())]
+    ref = "not private (`lin_ts` with noise 0.5, `linucb`, `beta_ts`)"
+    points += [rs.Point(ref, plain[p.agent], p.per_seed) for p in study.regret({ref: {}}, rs.private_references())]
     return rs.markdown(points, "ε")
 
 

@@ -26,11 +26,14 @@ DRAWS = 16
 GAMMA, WINDOW = 0.95, 20
 """The forgetting agents' discount (memory ≈ 20 decision steps) and sliding window (steps)."""
 DELAY_MIX = "clicks geometric (mean 2), saves and shares log-normal (median 20, σ 1), others at once"
-PRIVATE = {"private_lin_ts": "lin_ts", "private_linucb": "linucb", "private_beta_ts": "beta_ts"}
-"""Each private agent and its non-private counterpart."""
-FORGETTING = {"discounted_beta_ts": "beta_ts", "discounted_lin_ts": "lin_ts",
+LIN_TS_FIXED = "lin_ts (noise 0.5)"
+"""``lin_ts`` with the fixed noise scale 0.5 of ``discounted_lin_ts`` and ``private_lin_ts`` (their γ = 1
+and ε → ∞ model); the default ``lin_ts`` estimates its noise scale (``noise_std='auto'``)."""
+PRIVATE = {"private_lin_ts": LIN_TS_FIXED, "private_linucb": "linucb", "private_beta_ts": "beta_ts"}
+"""Each private agent and its non-private counterpart (``private_references``)."""
+FORGETTING = {"discounted_beta_ts": "beta_ts", "discounted_lin_ts": LIN_TS_FIXED,
               "discounted_linucb": "linucb", "sliding_window_ucb": "ucb1"}
-"""Each forgetting agent and its stationary counterpart."""
+"""Each forgetting agent and its stationary counterpart (its γ = 1 or endless-window form)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,13 @@ class Point:
 def learners(draws: int = DRAWS) -> dict[str, dict]:
     """The agents of the delay and cadence sections (and the non-private reference row)."""
     return {"lin_ts": {"name": "lin_ts", "params": {"n_propensity_draws": draws}},
+            "linucb": {"name": "linucb"},
+            "beta_ts": {"name": "beta_ts", "params": {"n_propensity_draws": draws}}}
+
+
+def private_references(draws: int = DRAWS) -> dict[str, dict]:
+    """The non-private counterparts of ``PRIVATE`` (``lin_ts`` with the private agent's noise scale)."""
+    return {LIN_TS_FIXED: {"name": "lin_ts", "params": {"n_propensity_draws": draws, "noise_std": 0.5}},
             "linucb": {"name": "linucb"},
             "beta_ts": {"name": "beta_ts", "params": {"n_propensity_draws": draws}}}
 
@@ -77,11 +87,13 @@ DRIFTS = {"drift off": {"world": {"drift": {"enabled": False}}},
 
 
 def drift_agents(draws: int = DRAWS) -> dict[str, dict]:
-    """Each stationary agent next to its forgetting version (γ = ``GAMMA``, window ``WINDOW``)."""
+    """Each stationary agent next to its forgetting version (γ = ``GAMMA``, window ``WINDOW``); ``lin_ts``
+    both at its default and with ``discounted_lin_ts``'s fixed noise scale (its γ = 1 form)."""
     tsp = {"n_propensity_draws": draws}
     return {"beta_ts": {"name": "beta_ts", "params": tsp},
             "discounted_beta_ts": {"name": "discounted_beta_ts", "params": {**tsp, "gamma": GAMMA}},
             "lin_ts": {"name": "lin_ts", "params": tsp},
+            LIN_TS_FIXED: {"name": "lin_ts", "params": {**tsp, "noise_std": 0.5}},
             "discounted_lin_ts": {"name": "discounted_lin_ts", "params": {**tsp, "gamma": GAMMA}},
             "linucb": {"name": "linucb"},
             "discounted_linucb": {"name": "discounted_linucb", "params": {"gamma": GAMMA}},
@@ -116,6 +128,14 @@ def merged(base: dict, extra: dict) -> dict:
     return out
 
 
+def run_config(base: dict, extra: dict, agents: dict[str, dict]):
+    """The validated ``RunConfig`` of variant ``extra`` over ``base`` with ``agents`` (labels: their keys)."""
+    from sim.config import RunConfig
+
+    specs = [{**spec, "label": label} for label, spec in agents.items()]
+    return RunConfig.model_validate(merged(base, {**extra, "agents": specs}))
+
+
 class RealismStudy:
     """The prepared world of the study at size ``size`` (``"ci"`` or ``"full"``; default: the
     notebooks' ``$BANDITSIM_NOTEBOOK_SIZE``); ``regret(variants, agents)`` plays them."""
@@ -143,12 +163,11 @@ class RealismStudy:
     def regret(self, variants: dict[str, dict], agents: dict[str, dict]) -> list[Point]:
         """One ``Point`` per (variant, agent), variants outer, in the order given."""
         from sim.cells import Cell
-        from sim.config import RunConfig
         from sim.play import play_cell
 
         points = []
         for v_label, extra in variants.items():
-            cfg = RunConfig.model_validate(merged(self.base, {**extra, "agents": list(agents.values())}))
+            cfg = run_config(self.base, extra, agents)
             prep = dataclasses.replace(self.prep, config=cfg)
             self._keep.append(prep)
             for i, a_label in enumerate(agents):
@@ -163,8 +182,20 @@ def paired_differences(points: list[Point], pairs: dict[str, str]) -> list[Point
     """``a − b`` per seed for each (a, b) of ``pairs`` in each variant (same seeds, same users)."""
     by = {(p.variant, p.agent): p for p in points}
     variants = list(dict.fromkeys(p.variant for p in points))
-    return [Point(v, f"`{a}` − `{b}`", tuple(np.subtract(by[v, a].per_seed, by[v, b].per_seed)))
+    return [Point(v, f"{code(a)} − {code(b)}", tuple(np.subtract(by[v, a].per_seed, by[v, b].per_seed)))
             for a, b in pairs.items() for v in variants if (v, a) in by and (v, b) in by]
+
+
+def code(label: str) -> str:
+    """An agent label for markdown: its name as code, the rest as text.
+
+    >>> code("lin_ts (noise 0.5)"), code("`a` − `b`")
+    ('`lin_ts` (noise 0.5)', '`a` − `b`')
+    """
+    if label.startswith("`"):
+        return label
+    head, _, tail = label.partition(" ")
+    return f"`{head}` {tail}" if tail else f"`{head}`"
 
 
 def cell(point: Point | None, signed: bool = False) -> str:
@@ -195,11 +226,10 @@ def markdown(points: list[Point], corner: str, rows: str = "variant", signed: bo
     variants = list(dict.fromkeys(p.variant for p in points))
     agents = list(dict.fromkeys(p.agent for p in points))
     row_keys, col_keys = (variants, agents) if rows == "variant" else (agents, variants)
-    fmt = (lambda a: a if a.startswith("`") else f"`{a}`")
-    heads = [fmt(c) for c in col_keys] if rows == "variant" else col_keys
+    heads = [code(c) for c in col_keys] if rows == "variant" else col_keys
     lines = [f"| {corner} | " + " | ".join(heads) + " |", "|" + "---|" * (len(col_keys) + 1)]
     for r in row_keys:
         cells = [cell(by.get((r, c) if rows == "variant" else (c, r)), signed) for c in col_keys]
-        label = (row_labels or {}).get(r, r if rows == "variant" else fmt(r))
+        label = (row_labels or {}).get(r, r if rows == "variant" else code(r))
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -36,17 +36,28 @@ def test_markdown_orientation_labels_and_missing_cells():
 
 
 def test_variants_are_valid_configs_at_both_sizes():
-    from sim.config import RunConfig
-
     base = {"catalog": {"source": str(rs.DATA / "podcasts.csv"), "text_columns": ["title"]},
-            "population": {"kind": "clusters", "n_users": 50, "n_clusters": 3}, "agents": [{"name": "random"}]}
+            "population": {"kind": "clusters", "n_users": 50, "n_clusters": 3}}
     for size in ("ci", "full"):
         variants = {**rs.delay_variants(size), **rs.cadence_variants(size), **rs.DRIFTS}
+        agent_sets = [rs.learners(), rs.drift_agents(), rs.private_references()] + [
+            rs.private_agents(eps) for eps in rs.epsilons(size)]
         for extra in variants.values():
-            RunConfig.model_validate(rs.merged(base, extra))
-        agent_sets = [rs.learners(), rs.drift_agents()] + [rs.private_agents(eps) for eps in rs.epsilons(size)]
+            rs.run_config(base, extra, rs.learners())
         for agents in agent_sets:
-            RunConfig.model_validate(rs.merged(base, {"agents": list(agents.values())}))
+            cfg = rs.run_config(base, {}, agents)
+            assert [a.label for a in cfg.agents] == list(agents)
+    # each forgetting / private agent's reference is in the same table as the agent
+    assert set(rs.FORGETTING) | set(rs.FORGETTING.values()) <= set(rs.drift_agents())
+    assert set(rs.PRIVATE.values()) == set(rs.private_references())
+    # the fixed-noise lin_ts reference has the noise scale the discounted and private agents use
+    from agents import make_agent
+
+    fixed = rs.drift_agents()[rs.LIN_TS_FIXED]["params"]["noise_std"]
+    assert fixed == rs.private_references()[rs.LIN_TS_FIXED]["params"]["noise_std"]
+    for name in ("discounted_lin_ts", "private_lin_ts"):
+        spec = {**rs.drift_agents(), **rs.private_agents(1.0)}[name]
+        assert make_agent(name, 3, **spec["params"]).noise_std == fixed
     assert "private_beta_ts" not in rs.private_agents(1000.0)
 
 
