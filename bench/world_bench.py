@@ -1,9 +1,12 @@
 """World throughput on the MovieLens catalog (CPU): user-steps (feedback events) per second.
 
-Run: ``python bench/world_bench.py [--steps 200] [--repeat 3] [--backend numpy|torch] [--slate 0]``.
+Run: ``python bench/world_bench.py [--steps 200] [--repeat 3] [--backend numpy|torch] [--slate 0]
+[--configs all,tastes,trend,off]``.
 Times ``World.step`` alone (uniform random actions drawn beforehand) at B = 1, 256, 4096,
 with all dynamics on (drift in the full embedding space, the default, and "all, tastes":
-``Drift(basis="tastes")``, drift within the span of the fitted tastes) and with drift off. Each figure is the best of ``--repeat`` runs (the
+``Drift(basis="tastes")``, drift within the span of the fitted tastes), with the exogenous
+taste trend on as well ("all + trend": ``Drift(trend_rate=0.02)``, off by default in the world)
+and with drift off. Each figure is the best of ``--repeat`` runs (the
 machine may be shared), after ``--warmup`` untimed steps (so drifted tastes and the full
 scans they cause are in the timed steps). Printed per line: events/s (best, median) by the
 wall clock, events per CPU-second of this process (less sensitive to other processes on a
@@ -50,6 +53,8 @@ def main(argv=None) -> None:
     ap.add_argument("--device", default=None)
     ap.add_argument("--slate", type=int, default=0, help="slate size (0: single item)")
     ap.add_argument("--sizes", default="1,256,4096")
+    ap.add_argument("--configs", default="all,tastes,trend,off",
+                    help="comma-separated: all (every default dynamic), tastes, trend (all + trend), off (drift off)")
     args = ap.parse_args(argv)
     from envs.catalog import movielens_catalog
     from envs.dynamics import Drift
@@ -62,8 +67,13 @@ def main(argv=None) -> None:
     pop = movielens_population(x)
     print(f"MovieLens catalog {x.shape[0]} items, {pop.n_users} fitted users, backend {args.backend}, "
           f"slate {args.slate or 'single item'}, best of {args.repeat}, {args.warmup} warm-up steps")
-    configs = (("all dynamics", Drift()), ("all, tastes", Drift(basis="tastes")), ("drift off", Drift(enabled=False)))
-    for label, drift in configs:
+    configs = {"all": ("all dynamics", Drift()), "tastes": ("all, tastes", Drift(basis="tastes")),
+               "trend": ("all + trend", Drift(trend_rate=0.02)), "off": ("drift off", Drift(enabled=False))}
+    names = [c.strip() for c in args.configs.split(",") if c.strip()]
+    unknown = [c for c in names if c not in configs]
+    if unknown or not names:
+        ap.error(f"unknown --configs {', '.join(unknown) or '(none)'}; choose from {', '.join(configs)}")
+    for label, drift in (configs[c] for c in names):
         cfg = WorldConfig(backend=args.backend, device=args.device, drift=drift)
         for b in (int(v) for v in args.sizes.split(",")):
             w = World(x, pop, n_users=b, config=cfg, seed=0)
