@@ -7,8 +7,22 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from agents._blas_threads import one_blas_thread
+from agents._neural_draws import FrozenScores, LastAct, lazy_propensities
+from agents._neural_inputs import ItemTensor, float_tensor, long_tensor
+from agents._neural_net import (
+    RowLayout,
+    Weights,
+    all_item_features,
+    grouped_pair_features,
+    pair_features,
+    single_pair_features,
+)
+from agents._selection import top_k
 from agents._validation import check_choice, check_float, check_int
 from agents.base import SamplingAgent
+
+_WEIGHT_NAMES = ("w_user", "w_item", "b1", "w2", "b2")
+_REBUILD_CELLS = 1 << 22  # input values (replicas × buffered rows × widths) gathered at a time in a rebuild
 
 if TYPE_CHECKING:  # torch is imported where it is used: `import agents` stays light
     import torch
@@ -25,19 +39,6 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def _occurrence(group: torch.Tensor) -> torch.Tensor:
-    """For each element, how many earlier elements share its group id (vectorised)."""
-    import torch
-    order = torch.argsort(group, stable=True)
-    sorted_group = group[order]
-    new = torch.ones_like(sorted_group, dtype=torch.bool)
-    new[1:] = sorted_group[1:] != sorted_group[:-1]
-    start = torch.cummax(torch.where(new, torch.arange(group.numel(), device=group.device), 0), 0).values
-    occ = torch.empty_like(group)
-    occ[order] = torch.arange(group.numel(), device=group.device) - start
-    return occ
-
-
 class NeuralLinearTSAgent(SamplingAgent):
     """An MLP learns features of (user, item); a Bayesian linear last layer does the sampling.
 
@@ -47,6 +48,17 @@ class NeuralLinearTSAgent(SamplingAgent):
     response and rebuilt from the replay buffer whenever the net is retrained (every
     ``retrain_every`` responses of a replica, ``n_train_steps`` Adam steps of squared error).
     Each replica has its own weights, buffer and posterior.  ``device``: 'cpu', 'cuda', 'auto'.
+
+    Cost (issue #18 goal 5): an act computes the features of every (row, item) pair once (one
+    batched product per layer, rows grouped by replica: ``agents._neural_net``) and one posterior
+    draw per row; the ``n_propensity_draws`` Monte-Carlo draws of the propensity are made only when
+    ``Decision.propensities`` (or ``probabilities``) is first read, from the net and posterior the
+    agent acted with (``agents._neural_draws``), so an unlogged step pays nothing for them.  The
+    net's forward/backward runs only in a retrain: every ``retrain_every`` responses of a replica
+    (default 200, the representation's refresh cadence), ``n_train_steps`` steps of ``batch_size``
+    pairs, then one pass over the buffer to rebuild the last layer; between retrains an update is one
+    forward pass of the responded pairs and a (H+1)-sized Cholesky.  Acting, learning and reading
+    run on one torch/BLAS thread (``agents._blas_threads``).
 
     Examples
     --------
@@ -91,6 +103,11 @@ class NeuralLinearTSAgent(SamplingAgent):
         self._gen.manual_seed(int(self._rng.integers(2**62)))
 
     # ------------------------------------------------------------------ state
+    @property
+    def _weights(self) -> Weights:
+        """The nets' weights as they are now (a retrain replaces these tensors, never edits them)."""
+        return Weights(self.w_user, self.w_item, self.b1, self.w2, self.b2)
+
     def _build(self, d_user: int, d_item: int) -> None:
         import torch
         r, h, dev = self.n_replicas, self.hidden_size, self._device
@@ -117,59 +134,59 @@ class NeuralLinearTSAgent(SamplingAgent):
         self._buf_x = torch.zeros(r, cap, max(d_user, 1), device=dev)
         self._buf_arm = torch.zeros(r, cap, dtype=torch.long, device=dev)
         self._buf_y = torch.zeros(r, cap, device=dev)
-        self._buf_count = torch.zeros(r, dtype=torch.long, device=dev)
-        self._since_train = torch.zeros(r, dtype=torch.long, device=dev)
+        self._buf_count = np.zeros(r, dtype=np.int64)  # counters on the host: no device round trip a call
+        self._since_train = np.zeros(r, dtype=np.int64)
         self._built = True
 
     def _inputs(self, rows):
-        import torch
+        """(x (B, d_user), items (K, d_item) or None for one-hot item ids, replica (B,) numpy) as tensors."""
         x = rows.features
         d_user = 0 if x is None else x.shape[1]
-        if rows.arm_features is None:
-            items = np.eye(self.n_arms)
-        else:
-            items = rows.arm_features
+        d_item = self.n_arms if rows.arm_features is None else rows.arm_features.shape[1]
         if not self._built:
-            self._build(d_user, items.shape[1])
-        elif (d_user, items.shape[1]) != self._dims:
-            raise ValueError(f"input dimensions changed from {self._dims} to {(d_user, items.shape[1])}")
-        x = np.zeros((rows.n_rows, 1)) if x is None else x
-        t = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=self._device)
-        return t(x), t(items), torch.as_tensor(rows.replica, device=self._device)
+            self._build(d_user, d_item)
+        elif (d_user, d_item) != self._dims:
+            raise ValueError(f"input dimensions changed from {self._dims} to {(d_user, d_item)}")
+        x = np.zeros((rows.n_rows, 1), dtype=np.float32) if x is None else x
+        items = None
+        if rows.arm_features is not None:
+            items = self.__dict__.setdefault("_item_tensor", ItemTensor()).get(rows.arm_features, self._device)
+        return float_tensor(x, self._device), items, rows.replica
 
     def _features(self, x, items, rep):
         """Features f (B, K, H+1) of every (row, item) pair; rows use their replica's net."""
         import torch
-        pre = torch.einsum("bu,buh->bh", x, self.w_user[rep])[:, None, :]
-        pre = pre + torch.einsum("ki,bih->bkh", items, self.w_item[rep]) + self.b1[rep][:, None, :]
-        h = torch.relu(torch.einsum("bkh,bhg->bkg", torch.relu(pre), self.w2[rep]) + self.b2[rep][:, None, :])
-        return torch.cat([h, torch.ones_like(h[..., :1])], dim=-1)
+        with torch.no_grad():
+            return all_item_features(self._weights, x, items, RowLayout(_host(rep)))
 
     def _pair_features(self, x, items_of_rows, rep):
-        """Features (n, H+1) of one item per row; ``items_of_rows`` is (n, d_item)."""
-        import torch
-        pre = torch.einsum("bu,buh->bh", x, self.w_user[rep]) + torch.einsum("bi,bih->bh", items_of_rows, self.w_item[rep])
-        h = torch.relu(torch.einsum("bh,bhg->bg", torch.relu(pre + self.b1[rep]), self.w2[rep]) + self.b2[rep])
-        return torch.cat([h, torch.ones_like(h[:, :1])], dim=-1)
+        """Features (n, H+1) of one item per row: ``items_of_rows`` (n, d_item) rows or (n,) one-hot ids."""
+        return pair_features(self._weights, x, items_of_rows, RowLayout(_host(rep)))
+
+    def _frozen(self, rows) -> FrozenScores:
+        x, items, rep = self._inputs(rows)
+        return FrozenScores(self._weights, x, items, RowLayout(rep), self._mean, self._factor, self.noise_std,
+                            self.n_arms)
 
     # ------------------------------------------------------------------ protocol hooks
     def _sampler(self, rows):
-        import torch
-        x, items, rep = self._inputs(rows)
-        with torch.no_grad():
-            feats = self._features(x, items, rep)
-        mean, factor = self._mean[rep], self._factor[rep]
-
-        def draw(n):
-            z = torch.randn(n, *mean.shape, generator=self._gen, device=self._device)
-            theta = mean + self.noise_std * torch.einsum("bfg,nbg->nbf", factor, z)
-            return torch.einsum("bkf,nbf->nbk", feats, theta).double().cpu().numpy()
-
-        return draw
+        """``draw(n) -> (n, B, K)`` score draws from the agent's torch stream (tests, references)."""
+        with one_blas_thread():
+            return self._frozen(rows).numpy_draw(self._gen)
 
     def _decide(self, rows):
-        with one_blas_thread():  # small tensors: torch's worker threads cost more than they give
-            return super()._decide(rows)
+        """One posterior draw per row decides now; the propensities' draws are made when first read
+        (``agents._neural_draws``)."""
+        import torch
+        with one_blas_thread(), torch.no_grad():  # small tensors: torch's worker threads cost more than they give
+            frozen = self._frozen(rows)
+            feats = frozen.features()
+            scores = frozen.scores(feats, frozen.normals(1, frozen.n_rows, self._gen))[:, 0].double().cpu().numpy()
+            self.__dict__.setdefault("_last_act", LastAct()).hand_over(frozen, feats)
+        items = top_k(scores, rows.mask, self.slate_size, self._rng)
+        seed = int(self._propensity_rng().integers(2**62))
+        propensities, probabilities = lazy_propensities(frozen, items, rows.mask, self.n_propensity_draws, seed)
+        return items, propensities, probabilities
 
     def _learn(self, rows, arms, reward, kind):
         with one_blas_thread():
@@ -178,57 +195,100 @@ class NeuralLinearTSAgent(SamplingAgent):
     def _learn_now(self, rows, arms, reward):
         import torch
         x, items, rep = self._inputs(rows)
-        arm_t = torch.as_tensor(arms, device=self._device)
-        y = torch.as_tensor(reward, dtype=torch.float32, device=self._device)
+        layout = RowLayout(rep)
+        arm_t = long_tensor(arms, self._device)
+        y = float_tensor(reward, self._device)
+        z = arm_t if items is None else items[arm_t]
         with torch.no_grad():
-            f = self._pair_features(x, items[arm_t], rep)
-            self._precision.index_add_(0, rep, f[:, :, None] * f[:, None, :])
-            self._b.index_add_(0, rep, f * y[:, None])
-            slot = (self._buf_count[rep] + _occurrence(rep)) % self.buffer_size
-            self._buf_x[rep, slot] = x
-            self._buf_arm[rep, slot] = arm_t
-            self._buf_y[rep, slot] = y
-            self._buf_count += torch.bincount(rep, minlength=self.n_replicas)
-            self._since_train += torch.bincount(rep, minlength=self.n_replicas)
-        due = torch.nonzero(self._since_train >= self.retrain_every).flatten()
-        if due.numel():
+            if layout.single:  # one replica: in-place rank-n updates of its precision and Σ f·y
+                r = int(layout.replicas[0])
+                f = single_pair_features(self._weights.of(r), x, z)
+                self._precision[r].addmm_(f.T, f)
+                self._b[r].addmv_(f.T, y)
+            else:
+                reps = layout.reps_on(self._device)
+                f = grouped_pair_features(self._weights, layout.pack(x), layout.pack(z), reps)  # (G, W, H+1)
+                if layout.padded:  # rows that only fill a short group add nothing
+                    f = f * layout.pack(torch.ones_like(y))[..., None]
+                ft = f.transpose(1, 2)
+                self._precision.index_add_(0, reps, torch.bmm(ft, f))
+                self._b.index_add_(0, reps, torch.bmm(ft, layout.pack(y)[..., None])[..., 0])
+            slot = long_tensor((self._buf_count[rep] + layout.occurrence) % self.buffer_size, self._device)
+            rep_t = long_tensor(rep, self._device)
+            self._buf_x[rep_t, slot] = x
+            self._buf_arm[rep_t, slot] = arm_t
+            self._buf_y[rep_t, slot] = y
+        seen = np.bincount(rep, minlength=self.n_replicas)
+        self._buf_count += seen
+        self._since_train += seen
+        due = np.flatnonzero(self._since_train >= self.retrain_every)
+        if due.size:
             self._train(due, items)
             self._since_train[due] = 0
-        self._refactor(torch.unique(rep))
+        self._refactor(layout.replicas)
 
     # ------------------------------------------------------------------ training
-    def _train(self, due, items) -> None:
+    def _train(self, due: np.ndarray, items) -> None:
+        """``n_train_steps`` Adam steps on minibatches of the ``due`` replicas' buffers (one batched
+        product per layer for all of them), then their last-layer posteriors rebuilt."""
         import torch
-        params = [self.w_user, self.w_item, self.b1, self.w2, self.b2, self.head]
+        for name in _WEIGHT_NAMES:  # copy on write: unread decisions keep the weights they acted with
+            setattr(self, name, getattr(self, name).detach().clone().requires_grad_())
+        params = [*self._weights, self.head]
         opt = torch.optim.Adam(params, lr=self.learning_rate)  # fresh state: untouched replicas stay put
-        size = torch.clamp(self._buf_count[due], max=self.buffer_size)
-        rep = due.repeat_interleave(self.batch_size)
+        size = long_tensor(np.minimum(self._buf_count[due], self.buffer_size), self._device)
+        due_t = long_tensor(due, self._device)
+        rows = due_t[:, None]
         for _ in range(self.n_train_steps):
-            u = torch.rand(due.numel(), self.batch_size, generator=self._gen, device=self._device)
-            slot = (u * size[:, None]).long().flatten()
-            f = self._pair_features(self._buf_x[rep, slot], items[self._buf_arm[rep, slot]], rep)
-            loss = ((f * self.head[rep]).sum(-1) - self._buf_y[rep, slot]).pow(2).sum() / rep.numel()
+            u = torch.rand(due.size, self.batch_size, generator=self._gen, device=self._device)
+            slot = (u * size[:, None]).long()
+            arm = self._buf_arm[rows, slot]
+            f = grouped_pair_features(self._weights, self._buf_x[rows, slot], arm if items is None else items[arm],
+                                      due_t)
+            loss = ((f * self.head[due_t][:, None, :]).sum(-1) - self._buf_y[rows, slot]).pow(2).sum() / slot.numel()
             opt.zero_grad()
             loss.backward()
             opt.step()
-        with torch.no_grad():  # rebuild the last-layer posterior of retrained replicas from their buffers
-            cap = self.buffer_size
-            valid = torch.arange(cap, device=self._device)[None, :] < size[:, None]
-            rep_all = due[:, None].expand(-1, cap)[valid]
-            slot_all = torch.arange(cap, device=self._device)[None, :].expand(due.numel(), -1)[valid]
-            f = self._pair_features(self._buf_x[rep_all, slot_all], items[self._buf_arm[rep_all, slot_all]], rep_all)
-            eye = torch.eye(f.shape[1], device=self._device)
-            self._precision[due] = self.ridge * eye
-            self._b[due] = 0.0
-            self._precision.index_add_(0, rep_all, f[:, :, None] * f[:, None, :])
-            self._b.index_add_(0, rep_all, f * self._buf_y[rep_all, slot_all][:, None])
+        for p in params:
+            p.grad = None
+        self._rebuild(due, items)
 
-    def _refactor(self, touched) -> None:
+    def _rebuild(self, due: np.ndarray, items) -> None:
+        """Last-layer precision ridge·I + Σ ffᵀ and Σ f·y of the ``due`` replicas from their buffers
+        under the new net, in chunks of replicas of at most ``_REBUILD_CELLS`` input values."""
         import torch
+        sizes = np.minimum(self._buf_count[due], self.buffer_size)
+        width = sum(self._dims) + 2 * self.hidden_size
+        step = max(1, _REBUILD_CELLS // max(1, int(sizes.max()) * width))
+        eye = torch.eye(self.hidden_size + 1, device=self._device)
         with torch.no_grad():
-            prec = self._precision[touched].double()
-            chol = torch.linalg.cholesky(prec)
-            cov = torch.cholesky_inverse(chol)
-            cov = 0.5 * (cov + cov.transpose(1, 2))
-            self._mean[touched] = torch.einsum("bfg,bg->bf", cov, self._b[touched].double()).float()
-            self._factor[touched] = torch.linalg.cholesky(cov).float()
+            for lo in range(0, due.size, step):
+                reps, n = long_tensor(due[lo:lo + step], self._device), sizes[lo:lo + step]
+                slots = torch.arange(max(int(n.max()), 1), device=self._device)
+                valid = (slots[None, :] < long_tensor(n, self._device)[:, None]).float()
+                rows, cols = reps[:, None], slots[None, :]
+                arm = self._buf_arm[rows, cols]
+                f = grouped_pair_features(self._weights, self._buf_x[rows, cols], arm if items is None else items[arm],
+                                          reps) * valid[..., None]
+                ft = f.transpose(1, 2)
+                self._precision[reps] = self.ridge * eye + torch.bmm(ft, f)
+                self._b[reps] = torch.bmm(ft, (self._buf_y[rows, cols] * valid)[..., None])[..., 0]
+
+    def _refactor(self, touched: np.ndarray) -> None:
+        """Mean μ = Σ b and factor F = C⁻ᵀ of Σ = P⁻¹ (P = C·Cᵀ, Cholesky, in float64) of the
+        ``touched`` replicas: F·Fᵀ = Σ, one factorisation and one triangular solve each."""
+        import torch
+        idx = long_tensor(touched, self._device)
+        with torch.no_grad():
+            chol = torch.linalg.cholesky(self._precision[idx].double())
+            eye = torch.eye(chol.shape[-1], dtype=chol.dtype, device=chol.device)
+            inv = torch.linalg.solve_triangular(chol, eye, upper=False)  # C⁻¹
+            factor = inv.transpose(1, 2)
+            mean = factor @ (inv @ self._b[idx].double()[..., None])
+            self._mean[idx] = mean[..., 0].float()
+            self._factor[idx] = factor.float()
+
+
+def _host(rep) -> np.ndarray:
+    """Replica ids as a numpy int64 array (a torch tensor is copied to the host)."""
+    return rep.cpu().numpy() if hasattr(rep, "cpu") else np.asarray(rep, dtype=np.int64)
