@@ -30,6 +30,8 @@ _CHUNK = 1 << 21  # scores drawn at a time for the probabilities
 
 def few_rows_per_replica(replica: np.ndarray, limit: int = QUADRATURE_ROWS) -> bool:
     """True when no replica appears more than ``limit`` times in ``replica``."""
+    if replica.size <= limit:
+        return True
     replicas, group = row_groups(replica)
     return replicas.size == replica.size or int(np.bincount(group).max()) <= limit
 

@@ -16,6 +16,8 @@ from agents._scratch import Scratch
 # float32 scoring is trusted when xᵀΣx ≥ _F32_GUARD · (Σ_i |x_i| √Σ_ii)²: its rounding error is
 # then ≲ √P·2⁻²⁴/_F32_GUARD ≈ 1e-3 relative (P = packed size); below that, float64 is used.
 _F32_GUARD = 2.0**-8
+_ZERO = np.zeros(1, dtype=np.int64)
+_ZERO.setflags(write=False)
 
 
 class DisjointLinearPosterior:
@@ -93,7 +95,12 @@ class DisjointLinearPosterior:
     def update(self, replica, arms, x, weights, target, newton: bool = False) -> None:
         """Add rows (x_i, w_i) to pair (replica_i, arm_i); ``target`` is y (ridge) or the residual (newton)."""
         d = self.dim
-        order, group, slot, pidx, width = group_pairs(replica * self.n_arms + arms)
+        pair = replica * self.n_arms + arms
+        if pair.size == 1:  # one row (a single stream): the grouping group_pairs would return
+            order = group = slot = _ZERO
+            pidx, width = pair, 1
+        else:
+            order, group, slot, pidx, width = group_pairs(pair)
         n_pairs = pidx.size
         flat_cov = self.cov.reshape(-1, d, d)
         xs = x[order]

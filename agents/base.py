@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from agents import _one_row
 from agents._frozen_slots import decide_frozen
 from agents._greedy import row_groups
 from agents._lazy_decision import decide_from_winners, slot_winners, window
@@ -20,6 +21,7 @@ from agents._selection import (
     greedy_probabilities,
     monte_carlo_propensities,
     pooled_propensities,
+    top1_one_row,
     top_k,
 )
 from agents._validation import (
@@ -33,7 +35,7 @@ from agents._validation import (
     check_random_state,
 )
 from agents.feedback_kinds import KIND_VALUES
-from agents.types import Context, Decision, Feedback
+from agents.types import Context, Decision, Feedback, decision_of
 
 _POOL_CELLS = 1 << 22  # largest pool of scores (draws × replicas × arms) drawn at once for pooled propensities
 
@@ -99,12 +101,7 @@ class Agent:
             items = items[:, 0]
             propensities = (lambda p=propensities: p()[:, 0]) if callable(propensities) else propensities[:, 0]
             why = None if why is None else {k: v[:, 0] for k, v in why.items()}
-        return Decision(
-            actions=np.ascontiguousarray(items, dtype=np.int64),
-            propensities=propensities,
-            probabilities=probabilities,
-            explanation=why,
-        )
+        return decision_of(np.ascontiguousarray(items, dtype=np.int64), propensities, probabilities, why)
 
     def update(
         self,
@@ -122,7 +119,8 @@ class Agent:
         ``ValueError`` naming the argument and the first bad row, before any state changes.
         """
         if context is None:
-            context = Context(n_rows=feedback.reward.shape[0])
+            n = feedback.reward.shape[0]  # n < 1: Context's own error
+            context = Context(n_rows=n) if n < 1 else _checked_context(None, None, None, _zeros(n), n)
         rows = self._resolve(context, check_mask=False)
         actions = decision.actions if isinstance(decision, Decision) else np.asarray(decision)
         if actions.dtype.kind not in "iu":
@@ -134,7 +132,7 @@ class Agent:
             raise ValueError(f"feedback.reward must have shape ({rows.n_rows},), got {reward.shape}")
         check_finite_array("feedback.reward", reward, MAX_ABS_REWARD)
         kind = feedback.kind
-        if kind is not None and kind.size and (kind.min() < 0 or kind.max() >= len(self._kind_values)):
+        if kind is not None and kind.size and _out_of_range(kind, len(self._kind_values)):
             raise ValueError(f"feedback.kind must be in [0, {len(self._kind_values)}), got {kind.min()}..{kind.max()}")
         position = feedback.position
         keep = None
@@ -199,20 +197,22 @@ class Agent:
 
     # ------------------------------------------------------------------ helpers
     def _resolve(self, context: Context | None, check_mask: bool = True) -> Context:
-        ctx = Context() if context is None else context
+        if context is None:
+            return _checked_context(None, None, None, _zeros(1), 1)
+        ctx = context
         replica = ctx.replica
         if replica is None:
-            replica = np.zeros(ctx.n_rows, dtype=np.int64)
+            replica = _zeros(ctx.n_rows)
         elif replica.size and _out_of_range(replica, self.n_replicas):
             raise ValueError(f"replica must be in [0, {self.n_replicas}), got {replica.min()}..{replica.max()}")
         mask = ctx.mask
         if mask is not None:
             if mask.shape != (ctx.n_rows, self.n_arms):
                 raise ValueError(f"mask must have shape ({ctx.n_rows}, {self.n_arms}), got {mask.shape}")
-            if check_mask and _too_few_allowed(mask, self.slate_size):
-                raise ValueError(f"mask allows fewer than slate_size={self.slate_size} items in some row")
-            if mask.all():
+            if mask.all():  # first: an all-True mask (the common case) needs no other check
                 mask = None
+            elif check_mask and _too_few_allowed(mask, self.slate_size):
+                raise ValueError(f"mask allows fewer than slate_size={self.slate_size} items in some row")
             elif check_mask:  # acting: lazy propensities/probabilities read it later, and callers
                 mask = mask.copy()  # (the world's observation) may change theirs in place meanwhile
         if ctx.arm_features is not None and ctx.arm_features.shape[0] != self.n_arms:
@@ -220,8 +220,9 @@ class Agent:
         # poison (NaN, ±inf, 1e300) is refused here, before act or update touches any state
         check_finite_array("context.features", ctx.features, MAX_ABS_FEATURE)
         # the same read-only item matrix comes with every call: checked once (CheckedOnce)
-        self.__dict__.setdefault("_arms_checked", CheckedOnce()).check(
-            "context.arm_features", ctx.arm_features, MAX_ABS_FEATURE)
+        if ctx.arm_features is not None:
+            self.__dict__.setdefault("_arms_checked", CheckedOnce()).check(
+                "context.arm_features", ctx.arm_features, MAX_ABS_FEATURE)
         return _checked_context(ctx.features, ctx.arm_features, mask, replica, ctx.n_rows)
 
 
@@ -246,10 +247,27 @@ def _too_few_allowed(mask: np.ndarray, k: int) -> bool:
 
 
 def _out_of_range(values: np.ndarray, n: int) -> bool:
-    """True when some integer lies outside [0, n); for int64 one reduction (negatives read as huge unsigned)."""
+    """True when some integer lies outside [0, n); for int64 one reduction (negatives read as huge unsigned),
+    for a single value none."""
+    if values.size == 1:
+        return not 0 <= values.item() < n
     if values.dtype != np.int64:
         return bool(values.min() < 0 or values.max() >= n)
     return int(values.view(np.uint64).max()) >= n
+
+
+_ZEROS: dict[int, np.ndarray] = {}
+
+
+def _zeros(n_rows: int) -> np.ndarray:
+    """Read-only int64 zeros (n_rows,): the replica of rows that name none (shared, never written)."""
+    out = _ZEROS.get(n_rows)
+    if out is None:
+        out = np.zeros(n_rows, dtype=np.int64)
+        out.setflags(write=False)
+        if n_rows <= 1024:
+            _ZEROS[n_rows] = out
+    return out
 
 
 def _checked_context(features, arm_features, mask, replica, n_rows) -> Context:
@@ -279,10 +297,14 @@ class IndexAgent(Agent):
     def _decide(self, rows):
         parts = self._index_parts(rows) if self.explain else None
         scores = self._index(rows) if parts is None else parts[2]
-        items = top_k(scores, rows.mask, self.slate_size, self._rng)
+        if rows.n_rows == 1 and self.slate_size == 1 and _one_row.ENABLED:
+            item, n_ties = top1_one_row(scores, rows.mask, self._rng)
+            items, propensities = np.array([[item]]), np.array([[1.0 / n_ties]])
+        else:
+            items = top_k(scores, rows.mask, self.slate_size, self._rng)
+            propensities = greedy_position_probability(scores, rows.mask, items)
         if parts is not None:
             self._why = split_at(parts[0], parts[1], items)
-        propensities = greedy_position_probability(scores, rows.mask, items)
         mask = rows.mask
         probabilities = (lambda: greedy_probabilities(scores, mask)) if self.slate_size == 1 else None
         return items, propensities, probabilities

@@ -6,11 +6,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from agents import _ladder_sampler as ladder
+from agents import _one_row
 from agents._beta_decide import decide_exact, dense_winners, few_rows_per_replica
 from agents._exceedance import ExceedancePool
 from agents._greedy import row_groups
 from agents._stats import per_row, unit_interval
-from agents._threshold_sampler import MIN_ARMS, ThresholdSampler
+from agents._ladder_sampler import MIN_ARMS, LadderSampler
 from agents._validation import check_float, check_range
 from agents.base import SamplingAgent
 
@@ -42,8 +44,11 @@ class BetaTSAgent(SamplingAgent):
     Bernoulli rewards and is equivalent in expectation otherwise.  Single items for replicas
     serving at most 3 rows each (one stream, seeds as replicas) draw one sample per row and
     compute the exact propensity by quadrature only when it is read (``agents._beta_decide``);
-    replicas serving more rows share Monte-Carlo draws, and big such acts draw only the arms
-    that can win (``agents._exceedance``; same distribution).
+    that sample's winner comes from one uniform per arm and the quantiles of the few arms above a
+    ladder of thresholds (``agents._ladder_sampler``: from 256 arms, or 16 for a one-row act)
+    instead of two gamma variates per arm.  Replicas serving more rows share Monte-Carlo draws,
+    and big such acts draw only the arms that can win (``agents._exceedance``).  Every path draws
+    from the exact posterior.
 
     Examples
     --------
@@ -77,7 +82,7 @@ class BetaTSAgent(SamplingAgent):
         self.beta = np.full((self.n_replicas, self.n_arms), self.beta_prior)
         self._fast = min(self.alpha_prior, self.beta_prior) >= 1.0
         self._pool: ExceedancePool | None = None
-        self._threshold: ThresholdSampler | None = None
+        self._threshold: LadderSampler | None = None
 
     def _exceedance(self, n_slots):
         if n_slots * self.n_arms < self.lazy_min_work:
@@ -96,19 +101,29 @@ class BetaTSAgent(SamplingAgent):
         if self.slate_size == 1 and few_rows_per_replica(rows.replica):
             fast = self._fast
             draw = lambda a, b, n, rng: beta_draws(a, b, n, rng, fast)  # noqa: E731
-            a, b = self.alpha[rows.replica], self.beta[rows.replica]  # copies: the posterior read later
-            if self.n_arms >= MIN_ARMS:
-                if self._threshold is None:
-                    self._threshold = ThresholdSampler(self.n_replicas, self.n_arms)
-                replicas = row_groups(rows.replica)[0]
-                # a posterior that changed in many arms at once (a discounted one) is drawn in full
-                sparse = self._threshold.sync(self.alpha, self.beta, replicas, 16 * replicas.size)
-            if self.n_arms >= MIN_ARMS and sparse:
+            if rows.n_rows == 1:  # copies: the posterior read later (a slice copies faster than an index)
+                r = rows.replica.item()
+                a, b = self.alpha[r:r + 1].copy(), self.beta[r:r + 1].copy()
+            else:
+                a, b = self.alpha[rows.replica], self.beta[rows.replica]
+            sparse = (self.n_arms >= MIN_ARMS or (rows.n_rows == 1 and self.n_arms >= ladder.MIN_ARMS_ONE_ROW)) \
+                and self._sync(rows.replica)
+            if sparse:
                 items = self._threshold.winners(a, b, rows.replica, rows.mask, self._rng)
             else:
                 items = dense_winners(a, b, rows.mask, draw, self._rng)
             return decide_exact(a, b, rows.mask, items, draw, self._propensity_rng, self.n_propensity_draws)
         return super()._decide(rows)
+
+    def _sync(self, replica: np.ndarray) -> bool:
+        """Bring the ladder sampler up to date with the rows' posteriors; False where a posterior
+        changed in many arms at once (a discounted one): those are drawn in full."""
+        if self._threshold is None:
+            self._threshold = LadderSampler(self.n_replicas, self.n_arms)
+        if replica.size == 1 and _one_row.ENABLED:
+            return self._threshold.sync_one(self.alpha, self.beta, int(replica[0]), 16)
+        replicas = row_groups(replica)[0]
+        return self._threshold.sync(self.alpha, self.beta, replicas, 16 * replicas.size)
 
     def _sampler(self, rows):
         a, b = per_row(self.alpha, rows.replica), per_row(self.beta, rows.replica)
@@ -128,16 +143,31 @@ class BetaTSAgent(SamplingAgent):
         return a / total, np.sqrt(a * b / (total * total * (total + 1.0)))
 
     def _learn(self, rows, arms, reward, kind):
+        if arms.size == 1:  # one row (a single stream): Python scalars, the same arithmetic
+            self._learn_one(int(rows.replica[0]), int(arms[0]), reward.item())
+            return
         success = unit_interval(reward, self.reward_range)
         if self.binarize:
             success = (self._rng.random(success.shape) < success).astype(np.float64)
-        if arms.size == 1:  # one row (a single stream): plain indexing, ~10× cheaper than add.at
-            r, k = rows.replica[0], arms[0]
-            self.alpha[r, k] += success[0]
-            self.beta[r, k] += 1.0 - success[0]
-        else:
-            np.add.at(self.alpha, (rows.replica, arms), success)
-            np.add.at(self.beta, (rows.replica, arms), 1.0 - success)
+        np.add.at(self.alpha, (rows.replica, arms), success)
+        np.add.at(self.beta, (rows.replica, arms), 1.0 - success)
+        self._observe(rows.replica, arms, success)
+
+    def _learn_one(self, r: int, k: int, reward: float) -> None:
+        """``_learn`` for one row: ``unit_interval`` and the binarizing draw in Python floats (the
+        same IEEE operations and random stream), and the ladder told which pair changed."""
+        low, high = self.reward_range
+        success = min(max((reward - low) / (high - low), 0.0), 1.0)
+        if self.binarize:
+            success = float(self._rng.random((1,))[0] < success)
+        self.alpha[r, k] += success
+        self.beta[r, k] += 1.0 - success
+        if self._threshold is not None and _one_row.ENABLED:
+            self._threshold.observe_one(self.alpha, self.beta, r, k)
+        if self._pool is not None:
+            self._observe(np.array([r]), np.array([k]), np.array([success]))
+
+    def _observe(self, replica, arms, success) -> None:
         if self._pool is not None:
             self._pool.alpha, self._pool.beta = self.alpha, self.beta
-            self._pool.observe(rows.replica, arms, success, self._rng)
+            self._pool.observe(replica, arms, success, self._rng)

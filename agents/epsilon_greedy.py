@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from agents import _one_row
 from agents._greedy import pick_among_ties, row_groups
 from agents._selection import (
     greedy_position_probability,
@@ -48,6 +49,8 @@ class EpsilonGreedyAgent(Agent):
     def _decide(self, rows):
         if self.slate_size > 1:
             return self._decide_slate(rows)
+        if rows.n_rows == 1 and _one_row.ENABLED:
+            return self._decide_one(rows.replica.item(), rows.mask)
         n, eps, mask = rows.n_rows, self.epsilon, rows.mask
         replicas, group = row_groups(rows.replica)
         means = self._stats.means(replicas, self.initial_value)  # (G, n_arms)
@@ -81,6 +84,34 @@ class EpsilonGreedyAgent(Agent):
 
         return items[:, None], propensities[:, None], probabilities
 
+    def _decide_one(self, r: int, mask: np.ndarray | None):
+        """``_decide`` for one row: the same draws, the same arithmetic (ties and propensity in
+        Python scalars), in a third of the calls."""
+        eps = self.epsilon
+        counts, sums = self._stats.counts[r], self._stats.sums[r]
+        means = np.where(counts > 0, sums / np.maximum(counts, 1.0), self.initial_value)  # as ArmStats.means
+        explore = self._rng.random() < eps  # the same two uniforms as random(1) twice
+        u = self._rng.random()
+        row = means if mask is None else np.where(mask[0], means, -np.inf)
+        best = row.max()
+        ties = row == best
+        positions = ties.nonzero()[0]
+        n_ties = positions.size
+        item = int(positions[min(int(u * n_ties), n_ties - 1)])
+        if explore:
+            item = int(random_slate(None if mask is None else mask, 1, self.n_arms, 1, self._rng)[0, 0])
+        n_allowed = float(self.n_arms) if mask is None else float(np.count_nonzero(mask))
+        is_best = bool(means[item] == best) if mask is None else bool(ties[item])
+        propensity = eps / n_allowed + (1.0 - eps) * is_best / n_ties
+        if self.explain:
+            self._why = _why(means[[[item]]], np.array([[explore]]))
+
+        def probabilities():
+            allowed = 1.0 if mask is None else mask
+            return eps * allowed / n_allowed + (1.0 - eps) * ties[None, :] / n_ties
+
+        return np.array([[item]]), np.array([[propensity]]), probabilities
+
     def _decide_slate(self, rows):
         n, k = rows.n_rows, self.slate_size
         means = self._stats.means(rows.replica, self.initial_value)
@@ -97,6 +128,11 @@ class EpsilonGreedyAgent(Agent):
         return items, self.epsilon * p_random + (1.0 - self.epsilon) * p_greedy, None
 
     def _learn(self, rows, arms, reward, kind):
+        if arms.size == 1 and _one_row.ENABLED:  # the two scatter-adds of ArmStats.add, for one pair
+            r, k = rows.replica.item(), arms.item()
+            self._stats.counts[r, k] += 1.0
+            self._stats.sums[r, k] += reward.item()
+            return
         self._stats.add(rows.replica, arms, reward)
 
 

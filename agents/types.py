@@ -147,6 +147,22 @@ Decision.probabilities = _lazy_field(  # type: ignore[assignment]
     "probabilities", lambda v: v, "(B, n_arms) single-item distribution or None (built lazily).")
 
 
+def decision_of(actions: np.ndarray, propensities, probabilities=None, explanation=None) -> Decision:
+    """``Decision(actions, propensities, probabilities, explanation)`` without the dataclass and
+    property machinery (``act``'s hot path, once per call): the same fields, the same object.
+
+    >>> d = decision_of(np.array([1]), np.array([0.5]))
+    >>> d == Decision(actions=np.array([1]), propensities=np.array([0.5]))
+    True
+    """
+    d = object.__new__(Decision)
+    if not callable(propensities):
+        propensities = np.asarray(propensities, dtype=np.float64)
+    d.__dict__.update(actions=actions, _propensities=propensities, _probabilities=probabilities,
+                      explanation=explanation)
+    return d
+
+
 @dataclass
 class Feedback:
     """The response to a Decision, one row per decision.

@@ -1,5 +1,5 @@
 """Exact Beta Thompson propensities by quadrature (agents._beta_win_probability) and the acts
-that read them only on demand (agents._beta_decide, agents._threshold_sampler).
+that read them only on demand (agents._beta_decide, agents._ladder_sampler).
 
 References are computed here from scipy (a closed form, a fine trapezoid grid, scipy.stats
 draws), never from the agent's helpers.
@@ -131,7 +131,7 @@ def _chi2(counts, probs):
     return stats.chisquare(obs[keep], exp[keep] * obs[keep].sum() / exp[keep].sum()).pvalue
 
 
-@pytest.mark.parametrize("n_arms", [40, 300])  # 300: the one-uniform-per-arm threshold sampler
+@pytest.mark.parametrize("n_arms", [40, 300])  # the ladder sampler: 40 for one-row acts, 300 for all
 def test_single_stream_actions_follow_the_exact_probabilities(n_arms):
     rng = np.random.default_rng(6)
     agent = make_agent("beta_ts", n_arms, n_replicas=2, random_state=7)
@@ -212,7 +212,7 @@ def test_probabilities_estimate_the_exact_distribution():
 
 def test_a_posterior_changed_in_every_arm_is_drawn_in_full_and_stays_exact():
     """Many arms changed between two acts (a discounted posterior does this every step): the
-    threshold sampler steps aside and the full draws follow the new posterior."""
+    ladder sampler steps aside and the full draws follow the new posterior."""
     rng = np.random.default_rng(9)
     agent = make_agent("beta_ts", 300, random_state=4)
     agent.act(Context(n_rows=1))
@@ -221,3 +221,42 @@ def test_a_posterior_changed_in_every_arm_is_drawn_in_full_and_stays_exact():
     counts = np.bincount([agent.act(Context(n_rows=1)).actions[0] for _ in range(3000)], minlength=300)
     assert agent._threshold.bulk[0]
     assert _chi2(counts, grid_probabilities(agent.alpha[0], agent.beta[0], n=20_001)) > 1e-3
+
+
+# ------------------------------------------------------------------ the ladder sampler's branches
+
+
+@pytest.mark.parametrize("rungs", ["fitted", "above every draw", "below most arms"])
+@pytest.mark.parametrize("masked", [False, True])
+def test_ladder_winners_follow_the_exact_probabilities_in_every_branch(rungs, masked, monkeypatch):
+    """agents._ladder_sampler: winners against the grid, for the general path (many rows at once)
+    and the one-row path, with the fitted rungs, with rungs so high that rows fall through all of
+    them (every allowed arm's quantile), and so low that many arms tie above the first."""
+    from agents import _one_row
+    from agents._ladder_sampler import LadderSampler, _tails
+
+    rng = np.random.default_rng(12)
+    n_arms = 50
+    a = 1.0 + rng.integers(0, 30, n_arms) + rng.random(n_arms)
+    b = 1.0 + rng.integers(0, 200, n_arms)
+    a[:2], b[:2] = 1.0, 1.0
+    allowed = np.ones(n_arms, bool)
+    if masked:
+        allowed[rng.choice(n_arms, 20, replace=False)] = False
+    want = grid_probabilities(a, b, allowed, n=20_001)
+    sampler = LadderSampler(1, n_arms)
+    assert sampler.sync(a[None], b[None], np.array([0]), 16)
+    if rungs != "fitted":
+        x = np.full((1, sampler.x.shape[1]), 0.999999 if rungs == "above every draw" else 0.01)
+        sampler.x, sampler.x_below, sampler.tail = x, 1.0 - x, _tails(a[None], b[None], x)
+    n = 6000
+    mask = None if not masked else np.tile(allowed, (n, 1))
+    draw_rng = np.random.default_rng(3)
+    batch = sampler.winners(np.tile(a, (n, 1)), np.tile(b, (n, 1)), np.zeros(n, np.int64), mask, draw_rng)
+    monkeypatch.setattr(_one_row, "ENABLED", True)
+    one = [sampler.winners(a[None], b[None], np.zeros(1, np.int64), None if mask is None else mask[:1], draw_rng)[0]
+           for _ in range(3000)]
+    for got in (batch, np.array(one)):
+        counts = np.bincount(got, minlength=n_arms)
+        assert counts[~allowed].sum() == 0
+        assert _chi2(counts[allowed], want[allowed]) > 1e-3
