@@ -3,7 +3,8 @@
 Parts: (s) one user's stream (one replica, act + update every step) at K=100 and 1,000 Bernoulli
 arms and a sharp linear problem, (a) K=100 Bernoulli, 100 seeds batched, (b) d=64 linear contexts,
 (c) the MovieLens world at B users, (d) embedding throughput, (e) off-policy estimators on 1M rows,
-(m) the runner's peak RSS.  Every agent runs at its defaults; ``--tuned`` adds the tuned rows of
+(m) the runner's peak RSS, (r) ``banditsim run`` end to end per quickstart agent (cell-loop
+decisions/s, start-up, wall, peak RSS).  Every agent runs at its defaults; ``--tuned`` adds the tuned rows of
 earlier tables, labelled "tuned".
 Results go to JSON and markdown (default ``bench/results/latest.{json,md}``).
 """
@@ -21,11 +22,13 @@ from bench.timing import load
 HERE = Path(__file__).resolve().parent
 FULL = {"s_T": {"k100": 20_000, "k1000": 5_000, "sharp": 2_000}, "s_budget": 10.0, "a_T": 100_000, "b_T": 20_000, "seeds": 100, "peer_budget": 15.0, "ours_budget": 0.0, "c_sizes": [1, 256, 4096],
         "c_budget": 3.0, "c_repeat": 2, "d_texts": None, "e_rows": 1_000_000, "m_users": 4096,
-        "m_horizon": 2442, "repeat": 3}
+        "m_horizon": 2442, "repeat": 3,
+        "r_users": 1024, "r_horizon": 200}
 QUICK = {"s_T": {"k100": 300, "k1000": 150, "sharp": 150}, "s_budget": 0.25, "a_T": 150, "b_T": 60, "seeds": 8, "peer_budget": 0.2, "ours_budget": 0.0, "c_sizes": [1, 16], "c_budget": 0.1,
-         "c_repeat": 1, "d_texts": 16, "e_rows": 20_000, "m_users": 16, "m_horizon": 20, "repeat": 1}
-PARTS = ("s", "a", "b", "c", "d", "e", "m")
-QUICK_PARTS = "s,a,b,e"  # --quick's default: (c) fits the MovieLens users, (d) loads the transformer, (m) starts runs
+         "c_repeat": 1, "d_texts": 16, "e_rows": 20_000, "m_users": 16, "m_horizon": 20, "repeat": 1,
+         "r_users": 16, "r_horizon": 20}
+PARTS = ("s", "a", "b", "c", "d", "e", "m", "r")
+QUICK_PARTS = "s,a,b,e"  # --quick's default: (c) fits the MovieLens users, (d) loads the transformer, (m), (r) start runs
 
 
 def parse(argv=None) -> argparse.Namespace:
@@ -177,6 +180,12 @@ def _run(args, argv) -> dict:
 
         print("(m) runner memory", flush=True)
         rows += run_memory(size["m_users"], size["m_horizon"])
+        save()
+    if "r" in parts:
+        from bench.e2e_part import run_e2e
+
+        print(f"(r) banditsim run end to end, {size['r_users']:,} users x {size['r_horizon']} steps", flush=True)
+        rows += run_e2e(size["r_users"], size["r_horizon"])
     save()
     print(f"wrote {args.json} and {args.markdown}")
     return result
