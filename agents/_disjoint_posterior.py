@@ -67,11 +67,12 @@ class DisjointLinearPosterior:
                         out=self._buffer("outer", (n_rows, self._lin.size), np.float32))
         outer *= self._pack_scale  # x_i x_j counted twice off the diagonal
         absx = np.abs(x32)
-        if n_rows == self.n_replicas and np.array_equal(replica, np.arange(n_rows)):  # one row per replica
+        one = n_rows == 1  # one row: the same branches, decided without array comparisons
+        if n_rows == self.n_replicas and (replica.item() == 0 if one else np.array_equal(replica, np.arange(n_rows))):
             quad = np.matmul(self.packed, outer[:, :, None])[:, :, 0]
             mean = np.matmul(self.mean, x[:, :, None])[:, :, 0]
             bound = np.matmul(self._sd, absx[:, :, None])[:, :, 0]
-        elif np.all(replica == replica[0]):  # one replica, many rows: plain GEMMs
+        elif one or np.all(replica == replica[0]):  # one replica, many rows: plain GEMMs
             r = int(replica[0])
             quad = outer @ self.packed[r].T
             mean = x @ self.mean[r].T
