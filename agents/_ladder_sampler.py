@@ -112,7 +112,9 @@ class LadderSampler:
 
     def observe_one(self, alpha: np.ndarray, beta: np.ndarray, r: int, k: int) -> None:
         """After ``alpha``/``beta`` changed at (r, k) only: the tails of that pair, exactly as the
-        next ``sync`` would compute them (so it finds nothing to do there)."""
+        next ``sync`` would compute them (so it finds nothing to do there).  Pairs observed here do
+        not count towards ``sync``'s ``max_changes``: more than 16 one-row updates between two acts
+        of a replica leave it on the ladder, where the general path would draw it in full (both exact)."""
         if not self.built[r] or self.bulk[r]:
             return
         a, b = alpha[r, k], beta[r, k]
