@@ -278,15 +278,22 @@ class NeuralLinearTSAgent(SamplingAgent):
         """Mean μ = Σ b and factor F = C⁻ᵀ of Σ = P⁻¹ (P = C·Cᵀ, Cholesky, in float64) of the
         ``touched`` replicas: F·Fᵀ = Σ, one factorisation and one triangular solve each."""
         import torch
-        idx = long_tensor(touched, self._device)
+        r = int(touched[0])  # one replica (a single stream, a runner cell): a slice, no index tensor
+        idx = slice(r, r + 1) if touched.size == 1 else long_tensor(touched, self._device)
         with torch.no_grad():
             chol = torch.linalg.cholesky(self._precision[idx].double())
-            eye = torch.eye(chol.shape[-1], dtype=chol.dtype, device=chol.device)
-            inv = torch.linalg.solve_triangular(chol, eye, upper=False)  # C⁻¹
+            inv = torch.linalg.solve_triangular(chol, self._eye64(), upper=False)  # C⁻¹
             factor = inv.transpose(1, 2)
-            mean = factor @ (inv @ self._b[idx].double()[..., None])
-            self._mean[idx] = mean[..., 0].float()
+            self._mean[idx] = torch.matmul(factor, torch.matmul(inv, self._b[idx].double()[..., None]))[..., 0].float()
             self._factor[idx] = factor.float()
+
+    def _eye64(self):
+        """The (H+1) float64 identity on the device (made once)."""
+        import torch
+        eye = self.__dict__.get("_identity64")
+        if eye is None:
+            eye = self._identity64 = torch.eye(self.hidden_size + 1, dtype=torch.float64, device=self._device)
+        return eye
 
 
 def _host(rep) -> np.ndarray:
