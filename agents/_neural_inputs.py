@@ -41,21 +41,17 @@ class ItemTensor:
     def __init__(self) -> None:
         self._array: np.ndarray | None = None
         self._tensor = None
+        self._device = None
 
     def get(self, items: np.ndarray, device):
         """``float_tensor(items, device)``, reused while ``items`` is the same read-only owner array."""
-        if items is self._array and not items.flags.writeable and self._tensor.device == _device(device):
+        if items is self._array and not items.flags.writeable and device == self._device:
             return self._tensor
         tensor = float_tensor(items, device)
         keep = not items.flags.writeable and items.base is None
-        self._array, self._tensor = (items, tensor) if keep else (None, None)
+        self._array, self._tensor, self._device = (items, tensor, device) if keep else (None, None, None)
         return tensor
 
     def __reduce__(self):
         return (ItemTensor, ())
 
-
-def _device(device):
-    import torch
-
-    return torch.device(device)

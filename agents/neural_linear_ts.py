@@ -150,7 +150,8 @@ class NeuralLinearTSAgent(SamplingAgent):
         x = np.zeros((rows.n_rows, 1), dtype=np.float32) if x is None else x
         items = None
         if rows.arm_features is not None:
-            items = self.__dict__.setdefault("_item_tensor", ItemTensor()).get(rows.arm_features, self._device)
+            cache = self.__dict__.get("_item_tensor") or self.__dict__.setdefault("_item_tensor", ItemTensor())
+            items = cache.get(rows.arm_features, self._device)
         return float_tensor(x, self._device), items, rows.replica
 
     def _features(self, x, items, rep):

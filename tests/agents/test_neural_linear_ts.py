@@ -199,3 +199,28 @@ def test_a_pickled_agent_continues_the_same_way():
     for da, db in zip(a, b):
         np.testing.assert_array_equal(da.actions, db.actions)
         np.testing.assert_array_equal(da.propensities, db.propensities)
+
+
+def test_an_item_matrix_changed_in_place_is_seen():
+    """A writable item matrix is converted again on every call (the caller may have changed it);
+    only a read-only array that owns its data is converted once."""
+    rng = np.random.default_rng(3)
+    first, second = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
+    shared = first.copy()
+    runs = []
+    for mutate in (True, False):
+        agent = make_agent("neural_linear_ts", 5, random_state=0, **SMALL)
+        ctx_rng = np.random.default_rng(4)
+        out = []
+        for step in range(4):
+            if step == 2:
+                shared[:] = second  # in place: the same array object, new contents
+            items = shared if mutate else (first if step < 2 else second).copy()
+            ctx = Context(features=ctx_rng.normal(size=(3, 3)), arm_features=items)
+            d = agent.act(ctx)
+            agent.update(ctx, d, Feedback(reward=ctx_rng.normal(size=3)))
+            out.append((d.actions, d.propensities))
+        runs.append(out)
+    for (a1, p1), (a2, p2) in zip(*runs):
+        np.testing.assert_array_equal(a1, a2)
+        np.testing.assert_array_equal(p1, p2)
