@@ -157,3 +157,15 @@ def test_empty_history_lies_in_the_space_of_a_one_sided_catalog():
     env = RecommendEnv(item_vectors=x, population=pop, config=WorldConfig(history_k=2, history_dim=3))
     obs, _ = env.reset(seed=0)
     assert env.observation_space.contains(obs)
+
+
+def test_torch_backend_gives_the_same_history(small_items, small_population):
+    ws = [_world(small_items, small_population, 3, backend=b) for b in ("numpy", "torch")]
+    for w in ws:
+        w.reset(seed=2)
+    rng = np.random.default_rng(1)
+    for _ in range(40):
+        a = rng.integers(small_items.shape[0], size=6)
+        r0, r1 = (w.step(a) for w in ws)
+        np.testing.assert_array_equal(r0.kind, r1.kind)
+        np.testing.assert_array_equal(r0.observation.features, r1.observation.features)
