@@ -1,19 +1,18 @@
 """Problem (d): embedding throughput through ``envs.embedding``, before and after issue #17's speed-up.
 
 For each catalog, the MovieLens titles (1,682 short texts) and a synthetic catalog of longer texts
-of varied length (2,000 texts of 20-120 words), with one loaded model:
+of varied length (2,000 texts of 20-120 words), with one loaded model, on every CPU this process
+may use (``N`` = :func:`envs.cpu_threads.usable_cpus`, 2 here) whatever ``--blas-threads`` says:
 
 * **before**: the embedding loop as it was (batches of 64 texts ordered by characters, every
-  batch tokenised with padding, torch's default thread count), kept here as :func:`embed_before`;
-* **after, threads fixed**: ``TextEmbedder.embed`` (token-ordered batches within a token budget,
-  tokenised once) at torch's default thread count: the batching alone;
-* **after**: ``TextEmbedder.embed`` as it ships, the thread count tuned batch by batch.
+  batch tokenised with padding, torch at ``N`` intra-op threads), kept here as :func:`embed_before`;
+* **after, 1 worker**: ``TextEmbedder.embed`` (token-ordered batches within a token budget,
+  tokenised once) on one worker with one torch thread: the batching alone, on one core;
+* **after**: ``TextEmbedder.embed`` as it ships: ``N`` workers, each running whole batches with one
+  torch thread (see :mod:`envs.embed_workers`).
 
 The three run in turn, ``repeat`` rounds, best of each (the least disturbed by other processes);
 the after rows carry the ratio to before and the largest difference of any vector component.
-``python -m bench`` pins BLAS to 1 thread by default (``--blas-threads 1`` sets MKL_NUM_THREADS, which
-torch follows), so the tuner has one count to choose from and the two after rows run the same code;
-``--blas-threads 0`` measures on every core.
 Then, on the MovieLens titles as before: cold with the model load included, and a cache hit.
 """
 
@@ -60,32 +59,43 @@ def embed_before(emb, texts: list[str]) -> np.ndarray:
     return out
 
 
-def compare(name: str, texts: list[str], repeat: int, log=print) -> list[dict]:
-    """Rows before / after (threads fixed) / after (tuned) on one catalog; best of ``repeat`` rounds."""
+def compare(name: str, texts: list[str], repeat: int, log=print, cpus: int | None = None) -> list[dict]:
+    """Rows before / after on 1 worker / after on ``cpus`` workers (default: every usable CPU) on one
+    catalog; best of ``repeat`` rounds."""
+    from envs.cpu_threads import torch_threads, usable_cpus
     from envs.embedding import TextEmbedder
 
-    tuned = TextEmbedder(device="cpu")
-    tuned._load()
-    fixed = TextEmbedder(device="cpu", threads=tuned._thread_tuner().counts[0])
-    fixed._tokenizer, fixed._model = tuned._tokenizer, tuned._model  # one model, three loops
-    runs = {"before (char-sorted batches of 64)": lambda: embed_before(tuned, texts),
-            "after, threads fixed": lambda: fixed.embed(texts, progress=False),
-            "after (threads tuned)": lambda: tuned.embed(texts, progress=False)}
+    cpus = cpus or usable_cpus()
+    shipped = TextEmbedder(device="cpu", threads=cpus)
+    shipped._load()
+    one = TextEmbedder(device="cpu", threads=1)
+    one._tokenizer, one._model = shipped._tokenizer, shipped._model  # one model, three loops
+
+    def before(some):
+        with torch_threads(cpus):
+            return embed_before(shipped, some)
+
+    runs = {f"before (char-sorted batches of 64, {cpus} threads)": before,
+            "after, 1 worker (batching alone)": lambda some: one.embed(some, progress=False),
+            f"after ({cpus} workers x 1 thread)": lambda some: shipped.embed(some, progress=False)}
+    for run in runs.values():  # warm-up, not timed: first calls allocate and spawn threads
+        run(texts[:16])
     best = dict.fromkeys(runs, float("inf"))
     vectors, loads = {}, []
     for _ in range(max(1, repeat)):
         for policy, run in runs.items():
-            t0 = time.perf_counter()
-            vectors[policy] = run()
-            best[policy] = min(best[policy], time.perf_counter() - t0)
             loads.append(load())
+            t0 = time.perf_counter()
+            vectors[policy] = run(texts)
+            best[policy] = min(best[policy], time.perf_counter() - t0)
+    loads.append(load())
     base = next(iter(runs))
     rows = []
     for policy, seconds in best.items():
         n = len(texts)
         row = {"problem": f"(d) embedding {n} {name}", "policy": policy, "impl": "banditsim", "seconds": seconds,
                "texts_per_s": n / seconds, "n_texts": n, "load": max(loads), "load_min": min(loads)}
-        note = f"best of {max(1, repeat)}, threads {torch_threads_note(tuned, fixed, policy)}"
+        note = f"best of {max(1, repeat)}"
         if policy != base:
             row["ratio"] = best[base] / seconds
             row["max_abs_diff"] = float(np.abs(vectors[policy] - vectors[base]).max()) if n else 0.0
@@ -93,27 +103,16 @@ def compare(name: str, texts: list[str], repeat: int, log=print) -> list[dict]:
         row["note"] = note
         rows.append(row)
         versus = "" if policy == base else f"{row['ratio']:5.2f}x  max|diff| {row['max_abs_diff']:.1e}"
-        log(f"  (d) {name[:24]:24s} {policy:36s} {row['texts_per_s']:8,.0f} texts/s {seconds:8.3f} s  {versus}"
+        log(f"  (d) {name[:24]:24s} {policy:44s} {row['texts_per_s']:8,.1f} texts/s {seconds:8.3f} s  {versus}"
             f"  (load {min(loads):.2f}-{max(loads):.2f})", flush=True)
     return rows
-
-
-def torch_threads_note(tuned, fixed, policy: str) -> str:
-    """How many threads a policy ran with (the tuner's last choice for the tuned one)."""
-    import torch
-
-    if policy.startswith("before"):
-        return str(torch.get_num_threads())
-    if policy == "after, threads fixed":
-        return str(fixed.threads)
-    tuner = tuned._thread_tuner()
-    return f"tuned among {tuner.counts}, ended at {tuner.threads}"
 
 
 def run_embedding(n_texts: int | None, repeat: int, log=print) -> list[dict]:
     """Rows for (d): before/after on the MovieLens titles and on longer synthetic texts (the first
     ``n_texts`` of each, or all), then cold-with-load and cache-hit on the titles."""
     from envs.catalog import movielens_catalog
+    from envs.cpu_threads import usable_cpus
     from envs.embedding import TextEmbedder, embed_texts
 
     titles = movielens_catalog().texts[:n_texts]
@@ -128,10 +127,11 @@ def run_embedding(n_texts: int | None, repeat: int, log=print) -> list[dict]:
             flush=True)
 
     with tempfile.TemporaryDirectory() as tmp:
-        emb = TextEmbedder()
+        emb = TextEmbedder(threads=usable_cpus())
         t0 = time.perf_counter()
         res = embed_texts(titles, cache_dir=f"{tmp}/cold", progress=False, embedder=emb)
-        row("cold, model load included", time.perf_counter() - t0, f"{res.model_name} on {emb.device}")
+        row("cold, model load included", time.perf_counter() - t0,
+            f"{res.model_name} on {emb.device}, {emb.workers()} worker(s)")
         best = float("inf")
         for _ in range(max(1, repeat)):
             t0 = time.perf_counter()

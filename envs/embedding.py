@@ -13,18 +13,18 @@ import hashlib
 import importlib.util
 import os
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
-from envs.cpu_threads import default_threads
+from envs.cpu_threads import default_threads, torch_threads
 from envs.embed_batches import plan_batches
 from envs.embedding_cache import EmbeddingCache, collection_key, default_cache_dir, text_hash, warn
 from envs.errors import CacheError, EmbeddingError
 from envs.file_digest import file_digests
-from envs.thread_tuner import ThreadTuner
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -153,7 +153,6 @@ class TextEmbedder:
         self.max_length = max_length
         self.token_budget = token_budget
         self.threads = threads
-        self._tuner = None
         self._key: str | None = None
         self._model = None
         self._tokenizer = None
@@ -208,13 +207,13 @@ class TextEmbedder:
         """Embed ``texts`` → float32 (n, dim), unit rows in the order given. Runs the model (no cache).
 
         The texts are tokenised once and run in batches of similar token counts (see
-        :mod:`envs.embed_batches`); on the CPU the thread count is tuned batch by batch (see
-        :mod:`envs.thread_tuner`) unless ``threads`` was given. ``on_batch(idx, vectors)`` is called
-        after each batch with the positions in ``texts`` it covered and their vectors (so a caller
-        can save work before the whole list is done)."""
+        :mod:`envs.embed_batches`); on the CPU :meth:`workers` batches run side by side, one torch
+        thread each (see :mod:`envs.embed_workers`). ``on_batch(idx, vectors)`` is called after
+        each batch with the positions in ``texts`` it covered and their vectors (so a caller can
+        save work before the whole list is done)."""
         import torch
 
-        from envs.cpu_threads import torch_threads
+        from envs.embed_workers import abandon_on_stop, run_batches
         from envs.progress import progress_bar
 
         self._load()
@@ -225,20 +224,22 @@ class TextEmbedder:
         enc = self._tokenizer(texts, truncation=True, max_length=self.max_length)  # once, unpadded
         columns = list(enc.keys())
         lengths = np.fromiter(map(len, enc["input_ids"]), dtype=np.int64, count=len(texts))
-        tuner = self._thread_tuner()
-        bar = progress_bar(len(texts), f"embedding ({self.name}, {self.device})", "texts", progress, leave=False)
-        # torch's thread count is set per batch and put back as it was when the loop ends
-        with torch.inference_mode(), torch_threads(self.threads or torch.get_num_threads()), bar:
-            for idx in plan_batches(lengths, self.batch_size, self.token_budget):
-                threads = tuner.next() if tuner else torch.get_num_threads()
-                if threads != torch.get_num_threads():
-                    torch.set_num_threads(threads)
-                start = time.perf_counter()
-                batch = self._tokenizer.pad({c: [enc[c][i] for i in idx] for c in columns},
+        workers = self.workers()
+        # no fewer batches than workers, so a short list still keeps every worker busy
+        plan = plan_batches(lengths, min(self.batch_size, -(-len(texts) // workers)), self.token_budget)
+
+        def padded(idx: np.ndarray):  # the caller's thread: the tokenizer is not thread-safe
+            return idx, self._tokenizer.pad({c: [enc[c][i] for i in idx] for c in columns},
                                             return_tensors="pt").to(self.device)
-                vecs = self._pool(self._model(**batch).last_hidden_state, batch["attention_mask"])
-                if tuner:
-                    tuner.record(threads, len(idx) * int(lengths[idx[0]]), time.perf_counter() - start)
+
+        def forward(item) -> np.ndarray:  # a worker's thread (inference_mode is per thread)
+            with torch.inference_mode():
+                return self._pool(self._model(**item[1]).last_hidden_state, item[1]["attention_mask"])
+
+        bar = progress_bar(len(texts), f"embedding ({self.name}, {self.device})", "texts", progress, leave=False)
+        one_thread = torch_threads(1) if self.device == "cpu" else nullcontext()
+        with one_thread, abandon_on_stop(self._model), bar:
+            for (idx, _), vecs in run_batches(map(padded, plan), forward, workers):
                 if vecs.shape[1] != out.shape[1]:
                     raise EmbeddingError(f"model {self.name} produced {vecs.shape[1]}-wide embeddings, "
                                          f"its config.json says {out.shape[1]}")
@@ -250,6 +251,13 @@ class TextEmbedder:
                 bar.update(len(idx))
         return out
 
+    def workers(self) -> int:
+        """Batches run at once: ``threads`` if given, else the CPUs torch may use
+        (:func:`envs.cpu_threads.default_threads`); 1 off the CPU."""
+        if self.device != "cpu":
+            return 1
+        return self.threads if self.threads is not None else default_threads()
+
     @staticmethod
     def _pool(hidden, attention_mask) -> np.ndarray:
         """Mean of the non-[PAD] token states, L2-normalised, as float32 numpy."""
@@ -258,15 +266,6 @@ class TextEmbedder:
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
         return torch.nn.functional.normalize(pooled, p=2, dim=1).float().cpu().numpy()
-
-    def _thread_tuner(self) -> ThreadTuner | None:
-        """The CPU thread tuner (kept across calls, so it warms up once); None off the CPU or
-        when ``threads`` was given."""
-        if self.device != "cpu" or self.threads is not None:
-            return None
-        if self._tuner is None:
-            self._tuner = ThreadTuner(default_threads())
-        return self._tuner
 
 
 @dataclass

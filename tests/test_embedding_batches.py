@@ -2,7 +2,7 @@
 
 The reference here is independent of the batching: each text alone through the tokenizer and the
 model (no padding at all), mean-pooled and normalised in float64. The new loop (token-ordered
-batches within a token budget, tokenised once, thread count tuned) must match it within 1e-5 on a
+batches within a token budget, tokenised once, run on worker threads) must match it within 1e-5 on a
 catalog whose texts run from one word to past the 256-token limit, shuffled, at batch boundaries.
 """
 
@@ -122,12 +122,12 @@ def test_empty_strings_and_duplicates(embedder):
 def test_thread_count_does_not_change_the_vectors(embedder, varied_texts):
     one = TextEmbedder(device="cpu", threads=1)
     two = TextEmbedder(device="cpu", threads=2)
-    tuned = TextEmbedder(device="cpu")
-    for e in (one, two, tuned):
+    default = TextEmbedder(device="cpu")
+    for e in (one, two, default):
         e._tokenizer, e._model = embedder._tokenizer, embedder._model
     texts = varied_texts[:12]
     before = torch.get_num_threads()
-    a, b, c = (e.embed(texts, progress=False) for e in (one, two, tuned))
+    a, b, c = (e.embed(texts, progress=False) for e in (one, two, default))
     assert torch.get_num_threads() == before, "embed must put torch's thread count back"
     np.testing.assert_allclose(a, b, atol=1e-6, rtol=0)
     np.testing.assert_allclose(a, c, atol=1e-6, rtol=0)
