@@ -36,10 +36,11 @@ class PrivateLinTSAgent(PrivateLinearMixin, LinearTSDecideMixin, LinearModelMixi
 
     def __init__(self, n_arms, *, epsilon: float = 1.0, delta: float = 1e-5, horizon: int = 1024,
                  noise_std: float = 0.5, ridge: float = 1.0, fit_intercept: bool = True,
-                 n_propensity_draws: int = 256, **kwargs):
+                 n_propensity_draws: int = 256, feature_bound: float = 1.0,
+                 reward_bound: float = 1.0, **kwargs):
         super().__init__(n_arms, n_propensity_draws=n_propensity_draws, **kwargs)
         self.noise_std = check_float("noise_std", noise_std, 0.0, low_open=True)
-        self._init_private(epsilon, delta, horizon, ridge, fit_intercept)
+        self._init_private(epsilon, delta, horizon, ridge, fit_intercept, feature_bound, reward_bound)
 
     def _score_scale(self):
         return self.noise_std

@@ -32,10 +32,11 @@ class PrivateLinUCBAgent(PrivateLinearMixin, LinearModelMixin, IndexAgent):
     test_params: ClassVar[dict[str, Any]] = {"epsilon": 2.0}
 
     def __init__(self, n_arms, *, epsilon: float = 1.0, delta: float = 1e-5, horizon: int = 1024,
-                 alpha: float = 1.0, ridge: float = 1.0, fit_intercept: bool = True, **kwargs):
+                 alpha: float = 1.0, ridge: float = 1.0, fit_intercept: bool = True, feature_bound: float = 1.0,
+                 reward_bound: float = 1.0, **kwargs):
         super().__init__(n_arms, **kwargs)
         self.alpha = check_float("alpha", alpha, 0.0)
-        self._init_private(epsilon, delta, horizon, ridge, fit_intercept)
+        self._init_private(epsilon, delta, horizon, ridge, fit_intercept, feature_bound, reward_bound)
 
     # LinUCB's index (xᵀμ + α·width) on this agent's statistics: one definition, in linucb
     _index = LinUCBAgent._index

@@ -132,15 +132,18 @@ def test_the_agent_releases_clipped_statistics_with_the_formula_noise():
     iu = np.triu_indices(4, 1)
     assert _variance_p_value(noise[:, iu[0], iu[1]], sigma**2) > 1e-3
     released = post.tree.released(np.array([0]))[0]
-    vmat = released[:, :3, :3] + (0.5 + post.shift) * np.eye(3)
+    scale = np.array([math.sqrt(2.0), math.sqrt(2.0), math.sqrt(2.0)])  # z = [x, 1] = √2·φ
+    vmat = scale[:, None] * (released[:, :3, :3] + post.shift * np.eye(3)) * scale + 0.5 * np.eye(3)
     np.testing.assert_allclose(post.cov[0], np.linalg.inv(vmat), rtol=1e-9)
-    np.testing.assert_allclose(post.mean[0], np.linalg.solve(vmat, released[:, :3, 3:])[..., 0], rtol=1e-9)
+    np.testing.assert_allclose(post.mean[0], np.linalg.solve(vmat, (scale * released[:, :3, 3])[..., None])[..., 0],
+                               rtol=1e-9)
     assert post.repaired == 0
+    assert agent.clipped == 2  # rows 1 (‖x‖ = 5, |y| = 5) and 3 (|y| = 7): the model sees them clipped
 
 
 def test_a_noise_draw_beating_the_shift_is_repaired_to_the_ridge():
     post = PrivateDisjointPosterior(n_replicas=1, n_arms=50, dim=3, ridge=0.5, sigma=5.0, horizon=4)
-    post.ridge = post.base_ridge  # no shift: the noise makes V indefinite
+    post.shift = 0.0  # no shift: the noise makes G̃ indefinite
     post.step(np.array([0]), np.zeros((1, 50, 4, 4)), np.random.default_rng(0))
     assert post.repaired > 0
     assert np.all(np.linalg.eigvalsh(post.cov[0]) <= 1.0 / 0.5 + 1e-9)
@@ -179,7 +182,7 @@ def test_private_beta_ts_learns_only_from_flipped_bits_and_debiases():
     agent = make_agent("private_beta_ts", 3, epsilon=eps, random_state=0)
     arms = np.repeat([0, 1, 2], n)
     truth = np.r_[np.ones(n), np.zeros(n), (np.random.default_rng(1).random(n) < 0.3)]
-    reward = np.where(truth > 0, 0.5, -0.1)  # a click is positive, a skip is not
+    reward = np.where(truth > 0, 1.0, -0.1)  # a like maps to 1, a skip to 0 (reward_range (0, 1))
     agent.update(None, arms, Feedback(reward=reward))
     reported = agent.alpha[0] - 1.0
     assert stats.binomtest(int(reported[0]), n, p).pvalue > 1e-3
