@@ -1,7 +1,7 @@
 """Time for agents that forget: elapsed decision steps, per replica.
 
 Each replica has a clock: the latest decision step of an answer it learned from (−1 before any).
-An update call's rows carry their decision steps (``feedback.step``, ``agents.timed_feedback``);
+An update call's rows carry their decision steps (``feedback.step``, ``agents.types.Feedback``);
 the clock of each replica in the call moves to the latest of them, the state learned so far ages
 by the steps it moved (``_advance``), and each new row enters with its own age, clock − step.  So
 after learning rows of steps s the state is what one sees with weight γ^(T − s) per row (T: the
@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from agents._validation import check_float
-from agents.timed_feedback import checked_steps
+from agents.types import checked_steps
 
 
 def check_gamma(gamma) -> float:
@@ -54,7 +54,7 @@ class StepClock:
 
     def update(self, context, decision, feedback) -> None:
         """``Agent.update``; the rows' decision steps come from ``feedback.step`` when it is given."""
-        step = getattr(feedback, "step", None)
+        step = getattr(feedback, "step", None)  # duck-typed feedback without the field: one step a call
         if step is not None:
             step = checked_steps(step, feedback.reward.shape[0])
             if feedback.position is not None:  # the rows the base class keeps (answered ones)

@@ -163,6 +163,28 @@ def decision_of(actions: np.ndarray, propensities, probabilities=None, explanati
     return d
 
 
+def checked_steps(step, n_rows: int) -> np.ndarray:
+    """``step`` as (n_rows,) int64 decision steps, each >= 0; else one ``ValueError``.
+
+    >>> checked_steps([3, 0], 2).tolist()
+    [3, 0]
+    >>> checked_steps([1.5], 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: feedback.step must be an integer array, got dtype float64
+    """
+    arr = np.asarray(step)
+    if arr.dtype.kind not in "iu":
+        raise ValueError(f"feedback.step must be an integer array, got dtype {arr.dtype}")
+    arr = arr.reshape(-1)
+    if arr.shape != (n_rows,):
+        raise ValueError(f"feedback.step must have shape ({n_rows},), got {np.shape(step)}")
+    if arr.size and arr.min() < 0:
+        bad = int(np.flatnonzero(arr < 0)[0])
+        raise ValueError(f"feedback.step must be >= 0, got {int(arr[bad])} in row {bad}")
+    return arr.astype(np.int64, copy=False)
+
+
 @dataclass
 class Feedback:
     """The response to a Decision, one row per decision.
@@ -170,16 +192,27 @@ class Feedback:
     ``reward`` (B,) float is already mapped through the reward map; ``kind`` (B,) int
     indexes the tuple of feedback kinds (see ``agents.feedback_kinds``); for slates
     ``position`` (B,) int says which slate position got the response (-1: none).
+    ``step`` (B,) int, optional: the decision step of each row (when the answered item was
+    shown, not when the answer arrived).  The forgetting agents age what they learned by it
+    (``agents._step_clock``); every other agent ignores it.  Without it a forgetting agent
+    counts each update call as one step.
 
     Examples
     --------
     >>> Feedback(reward=[1.0, -0.5], kind=[5, 1]).reward.dtype
     dtype('float64')
+    >>> Feedback(reward=[1.0, 0.0], step=[4, 2]).step.tolist()
+    [4, 2]
+    >>> Feedback(reward=[1.0], step=[-1])
+    Traceback (most recent call last):
+    ...
+    ValueError: feedback.step must be >= 0, got -1 in row 0
     """
 
     reward: np.ndarray
     kind: np.ndarray | None = None
     position: np.ndarray | None = None
+    step: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.reward = np.asarray(self.reward, dtype=np.float64).reshape(-1)
@@ -193,3 +226,5 @@ class Feedback:
             self.position = np.asarray(self.position).reshape(-1).astype(np.int64)
             if self.position.shape != self.reward.shape:
                 raise ValueError(f"position shape {self.position.shape} != reward shape {self.reward.shape}")
+        if self.step is not None:
+            self.step = checked_steps(self.step, self.reward.shape[0])

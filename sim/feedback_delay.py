@@ -10,7 +10,7 @@ rows of each arrival step would do, bit for bit for the counting agents (tested)
 
 What an agent gets for a delayed answer is the row of its decision step: the user's features,
 the item matrix, the replica, the actions and the feedback (reward, kind, slate position), as an
-``agents.timed_feedback.TimedFeedback`` whose ``step`` is each row's decision step, so the
+``agents.Feedback`` whose ``step`` is each row's decision step, so the
 forgetting agents age answers by elapsed decision time, not by update calls (every update,
 delayed, batched or not, carries it).
 The decision's mask is not kept (it only constrains acting; no agent's update reads it, which
@@ -226,9 +226,8 @@ class FeedbackSchedule:
 
     @staticmethod
     def _batch(pieces: list[tuple[_Rows, int, int]]):
-        """One (Context, actions, TimedFeedback) of all pieces' rows, in order."""
-        from agents.timed_feedback import TimedFeedback
-        from agents.types import Context
+        """One (Context, actions, Feedback with ``step``) of all pieces' rows, in order."""
+        from agents.types import Context, Feedback
 
         arm = pieces[0][0].arm_features
         if any(p.arm_features is not arm for p, _, _ in pieces):
@@ -239,15 +238,15 @@ class FeedbackSchedule:
 
         ctx = Context(features=cat("features"), arm_features=arm, replica=cat("replica"),
                       n_rows=sum(hi - lo for _, lo, hi in pieces))
-        return ctx, cat("actions"), TimedFeedback(reward=cat("reward"), kind=cat("kind"), position=cat("position"),
-                                                  step=cat("step"))
+        return ctx, cat("actions"), Feedback(reward=cat("reward"), kind=cat("kind"), position=cat("position"),
+                                             step=cat("step"))
 
 
 def _timed(feedback, step: np.ndarray):
-    """``feedback``'s arrays with each row's decision step (a ``TimedFeedback``)."""
-    from agents.timed_feedback import TimedFeedback
+    """``feedback``'s arrays with each row's decision step (``Feedback.step``)."""
+    from agents.types import Feedback
 
-    return TimedFeedback(reward=feedback.reward, kind=feedback.kind, position=feedback.position, step=step)
+    return Feedback(reward=feedback.reward, kind=feedback.kind, position=feedback.position, step=step)
 
 
 def log_arrival_columns(t: int, arrival: np.ndarray, n_log_rows: int) -> dict[str, np.ndarray]:

@@ -136,10 +136,14 @@ class AgentPolicy:
                                 kind_values=list(kind_values), **spec.params)
 
     def fit(self, rows: WarmupRows) -> AgentPolicy:
+        """One update on all warm-up rows, each at its decision step when ``rows`` has ``step`` (n,)
+        (a forgetting agent then ages them as if it had learned step by step); without it the rows are
+        one step, as one retraining on a batch."""
         from agents.types import Context, Feedback
 
         ctx = Context(features=rows.features, arm_features=self.arm_features)
-        self.agent.update(ctx, rows.action, Feedback(reward=rows.reward, kind=rows.kind))
+        step = getattr(rows, "step", None)
+        self.agent.update(ctx, rows.action, Feedback(reward=rows.reward, kind=rows.kind, step=step))
         return self
 
     def decide(self, features: np.ndarray, mask: np.ndarray, rng: np.random.Generator):

@@ -7,7 +7,9 @@ Two kinds of target policy:
   their rows say so and carry no number.
 - registered agents (``agents=[{"name": ..., "params": {...}, "label": ...}]``), replayed as Open
   Bandit Pipeline's examples do: each agent learns from the first ``train_fraction`` of the rows
-  (file order; :data:`TRAIN_FRACTION` = 0.5 by default) in one batched update, and is evaluated —
+  (file order; :data:`TRAIN_FRACTION` = 0.5 by default) in one batched update, each row at its decision
+  step (the ``step`` column, or one step per row without it: :mod:`sim.log_steps`), so a forgetting
+  agent learns what it would have learned step by step; it is evaluated —
   with every estimator — on the rest. The agent must give action probabilities (e.g.
   ``epsilon_greedy``, ``ucb1``, ``linucb``, ``random``); contextual agents need the log's context
   features, and item features (``action_context`` in an ``.npz``) where they use them.
@@ -52,25 +54,37 @@ def parse_agent_target(text: str) -> dict:
     return {"name": name.strip(), "params": params, "label": text}
 
 
-def _agent_distribution(spec: dict, log, train, test, seed: int) -> np.ndarray:
-    """(n_test, n_actions) action probabilities of the agent of ``spec`` after learning on ``train`` rows."""
+def _log_context(log, rows):
+    from agents.types import Context
+
+    ctx = log.context
+    return Context(features=None if ctx is None else ctx[rows], arm_features=log.action_context, n_rows=len(rows))
+
+
+def trained_agent(spec: dict, log, train: np.ndarray, steps: np.ndarray, seed: int):
+    """The agent of ``spec`` after one update on the ``train`` rows, each at its decision step ``steps[train]``
+    (so a forgetting agent ages them as if it had learned them step by step; ``sim.log_steps``)."""
     from agents.registry import make_agent
-    from agents.types import Context, Feedback
+    from agents.types import Feedback
 
     name = spec.get("name")
     try:
         agent = make_agent(name, log.n_actions, random_state=seed, **spec.get("params", {}))
     except (KeyError, TypeError, ValueError) as exc:
         raise OPEInputError(f"target agent {name!r}: {str(exc).splitlines()[0]}") from None
-    ctx = log.context
-
-    def context(rows):
-        return Context(features=None if ctx is None else ctx[rows], arm_features=log.action_context,
-                       n_rows=len(rows))
-
     try:
-        agent.update(context(train), log.action[train], Feedback(reward=log.reward[train]))
-        probs = agent.act(context(test)).probabilities
+        agent.update(_log_context(log, train), log.action[train], Feedback(reward=log.reward[train], step=steps[train]))
+    except (ValueError, TypeError) as exc:
+        raise OPEInputError(f"target agent {name!r} cannot run on this log: {str(exc).splitlines()[0]}") from None
+    return agent
+
+
+def _agent_distribution(spec: dict, log, train, test, seed: int, steps: np.ndarray) -> np.ndarray:
+    """(n_test, n_actions) action probabilities of the agent of ``spec`` after learning on ``train`` rows."""
+    name = spec.get("name")
+    agent = trained_agent(spec, log, train, steps, seed)
+    try:
+        probs = agent.act(_log_context(log, test)).probabilities
     except (ValueError, TypeError) as exc:
         raise OPEInputError(f"target agent {name!r} cannot run on this log: {str(exc).splitlines()[0]}") from None
     if probs is None:
@@ -95,6 +109,7 @@ def estimate_log_file(path: str | Path, agents=(), *, train_fraction: float = TR
     >>> [(r["estimator"], r["verdict"], r["estimate"] is not None) for r in rows][:3]
     [('ips', 'ok', True), ('snips', 'ok', True), ('dm', 'ok', False)]
     """
+    from sim.log_steps import log_steps
     from sim.ope.log_file import read_log_file
     from sim.ope_experiment import estimate_row, estimate_target
     from sim.ope_reduce import reduce_rows
@@ -126,9 +141,10 @@ def estimate_log_file(path: str | Path, agents=(), *, train_fraction: float = TR
         raise OPEInputError(f"{loaded.source}: {log.n_rounds} rows cannot be split {train_fraction:g} / "
                             f"{1 - train_fraction:g} into training and evaluation rows")
     train, test = np.arange(n_train), np.arange(n_train, log.n_rounds)
+    steps = log_steps(path, log.n_rounds) if agents else None
     for i, spec in enumerate(agents):
         label = spec.get("label") or spec.get("name")
-        dist = _agent_distribution(spec, log, train, test, seed + i)
+        dist = _agent_distribution(spec, log, train, test, seed + i, steps)
         sub, sub_user = log.take(test), None if user is None else user[test]
         behavior = None if loaded.behavior is None else loaded.behavior[test]
         rows += _full_estimates(label, sub, dist, sub_user, estimators, common, estimate_row, behavior)

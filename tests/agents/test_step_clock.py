@@ -1,6 +1,6 @@
 """Forgetting agents age by elapsed decision steps, not by update calls (``agents._step_clock``).
 
-Rows carry their decision steps (``TimedFeedback.step``). Then the state is a function of the
+Rows carry their decision steps (``Feedback.step``). Then the state is a function of the
 rows learned and their steps only: one batch, the same rows in chunks, in another order, or
 delivered late give the same state (bit for bit for the sliding window's integer counts and
 dyadic sums, 1e-9 for weighted sums), and it matches Σ γ^(clock − step) per row, so the memory is
@@ -14,7 +14,8 @@ import pytest
 from agent_cases import N_ARMS, make_context
 
 from agents import Context, Feedback, make_agent
-from agents.timed_feedback import TimedFeedback, checked_steps
+from agents.timed_feedback import TimedFeedback
+from agents.types import checked_steps
 from sim.feedback_delay import FeedbackSchedule
 from tests.reliability.test_determinism import _float_state
 
@@ -51,7 +52,7 @@ def _rows(n=60, slate=1, seed=0, max_step=12):
 def _part(rows, idx):
     ctx, actions, reward, step, position = rows
     part = Context(features=ctx.features[idx], arm_features=ctx.arm_features, replica=ctx.replica[idx])
-    fb = TimedFeedback(reward=reward[idx], kind=np.where(reward[idx] > 0, 5, 2), step=step[idx],
+    fb = Feedback(reward=reward[idx], kind=np.where(reward[idx] > 0, 5, 2), step=step[idx],
                        position=None if position is None else position[idx])
     return part, actions[idx], fb
 
@@ -168,8 +169,8 @@ def test_late_answer_ages_on_arrival_and_one_older_than_the_window_is_dropped():
     disc = make_agent("discounted_gaussian_ts", 2, gamma=0.5, noise_std=1.0)
     window = make_agent("sliding_window_ucb", 2, window=3)
     for agent in (disc, window):
-        agent.update(None, np.array([1]), TimedFeedback(reward=[1.0], step=[10]))
-        agent.update(None, np.array([0, 0]), TimedFeedback(reward=[1.0, 1.0], step=[8, 7]))  # late
+        agent.update(None, np.array([1]), Feedback(reward=[1.0], step=[10]))
+        agent.update(None, np.array([0, 0]), Feedback(reward=[1.0, 1.0], step=[8, 7]))  # late
     assert disc._stats.counts[0].tolist() == [0.5**2 + 0.5**3, 1.0]
     assert disc.clock.tolist() == [10] and window.clock.tolist() == [10]
     assert window.counts[0].tolist() == [1.0, 1.0]  # step 7 is outside the window 8..10
@@ -182,7 +183,7 @@ def test_without_steps_each_call_is_one_step():
         ctx, arms = Context(replica=np.array(replica)), np.arange(len(replica))
         plain.update(ctx, arms, Feedback(reward=np.ones(len(replica))))
         steps = np.array([[0, 0], [1], [2, 1]][t])  # replica 1 sat out call 1: its clock moved once
-        timed.update(ctx, arms, TimedFeedback(reward=np.ones(len(replica)), step=steps))
+        timed.update(ctx, arms, Feedback(reward=np.ones(len(replica)), step=steps))
     np.testing.assert_array_equal(plain.alpha, timed.alpha)
     assert plain.clock.tolist() == [2, 1]
 
@@ -194,7 +195,7 @@ def test_without_steps_each_call_is_one_step():
 ])
 def test_bad_steps_are_one_clear_error_before_any_change(step, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        TimedFeedback(reward=[1.0, 0.0], step=step)
+        Feedback(reward=[1.0, 0.0], step=step)
     agent = make_agent("sliding_window_ucb", 3, window=2)
     fb = Feedback(reward=[1.0, 0.0])
     fb.step = np.asarray(step)  # set after construction: the agent checks it too
@@ -202,3 +203,17 @@ def test_bad_steps_are_one_clear_error_before_any_change(step, message):
         agent.update(None, np.array([0, 1]), fb)
     assert agent.clock.tolist() == [-1] and not agent.counts.any()
     assert checked_steps(np.array([2, 0], dtype=np.uint8), 2).dtype == np.int64
+
+
+def test_step_is_a_feedback_field_and_timed_feedback_its_old_name():
+    """``Feedback.step`` (optional, validated once); ``TimedFeedback`` is the same class; a plain agent ignores it."""
+    assert TimedFeedback is Feedback
+    assert Feedback(reward=[1.0]).step is None
+    assert Feedback(reward=[1.0, 0.0], step=np.array([3, 1], dtype=np.int32)).step.dtype == np.int64
+    for bad, message in (([1.5], "integer array"), ([1, 2], "shape (1,)"), ([-2], ">= 0, got -2")):
+        with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            Feedback(reward=[1.0], step=bad)
+    plain, timed = (make_agent("beta_ts", N_ARMS, random_state=0, n_propensity_draws=8) for _ in range(2))
+    plain.update(None, np.array([1, 2]), Feedback(reward=[1.0, 0.0]))
+    timed.update(None, np.array([1, 2]), Feedback(reward=[1.0, 0.0], step=[7, 9]))
+    np.testing.assert_array_equal(plain.alpha, timed.alpha)
