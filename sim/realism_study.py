@@ -29,8 +29,11 @@ DELAY_MIX = "clicks geometric (mean 2), saves and shares log-normal (median 20, 
 LIN_TS_FIXED = "lin_ts (noise 0.5)"
 """``lin_ts`` with the fixed noise scale 0.5 of ``discounted_lin_ts`` and ``private_lin_ts`` (their γ = 1
 and ε → ∞ model); the default ``lin_ts`` estimates its noise scale (``noise_std='auto'``)."""
-PRIVATE = {"private_lin_ts": LIN_TS_FIXED, "private_linucb": "linucb", "private_beta_ts": "beta_ts"}
-"""Each private agent and its non-private counterpart (``private_references``)."""
+BETA_TS_BITS = "beta_ts (binarize)"
+"""``beta_ts`` learning a Bernoulli bit of each mapped reward, ``private_beta_ts``'s ε → ∞ form (randomised
+response needs one bit per answer; the default ``beta_ts`` adds the fractional reward itself)."""
+PRIVATE = {"private_lin_ts": LIN_TS_FIXED, "private_linucb": "linucb", "private_beta_ts": BETA_TS_BITS}
+"""Each private agent and its non-private counterpart, its ε → ∞ form (``private_references``)."""
 FORGETTING = {"discounted_beta_ts": "beta_ts", "discounted_lin_ts": LIN_TS_FIXED,
               "discounted_linucb": "linucb", "sliding_window_ucb": "ucb1"}
 """Each forgetting agent and its stationary counterpart (its γ = 1 or endless-window form)."""
@@ -58,10 +61,11 @@ def learners(draws: int = DRAWS) -> dict[str, dict]:
 
 
 def private_references(draws: int = DRAWS) -> dict[str, dict]:
-    """The non-private counterparts of ``PRIVATE`` (``lin_ts`` with the private agent's noise scale)."""
+    """The non-private counterparts of ``PRIVATE`` (``lin_ts`` with the private agent's noise scale, ``beta_ts``
+    on one bit per answer)."""
     return {LIN_TS_FIXED: {"name": "lin_ts", "params": {"n_propensity_draws": draws, "noise_std": 0.5}},
             "linucb": {"name": "linucb"},
-            "beta_ts": {"name": "beta_ts", "params": {"n_propensity_draws": draws}}}
+            BETA_TS_BITS: {"name": "beta_ts", "params": {"n_propensity_draws": draws, "binarize": True}}}
 
 
 def delay_variants(size: str | None = None) -> dict[str, dict]:
