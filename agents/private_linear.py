@@ -46,9 +46,9 @@ Model (post-processing of the releases, in the design z): V = D(G̃ + 2Υ·I)D +
 α = ``SHIFT_FAILURE`` = 0.05, is the paper's regulariser: G̃ + 2Υ·I ≥ 0 (so V ≥ ridge·I) with
 probability ≥ 1 − α over the whole run; if a noise draw still breaks that, the eigenvalues of
 G̃ + 2Υ·I are raised to 0 (post-processing).  Υ ∝ σ ∝ 1/ε: at ε = 1,000 (δ = 1e-5, horizon 1024,
-D + 1 = 18) 2Υ ≈ 150, i.e. a ridge of ≈ 300·B² on the features, which keeps the model near its
-prior for hundreds of rows per arm: that gap to the non-private agent is the price of the
-guarantee, by design, not a defect.  As ε → ∞, σ and Υ vanish and, for rows within the bounds,
+D + 1 = 18) 2Υ ≈ 123, i.e. a ridge of ≈ 245·B² on the features (≈ 245 on the intercept),
+which keeps the model near its prior for hundreds of rows per arm: that gap to the non-private
+agent is the price of the guarantee, by design, not a defect.  As ε → ∞, σ and Υ vanish and, for rows within the bounds,
 the agent becomes exactly its non-private version with the same ``ridge``
 (``tests/agents/test_private_limit.py``: Σ, μ within 1e-4 at ε = 1e9).  Until 2026-12-06 the model
 was read in the scaled design φ, which silently doubled the ridge: regret 26.6 against ``linucb``'s

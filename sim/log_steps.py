@@ -63,7 +63,8 @@ def checked_log_steps(raw, n_rows: int, src: str) -> np.ndarray:
         bad = ~np.isfinite(arr) | (arr != np.round(arr))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise OPEInputError(f"{src}: column 'step' must hold integer decision steps, got {float(arr[i])} in row {i}")
+            raise OPEInputError(f"{src}: column 'step' must hold integer decision steps, "
+                                f"got {float(arr[i])} in row {i}")
         if arr.size and np.abs(arr).max() >= 2.0**62:
             raise OPEInputError(f"{src}: column 'step' holds a step too large for an integer ({np.abs(arr).max():g})")
     if arr.size and arr.min() < 0:

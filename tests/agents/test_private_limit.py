@@ -57,7 +57,7 @@ VARIANTS = [
 
 @pytest.mark.parametrize("name,plain,params", VARIANTS, ids=[f"{v[0]}-{i}" for i, v in enumerate(VARIANTS)])
 def test_private_state_converges_to_the_plain_agent_as_epsilon_grows(name, plain, params):
-    """Σ and μ of every (replica, arm): the gap falls with ε and is < 1e-4 at ε = 1e9 (σ ≈ 3e-7, 2Υ ≈ 1e-4)."""
+    """Σ and μ of every (replica, arm): the gap falls with ε, < 1e-4 at ε = 1e9 (σ ≈ 3e-7, 2Υ ≈ 1e-4)."""
     data = {k: params.pop(k) for k in ("x_norm", "y_max", "features") if k in params}
     gaps = [_state_gap(*_fed_pair(name, plain, eps, **data, **params)) for eps in (1e3, 1e6, 1e9)]
     assert gaps[0] > 10 * gaps[1] > 100 * gaps[2], gaps
