@@ -48,7 +48,9 @@ def pytest_configure(config):
     from tests.session_memo import memoise_by_value
 
     if getattr(fit_ratings.fit_tastes, "memo_stats", None) is None:
-        fit_ratings.fit_tastes = memoise_by_value(fit_ratings.fit_tastes, when=_memo_applies)
+        # 32 results: the small fits of tests/envs/test_text_mf.py and tests/sim/test_ratings_population.py
+        # (kilobytes each) must not push out the MovieLens fit (10.5 MB) between its users
+        fit_ratings.fit_tastes = memoise_by_value(fit_ratings.fit_tastes, when=_memo_applies, max_entries=32)
     ratings_log.fit_tastes = fit_ratings.fit_tastes
     for name in FIT_MODULES:
         _AS_IMPORTED[name] = {k: v for k, v in vars(importlib.import_module(name)).items() if not k.startswith("__")}
