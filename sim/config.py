@@ -222,9 +222,9 @@ class WorldSection(Section):
     returns: ReturnsSection = Field(default_factory=ReturnsSection)
     feedback: FeedbackSection = Field(default_factory=FeedbackSection)
     cascade: CascadeSection = Field(default_factory=CascadeSection)
-    history_k: int = Field(0, ge=0, le=10_000, description=(
+    history_k: int = Field(10, ge=0, le=10_000, description=(
         "user-history context: mean of the last k positively answered items' embeddings appended "
-        "to the user features (0: off; envs/user_history.py)"))
+        "to the user features (0: off; default 10, README 'User-history context'; envs/user_history.py)"))
     history_dim: int = Field(16, ge=1, description="principal directions of the catalog the history is kept on")
     reward_map: dict[str, float] = Field(
         default_factory=lambda: dict(zip(KIND_NAMES, DEFAULT_REWARDS)))
@@ -281,8 +281,8 @@ def _default_agents() -> list[AgentSpec]:
     return [
         AgentSpec(name="beta_ts", label="thompson"),
         AgentSpec(name="dirichlet_ts", label="dirichlet_ts"),
-        AgentSpec(name="linucb", label="linucb"),
-        AgentSpec(name="lin_ts", label="lin_ts"),
+        AgentSpec(name="linucb", label="linucb", params={"mode": "shared"}),
+        AgentSpec(name="lin_ts", label="lin_ts", params={"mode": "shared"}),
         AgentSpec(name="epsilon_greedy", label="epsilon_greedy", params={"epsilon": 0.1}),
         AgentSpec(name="random", label="random"),
     ]
