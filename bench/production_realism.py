@@ -49,7 +49,7 @@ def privacy_tables(study: rs.RealismStudy) -> str:
     for eps in rs.epsilons(study.size):
         points += study.regret({f"{eps:g}": {}}, rs.private_agents(eps))
     plain = {v: k for k, v in rs.PRIVATE.items()}
-    ref = "not private (`lin_ts` with noise 0.5, `linucb`, `beta_ts`)"
+    ref = "not private (`lin_ts` with noise 0.5, `linucb`, `beta_ts` with `binarize: true`)"
     points += [rs.Point(ref, plain[p.agent], p.per_seed) for p in study.regret({ref: {}}, rs.private_references())]
     return rs.markdown(points, "ε")
 

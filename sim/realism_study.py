@@ -111,12 +111,11 @@ def epsilons(size: str | None = None) -> list[float]:
 
 
 def private_agents(eps: float, draws: int = DRAWS) -> dict[str, dict]:
-    """The private agents at budget ``eps``; ``private_beta_ts`` only up to ε = 100 (its randomised
-    response keeps a bit with probability e^ε/(1 + e^ε): 1 − 4e-44 at ε = 100, e^ε overflows past 709)."""
+    """The private agents at budget ``eps`` (every ε: randomised response keeps a bit with probability
+    e^ε/(1 + e^ε), computed as expit(ε), which stays finite for any ε)."""
     out = {"private_lin_ts": {"name": "private_lin_ts", "params": {"epsilon": eps, "n_propensity_draws": draws}},
-           "private_linucb": {"name": "private_linucb", "params": {"epsilon": eps}}}
-    if eps <= 100:
-        out["private_beta_ts"] = {"name": "private_beta_ts", "params": {"epsilon": eps, "n_propensity_draws": draws}}
+           "private_linucb": {"name": "private_linucb", "params": {"epsilon": eps}},
+           "private_beta_ts": {"name": "private_beta_ts", "params": {"epsilon": eps, "n_propensity_draws": draws}}}
     return out
 
 

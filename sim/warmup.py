@@ -14,13 +14,15 @@ import numpy as np
 @dataclass(frozen=True)
 class WarmupRows:
     """Rows logged by the uniform policy: visible ``features`` (n, d_u), ``action``, ``reward``,
-    feedback ``kind`` and the uniform propensity ``pscore`` (1 / allowed items), all (n,)."""
+    feedback ``kind``, the uniform propensity ``pscore`` (1 / allowed items) and the decision
+    ``step`` (so forgetting agents trained on them age row by row), all (n,)."""
 
     features: np.ndarray
     action: np.ndarray
     reward: np.ndarray
     kind: np.ndarray
     pscore: np.ndarray
+    step: np.ndarray | None = None
 
     @property
     def n_rows(self) -> int:
@@ -49,17 +51,18 @@ def collect_warmup(world, steps: int, rng: np.random.Generator, seed: int | None
     >>> x = unit_rows(np.random.default_rng(0).normal(size=(30, 8)))
     >>> w = World(x, cluster_population(x, 50, n_clusters=3, seed=0), n_users=16, seed=1)
     >>> rows = collect_warmup(w, 5, np.random.default_rng(2))
-    >>> rows.n_rows, rows.features.shape
-    (80, (80, 16))
+    >>> rows.n_rows, rows.features.shape, rows.step[[0, -1]].tolist()
+    (80, (80, 16), [0, 4])
     """
     if steps < 1:
         raise ValueError(f"warm-up steps must be ≥ 1, got {steps}")
     obs = world.reset(seed=seed)
     parts: list[tuple] = []
-    for _ in range(steps):
+    for t in range(steps):
         action, pscore = uniform_actions(obs.mask, rng)
         res = world.step(action)
-        parts.append((obs.features.astype(np.float64), action, res.reward, res.kind, pscore))
+        parts.append((obs.features.astype(np.float64), action, res.reward, res.kind, pscore,
+                      np.full(action.shape[0], t, dtype=np.int64)))
         obs = res.observation
     cols = [np.concatenate(c) for c in zip(*parts)]
     return WarmupRows(*cols)

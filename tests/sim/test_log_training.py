@@ -158,18 +158,11 @@ def test_estimates_of_a_forgetting_target_use_the_aged_model(tmp_path):
     assert rows[0]["estimate"] == pytest.approx(expected, rel=1e-12)
 
 
-@dataclasses.dataclass(frozen=True)
-class StepRows(WarmupRows):
-    """Warm-up rows with the decision step of each row (what ``collect_warmup`` would record)."""
-
-    step: np.ndarray | None = None
-
-
 @pytest.mark.parametrize("name,params", FORGETTING, ids=IDS)
 def test_frozen_agent_policy_trained_on_timed_warmup_rows_equals_step_by_step(name, params):
     log = _log(3)
     rows = np.arange(USERS * STEPS)
-    warm = StepRows(log["x"], log["action"], log["reward"], log["kind"], np.full(rows.size, 0.25), log["step"])
+    warm = WarmupRows(log["x"], log["action"], log["reward"], log["kind"], np.full(rows.size, 0.25), log["step"])
     spec = PolicySpec(label="p", name=name, params=params)
     values = [-1.0, -0.5, -0.1, 0.0, 0.5, 1.0, 1.0, 1.0]  # one reward per feedback kind
     policy = AgentPolicy(spec, np.eye(N_ARMS), values, 0).fit(warm)
@@ -179,6 +172,6 @@ def test_frozen_agent_policy_trained_on_timed_warmup_rows_equals_step_by_step(na
         by_step.update(Context(features=log["x"][r], arm_features=np.eye(N_ARMS)), log["action"][r],
                        Feedback(reward=log["reward"][r], kind=log["kind"][r]))
     _assert_same_state(name, params, policy.agent, by_step)
-    # rows without steps (today's WarmupRows) are one retraining: one step
+    # rows without steps (step=None) are one retraining: one step
     plain = AgentPolicy(spec, np.eye(N_ARMS), values, 0).fit(WarmupRows(*dataclasses.astuple(warm)[:5]))
     assert plain.agent.clock.tolist() == [0] and policy.agent.clock.tolist() == [STEPS - 1]

@@ -58,7 +58,7 @@ def test_variants_are_valid_configs_at_both_sizes():
     for name in ("discounted_lin_ts", "private_lin_ts"):
         spec = {**rs.drift_agents(), **rs.private_agents(1.0)}[name]
         assert make_agent(name, 3, **spec["params"]).noise_std == fixed
-    assert "private_beta_ts" not in rs.private_agents(1000.0)
+    assert rs.private_agents(1000.0)["private_beta_ts"]["params"]["epsilon"] == 1000.0
 
 
 def test_bad_section_is_one_error_line(capsys):
