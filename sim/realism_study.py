@@ -155,7 +155,9 @@ class RealismStudy:
             "catalog": {"source": str(DATA / "podcasts.csv"), "text_columns": ["title", "description"],
                         "category_column": "tags"},
             "population": {"kind": "clusters", "n_users": 500, "n_clusters": 6},
-            "world": {"n_users": self.n_users},
+            # no user-history context: the study measures delay, cadence, drift and privacy on the
+            # visible features alone (its tables were measured so; README 'Production realism')
+            "world": {"n_users": self.n_users, "history_k": 0},
             "agents": [{"name": "random"}],
             "run": {"horizon": self.horizon, "seeds": self.seeds},
             "log": {"enabled": False},
