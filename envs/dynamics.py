@@ -167,7 +167,9 @@ def near_duplicates(x: np.ndarray, cfg: Fatigue) -> tuple[np.ndarray, np.ndarray
             if clo < hi and lo < chi:  # the diagonal crosses this tile: an item is not its own neighbour
                 d = np.arange(max(lo, clo), min(hi, chi))
                 g[d - lo, d - clo] = -np.inf
-            r, c = np.nonzero(g >= cfg.similarity)
+            rows = np.flatnonzero(g.max(axis=1) >= cfg.similarity)  # most tiles have few such rows
+            r, c = np.nonzero(g[rows] >= cfg.similarity)
+            r = rows[r]
             parts.append((r, c + clo, g[r, c]))
         r, c, v = (np.concatenate(a) for a in zip(*parts))
         order = np.lexsort((-v, r))  # by row, most similar first
