@@ -1,4 +1,4 @@
-"""Shared fixtures: one embedding cache per test session, single-threaded torch."""
+"""Shared fixtures: one embedding cache per test session, single-threaded torch, each taste fit once."""
 
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ def pytest_configure(config):
         torch.set_num_threads(1)
     except ImportError:  # pragma: no cover
         pass
+    from tests.session_memo import install_fit_memo
+
+    install_fit_memo()  # each distinct taste fit once per session (tests/session_memo.py)
 
 
 @pytest.fixture(scope="session")

@@ -97,7 +97,7 @@ def _tiny_ratings(seed=0):
 
 
 def test_the_taste_fit_is_memoised_unless_it_shows_progress(monkeypatch):
-    """tests/conftest.py installs the memo on fit_tastes (also where ratings_log imported it by name)."""
+    """The root conftest installs the memo on fit_tastes (also where ratings_log imported it by name)."""
     import envs.fit_ratings as fit_ratings
     import envs.ratings_log as ratings_log
 
