@@ -7,51 +7,203 @@ costs more than it gains, and on a busy machine far more (lin_ts shared, d=384, 
 the previous setting restored after it.  When torch is loaded its intra-op thread pool is
 limited the same way (neural_linear_ts on the CPU: 480 ms a step on torch's two threads at load
 6.8, 33 ms on one).  ``envs.blas_threads`` does the same for the world; ``agents`` and ``envs`` may
-not import each other, so this is its twin.
+not import each other, so this is its twin: the code below the docstring is the same but for
+``LIMIT_TORCH`` (tests/agents/test_blas_threads.py keeps them so).
+
+Cost: measured on the 2-core test machine (load 3.6, one process, old and new interleaved), a use
+costs 1.7 µs CPU where two OpenBLAS libraries (numpy's and scipy's) must go from two threads to one
+and back, against 3.8 µs through threadpoolctl's controllers, and 0.9 µs (1.1) where they are on
+one thread already: a bare ``with`` costs 0.14 µs and each ctypes call 0.1–0.15 µs here.  The
+libraries are found once by threadpoolctl (again only when ``sys.modules`` has grown, so a BLAS
+or torch loaded later is limited too) and their own ``get``/``set`` entry points are then called
+directly: OpenBLAS's two C functions through ctypes.  Calling them directly also avoids
+threadpoolctl's rule that only the first thread to set an OpenBLAS limit may set it, under which
+the old wrapper silently did nothing in any other thread.
+
+Threads: a process-wide pool (OpenBLAS on pthreads) is limited by the first use open and restored
+when the last one closes (nested ones and other threads' counted, under a lock), so one thread
+leaving never lifts the limit under another; a per-thread setting (torch's OpenMP pool, OpenBLAS
+on OpenMP) is saved and restored by each thread.  A forked child, where no use is open, restores
+what the parent's uses had set.  Uses of this module and of its twin are counted apart: a world
+step and an agent call overlapping in two threads can lift each other's limit early (not done
+anywhere here; the thread count always comes back).
 """
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
+
+LIMIT_TORCH = True  # torch's intra-op pool too, when torch is loaded
+
+
+class _Local(threading.local):
+    """One thread's part, kept once a per-thread knob exists: its depth in uses and what to restore."""
+
+    depth = 0
+    saved: list | None = None
+
+
+class _State:
+    """Everything that changes at run time, on one object (the module's names are never rebound)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.uses = 0  # uses open now, nested ones and other threads' included
+        self.saved: list = []  # (set, n) of the process-wide knobs, limited by the first use
+        self.shared: tuple = ()  # process-wide knobs: (get, set, key) each
+        self.per_thread: tuple = ()  # knobs whose setting belongs to the calling thread
+        self.track = False  # per-thread knobs were ever found: from then on each thread keeps a depth
+        self.local = _Local()
+        self.seen = -1  # len(sys.modules) at the last scan
+
+
+_S = _State()
+
+
+def _symbol(ctl, name: str):
+    """A library's own C entry point through threadpoolctl's controller (None where it has none)."""
+    find = getattr(ctl, "_get_symbol", None)
+    return find(name) if find is not None else None
+
+
+def _blas_knobs() -> tuple[list, list] | None:
+    """(process-wide, per-thread) knobs of the BLAS libraries loaded now; None if threadpoolctl cannot tell."""
+    try:
+        from threadpoolctl import ThreadpoolController
+
+        ctls = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
+    except (ImportError, OSError, RuntimeError, AttributeError):  # missing, or unable to inspect
+        return None
+    shared, per_thread = [], []
+    for c in ctls:
+        key = getattr(c, "filepath", None) or id(c)
+        openmp = getattr(c, "threading_layer", None) == "openmp"
+        get, set_ = _symbol(c, "openblas_get_num_threads"), _symbol(c, "openblas_set_num_threads")
+        if c.internal_api == "openblas" and not openmp and get is not None and set_ is not None:
+            shared.append((get, set_, key))  # direct: no controlling-thread rule, no Python layers
+        else:  # OpenBLAS on OpenMP (per thread), MKL, BLIS, FlexiBLAS: through the controller
+            (per_thread if openmp else shared).append((c.get_num_threads, c.set_num_threads, key))
+    return shared, per_thread
+
+
+def _torch_knob(per_thread: list, shared: list) -> None:
+    """torch's intra-op pool, if torch is loaded: per thread on its OpenMP backend, else process-wide."""
+    torch = sys.modules.get("torch")
+    if not LIMIT_TORCH or torch is None or not hasattr(torch, "set_num_threads"):
+        return
+    try:
+        openmp = "parallel backend: OpenMP" in torch.__config__.parallel_info()
+    except (AttributeError, RuntimeError):
+        openmp = True
+    (per_thread if openmp else shared).append((torch.get_num_threads, torch.set_num_threads, "torch"))
+
+
+def _limit(knobs) -> list:
+    """Set each knob above one thread to one; returns the (set, n) to restore."""
+    saved = []
+    for get, set_, _ in knobs:
+        n = get()
+        if n is not None and n > 1:
+            set_(1)
+            saved.append((set_, n))
+    return saved
+
+
+def _restore(saved) -> None:
+    for set_, n in reversed(saved):
+        set_(n)
+
+
+def _scan(s: _State) -> None:
+    """Find the libraries again (``sys.modules`` grew); under ``s.lock``.  A process-wide library
+    found while threads are inside is limited now and restored with the others."""
+    found = _blas_knobs()
+    shared, per_thread = (list(s.shared), list(s.per_thread)) if found is None else found
+    per_thread = [k for k in per_thread if k[2] != "torch"]
+    shared = [k for k in shared if k[2] != "torch"]
+    _torch_knob(per_thread, shared)
+    if s.uses:
+        known = {k[2] for k in s.shared}
+        s.saved.extend(_limit([k for k in shared if k[2] not in known]))
+    s.shared, s.per_thread = tuple(shared), tuple(per_thread)
+    s.track = s.track or bool(per_thread)
+    s.seen = len(sys.modules)
 
 
 class _OneThread:
-    """Reusable, re-entrant context manager: BLAS libraries loaded so far (and torch's intra-op
+    """Reusable, re-entrant, thread-safe context manager: BLAS libraries (and torch's intra-op
     pool, if torch is loaded) run on one thread inside it."""
 
-    def __init__(self):
-        self._libs = None
-        self._saved: list = []
+    __slots__ = ()
 
-    def _find(self):
+    def __enter__(self):  # written out: every Python call or thread-local access here costs ~0.1 µs
+        s = _S
+        lock = s.lock
+        lock.acquire()
         try:
-            from threadpoolctl import ThreadpoolController
-
-            self._libs = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
-        except (ImportError, OSError, RuntimeError):  # threadpoolctl missing or unable to inspect
-            self._libs = []
-
-    def __enter__(self):
-        if self._libs is None:
-            self._find()
-        saved = []
-        for lib in self._libs:
-            n = lib.get_num_threads()
-            if n is not None and n > 1:
-                lib.set_num_threads(1)
-                saved.append((lib, n))
-        torch = sys.modules.get("torch")  # never imported here: only a torch already in use is limited
-        if torch is not None and torch.get_num_threads() > 1:
-            saved.append((torch, torch.get_num_threads()))
-            torch.set_num_threads(1)
-        self._saved.append(saved)
+            if len(sys.modules) != s.seen:
+                _scan(s)
+            if not s.uses:
+                saved = s.saved = []
+                for get, set_, _ in s.shared:
+                    n = get()
+                    if n is not None and n > 1:
+                        set_(1)
+                        saved.append((set_, n))
+            s.uses += 1
+        finally:
+            lock.release()
+        if s.track:
+            try:
+                local = s.local
+                depth = local.depth
+                if not depth:
+                    local.saved = _limit(s.per_thread)
+                local.depth = depth + 1
+            except BaseException:
+                self.__exit__()
+                raise
         return self
 
     def __exit__(self, *exc):
-        for lib, n in self._saved.pop():
-            lib.set_num_threads(n)
+        s = _S
+        try:
+            if s.track:  # never unset: a use opened before it has depth 0 here (uses nest in a thread)
+                local = s.local
+                depth = local.depth
+                if depth:
+                    local.depth = depth - 1
+                    if depth == 1 and local.saved:
+                        saved, local.saved = local.saved, None
+                        _restore(saved)
+        finally:
+            lock = s.lock
+            lock.acquire()
+            try:
+                s.uses -= 1
+                if s.uses <= 0:  # below zero only after a fork from inside a use
+                    s.uses = 0
+                    saved, s.saved = s.saved, []
+                    for set_, n in saved:
+                        set_(n)
+            finally:
+                lock.release()
         return False
 
+
+def _after_fork_in_child() -> None:
+    """Only the forking thread lives on: no use is open in the child; restore what the parent's uses had set."""
+    s = _S
+    s.lock = threading.Lock()
+    s.uses = 0  # a fork from inside a use (never done here) leaves the rest of that use unlimited in the child
+    saved, s.saved = s.saved, []
+    _restore(saved)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 _ONE = _OneThread()
 

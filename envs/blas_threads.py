@@ -3,46 +3,192 @@
 A product of a few taste rows with the item matrix is far too small to gain from BLAS worker
 threads, and on a busy machine waking them costs milliseconds (measured on the 2-core test
 machine at load 4: 18 rows × 384 × 1,682 took 15.6 ms on 2 threads, 1.1 ms on 1). The limit
-is set around the call only and the previous setting restored after it. The BLAS libraries
-are found once (threadpoolctl); entering and leaving costs two library calls each, not the
-~0.1 ms of a ``threadpool_limits`` block on a busy machine.
+is set around the call only and the previous setting restored after it.  ``agents._blas_threads``
+is the twin of this module (``agents`` and ``envs`` may not import each other): the code below
+this docstring is the same but for ``LIMIT_TORCH`` (tests/agents/test_blas_threads.py keeps them
+so); its docstring gives the costs and the rules for threads and forks.
+
+The libraries are found once by threadpoolctl (again when ``sys.modules`` has grown) and their
+own C entry points are then called directly: a use costs 1–2 µs, not the ~0.1 ms of a
+``threadpool_limits`` block or the ~4 µs of threadpoolctl's controllers, and works in every
+thread (threadpoolctl lets only the first thread that sets an OpenBLAS limit set it).
 """
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 
-class _OneThread:
-    """Reusable context manager: BLAS libraries loaded so far run on one thread inside it."""
+LIMIT_TORCH = False  # the world's products are numpy's; torch keeps its own setting
+
+
+class _Local(threading.local):
+    """One thread's part, kept once a per-thread knob exists: its depth in uses and what to restore."""
+
+    depth = 0
+    saved: list | None = None
+
+
+class _State:
+    """Everything that changes at run time, on one object (the module's names are never rebound)."""
 
     def __init__(self):
-        self._libs = None
-        self._saved = []
+        self.lock = threading.Lock()
+        self.uses = 0  # uses open now, nested ones and other threads' included
+        self.saved: list = []  # (set, n) of the process-wide knobs, limited by the first use
+        self.shared: tuple = ()  # process-wide knobs: (get, set, key) each
+        self.per_thread: tuple = ()  # knobs whose setting belongs to the calling thread
+        self.track = False  # per-thread knobs were ever found: from then on each thread keeps a depth
+        self.local = _Local()
+        self.seen = -1  # len(sys.modules) at the last scan
 
-    def _find(self):
+
+_S = _State()
+
+
+def _symbol(ctl, name: str):
+    """A library's own C entry point through threadpoolctl's controller (None where it has none)."""
+    find = getattr(ctl, "_get_symbol", None)
+    return find(name) if find is not None else None
+
+
+def _blas_knobs() -> tuple[list, list] | None:
+    """(process-wide, per-thread) knobs of the BLAS libraries loaded now; None if threadpoolctl cannot tell."""
+    try:
+        from threadpoolctl import ThreadpoolController
+
+        ctls = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
+    except (ImportError, OSError, RuntimeError, AttributeError):  # missing, or unable to inspect
+        return None
+    shared, per_thread = [], []
+    for c in ctls:
+        key = getattr(c, "filepath", None) or id(c)
+        openmp = getattr(c, "threading_layer", None) == "openmp"
+        get, set_ = _symbol(c, "openblas_get_num_threads"), _symbol(c, "openblas_set_num_threads")
+        if c.internal_api == "openblas" and not openmp and get is not None and set_ is not None:
+            shared.append((get, set_, key))  # direct: no controlling-thread rule, no Python layers
+        else:  # OpenBLAS on OpenMP (per thread), MKL, BLIS, FlexiBLAS: through the controller
+            (per_thread if openmp else shared).append((c.get_num_threads, c.set_num_threads, key))
+    return shared, per_thread
+
+
+def _torch_knob(per_thread: list, shared: list) -> None:
+    """torch's intra-op pool, if torch is loaded: per thread on its OpenMP backend, else process-wide."""
+    torch = sys.modules.get("torch")
+    if not LIMIT_TORCH or torch is None or not hasattr(torch, "set_num_threads"):
+        return
+    try:
+        openmp = "parallel backend: OpenMP" in torch.__config__.parallel_info()
+    except (AttributeError, RuntimeError):
+        openmp = True
+    (per_thread if openmp else shared).append((torch.get_num_threads, torch.set_num_threads, "torch"))
+
+
+def _limit(knobs) -> list:
+    """Set each knob above one thread to one; returns the (set, n) to restore."""
+    saved = []
+    for get, set_, _ in knobs:
+        n = get()
+        if n is not None and n > 1:
+            set_(1)
+            saved.append((set_, n))
+    return saved
+
+
+def _restore(saved) -> None:
+    for set_, n in reversed(saved):
+        set_(n)
+
+
+def _scan(s: _State) -> None:
+    """Find the libraries again (``sys.modules`` grew); under ``s.lock``.  A process-wide library
+    found while threads are inside is limited now and restored with the others."""
+    found = _blas_knobs()
+    shared, per_thread = (list(s.shared), list(s.per_thread)) if found is None else found
+    per_thread = [k for k in per_thread if k[2] != "torch"]
+    shared = [k for k in shared if k[2] != "torch"]
+    _torch_knob(per_thread, shared)
+    if s.uses:
+        known = {k[2] for k in s.shared}
+        s.saved.extend(_limit([k for k in shared if k[2] not in known]))
+    s.shared, s.per_thread = tuple(shared), tuple(per_thread)
+    s.track = s.track or bool(per_thread)
+    s.seen = len(sys.modules)
+
+
+class _OneThread:
+    """Reusable, re-entrant, thread-safe context manager: BLAS libraries (and torch's intra-op
+    pool, if torch is loaded) run on one thread inside it."""
+
+    __slots__ = ()
+
+    def __enter__(self):  # written out: every Python call or thread-local access here costs ~0.1 µs
+        s = _S
+        lock = s.lock
+        lock.acquire()
         try:
-            from threadpoolctl import ThreadpoolController
-
-            self._libs = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
-        except (ImportError, OSError, RuntimeError):  # threadpoolctl missing or unable to inspect
-            self._libs = []
-
-    def __enter__(self):
-        if self._libs is None:
-            self._find()
-        saved = []
-        for lib in self._libs:
-            n = lib.get_num_threads()
-            if n is not None and n > 1:
-                lib.set_num_threads(1)
-                saved.append((lib, n))
-        self._saved.append(saved)
+            if len(sys.modules) != s.seen:
+                _scan(s)
+            if not s.uses:
+                saved = s.saved = []
+                for get, set_, _ in s.shared:
+                    n = get()
+                    if n is not None and n > 1:
+                        set_(1)
+                        saved.append((set_, n))
+            s.uses += 1
+        finally:
+            lock.release()
+        if s.track:
+            try:
+                local = s.local
+                depth = local.depth
+                if not depth:
+                    local.saved = _limit(s.per_thread)
+                local.depth = depth + 1
+            except BaseException:
+                self.__exit__()
+                raise
         return self
 
     def __exit__(self, *exc):
-        for lib, n in self._saved.pop():
-            lib.set_num_threads(n)
+        s = _S
+        try:
+            if s.track:  # never unset: a use opened before it has depth 0 here (uses nest in a thread)
+                local = s.local
+                depth = local.depth
+                if depth:
+                    local.depth = depth - 1
+                    if depth == 1 and local.saved:
+                        saved, local.saved = local.saved, None
+                        _restore(saved)
+        finally:
+            lock = s.lock
+            lock.acquire()
+            try:
+                s.uses -= 1
+                if s.uses <= 0:  # below zero only after a fork from inside a use
+                    s.uses = 0
+                    saved, s.saved = s.saved, []
+                    for set_, n in saved:
+                        set_(n)
+            finally:
+                lock.release()
         return False
 
+
+def _after_fork_in_child() -> None:
+    """Only the forking thread lives on: no use is open in the child; restore what the parent's uses had set."""
+    s = _S
+    s.lock = threading.Lock()
+    s.uses = 0  # a fork from inside a use (never done here) leaves the rest of that use unlimited in the child
+    saved, s.saved = s.saved, []
+    _restore(saved)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 _ONE = _OneThread()
 
@@ -50,8 +196,6 @@ _ONE = _OneThread()
 def one_blas_thread() -> _OneThread:
     """Context manager limiting the BLAS libraries to one thread (a no-op without threadpoolctl).
 
-    Examples
-    --------
     >>> import numpy as np
     >>> with one_blas_thread():
     ...     float((np.ones((2, 3)) @ np.ones(3))[0])

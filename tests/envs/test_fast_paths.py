@@ -122,10 +122,17 @@ def test_single_exposure_equals_general_exposure(backend):
 
 def test_one_blas_thread_restores_the_thread_count():
     threadpoolctl = pytest.importorskip("threadpoolctl")
-    before = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
-    with one_blas_thread():
-        inside = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
-        with one_blas_thread():  # nests
-            pass
-    after = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
-    assert after == before and all(n == 1 for n in inside[:len(before)])
+
+    def blas():
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):  # above one, whatever the machine's default
+        before = blas()
+        with one_blas_thread():
+            inside = blas()
+            with one_blas_thread():  # nests
+                nested = blas()
+            after_nested = blas()
+        after = blas()
+    assert before and set(before) == {2}
+    assert set(inside) == set(nested) == set(after_nested) == {1} and after == before
