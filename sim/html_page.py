@@ -140,11 +140,12 @@ def fig_png(fig, dpi: int = 90) -> bytes:
     """A matplotlib figure as PNG bytes (the figure is closed)."""
     import io
 
-    from sim.plots import _matplotlib
+    from sim.plots import _matplotlib, render_once
 
     plt = _matplotlib()
     buf = io.BytesIO()
     try:
+        render_once(fig)
         fig.savefig(buf, format="png", dpi=dpi)
     finally:
         plt.close(fig)

@@ -22,6 +22,27 @@ def _matplotlib():
     return plt
 
 
+def render_once(fig) -> None:
+    """Let ``savefig`` draw ``fig`` once: ``tight_layout`` leaves a placeholder layout engine behind, and
+    with any engine set ``savefig`` draws the whole figure (every tick label measured again) before the
+    draw it keeps. The placeholder lays nothing out, so dropping it changes no pixel."""
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+    if isinstance(fig.get_layout_engine(), PlaceHolderLayoutEngine):
+        fig.set_layout_engine(None)  # "none" would set another placeholder
+
+
+def margins_in_inches(fig, nrow: int, ncol: int, *, left: float, right: float, top: float, bottom: float,
+                      wgap: float, hgap: float) -> None:
+    """Fixed subplot margins and gaps given in inches (so they hold at any grid size): the layout that
+    ``tight_layout`` finds for small-font panels, without measuring every tick label before the draw."""
+    width, height = fig.get_size_inches()
+    ax_w = (width - left - right - (ncol - 1) * wgap) / ncol
+    ax_h = (height - top - bottom - (nrow - 1) * hgap) / nrow
+    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height, top=1 - top / height,
+                        wspace=wgap / ax_w, hspace=hgap / ax_h)
+
+
 def save_figure(fig, path: str | Path) -> Path:
     """Save ``fig`` as PNG atomically (temporary file, then rename) and close it."""
     from sim.atomic import atomic_path
@@ -29,6 +50,7 @@ def save_figure(fig, path: str | Path) -> Path:
     plt = _matplotlib()
     path = Path(path)
     try:
+        render_once(fig)
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format="png", dpi=110)
     finally:
@@ -152,7 +174,8 @@ def plot_metric_grid(metrics, path: Path) -> list[str]:
         ax.set_visible(False)
     axes.ravel()[0].legend(fontsize=7)
     fig.supxlabel("step")
-    fig.tight_layout()
+    # room for 7-pt tick labels of up to 7 characters, the 9-pt titles and the step label
+    margins_in_inches(fig, nrow, ncol, left=0.6, right=0.15, top=0.3, bottom=0.55, wgap=0.7, hgap=0.55)
     save_figure(fig, path)
     return names
 
