@@ -23,11 +23,13 @@ import threading
 LIMIT_TORCH = False  # the world's products are numpy's; torch keeps its own setting
 
 
-class _Local(threading.local):
-    """One thread's part, kept once a per-thread knob exists: its depth in uses and what to restore."""
-
-    depth = 0
-    saved: list | None = None
+def _mine(local: threading.local) -> list:
+    """This thread's [depth in uses, per-thread settings to restore] (one thread-local read, ~0.1 µs)."""
+    try:
+        return local.mine
+    except AttributeError:
+        local.mine = mine = [0, None]
+        return mine
 
 
 class _State:
@@ -40,7 +42,7 @@ class _State:
         self.shared: tuple = ()  # process-wide knobs: (get, set, key) each
         self.per_thread: tuple = ()  # knobs whose setting belongs to the calling thread
         self.track = False  # per-thread knobs were ever found: from then on each thread keeps a depth
-        self.local = _Local()
+        self.local = threading.local()  # .mine: see _mine (kept once a per-thread knob exists)
         self.seen = -1  # len(sys.modules) at the last scan
 
 
@@ -142,11 +144,18 @@ class _OneThread:
             lock.release()
         if s.track:
             try:
-                local = s.local
-                depth = local.depth
-                if not depth:
-                    local.saved = _limit(s.per_thread)
-                local.depth = depth + 1
+                try:
+                    mine = s.local.mine
+                except AttributeError:
+                    mine = _mine(s.local)
+                if not mine[0]:
+                    mine[1] = saved = []
+                    for get, set_, _ in s.per_thread:
+                        n = get()
+                        if n is not None and n > 1:
+                            set_(1)
+                            saved.append((set_, n))
+                mine[0] += 1
             except BaseException:
                 self.__exit__()
                 raise
@@ -156,12 +165,14 @@ class _OneThread:
         s = _S
         try:
             if s.track:  # never unset: a use opened before it has depth 0 here (uses nest in a thread)
-                local = s.local
-                depth = local.depth
-                if depth:
-                    local.depth = depth - 1
-                    if depth == 1 and local.saved:
-                        saved, local.saved = local.saved, None
+                try:
+                    mine = s.local.mine
+                except AttributeError:
+                    mine = _mine(s.local)
+                if mine[0]:
+                    mine[0] -= 1
+                    if not mine[0] and mine[1]:
+                        saved, mine[1] = mine[1], None
                         _restore(saved)
         finally:
             lock = s.lock
