@@ -14,10 +14,9 @@ import pytest
 from agent_cases import N_ARMS, make_context
 
 from agents import Context, Feedback, make_agent
-from agents.timed_feedback import TimedFeedback
 from agents.types import checked_steps
 from sim.feedback_delay import FeedbackSchedule
-from tests.reliability.test_determinism import _float_state
+from tests.agents.forgetting_state import assert_same_state
 
 DYADIC = np.array([-1.0, -0.5, 0.0, 0.5, 1.0])
 FORGETTING = [
@@ -57,17 +56,6 @@ def _part(rows, idx):
     return part, actions[idx], fb
 
 
-def _assert_same_state(name, params, a, b):
-    sa, sb = _float_state(a), _float_state(b)
-    assert sa.keys() == sb.keys() and sa
-    for key in sa:
-        if name == "sliding_window_ucb":
-            np.testing.assert_array_equal(sa[key], sb[key], err_msg=key)
-        else:
-            np.testing.assert_allclose(sa[key], sb[key], rtol=1e-9, atol=1e-12, err_msg=key)
-    np.testing.assert_array_equal(a.clock, b.clock)
-
-
 #: binarize draws one Bernoulli per row in row order: a shuffled order draws other bits (chunks in order: tested above)
 ANY_ORDER = [(n, p) for n, p in FORGETTING if not p.get("binarize")]
 
@@ -85,8 +73,8 @@ def test_one_batch_equals_chunks_in_any_order(name, params, slate):
     order = np.random.default_rng(1).permutation(n)
     for piece in np.array_split(order, 5):
         shuffled.update(*_part(rows, piece))
-    _assert_same_state(name, params, whole, chunked)
-    _assert_same_state(name, params, whole, shuffled)
+    assert_same_state(name, whole, chunked)
+    assert_same_state(name, whole, shuffled)
 
 
 @pytest.mark.parametrize("every", [3, 4, 12])  # divisors of 12: the last step is an update
@@ -112,7 +100,7 @@ def test_update_every_and_delays_equal_per_step_updates(name, params, every):
         agents.append(agent)
     if every == 12:  # one update call, at the last step
         assert agents[1].clock.max() >= 8
-    _assert_same_state(name, params, *agents)
+    assert_same_state(name, *agents)
 
 
 def _weights_by_hand(steps, replica, arms, n_replicas=3):
@@ -205,9 +193,8 @@ def test_bad_steps_are_one_clear_error_before_any_change(step, message):
     assert checked_steps(np.array([2, 0], dtype=np.uint8), 2).dtype == np.int64
 
 
-def test_step_is_a_feedback_field_and_timed_feedback_its_old_name():
-    """``Feedback.step`` (optional, validated once); ``TimedFeedback`` is the same class; a plain agent ignores it."""
-    assert TimedFeedback is Feedback
+def test_step_is_a_feedback_field():
+    """``Feedback.step`` (optional, validated once); a plain agent ignores it."""
     assert Feedback(reward=[1.0]).step is None
     assert Feedback(reward=[1.0, 0.0], step=np.array([3, 1], dtype=np.int32)).step.dtype == np.int64
     for bad, message in (([1.5], "integer array"), ([1, 2], "shape (1,)"), ([-2], ">= 0, got -2")):

@@ -23,25 +23,13 @@ from sim.ope.log_file import read_log_file
 from sim.ope_log_file import estimate_log_file, trained_agent
 from sim.policy_spec import PolicySpec
 from sim.warmup import WarmupRows
-from tests.reliability.test_determinism import _float_state
+from tests.agents.forgetting_state import assert_same_state
 
 N_ARMS, USERS, STEPS, DIM = 4, 5, 12, 3
 FORGETTING = [("discounted_beta_ts", {"gamma": 0.8, "reward_range": (-1.0, 1.0), "n_propensity_draws": 8}),
               ("discounted_linucb", {"gamma": 0.8}),
               ("sliding_window_ucb", {"window": 3})]
 IDS = [n for n, _ in FORGETTING]
-
-
-def _assert_same_state(name, params, a, b):
-    """Every float array of the two agents' states: bit for bit for the sliding window, else within 1e-9."""
-    sa, sb = _float_state(a), _float_state(b)
-    assert sa.keys() == sb.keys() and sa
-    for key in sa:
-        if name == "sliding_window_ucb":
-            np.testing.assert_array_equal(sa[key], sb[key], err_msg=key)
-        else:
-            np.testing.assert_allclose(sa[key], sb[key], rtol=1e-9, atol=1e-12, err_msg=key)
-    np.testing.assert_array_equal(a.clock, b.clock)
 
 
 def _log(seed=0):
@@ -92,13 +80,13 @@ def test_agent_trained_from_a_log_file_equals_step_by_step(tmp_path, name, param
     np.testing.assert_array_equal(steps, log["step"])
     from_log = trained_agent({"name": name, "params": params}, loaded.log, train, steps, seed=0)
     by_step = _step_by_step(name, params, log, train)
-    _assert_same_state(name, params, from_log, by_step)
+    assert_same_state(name, from_log, by_step)
     assert from_log.clock.tolist() == [STEPS // 2 - 1]
     # the old training, one plain Feedback for the whole half, took it as one step: a different state
     old = make_agent(name, N_ARMS, random_state=0, **params)
     old.update(Context(features=log["x"][train]), log["action"][train], Feedback(reward=log["reward"][train]))
     with pytest.raises(AssertionError):
-        _assert_same_state(name, params, old, by_step)
+        assert_same_state(name, old, by_step)
 
 
 @pytest.mark.parametrize("fmt", ["csv", "npz"])
@@ -112,7 +100,7 @@ def test_a_log_without_step_is_one_decision_per_row(tmp_path, fmt):
     train = np.arange(20)
     name, params = FORGETTING[2]
     from_log = trained_agent({"name": name, "params": params}, loaded.log, train, steps, seed=0)
-    _assert_same_state(name, params, from_log, _step_by_step(name, params, log, train, per_row=True))
+    assert_same_state(name, from_log, _step_by_step(name, params, log, train, per_row=True))
     with_steps = _write(tmp_path / f"steps.{fmt}", log, fmt=fmt)
     np.testing.assert_array_equal(log_steps(with_steps, loaded.log.n_rounds), log["step"])
 
@@ -171,7 +159,7 @@ def test_frozen_agent_policy_trained_on_timed_warmup_rows_equals_step_by_step(na
         r = rows[log["step"] == s]
         by_step.update(Context(features=log["x"][r], arm_features=np.eye(N_ARMS)), log["action"][r],
                        Feedback(reward=log["reward"][r], kind=log["kind"][r]))
-    _assert_same_state(name, params, policy.agent, by_step)
+    assert_same_state(name, policy.agent, by_step)
     # rows without steps (step=None) are one retraining: one step
     plain = AgentPolicy(spec, np.eye(N_ARMS), values, 0).fit(WarmupRows(*dataclasses.astuple(warm)[:5]))
     assert plain.agent.clock.tolist() == [0] and policy.agent.clock.tolist() == [STEPS - 1]
