@@ -8,7 +8,7 @@ Two kinds of target policy:
 - registered agents (``agents=[{"name": ..., "params": {...}, "label": ...}]``), replayed as Open
   Bandit Pipeline's examples do: each agent learns from the first ``train_fraction`` of the rows
   (file order; :data:`TRAIN_FRACTION` = 0.5 by default) in one batched update, each row at its decision
-  step (the ``step`` column, or one step per row without it: :mod:`sim.log_steps`), so a forgetting
+  step (the ``step`` column, or one step per row without it: ``LoadedLog.steps``), so a forgetting
   agent learns what it would have learned step by step; it is evaluated —
   with every estimator — on the rest. The agent must give action probabilities (e.g.
   ``epsilon_greedy``, ``ucb1``, ``linucb``, ``random``); contextual agents need the log's context
@@ -63,7 +63,7 @@ def _log_context(log, rows):
 
 def trained_agent(spec: dict, log, train: np.ndarray, steps: np.ndarray, seed: int):
     """The agent of ``spec`` after one update on the ``train`` rows, each at its decision step ``steps[train]``
-    (so a forgetting agent ages them as if it had learned them step by step; ``sim.log_steps``)."""
+    (so a forgetting agent ages them as if it had learned them step by step; ``LoadedLog.steps``)."""
     from agents.registry import make_agent
     from agents.types import Feedback
 
@@ -109,7 +109,6 @@ def estimate_log_file(path: str | Path, agents=(), *, train_fraction: float = TR
     >>> [(r["estimator"], r["verdict"], r["estimate"] is not None) for r in rows][:3]
     [('ips', 'ok', True), ('snips', 'ok', True), ('dm', 'ok', False)]
     """
-    from sim.log_steps import log_steps
     from sim.ope.log_file import read_log_file
     from sim.ope_experiment import estimate_row, estimate_target
     from sim.ope_reduce import reduce_rows
@@ -141,7 +140,7 @@ def estimate_log_file(path: str | Path, agents=(), *, train_fraction: float = TR
         raise OPEInputError(f"{loaded.source}: {log.n_rounds} rows cannot be split {train_fraction:g} / "
                             f"{1 - train_fraction:g} into training and evaluation rows")
     train, test = np.arange(n_train), np.arange(n_train, log.n_rounds)
-    steps = log_steps(path, log.n_rounds) if agents else None
+    steps = loaded.steps() if agents else None
     for i, spec in enumerate(agents):
         label = spec.get("label") or spec.get("name")
         dist = _agent_distribution(spec, log, train, test, seed + i, steps)

@@ -8,7 +8,11 @@ Columns (parquet/CSV), banditsim's log names:
   the intervals; without it, banditsim's ``context_id`` — the simulated person — is used, and
   without either every row is its own cluster), context features as one list column
   ``features`` (banditsim's ``log.parquet``) or scalar columns ``x_0, x_1, ...``;
-- targets: ``pi_<label>`` — the target policy's probability of the logged action, in [0, 1].
+- targets: ``pi_<label>`` — the target policy's probability of the logged action, in [0, 1];
+- ``step``: the decision step of each row (banditsim's ``log.parquet`` has it), read by
+  :meth:`LoadedLog.steps` when agents are trained from the log: a forgetting agent
+  (``discounted_*``, ``sliding_window_ucb``) ages each row by it (``agents.Feedback.step``). A log
+  without it (e.g. OBP's ``bandit_feedback``) is one decision per row, in file order.
 
 ``.npz`` (``numpy.savez`` of obp's ``bandit_feedback`` dict, read with ``allow_pickle=False`` —
 never pickle): ``n_actions``, ``action``, ``reward``, ``pscore``, optional ``position``,
@@ -42,6 +46,20 @@ class LoadedLog:
     targets: dict[str, np.ndarray] = field(default_factory=dict)
     source: str = ""
     behavior: np.ndarray | None = None          # (n, n_actions): pi_b at each row's position, if given
+    step: np.ndarray | None = None              # the ``step`` column as read (checked by :meth:`steps`)
+
+    def steps(self) -> np.ndarray:
+        """(n,) int64 decision step of each row: the ``step`` column, or the row index without one.
+
+        >>> import numpy as np
+        >>> from sim.ope.log import BanditLog
+        >>> log = BanditLog(n_actions=2, action=np.array([0, 1]), reward=np.array([1.0, 0.0]), pscore=np.array([.5, .5]))
+        >>> LoadedLog(log, None).steps().tolist(), LoadedLog(log, None, step=np.array([3.0, 3.0])).steps().tolist()
+        ([0, 1], [3, 3])
+        """
+        if self.step is None:
+            return np.arange(self.log.n_rounds, dtype=np.int64)
+        return checked_log_steps(self.step, self.log.n_rounds, self.source)
 
 
 def _columns_table(path: Path) -> dict[str, np.ndarray]:
@@ -159,7 +177,36 @@ def read_log_file(path: str | Path) -> LoadedLog:
             if p.shape != (log.n_rounds,) or not np.all(np.isfinite(p)) or p.min() < 0 or p.max() > 1:
                 raise OPEInputError(f"{src}: column {name!r} must hold one probability in [0, 1] per row")
             targets[name[3:]] = p
-    return LoadedLog(log=log, user=user, targets=targets, source=src, behavior=behavior)
+    return LoadedLog(log=log, user=user, targets=targets, source=src, behavior=behavior, step=cols.get("step"))
+
+
+def checked_log_steps(raw, n_rows: int, src: str) -> np.ndarray:
+    """``raw`` as (n_rows,) int64 decision steps >= 0, or one ``OPEInputError`` line naming ``src``.
+
+    >>> checked_log_steps(np.array([0.0, 2.0]), 2, "log.csv").tolist()
+    [0, 2]
+    >>> checked_log_steps(np.array([0, -3]), 2, "log.csv")
+    Traceback (most recent call last):
+    ...
+    sim.ope.log.OPEInputError: log.csv: column 'step' must hold decision steps >= 0, got -3 in row 1
+    """
+    arr = np.asarray(raw)
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)) or arr.dtype == bool:
+        raise OPEInputError(f"{src}: column 'step' must hold integer decision steps, got {arr.dtype}")
+    if arr.shape != (n_rows,):
+        raise OPEInputError(f"{src}: column 'step' has shape {arr.shape}, expected ({n_rows},)")
+    if np.issubdtype(arr.dtype, np.floating):
+        bad = ~np.isfinite(arr) | (arr != np.round(arr))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise OPEInputError(f"{src}: column 'step' must hold integer decision steps, "
+                                f"got {float(arr[i])} in row {i}")
+        if arr.size and np.abs(arr).max() >= 2.0**62:
+            raise OPEInputError(f"{src}: column 'step' holds a step too large for an integer ({np.abs(arr).max():g})")
+    if arr.size and arr.min() < 0:
+        i = int(np.flatnonzero(arr < 0)[0])
+        raise OPEInputError(f"{src}: column 'step' must hold decision steps >= 0, got {arr[i]:g} in row {i}")
+    return arr.astype(np.int64)
 
 
 def _behavior(pi_b: np.ndarray, log: BanditLog, src: str) -> np.ndarray:

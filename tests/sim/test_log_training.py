@@ -3,7 +3,7 @@
 ``banditsim ope --log FILE --target ...`` (``sim.ope_log_file``) and the frozen policies trained on
 warm-up rows (``sim.frozen_policies``) learn a log in ONE update call.  With a plain ``Feedback`` a
 forgetting agent took the whole log as one step (nothing aged); with ``Feedback.step`` from the log's
-``step`` column (``sim.log_steps``) it holds what it would after learning the rows step by step.
+``step`` column (``LoadedLog.steps``) it holds what it would after learning the rows step by step.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import pytest
 
 from agents import Context, Feedback, make_agent
 from sim.frozen_policies import AgentPolicy
-from sim.log_steps import log_steps
 from sim.ope.log import OPEInputError
 from sim.ope.log_file import read_log_file
 from sim.ope_log_file import estimate_log_file, trained_agent
@@ -76,7 +75,7 @@ def test_agent_trained_from_a_log_file_equals_step_by_step(tmp_path, name, param
     path = _write(tmp_path / "log.parquet", log)
     loaded = read_log_file(path)
     train = np.arange(USERS * STEPS // 2)
-    steps = log_steps(path, loaded.log.n_rounds)
+    steps = loaded.steps()
     np.testing.assert_array_equal(steps, log["step"])
     from_log = trained_agent({"name": name, "params": params}, loaded.log, train, steps, seed=0)
     by_step = _step_by_step(name, params, log, train)
@@ -95,14 +94,14 @@ def test_a_log_without_step_is_one_decision_per_row(tmp_path, fmt):
     log = _log(1)
     path = _write(tmp_path / f"log.{fmt}", log, step=False, fmt=fmt)
     loaded = read_log_file(path)
-    steps = log_steps(path, loaded.log.n_rounds)
+    steps = loaded.steps()
     np.testing.assert_array_equal(steps, np.arange(USERS * STEPS))
     train = np.arange(20)
     name, params = FORGETTING[2]
     from_log = trained_agent({"name": name, "params": params}, loaded.log, train, steps, seed=0)
     assert_same_state(name, from_log, _step_by_step(name, params, log, train, per_row=True))
     with_steps = _write(tmp_path / f"steps.{fmt}", log, fmt=fmt)
-    np.testing.assert_array_equal(log_steps(with_steps, loaded.log.n_rounds), log["step"])
+    np.testing.assert_array_equal(read_log_file(with_steps).steps(), log["step"])
 
 
 BAD_STEPS = [(np.r_[-1, np.zeros(USERS * STEPS - 1, int)], "decision steps >= 0, got -1 in row 0"),
