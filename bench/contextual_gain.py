@@ -8,7 +8,7 @@ world's random stream, so the agents without it (context-free ones, and ``…/de
 exactly the world they would see with ``history_k = 0`` and are given the visible features only.
 
 Printed: per agent the cumulative regret per slot over the steps (mean over seeds, 95% t interval
-over seeds, ``scipy.stats.t``), slot-steps per person (steps × B / people seen: people leave when
+over seeds, ``sim.intervals.mean_ci``), slot-steps per person (steps × B / people seen: people leave when
 patience runs out and do not return, and new people take their slots; people still there at the end
 count as if they left then), the goal checks, and the command.
 ``--k-sweep 0,5,20`` runs one agent's regret against k instead.
@@ -22,6 +22,8 @@ import sys
 import time
 
 import numpy as np
+
+from sim.intervals import mean_ci
 
 CONTEXT_FREE = [("beta_ts", {}), ("dirichlet_ts", {}), ("epsilon_greedy", {"epsilon": 0.1}), ("ucb1", {})]
 CONTEXTUAL = [("linucb", {"mode": "shared"}), ("lin_ts", {"mode": "shared"})]
@@ -121,18 +123,6 @@ def run_jobs(prep, world0, jobs: list, workers: int):
         yield from pool.imap(_job, jobs)
 
 
-def interval(values) -> tuple[float, float, float]:
-    """Mean and 95% t interval over seeds (scipy.stats.t)."""
-    from scipy import stats
-
-    v = np.asarray(values, dtype=np.float64)
-    m = float(v.mean())
-    if len(v) < 2:
-        return m, float("nan"), float("nan")
-    lo, hi = stats.t.interval(0.95, len(v) - 1, loc=m, scale=stats.sem(v))
-    return m, float(lo), float(hi)
-
-
 def rows_to_run(a) -> list[tuple[str, str, dict, bool]]:
     """(label, agent, params, history) of every row."""
     rows = [(n, n, p, False) for n, p in CONTEXT_FREE]
@@ -165,7 +155,7 @@ def main(argv=None) -> int:
     for label, name, params, hist in rows:
         runs = [next(done) for _ in range(a.seeds)]
         results[label] = runs
-        m, lo, hi = interval([r["regret"] for r in runs])
+        m, lo, hi = mean_ci([r["regret"] for r in runs])
         stay = np.mean([r["stay"] for r in runs])
         print(f"{label:28s} regret {m:8.2f}  95% [{lo:8.2f}, {hi:8.2f}]  slot-steps per person {stay:6.1f}  "
               f"({time.perf_counter() - t0:.0f} s)", flush=True)
@@ -176,7 +166,7 @@ def main(argv=None) -> int:
 
 def report(results: dict) -> None:
     """The goal checks: best contextual vs best context-free; LinTS vs LinUCB."""
-    stats = {k: interval([r["regret"] for r in v]) for k, v in results.items()}
+    stats = {k: mean_ci([r["regret"] for r in v]) for k, v in results.items()}
     free = [k for k in stats if "/" not in k]
     ctx = [k for k in stats if k.endswith("+history")]
     if not free or not ctx:
@@ -204,7 +194,7 @@ def sweep(a, prep) -> int:
         world0 = template(prep, a.users, max(k, 1), a.dim)
         jobs = [(name, {"mode": mode}, k > 0, s, a.steps) for s in range(a.seeds)]
         runs = list(run_jobs(prep, world0, jobs, a.workers))
-        m, lo, hi = interval([r["regret"] for r in runs])
+        m, lo, hi = mean_ci([r["regret"] for r in runs])
         print(f"{label} k={k:3d}  regret {m:8.2f}  95% [{lo:8.2f}, {hi:8.2f}]", flush=True)
     return 0
 
