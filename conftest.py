@@ -30,10 +30,32 @@ def pytest_configure(config):
     install_fit_memo()  # each distinct taste fit once per session (tests/session_memo.py)
 
 
+_PACKAGE_FOLDERS = ("envs", "agents", "sim")  # installed as banditsim.envs, banditsim.agents, banditsim.sim
+
+
+def pytest_collectstart(collector):
+    """Run the doctests of envs/, agents/ and sim/ in the installed modules (``banditsim.envs.world``).
+
+    pytest would import ``envs/world.py`` under the folder's name, ``envs.world``: a second copy of
+    the module, with its own registries and classes, beside the ``banditsim.envs.world`` the rest of
+    the code imports.
+    """
+    from _pytest.doctest import DoctestModule
+
+    if not isinstance(collector, DoctestModule):
+        return
+    rel = collector.path.relative_to(collector.config.rootpath).with_suffix("")
+    if rel.parts[0] in _PACKAGE_FOLDERS:
+        import importlib
+
+        parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
+        collector._obj = importlib.import_module(".".join(("banditsim", *parts)))
+
+
 @pytest.fixture(scope="session")
 def movielens_catalog():
     """The built-in MovieLens-100K catalog."""
-    from envs.catalog import movielens_catalog as load
+    from banditsim.envs.catalog import movielens_catalog as load
 
     return load()
 
@@ -41,6 +63,6 @@ def movielens_catalog():
 @pytest.fixture(scope="session")
 def movielens_vectors(movielens_catalog):
     """all-MiniLM-L6-v2 embeddings of the MovieLens catalog (embedded once per session)."""
-    from envs.embedding import embed_texts
+    from banditsim.envs.embedding import embed_texts
 
     return embed_texts(movielens_catalog.texts, progress=False).vectors

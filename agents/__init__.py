@@ -14,10 +14,10 @@ Examples
 >>> agent.update(ctx, decision, Feedback(reward=np.array([1.0, 0.0])))
 """
 
-from agents.base import Agent
-from agents.feedback_kinds import KIND_NAMES, KIND_VALUES
-from agents.registry import AGENTS, describe_agents, make_agent
-from agents.types import Context, Decision, Feedback
+from banditsim.agents.base import Agent
+from banditsim.agents.feedback_kinds import KIND_NAMES, KIND_VALUES
+from banditsim.agents.registry import AGENTS, describe_agents, make_agent
+from banditsim.agents.types import Context, Decision, Feedback
 
 __all__ = [
     "AGENTS",

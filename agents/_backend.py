@@ -9,7 +9,7 @@ device, so both backends make the same draws and, up to float rounding, the same
 
 from __future__ import annotations
 
-from agents._validation import check_choice
+from banditsim.agents._validation import check_choice
 
 BACKENDS = ("numpy", "torch")
 

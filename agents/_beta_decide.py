@@ -18,8 +18,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from agents._beta_win_probability import beta_win_probability
-from agents._greedy import argmax_random_ties, row_groups
+from banditsim.agents._beta_win_probability import beta_win_probability
+from banditsim.agents._greedy import argmax_random_ties, row_groups
 
 QUADRATURE_ROWS = 3
 """Quadrature costs ≈ 40 incomplete-beta evaluations per (row, arm); a shared Monte-Carlo pool

@@ -17,8 +17,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from agents._greedy import argmax_random_ties
-from agents._lazy_decision import decide_from_winners, window
+from banditsim.agents._greedy import argmax_random_ties
+from banditsim.agents._lazy_decision import decide_from_winners, window
 
 _CHUNK = 1 << 22  # scores drawn at a time when only each slot's winner is kept
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betainc, betainccinv, ndtr
 
-from agents import _one_row
+from banditsim.agents import _one_row
 
 LEVELS = (0.5, 1.5, 4.0)
 """Target Σ_k P(θ_k > x_j) of the upper rungs, highest threshold first; the lowest rung's is log K + 6,

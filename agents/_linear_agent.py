@@ -6,17 +6,17 @@ from collections.abc import Callable
 
 import numpy as np
 
-from agents._backend import check_backend
-from agents._blas_threads import one_blas_thread
-from agents._kron_layout import pair_products
-from agents._linear_posterior import (
+from banditsim.agents._backend import check_backend
+from banditsim.agents._blas_threads import one_blas_thread
+from banditsim.agents._kron_layout import pair_products
+from banditsim.agents._linear_posterior import (
     DisjointLinearPosterior,
     SharedLinearPosterior,
     item_design,
     user_design,
 )
-from agents._validation import check_choice, check_float, check_int
-from agents.types import Context
+from banditsim.agents._validation import check_choice, check_float, check_int
+from banditsim.agents.types import Context
 
 MODES = ("disjoint", "shared")
 
@@ -58,8 +58,8 @@ class LinearModelMixin:
     def _posterior_for(self, dim: int):
         if self.posterior is None:
             if self._backend == "torch":  # imported here: torch loads only when asked for
-                from agents._torch_disjoint import TorchDisjointPosterior
-                from agents._torch_shared import TorchSharedPosterior
+                from banditsim.agents._torch_disjoint import TorchDisjointPosterior
+                from banditsim.agents._torch_shared import TorchSharedPosterior
 
                 if self.mode == "disjoint":
                     self.posterior = TorchDisjointPosterior(self.n_replicas, self.n_arms, dim, self.ridge, self._device)

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents._disjoint_posterior import DisjointLinearPosterior
-from agents._shared_posterior import SharedLinearPosterior
-from agents.types import Context
+from banditsim.agents._disjoint_posterior import DisjointLinearPosterior
+from banditsim.agents._shared_posterior import SharedLinearPosterior
+from banditsim.agents.types import Context
 
 __all__ = ["DisjointLinearPosterior", "SharedLinearPosterior", "item_design", "user_design"]
 

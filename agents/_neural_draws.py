@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents._blas_threads import one_blas_thread
-from agents._neural_inputs import long_tensor
-from agents._neural_net import RowLayout, Weights, all_item_features
-from agents._selection import monte_carlo_propensities
+from banditsim.agents._blas_threads import one_blas_thread
+from banditsim.agents._neural_inputs import long_tensor
+from banditsim.agents._neural_net import RowLayout, Weights, all_item_features
+from banditsim.agents._selection import monte_carlo_propensities
 
 _CHUNK = 1 << 21  # score elements per block (rows × draws × items), as monte_carlo_propensities
 

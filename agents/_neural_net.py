@@ -17,8 +17,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from agents._neural_inputs import long_tensor
-from agents._row_groups import group_pairs
+from banditsim.agents._neural_inputs import long_tensor
+from banditsim.agents._row_groups import group_pairs
 
 
 class Weights(NamedTuple):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents._validation import check_range
+from banditsim.agents._validation import check_range
 
 
 def per_row(table: np.ndarray, replica: np.ndarray) -> np.ndarray:

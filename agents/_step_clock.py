@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents._validation import check_float
-from agents.types import checked_steps
+from banditsim.agents._validation import check_float
+from banditsim.agents.types import checked_steps
 
 
 def check_gamma(gamma) -> float:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from agents._disjoint_posterior import _F32_GUARD
-from agents._row_groups import group_pairs
+from banditsim.agents._disjoint_posterior import _F32_GUARD
+from banditsim.agents._row_groups import group_pairs
 
 
 class TorchDisjointPosterior:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from agents._kron_layout import KronLayout
-from agents._row_groups import distinct_contexts, group_pairs, unique_rows
-from agents._shared_posterior import _SOLVE_RATIO, UNSTABLE_UPDATE
+from banditsim.agents._kron_layout import KronLayout
+from banditsim.agents._row_groups import distinct_contexts, group_pairs, unique_rows
+from banditsim.agents._shared_posterior import _SOLVE_RATIO, UNSTABLE_UPDATE
 
 
 class TorchSharedPosterior:

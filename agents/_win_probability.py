@@ -15,7 +15,7 @@ import functools
 
 import numpy as np
 
-from agents._scratch import Scratch
+from banditsim.agents._scratch import Scratch
 
 _U0, _U1, _H = -40.0, 10.0, 1.0 / 256  # table range of u = (t − m_j)/s_j and its step
 _N_GRID = round((_U1 - _U0) / _H) + 1

@@ -11,11 +11,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from agents import _one_row
-from agents._frozen_slots import decide_frozen
-from agents._greedy import row_groups
-from agents._lazy_decision import decide_from_winners, slot_winners, window
-from agents._selection import (
+from banditsim.agents import _one_row
+from banditsim.agents._frozen_slots import decide_frozen
+from banditsim.agents._greedy import row_groups
+from banditsim.agents._lazy_decision import decide_from_winners, slot_winners, window
+from banditsim.agents._selection import (
     gaussian_win_probability,
     greedy_position_probability,
     greedy_probabilities,
@@ -24,7 +24,7 @@ from agents._selection import (
     top1_one_row,
     top_k,
 )
-from agents._validation import (
+from banditsim.agents._validation import (
     MAX_ABS_FEATURE,
     CheckedOnce,
     MAX_ABS_REWARD,
@@ -34,8 +34,8 @@ from agents._validation import (
     check_kind_values,
     check_random_state,
 )
-from agents.feedback_kinds import KIND_VALUES
-from agents.types import Context, Decision, Feedback, decision_of
+from banditsim.agents.feedback_kinds import KIND_VALUES
+from banditsim.agents.types import Context, Decision, Feedback, decision_of
 
 _POOL_CELLS = 1 << 22  # largest pool of scores (draws × replicas × arms) drawn at once for pooled propensities
 

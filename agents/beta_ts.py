@@ -6,15 +6,15 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from agents import _ladder_sampler as ladder
-from agents import _one_row
-from agents._beta_decide import decide_exact, dense_winners, few_rows_per_replica
-from agents._exceedance import ExceedancePool
-from agents._greedy import row_groups
-from agents._stats import per_row, unit_interval
-from agents._ladder_sampler import MIN_ARMS, LadderSampler
-from agents._validation import check_float, check_range
-from agents.base import SamplingAgent
+from banditsim.agents import _ladder_sampler as ladder
+from banditsim.agents import _one_row
+from banditsim.agents._beta_decide import decide_exact, dense_winners, few_rows_per_replica
+from banditsim.agents._exceedance import ExceedancePool
+from banditsim.agents._greedy import row_groups
+from banditsim.agents._stats import per_row, unit_interval
+from banditsim.agents._ladder_sampler import MIN_ARMS, LadderSampler
+from banditsim.agents._validation import check_float, check_range
+from banditsim.agents.base import SamplingAgent
 
 
 def beta_draws(a: np.ndarray, b: np.ndarray, n: int, rng: np.random.Generator, fast: bool) -> np.ndarray:
@@ -52,7 +52,7 @@ class BetaTSAgent(SamplingAgent):
 
     Examples
     --------
-    >>> from agents import Feedback
+    >>> from banditsim.agents import Feedback
     >>> agent = BetaTSAgent(n_arms=2, random_state=0, n_propensity_draws=64)
     >>> agent.update(None, np.array([0, 0, 1]), Feedback(reward=[1.0, 1.0, 0.0]))
     >>> agent.alpha.tolist(), agent.beta.tolist()

@@ -6,9 +6,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from agents._dirichlet_lazy import DirichletExceedance, dot_values, merge_kinds
-from agents._validation import check_float
-from agents.base import SamplingAgent
+from banditsim.agents._dirichlet_lazy import DirichletExceedance, dot_values, merge_kinds
+from banditsim.agents._validation import check_float
+from banditsim.agents.base import SamplingAgent
 
 
 class DirichletTSAgent(SamplingAgent):
@@ -22,7 +22,7 @@ class DirichletTSAgent(SamplingAgent):
 
     Examples
     --------
-    >>> from agents import Feedback
+    >>> from banditsim.agents import Feedback
     >>> agent = DirichletTSAgent(n_arms=2, random_state=0)
     >>> agent.update(None, np.array([1, 1]), Feedback(reward=[-1.0, 1.0], kind=[0, 5]))
     >>> agent.counts[0, 1].tolist()

@@ -6,9 +6,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from agents._stats import unit_interval
-from agents._step_clock import StepClock, check_gamma
-from agents.beta_ts import BetaTSAgent
+from banditsim.agents._stats import unit_interval
+from banditsim.agents._step_clock import StepClock, check_gamma
+from banditsim.agents.beta_ts import BetaTSAgent
 
 
 class DiscountedBetaTSAgent(StepClock, BetaTSAgent):
@@ -29,7 +29,7 @@ class DiscountedBetaTSAgent(StepClock, BetaTSAgent):
     Examples
     --------
     >>> import numpy as np
-    >>> from agents import Feedback
+    >>> from banditsim.agents import Feedback
     >>> agent = DiscountedBetaTSAgent(n_arms=2, gamma=0.5, random_state=0)
     >>> agent.update(None, np.array([0]), Feedback(reward=[1.0]))
     >>> agent.update(None, np.array([1]), Feedback(reward=[1.0]))

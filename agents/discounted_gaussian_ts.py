@@ -6,8 +6,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from agents._step_clock import StepClock, check_gamma
-from agents.gaussian_ts import GaussianTSAgent
+from banditsim.agents._step_clock import StepClock, check_gamma
+from banditsim.agents.gaussian_ts import GaussianTSAgent
 
 
 class DiscountedGaussianTSAgent(StepClock, GaussianTSAgent):
@@ -26,7 +26,7 @@ class DiscountedGaussianTSAgent(StepClock, GaussianTSAgent):
     Examples
     --------
     >>> import numpy as np
-    >>> from agents import Feedback
+    >>> from banditsim.agents import Feedback
     >>> agent = DiscountedGaussianTSAgent(n_arms=2, gamma=0.5, noise_std=1.0, random_state=0)
     >>> agent.update(None, np.array([0, 0]), Feedback(reward=[1.0, 1.0]))
     >>> agent.update(None, np.array([1]), Feedback(reward=[2.0]))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from agents._linear_agent import LinearModelMixin
-from agents._linear_ts_decide import LinearTSDecideMixin
-from agents._validation import check_float
-from agents.base import SamplingAgent
-from agents.discounted_linear import DiscountedLinearMixin, init_discount
+from banditsim.agents._linear_agent import LinearModelMixin
+from banditsim.agents._linear_ts_decide import LinearTSDecideMixin
+from banditsim.agents._validation import check_float
+from banditsim.agents.base import SamplingAgent
+from banditsim.agents.discounted_linear import DiscountedLinearMixin, init_discount
 
 
 class DiscountedLinTSAgent(DiscountedLinearMixin, LinearTSDecideMixin, LinearModelMixin, SamplingAgent):
@@ -25,7 +25,7 @@ class DiscountedLinTSAgent(DiscountedLinearMixin, LinearTSDecideMixin, LinearMod
     Examples
     --------
     >>> import numpy as np
-    >>> from agents import Context, Feedback
+    >>> from banditsim.agents import Context, Feedback
     >>> agent = DiscountedLinTSAgent(n_arms=3, gamma=0.95, random_state=0, n_propensity_draws=64)
     >>> agent.update(Context(features=np.eye(3)), np.array([0, 1, 2]), Feedback(reward=[1.0, 0.0, -1.0]))
     >>> d = agent.act(Context(features=np.array([[1.0, 0.0, 0.0]])))

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents._disjoint_posterior import DisjointLinearPosterior
-from agents._shared_posterior import SharedLinearPosterior
-from agents._step_clock import StepClock, check_gamma
+from banditsim.agents._disjoint_posterior import DisjointLinearPosterior
+from banditsim.agents._shared_posterior import SharedLinearPosterior
+from banditsim.agents._step_clock import StepClock, check_gamma
 
 
 class DiscountedDisjointPosterior(DisjointLinearPosterior):

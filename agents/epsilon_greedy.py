@@ -6,17 +6,17 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from agents import _one_row
-from agents._greedy import pick_among_ties, row_groups
-from agents._selection import (
+from banditsim.agents import _one_row
+from banditsim.agents._greedy import pick_among_ties, row_groups
+from banditsim.agents._selection import (
     greedy_position_probability,
     random_slate,
     top_k,
     uniform_position_probability,
 )
-from agents._stats import ArmStats
-from agents._validation import check_float
-from agents.base import Agent
+from banditsim.agents._stats import ArmStats
+from banditsim.agents._validation import check_float
+from banditsim.agents.base import Agent
 
 
 class EpsilonGreedyAgent(Agent):
@@ -29,7 +29,7 @@ class EpsilonGreedyAgent(Agent):
 
     Examples
     --------
-    >>> from agents import Context, Feedback
+    >>> from banditsim.agents import Context, Feedback
     >>> agent = EpsilonGreedyAgent(n_arms=3, epsilon=0.3, random_state=0)
     >>> agent.update(None, np.array([1]), Feedback(reward=[1.0]))
     >>> d = agent.act()

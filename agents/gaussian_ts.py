@@ -6,9 +6,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from agents._stats import ArmStats, per_row
-from agents._validation import check_float
-from agents.base import SamplingAgent
+from banditsim.agents._stats import ArmStats, per_row
+from banditsim.agents._validation import check_float
+from banditsim.agents.base import SamplingAgent
 
 
 class GaussianTSAgent(SamplingAgent):
@@ -21,7 +21,7 @@ class GaussianTSAgent(SamplingAgent):
 
     Examples
     --------
-    >>> from agents import Feedback
+    >>> from banditsim.agents import Feedback
     >>> agent = GaussianTSAgent(n_arms=2, noise_std=1.0, random_state=0)
     >>> agent.update(None, np.array([0, 0]), Feedback(reward=[1.0, -2.0]))
     >>> mean, std = agent.posterior(np.array([0]))

@@ -6,9 +6,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from agents._stats import ArmStats, per_row, unit_interval
-from agents._validation import check_float, check_int, check_range
-from agents.base import IndexAgent
+from banditsim.agents._stats import ArmStats, per_row, unit_interval
+from banditsim.agents._validation import check_float, check_int, check_range
+from banditsim.agents.base import IndexAgent
 
 
 def bernoulli_kl(p: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -48,7 +48,7 @@ class KLUCBAgent(IndexAgent):
 
     Examples
     --------
-    >>> from agents import Feedback
+    >>> from banditsim.agents import Feedback
     >>> agent = KLUCBAgent(n_arms=2, random_state=0)
     >>> agent.update(None, np.array([0, 1, 0, 1]), Feedback(reward=[1.0, 0.0, 1.0, 0.0]))
     >>> int(agent.act().actions[0])

@@ -6,11 +6,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from agents._linear_agent import LinearModelMixin
-from agents._linear_ts_decide import LinearTSDecideMixin
-from agents._online_noise import OnlineNoise
-from agents._validation import check_float
-from agents.base import SamplingAgent
+from banditsim.agents._linear_agent import LinearModelMixin
+from banditsim.agents._linear_ts_decide import LinearTSDecideMixin
+from banditsim.agents._online_noise import OnlineNoise
+from banditsim.agents._validation import check_float
+from banditsim.agents.base import SamplingAgent
 
 
 class LinTSAgent(LinearTSDecideMixin, LinearModelMixin, SamplingAgent):
@@ -37,7 +37,7 @@ class LinTSAgent(LinearTSDecideMixin, LinearModelMixin, SamplingAgent):
 
     Examples
     --------
-    >>> from agents import Context, Feedback
+    >>> from banditsim.agents import Context, Feedback
     >>> agent = LinTSAgent(n_arms=3, random_state=0, n_propensity_draws=64)
     >>> ctx = Context(features=np.eye(3))
     >>> agent.update(ctx, np.array([0, 1, 2]), Feedback(reward=[1.0, 0.0, -1.0]))

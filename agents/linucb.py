@@ -6,9 +6,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from agents._linear_agent import LinearModelMixin
-from agents._validation import check_float
-from agents.base import IndexAgent
+from banditsim.agents._linear_agent import LinearModelMixin
+from banditsim.agents._validation import check_float
+from banditsim.agents.base import IndexAgent
 
 
 class LinUCBAgent(LinearModelMixin, IndexAgent):
@@ -24,7 +24,7 @@ class LinUCBAgent(LinearModelMixin, IndexAgent):
 
     Examples
     --------
-    >>> from agents import Context, Feedback
+    >>> from banditsim.agents import Context, Feedback
     >>> agent = LinUCBAgent(n_arms=2, alpha=0.5, random_state=0)
     >>> ctx = Context(features=np.array([[1.0, 0.0], [0.0, 1.0]]))
     >>> agent.update(ctx, np.array([0, 1]), Feedback(reward=[1.0, -1.0]))

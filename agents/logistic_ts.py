@@ -6,10 +6,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from agents._linear_agent import LinearModelMixin
-from agents._linear_ts_decide import LinearTSDecideMixin
-from agents._validation import check_float
-from agents.base import SamplingAgent
+from banditsim.agents._linear_agent import LinearModelMixin
+from banditsim.agents._linear_ts_decide import LinearTSDecideMixin
+from banditsim.agents._validation import check_float
+from banditsim.agents.base import SamplingAgent
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -30,7 +30,7 @@ class LogisticTSAgent(LinearTSDecideMixin, LinearModelMixin, SamplingAgent):
 
     Examples
     --------
-    >>> from agents import Context, Feedback
+    >>> from banditsim.agents import Context, Feedback
     >>> agent = LogisticTSAgent(n_arms=2, random_state=0, n_propensity_draws=32)
     >>> ctx = Context(features=np.ones((4, 1)))
     >>> agent.update(ctx, np.array([0, 0, 1, 1]), Feedback(reward=[1.0, 1.0, -0.1, -1.0], kind=[5, 4, 2, 0]))

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from agents._blas_threads import one_blas_thread
-from agents._neural_draws import FrozenScores, LastAct, lazy_propensities
-from agents._neural_inputs import ItemTensor, float_tensor, long_tensor
-from agents._neural_net import (
+from banditsim.agents._blas_threads import one_blas_thread
+from banditsim.agents._neural_draws import FrozenScores, LastAct, lazy_propensities
+from banditsim.agents._neural_inputs import ItemTensor, float_tensor, long_tensor
+from banditsim.agents._neural_net import (
     RowLayout,
     Weights,
     all_item_features,
@@ -17,9 +17,9 @@ from agents._neural_net import (
     pair_features,
     single_pair_features,
 )
-from agents._selection import top_k
-from agents._validation import check_choice, check_float, check_int
-from agents.base import SamplingAgent
+from banditsim.agents._selection import top_k
+from banditsim.agents._validation import check_choice, check_float, check_int
+from banditsim.agents.base import SamplingAgent
 
 _WEIGHT_NAMES = ("w_user", "w_item", "b1", "w2", "b2")
 _REBUILD_CELLS = 1 << 22  # input values (replicas × buffered rows × widths) gathered at a time in a rebuild
@@ -62,7 +62,7 @@ class NeuralLinearTSAgent(SamplingAgent):
 
     Examples
     --------
-    >>> from agents import Context, Feedback
+    >>> from banditsim.agents import Context, Feedback
     >>> agent = NeuralLinearTSAgent(n_arms=3, hidden_size=8, retrain_every=4, n_train_steps=2,
     ...                             random_state=0, n_propensity_draws=16)
     >>> ctx = Context(features=np.ones((4, 2)))

@@ -33,10 +33,10 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.special import expit
 
-from agents._stats import check_range, unit_interval
-from agents._validation import check_float
-from agents.base import SamplingAgent
-from agents.beta_ts import BetaTSAgent
+from banditsim.agents._stats import check_range, unit_interval
+from banditsim.agents._validation import check_float
+from banditsim.agents.base import SamplingAgent
+from banditsim.agents.beta_ts import BetaTSAgent
 
 
 def keep_probability(epsilon: float) -> float:
@@ -75,7 +75,7 @@ class PrivateBetaTSAgent(SamplingAgent):
 
     Examples
     --------
-    >>> from agents import Feedback
+    >>> from banditsim.agents import Feedback
     >>> agent = PrivateBetaTSAgent(n_arms=2, epsilon=50.0, random_state=0)  # flips ~never at ε = 50
     >>> agent.update(None, np.array([0, 0, 1]), Feedback(reward=[1.0, 2.0, -0.1]))
     >>> agent.alpha.tolist(), agent.beta.tolist()

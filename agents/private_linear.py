@@ -63,10 +63,10 @@ import math
 
 import numpy as np
 
-from agents._disjoint_posterior import DisjointLinearPosterior
-from agents._tree_mechanism import TreeAggregator, tree_levels
-from agents._validation import check_float, check_int
-from agents.types import Context
+from banditsim.agents._disjoint_posterior import DisjointLinearPosterior
+from banditsim.agents._tree_mechanism import TreeAggregator, tree_levels
+from banditsim.agents._validation import check_float, check_int
+from banditsim.agents.types import Context
 
 SHIFT_FAILURE = 0.05
 """α: the probability that the regulariser shift fails to dominate the noise over a run."""

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from agents._linear_agent import LinearModelMixin
-from agents._validation import check_float
-from agents.base import IndexAgent
-from agents.linucb import LinUCBAgent
-from agents.private_linear import PrivateLinearMixin
+from banditsim.agents._linear_agent import LinearModelMixin
+from banditsim.agents._validation import check_float
+from banditsim.agents.base import IndexAgent
+from banditsim.agents.linucb import LinUCBAgent
+from banditsim.agents.private_linear import PrivateLinearMixin
 
 
 class PrivateLinUCBAgent(PrivateLinearMixin, LinearModelMixin, IndexAgent):
@@ -20,7 +20,7 @@ class PrivateLinUCBAgent(PrivateLinearMixin, LinearModelMixin, IndexAgent):
     Examples
     --------
     >>> import numpy as np
-    >>> from agents import Context, Feedback
+    >>> from banditsim.agents import Context, Feedback
     >>> agent = PrivateLinUCBAgent(n_arms=2, epsilon=1e9, alpha=0.5, random_state=0)
     >>> ctx = Context(features=np.array([[1.0, 0.0], [0.0, 1.0]]))
     >>> agent.update(ctx, np.array([0, 1]), Feedback(reward=[1.0, -1.0]))

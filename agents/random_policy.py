@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents._selection import random_slate, uniform_position_probability
-from agents.base import Agent
+from banditsim.agents._selection import random_slate, uniform_position_probability
+from banditsim.agents.base import Agent
 
 
 class RandomAgent(Agent):
@@ -15,7 +15,7 @@ class RandomAgent(Agent):
 
     Examples
     --------
-    >>> from agents import Context
+    >>> from banditsim.agents import Context
     >>> agent = RandomAgent(n_arms=4, random_state=0)
     >>> d = agent.act(Context(mask=np.array([[True, False, True, False]])))
     >>> int(d.actions[0]) in (0, 2), float(d.propensities[0])

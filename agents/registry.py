@@ -5,14 +5,14 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from agents.base import Agent
-from agents.beta_ts import BetaTSAgent
-from agents.dirichlet_ts import DirichletTSAgent
-from agents.epsilon_greedy import EpsilonGreedyAgent
-from agents.gaussian_ts import GaussianTSAgent
-from agents.kl_ucb import KLUCBAgent
-from agents.random_policy import RandomAgent
-from agents.ucb1 import UCB1Agent
+from banditsim.agents.base import Agent
+from banditsim.agents.beta_ts import BetaTSAgent
+from banditsim.agents.dirichlet_ts import DirichletTSAgent
+from banditsim.agents.epsilon_greedy import EpsilonGreedyAgent
+from banditsim.agents.gaussian_ts import GaussianTSAgent
+from banditsim.agents.kl_ucb import KLUCBAgent
+from banditsim.agents.random_policy import RandomAgent
+from banditsim.agents.ucb1 import UCB1Agent
 
 AGENTS: dict[str, type[Agent]] = {
     cls.name: cls
@@ -29,10 +29,10 @@ AGENTS: dict[str, type[Agent]] = {
 
 
 def _register_optional() -> None:
-    from agents.lin_ts import LinTSAgent
-    from agents.linucb import LinUCBAgent
-    from agents.logistic_ts import LogisticTSAgent
-    from agents.neural_linear_ts import NeuralLinearTSAgent
+    from banditsim.agents.lin_ts import LinTSAgent
+    from banditsim.agents.linucb import LinUCBAgent
+    from banditsim.agents.logistic_ts import LogisticTSAgent
+    from banditsim.agents.neural_linear_ts import NeuralLinearTSAgent
 
     for cls in (LinUCBAgent, LinTSAgent, LogisticTSAgent, NeuralLinearTSAgent):
         AGENTS[cls.name] = cls
@@ -41,14 +41,14 @@ def _register_optional() -> None:
 
 def _register_drift_and_private() -> None:
     """Agents for drifting tastes and differentially private agents (issue #21)."""
-    from agents.discounted_beta_ts import DiscountedBetaTSAgent
-    from agents.discounted_gaussian_ts import DiscountedGaussianTSAgent
-    from agents.discounted_lin_ts import DiscountedLinTSAgent
-    from agents.discounted_linucb import DiscountedLinUCBAgent
-    from agents.private_beta_ts import PrivateBetaTSAgent
-    from agents.private_lin_ts import PrivateLinTSAgent
-    from agents.private_linucb import PrivateLinUCBAgent
-    from agents.sliding_window_ucb import SlidingWindowUCBAgent
+    from banditsim.agents.discounted_beta_ts import DiscountedBetaTSAgent
+    from banditsim.agents.discounted_gaussian_ts import DiscountedGaussianTSAgent
+    from banditsim.agents.discounted_lin_ts import DiscountedLinTSAgent
+    from banditsim.agents.discounted_linucb import DiscountedLinUCBAgent
+    from banditsim.agents.private_beta_ts import PrivateBetaTSAgent
+    from banditsim.agents.private_lin_ts import PrivateLinTSAgent
+    from banditsim.agents.private_linucb import PrivateLinUCBAgent
+    from banditsim.agents.sliding_window_ucb import SlidingWindowUCBAgent
 
     for cls in (DiscountedBetaTSAgent, DiscountedGaussianTSAgent, SlidingWindowUCBAgent, DiscountedLinUCBAgent,
                 DiscountedLinTSAgent, PrivateLinTSAgent, PrivateLinUCBAgent, PrivateBetaTSAgent):

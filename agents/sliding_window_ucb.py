@@ -6,9 +6,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from agents._step_clock import StepClock
-from agents._validation import check_float, check_int
-from agents.base import IndexAgent
+from banditsim.agents._step_clock import StepClock
+from banditsim.agents._validation import check_float, check_int
+from banditsim.agents.base import IndexAgent
 
 
 MAX_RING_CELLS = 1 << 27
@@ -33,7 +33,7 @@ class SlidingWindowUCBAgent(StepClock, IndexAgent):
 
     Examples
     --------
-    >>> from agents import Feedback
+    >>> from banditsim.agents import Feedback
     >>> agent = SlidingWindowUCBAgent(n_arms=2, window=1, random_state=0)
     >>> agent.update(None, np.array([0, 1]), Feedback(reward=[1.0, 0.0]))
     >>> agent.update(None, np.array([1]), Feedback(reward=[1.0]))  # step 1 has left the window

@@ -6,9 +6,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from agents._stats import ArmStats, per_row
-from agents._validation import check_float
-from agents.base import IndexAgent
+from banditsim.agents._stats import ArmStats, per_row
+from banditsim.agents._validation import check_float
+from banditsim.agents.base import IndexAgent
 
 
 class UCB1Agent(IndexAgent):
@@ -19,7 +19,7 @@ class UCB1Agent(IndexAgent):
 
     Examples
     --------
-    >>> from agents import Feedback
+    >>> from banditsim.agents import Feedback
     >>> agent = UCB1Agent(n_arms=2, random_state=0)
     >>> agent.update(None, np.array([0, 1]), Feedback(reward=[1.0, 0.0]))  # both pulled once
     >>> d = agent.act()

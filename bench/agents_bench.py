@@ -16,7 +16,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agents import Context, Feedback, make_agent
+from banditsim.agents import Context, Feedback, make_agent
 
 
 def sigmoid(z):

@@ -46,8 +46,8 @@ def run_argv(out: str, agent: str, n_users: int, horizon: int) -> list[str]:
 def _child(phases_path: str, argv: list[str]) -> None:
     """Run ``banditsim <argv>`` in this process with the phase clocks on; write them as JSON."""
     t0 = time.perf_counter()
-    import sim.play as play
-    import sim.runner as runner
+    import banditsim.sim.play as play
+    import banditsim.sim.runner as runner
 
     spent = {"play": 0.0, "world_build": 0.0, "setup": 0.0, "tables": 0.0, "write": 0.0, "finish": 0.0}
     first = []
@@ -70,7 +70,7 @@ def _child(phases_path: str, argv: list[str]) -> None:
     play._tables = clock("tables", play._tables)
     runner.write_cell = clock("write", runner.write_cell)
     runner.finish = clock("finish", runner.finish)
-    from sim.cli import main
+    from banditsim.sim.cli import main
 
     sys.argv = ["banditsim", *argv]
     try:

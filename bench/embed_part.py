@@ -29,7 +29,7 @@ from bench.timing import load
 def synthetic_texts(n: int, words: tuple[int, int] = (20, 120), seed: int = 0) -> list[str]:
     """``n`` item descriptions of ``words[0]``-``words[1]`` words (uniform), drawn from the MovieLens
     titles' vocabulary with a fixed seed."""
-    from envs.catalog import movielens_catalog
+    from banditsim.envs.catalog import movielens_catalog
 
     vocab = sorted(set(" ".join(movielens_catalog().texts).split()))
     rng = np.random.default_rng(seed)
@@ -62,8 +62,8 @@ def embed_before(emb, texts: list[str]) -> np.ndarray:
 def compare(name: str, texts: list[str], repeat: int, log=print, cpus: int | None = None) -> list[dict]:
     """Rows before / after on 1 worker / after on ``cpus`` workers (default: every usable CPU) on one
     catalog; best of ``repeat`` rounds."""
-    from envs.cpu_threads import torch_threads, usable_cpus
-    from envs.embedding import TextEmbedder
+    from banditsim.envs.cpu_threads import torch_threads, usable_cpus
+    from banditsim.envs.embedding import TextEmbedder
 
     cpus = cpus or usable_cpus()
     shipped = TextEmbedder(device="cpu", threads=cpus)
@@ -111,9 +111,9 @@ def compare(name: str, texts: list[str], repeat: int, log=print, cpus: int | Non
 def run_embedding(n_texts: int | None, repeat: int, log=print) -> list[dict]:
     """Rows for (d): before/after on the MovieLens titles and on longer synthetic texts (the first
     ``n_texts`` of each, or all), then cold-with-load and cache-hit on the titles."""
-    from envs.catalog import movielens_catalog
-    from envs.cpu_threads import usable_cpus
-    from envs.embedding import TextEmbedder, embed_texts
+    from banditsim.envs.catalog import movielens_catalog
+    from banditsim.envs.cpu_threads import usable_cpus
+    from banditsim.envs.embedding import TextEmbedder, embed_texts
 
     titles = movielens_catalog().texts[:n_texts]
     rows = compare("MovieLens titles", titles, repeat, log)

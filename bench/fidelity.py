@@ -28,7 +28,7 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
 
 def fidelity(item_vectors, seed: int = 0, dim: int = 64) -> dict[str, float]:
     """AUCs of the fitted simulator and baselines on held-out likes vs dislikes."""
-    from envs.fit_ratings import fit_tastes, population_from_fit, read_movielens_ratings, split_ratings
+    from banditsim.envs.fit_ratings import fit_tastes, population_from_fit, read_movielens_ratings, split_ratings
 
     ratings = read_movielens_ratings()
     train, test = split_ratings(ratings, 0.8, seed=seed)
@@ -66,8 +66,8 @@ def main(argv=None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dim", type=int, default=64)
     args = ap.parse_args(argv)
-    from envs.catalog import movielens_catalog
-    from envs.embedding import embed_texts
+    from banditsim.envs.catalog import movielens_catalog
+    from banditsim.envs.embedding import embed_texts
 
     x = embed_texts(movielens_catalog().texts, progress=False).vectors
     t = time.perf_counter()

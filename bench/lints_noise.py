@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from bench.single_stream import stream
-from agents import Context, Feedback, make_agent
+from banditsim.agents import Context, Feedback, make_agent
 def regret(name, seed, T=2000, **kw):
     """(cumulative regret, agent) of ``name`` on stream ``seed`` of the sharp problem."""
     x, mean, reward = stream("sharp", T, seed=seed)

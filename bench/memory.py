@@ -19,7 +19,7 @@ from bench.timing import load
 
 def _cmd() -> list[str]:
     exe = shutil.which("banditsim")
-    return [exe] if exe else [sys.executable, "-c", "from sim.cli import main; main()"]
+    return [exe] if exe else [sys.executable, "-c", "from banditsim.sim.cli import main; main()"]
 
 
 def peak_rss(n_users: int, horizon: int, agent: str = "epsilon_greedy") -> dict:

@@ -18,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sim.ope import (
+from banditsim.sim.ope import (
     RidgeRewardModel,
     SlateLog,
     cascade_pscore,

@@ -27,8 +27,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sim.ope.coverage import ESTIMATORS, evaluate_session  # noqa: E402
-from sim.ope.sessions import SessionWorld, make_targets, population_value, session_log  # noqa: E402
+from banditsim.sim.ope.coverage import ESTIMATORS, evaluate_session  # noqa: E402
+from banditsim.sim.ope.sessions import SessionWorld, make_targets, population_value, session_log  # noqa: E402
 
 ROUNDS = 10
 # name: (users, temperature, epsilon, learning)

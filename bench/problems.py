@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from agents import Context, Feedback, make_agent
+from banditsim.agents import Context, Feedback, make_agent
 from bench.agents_bench import bernoulli_problem, linear_problem, sigmoid
 from bench.timing import load
 

@@ -16,7 +16,7 @@ import sys
 import time
 from datetime import datetime, timezone
 
-from sim import realism_study as rs
+from banditsim.sim import realism_study as rs
 
 SECTIONS = ("delay", "every", "drift", "privacy")
 

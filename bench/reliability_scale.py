@@ -70,7 +70,7 @@ def child(args: list[str], env: dict | None = None) -> dict:
 
 def part_embed(n_items: int, log=print) -> list[dict]:
     rows = []
-    cli = [sys.executable, "-m", "sim.cli"]
+    cli = [sys.executable, "-m", "banditsim.sim.cli"]
     with tempfile.TemporaryDirectory(prefix="banditsim-100k-") as tmp:
         tmp = Path(tmp)
         catalog = write_catalog(tmp / "items.csv", n_items)
@@ -102,7 +102,7 @@ def decisions_one(agent: str, replicas: int, steps: int, n_arms: int = 10) -> di
     """In this process: ``replicas`` × ``steps`` decisions of one agent on Bernoulli arms."""
     import numpy as np
 
-    from agents import Context, Feedback, make_agent
+    from banditsim.agents import Context, Feedback, make_agent
 
     params = {"n_propensity_draws": 1} if agent in ("beta_ts", "dirichlet_ts", "gaussian_ts") else {}
     a = make_agent(agent, n_arms, n_replicas=replicas, random_state=0, **params)
@@ -139,8 +139,8 @@ def world_one(n_items: int, dim: int = 384) -> dict:
     """In this process: build a World over ``n_items`` random unit items and step it 20 times."""
     import numpy as np
 
-    from envs.population import synthetic_population, unit_rows
-    from envs.world import World
+    from banditsim.envs.population import synthetic_population, unit_rows
+    from banditsim.envs.world import World
 
     rng = np.random.default_rng(0)
     x = unit_rows(rng.normal(size=(n_items, dim)).astype(np.float32))

@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from agents import Context, Feedback, make_agent
+from banditsim.agents import Context, Feedback, make_agent
 from bench.peers import MabwiserPolicy, ObpPolicy
 from bench.timing import load
 

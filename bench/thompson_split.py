@@ -19,8 +19,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agents import Context, Feedback, make_agent  # noqa: E402
-from agents.beta_ts import beta_draws  # noqa: E402
+from banditsim.agents import Context, Feedback, make_agent  # noqa: E402
+from banditsim.agents.beta_ts import beta_draws  # noqa: E402
 
 
 def main(argv=None) -> int:

@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 from threadpoolctl import threadpool_limits
-from agents import Context, Feedback, make_agent
+from banditsim.agents import Context, Feedback, make_agent
 from obp.policy import BernoulliTS
 
 def _clocks():

@@ -40,7 +40,7 @@ def old_envs(rev: str):
     pkg = tmp / "envs_ab"
     (tmp / "envs").rename(pkg)
     for f in pkg.glob("*.py"):
-        text = re.sub(r"\b(from|import) envs(?=[. ])", r"\1 envs_ab", f.read_text())
+        text = re.sub(r"\b(from|import) (banditsim\.)?envs(?=[. ])", r"\1 envs_ab", f.read_text())
         f.write_text(text)
     sys.path.insert(0, str(tmp))
     return "envs_ab"
@@ -50,7 +50,7 @@ _POPULATIONS: dict = {}  # package name -> its fitted MovieLens population (fitt
 
 
 def make_world(pkg: str, x, b: int, trend: float):
-    """A World of package ``pkg`` (``envs`` or the old one) on item vectors ``x``, every default dynamic on."""
+    """A World of package ``pkg`` (``banditsim.envs`` or the old one) on item vectors ``x``, every default dynamic on."""
     mod = lambda name: importlib.import_module(f"{pkg}.{name}")  # noqa: E731
     if pkg not in _POPULATIONS:
         _POPULATIONS[pkg] = mod("fit_ratings").movielens_population(x)
@@ -103,14 +103,14 @@ def main(argv=None) -> None:
         pkg = old_envs(args.rev)
     except ValueError as e:
         ap.error(f"cannot read envs/ of {args.rev!r}: {e}")
-    from envs.catalog import movielens_catalog
-    from envs.embedding import embed_texts
+    from banditsim.envs.catalog import movielens_catalog
+    from banditsim.envs.embedding import embed_texts
 
     x = embed_texts(movielens_catalog().texts, progress=False).vectors
     print(f"MovieLens world {x.shape[0]} items, every default dynamic on, trend_rate {args.trend_rate}, "
           f"slate {args.slate or 'single item'}: {args.rev} against this checkout, {args.rounds} blocks each")
     for b in sizes:
-        worlds = {args.rev: make_world(pkg, x, b, args.trend_rate), "now": make_world("envs", x, b, args.trend_rate)}
+        worlds = {args.rev: make_world(pkg, x, b, args.trend_rate), "now": make_world("banditsim.envs", x, b, args.trend_rate)}
         block = args.block_steps or max(2, 40_000 // b)
         res = compare(worlds, args.slate, args.rounds, block)
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")

@@ -56,12 +56,12 @@ def main(argv=None) -> None:
     ap.add_argument("--configs", default="all,tastes,trend,off",
                     help="comma-separated: all (every default dynamic), tastes, trend (all + trend), off (drift off)")
     args = ap.parse_args(argv)
-    from envs.catalog import movielens_catalog
-    from envs.dynamics import Drift
-    from envs.embedding import embed_texts
-    from envs.fit_ratings import movielens_population
-    from envs.world import World
-    from envs.world_config import WorldConfig
+    from banditsim.envs.catalog import movielens_catalog
+    from banditsim.envs.dynamics import Drift
+    from banditsim.envs.embedding import embed_texts
+    from banditsim.envs.fit_ratings import movielens_population
+    from banditsim.envs.world import World
+    from banditsim.envs.world_config import WorldConfig
 
     x = embed_texts(movielens_catalog().texts, progress=False).vectors
     pop = movielens_population(x)

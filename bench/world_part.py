@@ -23,15 +23,15 @@ LINTS_MODES = {"lin_ts shared (item embeddings)": {"mode": "shared"},
 
 def prepared():
     """The default (MovieLens quickstart) config prepared once: item vectors and users."""
-    from sim.config_files import load_config
-    from sim.prepare import prepare
+    from banditsim.sim.config_files import load_config
+    from banditsim.sim.prepare import prepare
 
     return prepare(load_config(None, []), progress=False)
 
 
 def _world(prep, b: int):
-    from envs.world import World
-    from sim.prepare import world_config
+    from banditsim.envs.world import World
+    from banditsim.sim.prepare import world_config
 
     return World(prep.item_vectors, prep.population, n_users=b, config=world_config(prep.config), seed=0)
 
@@ -52,7 +52,7 @@ def world_rate(world, budget: float, seed: int = 0) -> tuple[float, int]:
 def agent_rate(prep, b: int, params: dict, budget: float, warmup: int = 1) -> tuple[float, int]:
     """(decisions/s, steps) of lin_ts act + update on the world, stepping until ``budget``
     seconds are spent in the agent (at least 1 step, after ``warmup`` untimed ones)."""
-    from agents import Context, Feedback, make_agent
+    from banditsim.agents import Context, Feedback, make_agent
 
     world = _world(prep, b)
     agent = make_agent("lin_ts", world.n_items, random_state=0, **params)

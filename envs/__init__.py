@@ -4,6 +4,6 @@ Importing the package registers the Gymnasium ids ``banditsim/Recommend-v0`` and
 ``banditsim/Slate-v0``.
 """
 
-from envs.registration import register_envs
+from banditsim.envs.registration import register_envs
 
 register_envs()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from envs.world_errors import WorldConfigError
+from banditsim.envs.world_errors import WorldConfigError
 
 _DTYPES = ("float32", "float64", "int64", "bool")
 _PAIR_BLOCK = 1 << 24  # products formed at a time by Backend.pair_dots on torch

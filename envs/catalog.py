@@ -18,10 +18,10 @@ from typing import Sequence
 
 import numpy as np
 
-from envs.catalog_files import read_catalog_columns
-from envs.catalog_text import is_blank, look_alike_key
-from envs.errors import CatalogError
-from envs.movielens_files import movielens_file
+from banditsim.envs.catalog_files import read_catalog_columns
+from banditsim.envs.catalog_text import is_blank, look_alike_key
+from banditsim.envs.errors import CatalogError
+from banditsim.envs.movielens_files import movielens_file
 
 BUILTIN_CATALOGS = {"movielens-100k": "1,682 movies of MovieLens-100K (title, year, genres)"}
 

@@ -28,8 +28,8 @@ import json
 from pathlib import Path
 from typing import Sequence
 
-from envs.catalog_text import decode_catalog_bytes, has_bad_bytes
-from envs.errors import CatalogError
+from banditsim.envs.catalog_text import decode_catalog_bytes, has_bad_bytes
+from banditsim.envs.errors import CatalogError
 
 SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
             ".json": "json", ".parquet": "parquet", ".pq": "parquet"}
@@ -41,7 +41,7 @@ def read_catalog_columns(path: Path, needed: Sequence[str]) -> tuple[int, dict[s
         raise CatalogError(f"catalog {path}: unsupported file type {path.suffix.lower() or '(none)'}; "
                            "use .csv, .tsv, .jsonl, .json or .parquet")
     if kind == "parquet":
-        from envs.catalog_parquet import read_parquet_columns
+        from banditsim.envs.catalog_parquet import read_parquet_columns
 
         return read_parquet_columns(path, needed)
     try:

@@ -23,8 +23,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from envs.catalog_files import check_columns, check_utf8
-from envs.errors import CatalogError
+from banditsim.envs.catalog_files import check_columns, check_utf8
+from banditsim.envs.errors import CatalogError
 
 
 def read_parquet_columns(path: Path, needed: Sequence[str]) -> tuple[int, dict[str, list]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from envs.errors import CatalogError
+from banditsim.envs.errors import CatalogError
 
 # Longest marks first: the UTF-32-LE mark starts with the UTF-16-LE one.
 _BOMS = (

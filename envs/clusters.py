@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from envs.population import Population, check_item_vectors, synthetic_population, unit_rows
-from envs.world_errors import PopulationError
+from banditsim.envs.population import Population, check_item_vectors, synthetic_population, unit_rows
+from banditsim.envs.world_errors import PopulationError
 
 
 def spherical_kmeans(x: np.ndarray, k: int, rng: np.random.Generator, n_iter: int = 20) -> np.ndarray:

@@ -6,16 +6,16 @@ from functools import lru_cache
 
 import numpy as np
 
-from envs.population import Population
-from envs.world_errors import WorldConfigError
+from banditsim.envs.population import Population
+from banditsim.envs.world_errors import WorldConfigError
 
 
 @lru_cache(maxsize=1)
 def movielens_world_parts() -> tuple[np.ndarray, Population]:
     """MovieLens item embeddings (embedding model, cached) and the 943 fitted users."""
-    from envs.catalog import movielens_catalog
-    from envs.embedding import embed_texts
-    from envs.fit_ratings import movielens_population
+    from banditsim.envs.catalog import movielens_catalog
+    from banditsim.envs.embedding import embed_texts
+    from banditsim.envs.fit_ratings import movielens_population
 
     x = embed_texts(movielens_catalog().texts, progress=False).vectors
     return x, movielens_population(x)
@@ -31,7 +31,7 @@ def world_parts(item_vectors=None, population: Population | None = None):
     if item_vectors is None:
         raise WorldConfigError("a population needs the item_vectors it was built for")
     if population is None:
-        from envs.clusters import cluster_population
+        from banditsim.envs.clusters import cluster_population
 
         population = cluster_population(item_vectors, 1000, n_clusters=min(20, len(item_vectors)), seed=0)
     return item_vectors, population

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.world_errors import WorldConfigError
+from banditsim.envs.world_errors import WorldConfigError
 
 
 def _check(cond: bool, msg: str) -> None:

@@ -78,7 +78,7 @@ def run_batches(batches: Iterable[B], forward: Callable[[B], R], workers: int) -
 
 
 def _threaded(batches: Iterator[B], forward: Callable[[B], R], workers: int) -> Iterator[tuple[B, R]]:
-    from envs.cpu_threads import torch_threads
+    from banditsim.envs.cpu_threads import torch_threads
 
     stop = threading.Event()
 

@@ -20,11 +20,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from envs.cpu_threads import default_threads, torch_threads
-from envs.embed_batches import plan_batches
-from envs.embedding_cache import EmbeddingCache, collection_key, default_cache_dir, text_hash, warn
-from envs.errors import CacheError, EmbeddingError
-from envs.file_digest import file_digests
+from banditsim.envs.cpu_threads import default_threads, torch_threads
+from banditsim.envs.embed_batches import plan_batches
+from banditsim.envs.embedding_cache import EmbeddingCache, collection_key, default_cache_dir, text_hash, warn
+from banditsim.envs.errors import CacheError, EmbeddingError
+from banditsim.envs.file_digest import file_digests
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -213,8 +213,8 @@ class TextEmbedder:
         save work before the whole list is done)."""
         import torch
 
-        from envs.embed_workers import abandon_on_stop, run_batches
-        from envs.progress import progress_bar
+        from banditsim.envs.embed_workers import abandon_on_stop, run_batches
+        from banditsim.envs.progress import progress_bar
 
         self._load()
         texts = list(texts)

@@ -23,9 +23,9 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from envs.cache_shard import ShardError, read_shard, shard_bytes
-from envs.errors import CacheError
-from envs.file_digest import atomic_write_bytes
+from banditsim.envs.cache_shard import ShardError, read_shard, shard_bytes
+from banditsim.envs.errors import CacheError
+from banditsim.envs.file_digest import atomic_write_bytes
 
 COMPACT_AFTER = 16
 STALE_TMP_SECONDS = 3600  # a temporary shard this old belongs to a writer that was killed

@@ -25,8 +25,8 @@ from functools import lru_cache
 import numpy as np
 from scipy.special import expit
 
-from envs.feedback_kinds import FEEDBACK_KINDS, N_CUTS
-from envs.world_errors import WorldConfigError
+from banditsim.envs.feedback_kinds import FEEDBACK_KINDS, N_CUTS
+from banditsim.envs.world_errors import WorldConfigError
 
 
 @dataclass(frozen=True)

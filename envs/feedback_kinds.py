@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.world_errors import FeedbackKindError
+from banditsim.envs.world_errors import FeedbackKindError
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from envs.grouped_ridge import GRAM_BYTES
-from envs.population import Population, check_item_vectors, unit_rows
-from envs.world_errors import PopulationError
+from banditsim.envs.grouped_ridge import GRAM_BYTES
+from banditsim.envs.population import Population, check_item_vectors, unit_rows
+from banditsim.envs.world_errors import PopulationError
 
 OCCUPATIONS = ("administrator", "artist", "doctor", "educator", "engineer", "entertainment",
                "executive", "healthcare", "homemaker", "lawyer", "librarian", "marketing", "none",
@@ -54,11 +54,11 @@ class Ratings:
 
 def read_movielens_ratings(item_ids=None) -> Ratings:
     """All 100,000 MovieLens ratings; item rows follow ``item_ids`` (default: the catalog's ids)."""
-    from envs.movielens_files import movielens_file
+    from banditsim.envs.movielens_files import movielens_file
 
     raw = np.loadtxt(movielens_file("inter"), delimiter="\t", skiprows=1, usecols=(0, 1, 2), dtype=np.int64)
     if item_ids is None:
-        from envs.catalog import movielens_catalog
+        from banditsim.envs.catalog import movielens_catalog
 
         item_ids = movielens_catalog().ids
     index = {str(i): r for r, i in enumerate(item_ids)}
@@ -116,9 +116,9 @@ def fit_tastes(item_vectors, ratings: Ratings, *, dim: int = 64, l2: float = 10.
     ``latent`` (the fit's own arrays: ``w``, ``v``, ``map``, ``text_v``, ``rated``; see
     :func:`envs.text_mf.fit_text_mf`).
     """
-    from envs.progress import progress_bar
-    from envs.text_mf import fit_text_mf, text_coordinates, world_positions
-    from envs.text_mf_choice import MAP_RIDGES, TEXT_SCALES, choose_settings
+    from banditsim.envs.progress import progress_bar
+    from banditsim.envs.text_mf import fit_text_mf, text_coordinates, world_positions
+    from banditsim.envs.text_mf_choice import MAP_RIDGES, TEXT_SCALES, choose_settings
 
     x = check_item_vectors(item_vectors).astype(np.float64)
     if x.shape[0] != ratings.n_items:
@@ -137,7 +137,7 @@ def fit_tastes(item_vectors, ratings: Ratings, *, dim: int = 64, l2: float = 10.
     ridges = MAP_RIDGES if map_ridge is None else (map_ridge,)
     validation: dict = {}
     n_fits = 1 if chosen else len(scales) + 1
-    from envs.blas_threads import one_blas_thread
+    from banditsim.envs.blas_threads import one_blas_thread
 
     # thousands of k×k products and solves: BLAS worker threads only add wake-up costs
     desc = f"fitting {nu:,} users on {len(r):,} ratings"
@@ -163,7 +163,7 @@ def fit_tastes(item_vectors, ratings: Ratings, *, dim: int = 64, l2: float = 10.
 
 def read_movielens_user_features(user_ids) -> tuple[np.ndarray, tuple[str, ...]]:
     """Visible features per user id: age/100, gender one-hot (F, M), occupation one-hot."""
-    from envs.movielens_files import movielens_file
+    from banditsim.envs.movielens_files import movielens_file
 
     raw = np.loadtxt(movielens_file("user"), delimiter="\t", skiprows=1, usecols=(0, 1, 2, 3), dtype=str)
     rows = {uid: k for k, uid in enumerate(raw[:, 0])}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from envs.errors import CatalogError
+from banditsim.envs.errors import CatalogError
 
 INSTALL_HINT = "pip install --no-deps recbole==1.2.1"
 

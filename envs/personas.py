@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from envs.population import Population, check_item_vectors, synthetic_population
-from envs.world_errors import PersonaError
+from banditsim.envs.population import Population, check_item_vectors, synthetic_population
+from banditsim.envs.world_errors import PersonaError
 
 
 def read_persona_file(path: str | Path) -> list[str]:
@@ -65,7 +65,7 @@ def persona_population(personas: Sequence[str] | str | Path, item_vectors, n_use
     x = check_item_vectors(item_vectors)
     if persona_vectors is None:
         if embed is None:
-            from envs.embedding import embed_texts
+            from banditsim.envs.embedding import embed_texts
 
             vecs = embed_texts(texts, progress=False).vectors
         else:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from envs.world_errors import ItemVectorError, PopulationError
+from banditsim.envs.world_errors import ItemVectorError, PopulationError
 
 
 def check_item_vectors(item_vectors, name: str = "item vectors") -> np.ndarray:

@@ -32,9 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from envs.fit_ratings import Ratings, fit_tastes, population_from_fit
-from envs.population import Population
-from envs.world_errors import PopulationError
+from banditsim.envs.fit_ratings import Ratings, fit_tastes, population_from_fit
+from banditsim.envs.population import Population
+from banditsim.envs.world_errors import PopulationError
 
 #: score of each implicit kind on the world's ordinal ladder (share counts as save)
 KIND_SCORES = {"block": -3.0, "dislike": -2.0, "skip": -1.0, "neutral": 0.0, "click": 1.0, "like": 2.0,

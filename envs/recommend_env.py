@@ -39,13 +39,13 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs.action_masks import disallowed, first_disallowed, flat_masks, info_mask
-from envs.catalog_spaces import FollowsCatalog
-from envs.default_world import world_parts
-from envs.feedback_kinds import BLOCK, KINDS, NEUTRAL
-from envs.world import World
-from envs.world_config import WorldConfig
-from envs.world_errors import ActionError, WorldConfigError
+from banditsim.envs.action_masks import disallowed, first_disallowed, flat_masks, info_mask
+from banditsim.envs.catalog_spaces import FollowsCatalog
+from banditsim.envs.default_world import world_parts
+from banditsim.envs.feedback_kinds import BLOCK, KINDS, NEUTRAL
+from banditsim.envs.world import World
+from banditsim.envs.world_config import WorldConfig
+from banditsim.envs.world_errors import ActionError, WorldConfigError
 
 
 def observation_space(features: np.ndarray, n_items: int, extra=None) -> spaces.Dict:
@@ -70,7 +70,7 @@ class RecommendEnv(FollowsCatalog, gym.Env):
 
     Examples
     --------
-    >>> from envs.clusters import cluster_population
+    >>> from banditsim.envs.clusters import cluster_population
     >>> x = np.random.default_rng(0).normal(size=(30, 8))
     >>> env = RecommendEnv(item_vectors=x, population=cluster_population(x, 10, n_clusters=3))
     >>> obs, info = env.reset(seed=1)
@@ -103,7 +103,7 @@ class RecommendEnv(FollowsCatalog, gym.Env):
         self._needs_seed = True
         self._picture = None
         if render_mode in ("rgb_array", "human"):
-            from envs.render_session import SessionPicture
+            from banditsim.envs.render_session import SessionPicture
 
             self._picture = SessionPicture(self.world.item_vectors)
             self._view = None
@@ -191,7 +191,7 @@ class RecommendEnv(FollowsCatalog, gym.Env):
         penalty = float(res.reward[0])
         self._render_line = f"user {info['user_id']} item {info['item']} → disallowed (blocked earlier), no change"
         if self._picture is not None:
-            from envs.render_session import Shown
+            from banditsim.envs.render_session import Shown
 
             self._picture.record(Shown(int(res.observation.session_step[0]), tuple(int(i) for i in a.reshape(-1)),
                                        pos, BLOCK, penalty))
@@ -207,7 +207,7 @@ class RecommendEnv(FollowsCatalog, gym.Env):
     def _after_step(self, a: np.ndarray, res, before: dict, ended: bool) -> None:
         """Record the step for the picture; an ended session is drawn as it ended (the world has
         already seated the next session's person)."""
-        from envs.render_session import Shown
+        from banditsim.envs.render_session import Shown
 
         k, pos = int(res.kind[0]), int(res.position[0])
         self._picture.record(Shown(before["session_step"], tuple(int(i) for i in a.reshape(-1)), pos, k,
@@ -252,7 +252,7 @@ class RecommendEnv(FollowsCatalog, gym.Env):
 class SlateEnv(RecommendEnv):
     """One user, a slate of ``slate_size`` items per step under the cascade choice model.
 
-    >>> from envs.clusters import cluster_population
+    >>> from banditsim.envs.clusters import cluster_population
     >>> x = np.random.default_rng(0).normal(size=(30, 8))
     >>> env = SlateEnv(item_vectors=x, population=cluster_population(x, 10, n_clusters=3), slate_size=3)
     >>> _ = env.reset(seed=0); _, r, *_ , info = env.step(np.array([0, 1, 2]))

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.feedback_kinds import BLOCK
-from envs.world_errors import ActionError
+from banditsim.envs.feedback_kinds import BLOCK
+from banditsim.envs.world_errors import ActionError
 
 
 def idle_rows(active, n_rows: int) -> np.ndarray | None:
@@ -79,7 +79,7 @@ class HeldFatigue:
 def all_refused(world, a: np.ndarray):
     """The :class:`~envs.world.StepResult` of a step in which every row is refused: nothing is
     drawn or changed."""
-    from envs.world import StepResult
+    from banditsim.envs.world import StepResult
 
     b = world.n_users
     r_block = float(world.rewards[BLOCK])

@@ -10,8 +10,8 @@ ENV_IDS = ("banditsim/Recommend-v0", "banditsim/Slate-v0")
 def register_envs() -> None:
     """Register every banditsim env id once (kwargs: item_vectors, population, config, max_steps[, slate_size])."""
     if "banditsim/Recommend-v0" not in gym.registry:
-        gym.register("banditsim/Recommend-v0", entry_point="envs.recommend_env:RecommendEnv",
-                     vector_entry_point="envs.vector_env:BanditVectorEnv")
+        gym.register("banditsim/Recommend-v0", entry_point="banditsim.envs.recommend_env:RecommendEnv",
+                     vector_entry_point="banditsim.envs.vector_env:BanditVectorEnv")
     if "banditsim/Slate-v0" not in gym.registry:
-        gym.register("banditsim/Slate-v0", entry_point="envs.recommend_env:SlateEnv",
-                     vector_entry_point="envs.vector_env:BanditVectorEnv", kwargs={"slate_size": 5})
+        gym.register("banditsim/Slate-v0", entry_point="banditsim.envs.recommend_env:SlateEnv",
+                     vector_entry_point="banditsim.envs.vector_env:BanditVectorEnv", kwargs={"slate_size": 5})

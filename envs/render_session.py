@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.feedback_kinds import KINDS
+from banditsim.envs.feedback_kinds import KINDS
 
 KIND_COLOURS = ("#7f0000", "#d7301f", "#fc8d59", "#bdbdbd", "#91bfdb", "#4575b4", "#313695", "#1a1a66")
 FRAME_SIZE = (640, 320)  # width, height in pixels: multiples of 16, as video encoders want
@@ -184,7 +184,7 @@ def catalog_map(item_vectors: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray,
 
     from scipy.linalg import eigh
 
-    from envs.blas_threads import one_blas_thread
+    from banditsim.envs.blas_threads import one_blas_thread
 
     x = np.ascontiguousarray(item_vectors, dtype=np.float64)
     key = (x.shape, hashlib.sha256(x.tobytes()).hexdigest())

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.feedback_kinds import NEUTRAL
-from envs.world_errors import WorldConfigError
+from banditsim.envs.feedback_kinds import NEUTRAL
+from banditsim.envs.world_errors import WorldConfigError
 
 
 @dataclass(frozen=True)

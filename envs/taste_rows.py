@@ -26,7 +26,7 @@ class TasteRows:
 
     Examples
     --------
-    >>> from envs.backend import Backend
+    >>> from banditsim.envs.backend import Backend
     >>> x = np.eye(3, dtype=np.float32)
     >>> t = TasteRows(Backend("numpy"), 2, 3)
     >>> t.set_rows(np.arange(2), x[:2])

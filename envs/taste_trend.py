@@ -20,8 +20,8 @@ import operator
 
 import numpy as np
 
-from envs.blas_threads import one_blas_thread
-from envs.world_errors import WorldConfigError
+from banditsim.envs.blas_threads import one_blas_thread
+from banditsim.envs.world_errors import WorldConfigError
 
 _TAG = 0x7472656E64  # "trend": separates the trend stream from the world's own
 

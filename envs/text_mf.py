@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.grouped_ridge import GRAM_BYTES, grouped_ridge
+from banditsim.envs.grouped_ridge import GRAM_BYTES, grouped_ridge
 
 MAP_RIDGE = 400.0  # the text map's ridge, in units of the normalised text (see fit_text_mf)
 

@@ -34,7 +34,7 @@ VALIDATION_SEED = 20261206
 
 def validation_split(ratings, fraction: float = VALIDATION_FRACTION):
     """(fit part, warm validation rows, cold validation rows) of ``ratings`` (rule step 1)."""
-    from envs.fit_ratings import split_ratings
+    from banditsim.envs.fit_ratings import split_ratings
 
     rng = np.random.default_rng(VALIDATION_SEED)
     rated = np.flatnonzero(np.bincount(ratings.item, minlength=ratings.n_items) > 0)
@@ -69,7 +69,7 @@ def choose_settings(xt: np.ndarray, basis: np.ndarray, ratings, *, scales=TEXT_S
     ``fit_kw`` go to :func:`envs.text_mf.fit_text_mf` (not ``map_ridge``, which is chosen here: the
     validation fits use the middle ridge); ``bar`` advances once per scale.
     """
-    from envs.text_mf import fit_text_mf, predict_text_mf
+    from banditsim.envs.text_mf import fit_text_mf, predict_text_mf
 
     fit_part, warm, cold = validation_split(ratings, fraction)
     scale_rows, kept = [], {}  # kept: only the best fit so far (each holds item and user arrays)

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.world_errors import WorldConfigError
+from banditsim.envs.world_errors import WorldConfigError
 
 __all__ = ["UserHistory", "check_history"]
 

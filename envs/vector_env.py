@@ -9,14 +9,14 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from envs.action_masks import batched_info_mask, disallowed, first_disallowed, flat_masks
-from envs.catalog_spaces import FollowsCatalog
-from envs.default_world import world_parts
-from envs.feedback_kinds import KINDS
-from envs.recommend_env import world_observation_space
-from envs.world import World
-from envs.world_config import WorldConfig
-from envs.world_errors import WorldConfigError
+from banditsim.envs.action_masks import batched_info_mask, disallowed, first_disallowed, flat_masks
+from banditsim.envs.catalog_spaces import FollowsCatalog
+from banditsim.envs.default_world import world_parts
+from banditsim.envs.feedback_kinds import KINDS
+from banditsim.envs.recommend_env import world_observation_space
+from banditsim.envs.world import World
+from banditsim.envs.world_config import WorldConfig
+from banditsim.envs.world_errors import WorldConfigError
 
 
 class BanditVectorEnv(FollowsCatalog, VectorEnv):
@@ -35,7 +35,7 @@ class BanditVectorEnv(FollowsCatalog, VectorEnv):
     actions raise :class:`~envs.world_errors.ActionError`. No render modes: render one slot with
     ``banditsim/Recommend-v0``.
 
-    >>> from envs.clusters import cluster_population
+    >>> from banditsim.envs.clusters import cluster_population
     >>> x = np.random.default_rng(0).normal(size=(30, 8))
     >>> venv = BanditVectorEnv(4, item_vectors=x, population=cluster_population(x, 10, n_clusters=3))
     >>> obs, _ = venv.reset(seed=0)

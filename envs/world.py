@@ -31,25 +31,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.backend import Backend
-from envs.blas_threads import one_blas_thread
-from envs.dynamics import FatigueState, near_duplicates
-from envs.feedback import (
+from banditsim.envs.backend import Backend
+from banditsim.envs.blas_threads import one_blas_thread
+from banditsim.envs.dynamics import FatigueState, near_duplicates
+from banditsim.envs.feedback import (
     _reward_steps,
     kind_probabilities,
     sample_kinds,
     sample_kinds_scaled,
     scaled_cuts,
 )
-from envs.feedback_kinds import BLOCK, KINDS, N_CUTS, N_KINDS, NEUTRAL, is_monotone, reward_vector
-from envs.population import Population, check_item_vectors, taste_span, unit_rows
-from envs.refused_rows import HeldFatigue, all_refused, idle_rows, refuse_outputs
-from envs.slate_choice import slate_value
-from envs.taste_trend import TasteTrend
-from envs.taste_rows import TasteRows
-from envs.user_history import UserHistory
-from envs.world_config import WorldConfig
-from envs.world_errors import ActionError, ItemVectorError, WorldConfigError
+from banditsim.envs.feedback_kinds import BLOCK, KINDS, N_CUTS, N_KINDS, NEUTRAL, is_monotone, reward_vector
+from banditsim.envs.population import Population, check_item_vectors, taste_span, unit_rows
+from banditsim.envs.refused_rows import HeldFatigue, all_refused, idle_rows, refuse_outputs
+from banditsim.envs.slate_choice import slate_value
+from banditsim.envs.taste_trend import TasteTrend
+from banditsim.envs.taste_rows import TasteRows
+from banditsim.envs.user_history import UserHistory
+from banditsim.envs.world_config import WorldConfig
+from banditsim.envs.world_errors import ActionError, ItemVectorError, WorldConfigError
 
 _EPS = 1e-12
 _N_DIRS = 4  # principal directions used by the fallback drift bound
@@ -155,7 +155,7 @@ class World:
 
     Examples
     --------
-    >>> from envs.clusters import cluster_population
+    >>> from banditsim.envs.clusters import cluster_population
     >>> rng = np.random.default_rng(0)
     >>> x = rng.normal(size=(40, 16))
     >>> w = World(x, cluster_population(x, 20, n_clusters=4, seed=0), n_users=3, seed=7)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-from envs.dynamics import Blocking, Drift, Fatigue, Patience, Returns
-from envs.feedback import FeedbackModel
-from envs.slate_choice import CascadeChoice
-from envs.user_history import check_history
-from envs.world_errors import WorldConfigError
+from banditsim.envs.dynamics import Blocking, Drift, Fatigue, Patience, Returns
+from banditsim.envs.feedback import FeedbackModel
+from banditsim.envs.slate_choice import CascadeChoice
+from banditsim.envs.user_history import check_history
+from banditsim.envs.world_errors import WorldConfigError
 
 
 @dataclass(frozen=True)

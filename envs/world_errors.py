@@ -5,7 +5,7 @@ Each derives from :class:`envs.errors.BanditsimError`, so the CLI prints it as o
 
 from __future__ import annotations
 
-from envs.errors import BanditsimError
+from banditsim.envs.errors import BanditsimError
 
 
 class PopulationError(BanditsimError):

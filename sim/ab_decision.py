@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sim.abtest_stats import p_text
-from sim.intervals import error_bars
+from banditsim.sim.abtest_stats import p_text
+from banditsim.sim.intervals import error_bars
 
 LOWER_IS_BETTER = ("negative_rate", "session_end_rate")
 """Metrics where a fall is an improvement."""

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.abtest_sim import METRICS, simulate_many
-from sim.abtest_stats import power, required_n, welch, wilson
-from sim.frozen_policies import build_policy, item_features
-from sim.warmup import collect_warmup
+from banditsim.sim.abtest_sim import METRICS, simulate_many
+from banditsim.sim.abtest_stats import power, required_n, welch, wilson
+from banditsim.sim.frozen_policies import build_policy, item_features
+from banditsim.sim.warmup import collect_warmup
 
 
 def lift_table(users: np.ndarray, alpha: float, guardrails=("negative_rate", "session_end_rate")) -> list[dict]:
@@ -101,8 +101,8 @@ class ABResult:
 
 def run_abtest(cfg, item_vectors: np.ndarray, population, world_config) -> ABResult:
     """The whole A/B study of an :class:`~sim.abtest_config.ABTestConfig` on given items and users."""
-    from envs.feedback_kinds import reward_vector
-    from envs.world import World
+    from banditsim.envs.feedback_kinds import reward_vector
+    from banditsim.envs.world import World
 
     t = cfg.test
     root = np.random.SeedSequence(t.seed)
@@ -154,8 +154,8 @@ def run_abtest(cfg, item_vectors: np.ndarray, population, world_config) -> ABRes
 
 def run_abtest_from_config(cfg, progress: bool = False) -> ABResult:
     """Prepare the catalog, embeddings and users of ``cfg`` (as ``banditsim run`` does), then run."""
-    from sim.config import RunConfig
-    from sim.prepare import prepare, world_config
+    from banditsim.sim.config import RunConfig
+    from banditsim.sim.prepare import prepare, world_config
 
     run_cfg = RunConfig.model_validate({
         "name": cfg.name, "catalog": cfg.catalog.model_dump(), "embedding": cfg.embedding.model_dump(),

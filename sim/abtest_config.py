@@ -11,8 +11,8 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from sim.abtest_sim import METRICS
-from sim.config import (
+from banditsim.sim.abtest_sim import METRICS
+from banditsim.sim.config import (
     CatalogSection,
     EmbeddingSection,
     PopulationSection,
@@ -20,8 +20,8 @@ from sim.config import (
     WorldSection,
     experiment_name,
 )
-from sim.ope_config import load_section_config
-from sim.policy_spec import PolicySpec, unique_labels
+from banditsim.sim.ope_config import load_section_config
+from banditsim.sim.policy_spec import PolicySpec, unique_labels
 
 
 class ABTestSection(Section):

@@ -6,18 +6,18 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.abtest_sim import METRICS
-from sim.atomic import write_json, write_parquet
-from sim.html_report import write_report
+from banditsim.sim.abtest_sim import METRICS
+from banditsim.sim.atomic import write_json, write_parquet
+from banditsim.sim.html_report import write_report
 
 ABTEST_FILES = ("abtest.json", "users.parquet", "power.parquet", "power_curve.png", "report.html")
 
 
 def plot_power(curve: list[dict], required: int, power_target: float, path: str | Path) -> Path:
     """Power vs users per arm: analytic lines (planned, true) and simulated points with intervals."""
-    from sim.abtest_stats import power
-    from sim.intervals import error_bars
-    from sim.plots import _matplotlib, save_figure
+    from banditsim.sim.abtest_stats import power
+    from banditsim.sim.intervals import error_bars
+    from banditsim.sim.plots import _matplotlib, save_figure
 
     plt = _matplotlib()
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -73,7 +73,7 @@ def lift_rich_table(lifts: list[dict], control: str, treatment: str):
     from rich import box
     from rich.table import Table
 
-    from sim.abtest_stats import format_p
+    from banditsim.sim.abtest_stats import format_p
 
     table = Table(title=f"A/B: {treatment} vs {control} (per-user means, Welch)", box=box.SIMPLE)
     for col in ("metric", "control", "treatment", "lift [95% CI]", "p", "flag"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.metrics import StepView, ab_metrics
+from banditsim.sim.metrics import StepView, ab_metrics
 
 _AB_METRICS = ab_metrics()
 METRICS = tuple(m.ab for m in _AB_METRICS)
@@ -28,11 +28,11 @@ def simulate_tests(world, control, treatment, n_tests: int, n_per_arm: int, hori
 
     Examples
     --------
-    >>> from envs.clusters import cluster_population
-    >>> from envs.population import unit_rows
-    >>> from envs.world import World
-    >>> from sim.policy_spec import PolicySpec
-    >>> from sim.frozen_policies import build_policy
+    >>> from banditsim.envs.clusters import cluster_population
+    >>> from banditsim.envs.population import unit_rows
+    >>> from banditsim.envs.world import World
+    >>> from banditsim.sim.policy_spec import PolicySpec
+    >>> from banditsim.sim.frozen_policies import build_policy
     >>> x = unit_rows(np.random.default_rng(0).normal(size=(20, 8)))
     >>> w = World(x, cluster_population(x, 50, n_clusters=3, seed=0), n_users=24, seed=1)
     >>> rnd = build_policy(PolicySpec(label="r", name="random"), x, x, [0.0] * 8, 0)  # one value per kind

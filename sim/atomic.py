@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from envs.file_digest import umask
+from banditsim.envs.file_digest import umask
 
 PARTIAL_MARK = ".banditsim-"
 _PARTIAL = re.compile(r"^\..+\.banditsim-[A-Za-z0-9_]+\.tmp$")

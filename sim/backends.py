@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
-from sim.ray_reaper import RayReaper
+from banditsim.sim.ray_reaper import RayReaper
 
 BACKENDS = ("local", "ray")
 
@@ -45,7 +45,7 @@ def _init_worker(shared: Any, parent: int | None = None) -> None:
     """
     global _SHARED
     _SHARED = shared
-    from sim.interrupts import ignore_in_worker
+    from banditsim.sim.interrupts import ignore_in_worker
 
     ignore_in_worker()  # the parent cancels and ends workers on Ctrl-C / SIGTERM
     if parent is not None:
@@ -123,7 +123,7 @@ def run_ray(fn: Callable, shared: Any, cells: Iterable, address: str | None = No
     try:
         import ray
     except ImportError:
-        from envs.errors import BanditsimError
+        from banditsim.envs.errors import BanditsimError
 
         raise BanditsimError("the ray backend needs Ray: pip install 'banditsim[ray]'") from None
     started, reaper = False, None

@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from envs.file_digest import sha256_file
-from sim.atomic import write_json, write_parquet
+from banditsim.envs.file_digest import sha256_file
+from banditsim.sim.atomic import write_json, write_parquet
 
 PARTS = ("log", "genres", "items", "metrics")  # written in this order, then the done record
 

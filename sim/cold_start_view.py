@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.intervals import band
+from banditsim.sim.intervals import band
 
 
 def new_item_share(out_dir: str | Path) -> dict:
@@ -25,7 +25,7 @@ def new_item_share(out_dir: str | Path) -> dict:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from envs.errors import BanditsimError
+    from banditsim.envs.errors import BanditsimError
 
     out_dir = Path(out_dir)
     manifest = json.loads((out_dir / "manifest.json").read_text())

@@ -12,10 +12,10 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from agents._validation import MAX_ABS_REWARD  # one bound (1e6) for reward maps and the agents' input
-from envs.feedback_kinds import DEFAULT_REWARDS, KINDS
-from sim.config_errors import ConfigError
-from sim.delay_config import FeedbackDelaySection  # the feedback_delay section (delays per kind)
+from banditsim.agents._validation import MAX_ABS_REWARD  # one bound (1e6) for reward maps and the agents' input
+from banditsim.envs.feedback_kinds import DEFAULT_REWARDS, KINDS
+from banditsim.sim.config_errors import ConfigError
+from banditsim.sim.delay_config import FeedbackDelaySection  # the feedback_delay section (delays per kind)
 
 KIND_NAMES = KINDS  # the one table: envs.feedback_kinds.FEEDBACK_KINDS
 
@@ -263,7 +263,7 @@ class AgentSpec(Section):
 
     @model_validator(mode="after")
     def _check_agent(self):
-        from agents.registry import AGENTS, agent_params
+        from banditsim.agents.registry import AGENTS, agent_params
 
         if self.name not in AGENTS:
             raise ValueError(f"unknown agent {self.name!r}; choose from {', '.join(sorted(AGENTS))}")
@@ -371,7 +371,7 @@ class RunConfig(Section):
         ``backend``/``device`` gets them, unless its params name either (then they are kept as
         written); agents without a torch path stay numpy.
         """
-        from agents.registry import AGENTS, agent_params
+        from banditsim.agents.registry import AGENTS, agent_params
 
         device, w = self.run.device, self.world
         if "backend" in w.model_fields_set and w.backend != "torch":
@@ -425,7 +425,7 @@ def experiment_name(prefix: str, cfg) -> str:
     """The ``name`` of an ``ope``/``abtest`` config: as given (a plain folder name), else
     ``<prefix>-movielens`` on the built-in world and ``<prefix>-<catalog>-<kind>`` on yours.
 
-    >>> from sim.ope_config import OPEConfig
+    >>> from banditsim.sim.ope_config import OPEConfig
     >>> experiment_name("ope", OPEConfig()), experiment_name("ope", OPEConfig(catalog={"source": "a/b.csv"},
     ...                                                                         population={"kind": "clusters"}))
     ('ope-movielens', 'ope-b-clusters')
@@ -440,7 +440,7 @@ def validate_config(data: dict, source: str = "config") -> RunConfig:
     """Validate a config dict; any problem is one :class:`ConfigError` line naming the key."""
     from pydantic import ValidationError
 
-    from sim.config_errors import describe_validation_error
+    from banditsim.sim.config_errors import describe_validation_error
 
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: top level must be a mapping of sections, got {type(data).__name__}")

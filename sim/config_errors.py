@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from envs.errors import BanditsimError
+from banditsim.envs.errors import BanditsimError
 
 
 class ConfigError(BanditsimError):
@@ -32,7 +32,7 @@ def describe_validation_error(exc, source: str = "config") -> str:
 
 def _model_named(title: str):
     """The config model class called ``title`` (every config model derives from ``sim.config.Section``)."""
-    from sim.config import Section
+    from banditsim.sim.config import Section
 
     todo = [Section]
     while todo:

@@ -6,8 +6,8 @@ import copy
 from pathlib import Path
 from typing import Iterable
 
-from sim.config import RunConfig, validate_config
-from sim.config_errors import ConfigError
+from banditsim.sim.config import RunConfig, validate_config
+from banditsim.sim.config_errors import ConfigError
 
 
 def read_config_file(path: str | Path) -> dict:

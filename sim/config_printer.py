@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from sim.config import RunConfig
+from banditsim.sim.config import RunConfig
 
 #: comments of keys whose Field has no description
 COMMENTS = {

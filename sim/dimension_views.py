@@ -34,7 +34,7 @@ def pick_metrics(agents: dict, dimensions: dict[str, tuple[str, ...]] = DIMENSIO
 
 
 def _label(name: str) -> str:
-    from sim.metrics import METRICS
+    from banditsim.sim.metrics import METRICS
 
     m = METRICS.get(name)
     if m is None:
@@ -53,7 +53,7 @@ def _errors(figs: list[dict]) -> np.ndarray:
 
 def plot_dimensions(agents: dict, dimensions: dict[str, tuple[str, ...]] = DIMENSIONS):
     """Small multiples: one panel per dimension, one bar per agent (mean over seeds, 95% interval)."""
-    from sim.plots import _matplotlib
+    from banditsim.sim.plots import _matplotlib
 
     plt = _matplotlib()
     chosen = pick_metrics(agents, dimensions)
@@ -96,7 +96,7 @@ def segment_grid(agents: dict, feature: str, metric: str) -> tuple[list[str], li
 
 def plot_segments(agents: dict, feature: str, metric: str = "mean_reward"):
     """Heat map of ``metric`` per ``feature`` group (rows) and agent (columns), values written in."""
-    from sim.plots import _matplotlib
+    from banditsim.sim.plots import _matplotlib
 
     plt = _matplotlib()
     groups, names, grid = segment_grid(agents, feature, metric)

@@ -117,8 +117,8 @@ def favourite_items(population, item_vectors: np.ndarray, users, n: int = 10, *,
     ``with_bias=False`` (default) ranks by the taste part θ·x only, leaving out the item
     popularity bias every user shares, so the favourites show what is particular to the user.
 
-    >>> from envs.clusters import cluster_population
-    >>> from envs.population import unit_rows
+    >>> from banditsim.envs.clusters import cluster_population
+    >>> from banditsim.envs.population import unit_rows
     >>> x = unit_rows(np.random.default_rng(0).normal(size=(30, 8)))
     >>> favourite_items(cluster_population(x, 5, n_clusters=2, seed=0), x, [0, 3], n=4).shape
     (2, 4)
@@ -134,8 +134,8 @@ def users_by_category(population, item_vectors: np.ndarray, categories: np.ndarr
     (largest share of taste-only favourites in that category, relative to the catalog's share);
     distinct users.
 
-    >>> from envs.clusters import cluster_population
-    >>> from envs.population import unit_rows
+    >>> from banditsim.envs.clusters import cluster_population
+    >>> from banditsim.envs.population import unit_rows
     >>> x = unit_rows(np.random.default_rng(0).normal(size=(40, 8)))
     >>> cats = np.zeros((40, 2), bool); cats[:20, 0] = True; cats[20:, 1] = True
     >>> u = users_by_category(cluster_population(x, 30, seed=0), x, cats, ["A", "B"], ["A", "B"], n=5)

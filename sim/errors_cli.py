@@ -5,14 +5,14 @@ from __future__ import annotations
 import sys
 from typing import Callable
 
-from sim.interrupts import Interrupted
+from banditsim.sim.interrupts import Interrupted
 
 EXIT_BAD_INPUT = 2
 
 
 def user_error_types() -> tuple[type[BaseException], ...]:
     """Exception types that mean 'the input was bad', not 'banditsim has a bug'."""
-    from envs.errors import BanditsimError
+    from banditsim.envs.errors import BanditsimError
 
     types: list[type[BaseException]] = [BanditsimError, ValueError, FileNotFoundError,
                                         PermissionError, IsADirectoryError, NotADirectoryError]

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.delay_config import KIND_NAMES, DelaySpec, FeedbackDelaySection
+from banditsim.sim.delay_config import KIND_NAMES, DelaySpec, FeedbackDelaySection
 
 DELAY_STREAM = 0x64656C6179  # b"delay": the delay stream's entropy word, beside the root seed
 
@@ -227,7 +227,7 @@ class FeedbackSchedule:
     @staticmethod
     def _batch(pieces: list[tuple[_Rows, int, int]]):
         """One (Context, actions, Feedback with ``step``) of all pieces' rows, in order."""
-        from agents.types import Context, Feedback
+        from banditsim.agents.types import Context, Feedback
 
         arm = pieces[0][0].arm_features
         if any(p.arm_features is not arm for p, _, _ in pieces):
@@ -244,7 +244,7 @@ class FeedbackSchedule:
 
 def _timed(feedback, step: np.ndarray):
     """``feedback``'s arrays with each row's decision step (``Feedback.step``)."""
-    from agents.types import Feedback
+    from banditsim.agents.types import Feedback
 
     return Feedback(reward=feedback.reward, kind=feedback.kind, position=feedback.position, step=step)
 
@@ -270,7 +270,7 @@ def in_flight_figures(metrics: dict[str, np.ndarray], seed_rows: list[np.ndarray
     >>> in_flight_figures(m, [np.array([0, 1]), np.array([2, 3])])["feedback_in_flight"]["per_seed"]
     [5.0, 4.0]
     """
-    from sim.intervals import mean_ci
+    from banditsim.sim.intervals import mean_ci
 
     column = metrics.get("feedback_in_flight")
     if column is None:

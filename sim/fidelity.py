@@ -19,7 +19,7 @@ out of the AUCs). Reported: global AUC, mean
 per-user AUC (users with a like and a dislike held out), and a calibration table of predicted
 ``P(positive)`` vs the observed positive rate (all held-out rows).
 
-Run: ``python -m sim.fidelity CONFIG --out DIR`` writes ``fidelity.json``, ``fidelity_auc.png`` and
+Run: ``python -m banditsim.sim.fidelity CONFIG --out DIR`` writes ``fidelity.json``, ``fidelity_auc.png`` and
 ``fidelity_calibration.png``.
 """
 
@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 from scipy.special import expit
 
-from envs.fit_ratings import Ratings
+from banditsim.envs.fit_ratings import Ratings
 
 SIMULATOR = "simulator (text-MF)"
 TEXT_ONLY = "text map only (no offsets)"
@@ -109,8 +109,8 @@ def _scores(train: Ratings, test: Ratings, item_vectors, tau_neg: float, tau_pos
             seed: int) -> tuple[dict[str, tuple[np.ndarray, np.ndarray | None]], dict]:
     """Per method: (score of each test row, P(positive) of each test row or None); and the text-MF
     fit's chosen settings."""
-    from envs.fit_baselines import fit_biases, fit_mf, predict
-    from envs.fit_ratings import fit_tastes, population_from_fit
+    from banditsim.envs.fit_baselines import fit_biases, fit_mf, predict
+    from banditsim.envs.fit_ratings import fit_tastes, population_from_fit
 
     u, i = test.user, test.item
     x = np.asarray(item_vectors, dtype=np.float32)
@@ -221,15 +221,15 @@ def write_plots(result: dict, out: Path) -> list[Path]:
 
 def ratings_of(cfg, item_ids) -> tuple[Ratings, float, float]:
     """The ratings a config's population is fitted from, with its thresholds."""
-    from envs.errors import BanditsimError
+    from banditsim.envs.errors import BanditsimError
 
     p = cfg.population
     if p.kind == "movielens":
-        from envs.fit_ratings import read_movielens_ratings
+        from banditsim.envs.fit_ratings import read_movielens_ratings
 
         return read_movielens_ratings(item_ids), 2.5, 3.5
     if p.kind == "ratings":
-        from envs.ratings_log import LogSpec, read_interaction_log
+        from banditsim.envs.ratings_log import LogSpec, read_interaction_log
 
         spec = LogSpec(user_column=p.user_column, item_column=p.item_column, rating_column=p.rating_column,
                        timestamp_column=p.timestamp_column, feedback_column=p.feedback_column,
@@ -242,15 +242,15 @@ def ratings_of(cfg, item_ids) -> tuple[Ratings, float, float]:
 
 
 def main(argv=None) -> int:
-    """``python -m sim.fidelity CONFIG --out DIR [--set key=value ...]``."""
+    """``python -m banditsim.sim.fidelity CONFIG --out DIR [--set key=value ...]``."""
     import argparse
 
-    from envs.catalog import load_catalog
-    from envs.embedding import embed_texts
-    from sim.atomic import write_json
-    from sim.config_files import load_config
+    from banditsim.envs.catalog import load_catalog
+    from banditsim.envs.embedding import embed_texts
+    from banditsim.sim.atomic import write_json
+    from banditsim.sim.config_files import load_config
 
-    ap = argparse.ArgumentParser(prog="python -m sim.fidelity", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m banditsim.sim.fidelity", description=__doc__.splitlines()[0])
     ap.add_argument("config", nargs="?", default=None)
     ap.add_argument("--out", required=True)
     ap.add_argument("--set", action="append", default=[], dest="overrides")
@@ -281,7 +281,7 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    from sim.errors_cli import run_guarded
+    from banditsim.sim.errors_cli import run_guarded
 
     sys.exit(run_guarded(main, debug="--debug" in sys.argv) if "--debug" not in sys.argv else main(
         [a for a in sys.argv[1:] if a != "--debug"]))

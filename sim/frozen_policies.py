@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.errors import BanditsimError
-from sim.policy_spec import PolicySpec
-from sim.warmup import WarmupRows
+from banditsim.envs.errors import BanditsimError
+from banditsim.sim.policy_spec import PolicySpec
+from banditsim.sim.warmup import WarmupRows
 
 
 class PolicyError(BanditsimError):
@@ -46,7 +46,7 @@ def sample_rows(dist: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def fit_ridge(rows: WarmupRows, n_items: int, item_feats: np.ndarray, ridge: float):
     """A :class:`sim.ope.RidgeRewardModel` (features ⊗ item features) fitted on warm-up rows."""
-    from sim.ope import BanditLog, RidgeRewardModel
+    from banditsim.sim.ope import BanditLog, RidgeRewardModel
 
     log = BanditLog(n_actions=n_items, action=rows.action, reward=rows.reward, pscore=rows.pscore,
                     context=rows.features, action_context=item_feats)
@@ -78,7 +78,7 @@ class RidgeScores:
     """A fitted ridge model as ``scores(features) -> (B, n_items)``; the last batch's scores are
     reused when the same features array comes again (policies sharing a model score once a step).
 
-    >>> from sim.warmup import WarmupRows
+    >>> from banditsim.sim.warmup import WarmupRows
     >>> rng = np.random.default_rng(0); n = 200
     >>> rows = WarmupRows(rng.normal(size=(n, 3)), rng.integers(0, 4, n), rng.normal(size=n), np.zeros(n, int), np.full(n, 0.25))
     >>> f = RidgeScores(fit_ridge(rows, 4, np.eye(4), 1.0)); x = rng.normal(size=(5, 3))
@@ -128,7 +128,7 @@ class AgentPolicy:
     """A registered agent trained on the warm-up rows (one batched update), then frozen."""
 
     def __init__(self, spec: PolicySpec, item_vectors: np.ndarray, kind_values, seed):
-        from agents.registry import make_agent
+        from banditsim.agents.registry import make_agent
 
         self.spec, self.label = spec, spec.label
         self.arm_features = np.asarray(item_vectors, dtype=np.float64)
@@ -139,7 +139,7 @@ class AgentPolicy:
         """One update on all warm-up rows, each at its decision step when ``rows`` has ``step`` (n,)
         (a forgetting agent then ages them as if it had learned step by step); without it the rows are
         one step, as one retraining on a batch."""
-        from agents.types import Context, Feedback
+        from banditsim.agents.types import Context, Feedback
 
         ctx = Context(features=rows.features, arm_features=self.arm_features)
         step = getattr(rows, "step", None)
@@ -147,7 +147,7 @@ class AgentPolicy:
         return self
 
     def decide(self, features: np.ndarray, mask: np.ndarray, rng: np.random.Generator):
-        from agents.types import Context
+        from banditsim.agents.types import Context
 
         d = self.agent.act(Context(features=features, arm_features=self.arm_features, mask=mask))
         return d.actions, d.propensities, d.probabilities

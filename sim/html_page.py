@@ -140,7 +140,7 @@ def fig_png(fig, dpi: int = 90) -> bytes:
     """A matplotlib figure as PNG bytes (the figure is closed)."""
     import io
 
-    from sim.plots import _matplotlib, render_once
+    from banditsim.sim.plots import _matplotlib, render_once
 
     plt = _matplotlib()
     buf = io.BytesIO()
@@ -172,7 +172,7 @@ def page(title: str, subtitle: str, sections: Sequence[tuple[str, str, str]]) ->
 
 def write_page(path: str | Path, text: str) -> Path:
     """Write the page atomically (temporary file, then rename), as UTF-8."""
-    from sim.atomic import atomic_path
+    from banditsim.sim.atomic import atomic_path
 
     path = Path(path)
     with atomic_path(path) as tmp:

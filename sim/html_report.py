@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.html_page import esc, fig_png, number, page, png_figure, png_file_figure, section, table, write_page
-from sim.report_metrics import plotted_metrics, shown_metrics, winner
+from banditsim.sim.html_page import esc, fig_png, number, page, png_figure, png_file_figure, section, table, write_page
+from banditsim.sim.report_metrics import plotted_metrics, shown_metrics, winner
 
 REPORT = "report.html"
 EXAMPLE_AGENTS, EXAMPLE_USERS, EXAMPLE_STEPS = 4, 2, 6
@@ -29,11 +29,11 @@ MIN_SEEDS_FOR_BAND = 3  # with 2 seeds the 95% t-interval is ±12.7 standard err
 
 def write_report(out_dir: str | Path) -> Path:
     """(Re)write ``report.html`` of a results folder of ``run``, ``ope`` or ``abtest``."""
-    from envs.errors import BanditsimError
+    from banditsim.envs.errors import BanditsimError
 
     out_dir = Path(out_dir)
     if (out_dir / "ope.json").is_file() or (out_dir / "abtest.json").is_file():
-        from sim.html_report_experiments import experiment_report
+        from banditsim.sim.html_report_experiments import experiment_report
 
         return write_page(out_dir / REPORT, experiment_report(out_dir))
     for name in ("manifest.json", "summary.json", "metrics.parquet"):
@@ -44,17 +44,17 @@ def write_report(out_dir: str | Path) -> Path:
 
 def redraw(out_dir: str | Path) -> list[Path]:
     """Redraw the plots and ``report.html`` of a results folder of ``run``, ``ope`` or ``abtest``."""
-    from envs.errors import BanditsimError
+    from banditsim.envs.errors import BanditsimError
 
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         raise BanditsimError(f"{out_dir} is not a finished results directory: no such folder")
     if (out_dir / "ope.json").is_file() or (out_dir / "abtest.json").is_file():
-        from sim.html_report_experiments import redraw_experiment_plots
+        from banditsim.sim.html_report_experiments import redraw_experiment_plots
 
         plots = redraw_experiment_plots(out_dir)
     else:
-        from sim.plots import plot_results
+        from banditsim.sim.plots import plot_results
 
         _run_documents(out_dir)  # a broken summary or manifest fails before any plot is redrawn
         plots = plot_results(out_dir)
@@ -62,7 +62,7 @@ def redraw(out_dir: str | Path) -> list[Path]:
 
 
 def _json(path: Path) -> dict:
-    from envs.errors import BanditsimError
+    from banditsim.envs.errors import BanditsimError
 
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -72,7 +72,7 @@ def _json(path: Path) -> dict:
 
 def _run_documents(out_dir: Path) -> tuple[dict, dict, dict]:
     """``(manifest, summary's agents, config)`` of a run folder, or one error naming the broken file."""
-    from envs.errors import BanditsimError
+    from banditsim.envs.errors import BanditsimError
 
     for name in ("manifest.json", "summary.json"):
         if not (out_dir / name).is_file():
@@ -90,7 +90,7 @@ def _run_documents(out_dir: Path) -> tuple[dict, dict, dict]:
 
 def run_report(out_dir: Path) -> str:
     """The HTML text of a run folder's report."""
-    from sim.plots import read_columns
+    from banditsim.sim.plots import read_columns
 
     manifest, agents, cfg = _run_documents(out_dir)
     run, world = cfg.get("run", {}), cfg.get("world", {})
@@ -189,8 +189,8 @@ def _metric_figure(metrics: dict, s) -> bytes | None:
 def metric_figure(metrics: dict, s):
     """The report's matplotlib figure of one registered metric ``s`` over time, mean over seeds (95% band
     from MIN_SEEDS_FOR_BAND seeds); None (nothing left open) when no step defines it for every seed."""
-    from sim.intervals import band
-    from sim.plots import _by_agent, _matplotlib, _smooth
+    from banditsim.sim.intervals import band
+    from banditsim.sim.plots import _by_agent, _matplotlib, _smooth
 
     plt = _matplotlib()
     fig, ax = plt.subplots(figsize=(4.6, 2.9))
@@ -304,7 +304,7 @@ def coverage_section(agents: dict, out_dir: Path) -> str:
                                                 for a, f in agents.items()}))
     genres_path = out_dir / "genres.parquet"
     if genres_path.is_file() and not groupings:
-        from sim.plots import read_columns
+        from banditsim.sim.plots import read_columns
 
         g = read_columns(genres_path)
         if len(g["category"]):
@@ -315,7 +315,7 @@ def coverage_section(agents: dict, out_dir: Path) -> str:
 
 
 def _group_of(name: str) -> str:
-    from sim.report_metrics import registry
+    from banditsim.sim.report_metrics import registry
 
     m = registry().get(name)
     return getattr(m, "group", "other")
@@ -371,7 +371,7 @@ def examples_section(out_dir: Path, cfg: dict) -> str:
     """A few users' sessions as they unfold, each recommendation with its explanation."""
     import pyarrow.parquet as pq
 
-    from sim.explanations import describe_split
+    from banditsim.sim.explanations import describe_split
 
     log_path = out_dir / "log.parquet"
     if not log_path.is_file():
@@ -420,7 +420,7 @@ def examples_section(out_dir: Path, cfg: dict) -> str:
 
 def _titles(out_dir: Path) -> dict:
     """item id → title, from items.parquet (every item shown in the run)."""
-    from sim.plots import read_columns
+    from banditsim.sim.plots import read_columns
 
     path = out_dir / "items.parquet"
     if not path.is_file():

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sim.html_page import esc, number, page, percent, png_file_figure, section, signed, table
+from banditsim.sim.html_page import esc, number, page, percent, png_file_figure, section, signed, table
 
 
 def experiment_report(out_dir: Path) -> str:
     """The HTML text of an ``ope`` or ``abtest`` folder's report."""
-    from sim.html_report import _json
+    from banditsim.sim.html_report import _json
 
     if (out_dir / "ope.json").is_file():
         return ope_report(out_dir, _json(out_dir / "ope.json"))
@@ -19,10 +19,10 @@ def experiment_report(out_dir: Path) -> str:
 
 def redraw_experiment_plots(out_dir: Path) -> list[Path]:
     """Redraw the plot of an ``ope`` or ``abtest`` folder from its JSON."""
-    from sim.html_report import _json
+    from banditsim.sim.html_report import _json
 
     if (out_dir / "ope.json").is_file():
-        from sim.ope_output import plot_estimates
+        from banditsim.sim.ope_output import plot_estimates
 
         doc = _json(out_dir / "ope.json")
         if "log" in doc:  # estimates on a user's own log
@@ -30,7 +30,7 @@ def redraw_experiment_plots(out_dir: Path) -> list[Path]:
             return [plot_estimates(doc.get("estimates", []), name, title=(
                 f"off-policy estimates on {Path(doc['log']).name}\n(95% intervals; a real log has no truth)"))]
         return [plot_estimates(doc.get("estimates", []), out_dir / "estimate_vs_truth.png")]
-    from sim.abtest_output import plot_power
+    from banditsim.sim.abtest_output import plot_power
 
     doc = _json(out_dir / "abtest.json")
     power = ((doc.get("config") or {}).get("test") or {}).get("power", 0.8)
@@ -93,7 +93,7 @@ def ope_report(out_dir: Path, doc: dict) -> str:
 
 def _ope_winners(rows: list[dict], has_truth: bool) -> str:
     """Targets × estimators (and the truth): the best target of each column shaded and named."""
-    from sim.report_metrics import winner
+    from banditsim.sim.report_metrics import winner
 
     targets = list(dict.fromkeys(r["target"] for r in rows))
     estimators = list(dict.fromkeys(r["estimator"] for r in rows))
@@ -114,7 +114,7 @@ def _ope_winners(rows: list[dict], has_truth: bool) -> str:
 
 def _ab_direction(metric: str, guardrail: bool) -> bool | None:
     """Higher is better for an A/B metric, from the registry (its ``ab`` name); guardrails: lower."""
-    from sim.report_metrics import registry
+    from banditsim.sim.report_metrics import registry
 
     for m in registry().values():
         if getattr(m, "ab", None) == metric:
@@ -124,7 +124,7 @@ def _ab_direction(metric: str, guardrail: bool) -> bool | None:
 
 def abtest_report(out_dir: Path, doc: dict) -> str:
     """Lifts with intervals and p-values, the better arm per metric, guardrails, sizing, power check."""
-    from sim.abtest_stats import format_p
+    from banditsim.sim.abtest_stats import format_p
 
     cfg = doc.get("config") or {}
     control = (cfg.get("control") or {}).get("label", "control")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from typing import Iterable, Sequence
 
-from envs.file_digest import sha256_file
+from banditsim.envs.file_digest import sha256_file
 
 
 def hash_strings(*columns: Iterable[str]) -> str:
@@ -41,7 +41,7 @@ def population_sources(cfg) -> dict[str, str]:
     p = cfg.population
     out: dict[str, str] = {}
     if p.kind == "movielens":
-        from envs.movielens_files import movielens_file
+        from banditsim.envs.movielens_files import movielens_file
 
         for kind in ("inter", "user"):
             out[f"movielens.{kind}"] = sha256_file(movielens_file(kind))

@@ -31,10 +31,10 @@ def trace_recommendations(prep, agent_index: int, users, checkpoints, *, seed_in
 
     Examples
     --------
-    >>> from sim.config import RunConfig
-    >>> from sim.prepare import Prepared
-    >>> from envs.clusters import cluster_population
-    >>> from envs.population import unit_rows
+    >>> from banditsim.sim.config import RunConfig
+    >>> from banditsim.sim.prepare import Prepared
+    >>> from banditsim.envs.clusters import cluster_population
+    >>> from banditsim.envs.population import unit_rows
     >>> x = unit_rows(np.random.default_rng(0).normal(size=(30, 8))).astype(np.float32)
     >>> cfg = RunConfig.model_validate({"world": {"n_users": 8}, "run": {"horizon": 6, "seeds": 1},
     ...                                  "agents": [{"name": "epsilon_greedy"}]})
@@ -44,9 +44,9 @@ def trace_recommendations(prep, agent_index: int, users, checkpoints, *, seed_in
     >>> len(rows), sorted(rows[0])
     (4, ['agent', 'item', 'p_positive', 'percentile', 'step', 'title', 'user', 'user_name'])
     """
-    from agents.types import Context, Feedback
-    from sim.feedback_delay import FeedbackSchedule
-    from sim.play import build_agent, start_world
+    from banditsim.agents.types import Context, Feedback
+    from banditsim.sim.feedback_delay import FeedbackSchedule
+    from banditsim.sim.play import build_agent, start_world
 
     cfg = prep.config
     users = np.asarray(users, dtype=np.int64)

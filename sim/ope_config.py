@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from sim.config import (
+from banditsim.sim.config import (
     CatalogSection,
     EmbeddingSection,
     PopulationSection,
@@ -20,7 +20,7 @@ from sim.config import (
     WorldSection,
     experiment_name,
 )
-from sim.policy_spec import PolicySpec, unique_labels
+from banditsim.sim.policy_spec import PolicySpec, unique_labels
 
 ESTIMATORS = ("ips", "snips", "dm", "dr", "switch_dr")
 
@@ -86,8 +86,8 @@ class OPEConfig(Section):
     def _consistent(self):
         unique_labels([self.logging, *self.targets])
         if self.world.slate_size != 1:
-            from sim.frozen_policies import PolicyError
-            from sim.ope_slate_experiment import check_slate_policies
+            from banditsim.sim.frozen_policies import PolicyError
+            from banditsim.sim.ope_slate_experiment import check_slate_policies
 
             try:
                 check_slate_policies(self.logging, self.targets)
@@ -103,7 +103,7 @@ def validate_section_config(model, data, source: str):
     """Validate ``data`` with pydantic ``model``; any problem is one ConfigError line."""
     from pydantic import ValidationError
 
-    from sim.config_errors import ConfigError, describe_validation_error
+    from banditsim.sim.config_errors import ConfigError, describe_validation_error
 
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: top level must be a mapping of sections, got {type(data).__name__}")
@@ -115,7 +115,7 @@ def validate_section_config(model, data, source: str):
 
 def load_section_config(model, path: str | Path | None, overrides: Iterable[str] = ()):
     """Read a YAML/TOML file (or nothing: defaults), apply ``key=value`` overrides, validate."""
-    from sim.config_files import apply_overrides, read_config_file, resolve_relative_paths
+    from banditsim.sim.config_files import apply_overrides, read_config_file, resolve_relative_paths
 
     data = read_config_file(path) if path is not None else {}
     if path is not None and isinstance(data, dict):
@@ -132,7 +132,7 @@ def load_ope_config(path: str | Path | None = None, overrides: Iterable[str] = (
 
 def run_config_for(cfg) -> object:
     """A :class:`sim.config.RunConfig` with the world-building sections of ``cfg`` (for ``prepare``)."""
-    from sim.config import RunConfig
+    from banditsim.sim.config import RunConfig
 
     return RunConfig.model_validate({
         "name": cfg.name, "catalog": cfg.catalog.model_dump(), "embedding": cfg.embedding.model_dump(),

@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.frozen_policies import build_policy, exact_probabilities, item_features, shared_ridge
-from sim.ope_reduce import ReducedLog, reduce_rows
-from sim.warmup import collect_warmup
+from banditsim.sim.frozen_policies import build_policy, exact_probabilities, item_features, shared_ridge
+from banditsim.sim.ope_reduce import ReducedLog, reduce_rows
+from banditsim.sim.warmup import collect_warmup
 
 
 @dataclass
@@ -110,7 +110,7 @@ def collect_log(world, logging, targets, reward_model, steps: int, max_rows: int
 def run_estimator(name: str, red: ReducedLog, *, alpha: float, interval: str, switch_tau, seed: int,
                   cluster=None):
     """Estimator ``name`` (ips, snips, dm, dr, switch_dr) of :mod:`sim.ope` on a reduced log."""
-    from sim.ope import direct_method, doubly_robust, ips, snips, switch_dr
+    from banditsim.sim.ope import direct_method, doubly_robust, ips, snips, switch_dr
 
     common = {"alpha": alpha, "interval": interval, "random_state": seed, "cluster": cluster}
     model = {"estimated_rewards": red.estimated_rewards, **common}
@@ -137,7 +137,7 @@ def estimate_row(label: str, name: str, est, truth: float | None, diag, seconds:
     ``covers`` is ``None`` without a truth, without an estimate, for an infinite/undefined interval
     end, and for an interval that excludes model bias; ``note`` says why when it is not obvious.
     """
-    from sim.ope.intervals import interval_covers
+    from banditsim.sim.ope.intervals import interval_covers
 
     value = None if est is None else _finite_or_none(est.value)
     low = None if est is None else _finite_or_none(est.low)
@@ -161,8 +161,8 @@ def estimate_target(label: str, red: ReducedLog, truth: float | None, estimators
                     seed: int = 0) -> list[dict]:
     """Rows of every estimator for one target. A ``no-support`` target gets rows with no numbers;
     an estimator that fails on this target gets a row with its error as ``note`` (the rest go on)."""
-    from sim.ope import OPEInputError
-    from sim.ope.diagnostics import weight_diagnostics
+    from banditsim.sim.ope import OPEInputError
+    from banditsim.sim.ope.diagnostics import weight_diagnostics
 
     w = red.action_dist[:, 0, 0] / red.log.pscore
     diag = weight_diagnostics(w, support=support, cluster=cluster, second_moment=second_moment)
@@ -229,8 +229,8 @@ def run_ope_experiment(cfg, item_vectors: np.ndarray, population, world_config, 
     One world (default: :class:`envs.world.World` with ``cfg.world.n_users`` users, or ``world``)
     is reset with one seed for the warm-up and another for the log: fresh people each time.
     """
-    from envs.feedback_kinds import reward_vector
-    from envs.world import World
+    from banditsim.envs.feedback_kinds import reward_vector
+    from banditsim.envs.world import World
 
     ex = cfg.experiment
     seeds = np.random.SeedSequence(ex.seed).spawn(4)
@@ -264,7 +264,7 @@ def run_ope_experiment(cfg, item_vectors: np.ndarray, population, world_config, 
 
 def _run_slates(cfg, world, policies, warm, times, seeds, ints) -> OPEResult:
     """The slate experiment (:mod:`sim.ope_slate_experiment`) after the shared warm-up and fits."""
-    from sim.ope_slate_experiment import check_slate_policies, collect_slate_log, estimate_slates
+    from banditsim.sim.ope_slate_experiment import check_slate_policies, collect_slate_log, estimate_slates
 
     ex = cfg.experiment
     check_slate_policies(cfg.logging, cfg.targets)
@@ -284,8 +284,8 @@ def _run_slates(cfg, world, policies, warm, times, seeds, ints) -> OPEResult:
 
 def run_ope_from_config(cfg, progress: bool = False) -> OPEResult:
     """Prepare the catalog, embeddings and users of ``cfg`` (as ``banditsim run`` does), then run."""
-    from sim.ope_config import run_config_for
-    from sim.prepare import prepare, world_config
+    from banditsim.sim.ope_config import run_config_for
+    from banditsim.sim.prepare import prepare, world_config
 
     run_cfg = run_config_for(cfg)
     prep = prepare(run_cfg, progress=progress)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.ope.log import OPEInputError
+from banditsim.sim.ope.log import OPEInputError
 
 TRAIN_FRACTION = 0.5
 MODEL_BASED = ("dm", "dr", "switch_dr")
@@ -55,7 +55,7 @@ def parse_agent_target(text: str) -> dict:
 
 
 def _log_context(log, rows):
-    from agents.types import Context
+    from banditsim.agents.types import Context
 
     ctx = log.context
     return Context(features=None if ctx is None else ctx[rows], arm_features=log.action_context, n_rows=len(rows))
@@ -64,8 +64,8 @@ def _log_context(log, rows):
 def trained_agent(spec: dict, log, train: np.ndarray, steps: np.ndarray, seed: int):
     """The agent of ``spec`` after one update on the ``train`` rows, each at its decision step ``steps[train]``
     (so a forgetting agent ages them as if it had learned them step by step; ``LoadedLog.steps``)."""
-    from agents.registry import make_agent
-    from agents.types import Feedback
+    from banditsim.agents.registry import make_agent
+    from banditsim.agents.types import Feedback
 
     name = spec.get("name")
     try:
@@ -109,9 +109,9 @@ def estimate_log_file(path: str | Path, agents=(), *, train_fraction: float = TR
     >>> [(r["estimator"], r["verdict"], r["estimate"] is not None) for r in rows][:3]
     [('ips', 'ok', True), ('snips', 'ok', True), ('dm', 'ok', False)]
     """
-    from sim.ope.log_file import read_log_file
-    from sim.ope_experiment import estimate_row, estimate_target
-    from sim.ope_reduce import reduce_rows
+    from banditsim.sim.ope.log_file import read_log_file
+    from banditsim.sim.ope_experiment import estimate_row, estimate_target
+    from banditsim.sim.ope_reduce import reduce_rows
 
     if not 0.0 < train_fraction < 1.0:
         raise OPEInputError(f"train_fraction must lie in (0, 1), got {train_fraction!r}")
@@ -155,8 +155,8 @@ def _full_estimates(label, log, dist, user, estimators, common, estimate_row, be
     With the logging distribution ``behavior`` (n, n_actions) the support and expected ESS are exact."""
     import time
 
-    from sim.ope._common import cross_fitted_rewards
-    from sim.ope.diagnostics import weight_diagnostics
+    from banditsim.sim.ope._common import cross_fitted_rewards
+    from banditsim.sim.ope.diagnostics import weight_diagnostics
 
     w = dist[np.arange(log.n_rounds), log.action] / log.pscore
     if behavior is None:
@@ -183,7 +183,7 @@ def _full_estimates(label, log, dist, user, estimators, common, estimate_row, be
 
 def _run_full(name: str, log, dist: np.ndarray, qhat, user, common: dict):
     """Estimator ``name`` of :mod:`sim.ope` for a (n, n_actions) target distribution (same at every position)."""
-    from sim.ope import direct_method, doubly_robust, ips, snips, switch_dr
+    from banditsim.sim.ope import direct_method, doubly_robust, ips, snips, switch_dr
 
     d = np.repeat(dist[:, :, None], log.len_list, axis=2)
     kw = {"alpha": common["alpha"], "interval": common["interval"], "random_state": common["seed"], "cluster": user}

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.atomic import write_json, write_parquet
-from sim.html_report import write_report
+from banditsim.sim.atomic import write_json, write_parquet
+from banditsim.sim.html_report import write_report
 
 OPE_FILES = ("ope.json", "estimates.parquet", "log.parquet", "estimate_vs_truth.png", "report.html")
 
@@ -34,8 +34,8 @@ def plot_estimates(rows: list[dict], path: str | Path, title: str | None = None)
     """One panel per target: each estimator's estimate with its interval, the truth as a line;
     the panel title gives the verdict, ESS and support. A target without an estimate (no-support)
     gets a panel saying so; an interval with an infinite end is drawn without its bar."""
-    from sim.intervals import error_bars
-    from sim.plots import _matplotlib, save_figure
+    from banditsim.sim.intervals import error_bars
+    from banditsim.sim.plots import _matplotlib, save_figure
 
     plt = _matplotlib()
     targets = list(dict.fromkeys(r["target"] for r in rows))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.ope import BanditLog
+from banditsim.sim.ope import BanditLog
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def reduce_rows(pscore, reward, pi_logged, pi_q, q_logged, pi_qhat, qhat_logged)
 
     Examples
     --------
-    >>> from sim.ope import synthetic_log, softmax_target_policy, doubly_robust, snips, true_policy_value
+    >>> from banditsim.sim.ope import synthetic_log, softmax_target_policy, doubly_robust, snips, true_policy_value
     >>> log = synthetic_log(3_000, 6, random_state=0)
     >>> pi = softmax_target_policy(log)[:, :, 0]
     >>> qhat = log.expected_reward + 0.1                      # any reward model

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.frozen_policies import PolicyError
+from banditsim.sim.frozen_policies import PolicyError
 
 SLATE_ESTIMATORS = ("iips", "rips", "sips")
 
@@ -143,10 +143,10 @@ def collect_slate_log(world, logging, targets, k: int, steps: int, max_rows: int
 
 def estimate_slates(log: SlateOPELog, *, alpha: float = 0.05, interval: str = "clt", seed: int = 0) -> list[dict]:
     """IIPS, RIPS and standard slate IPS per target, against the exact truth, with diagnostics."""
-    from sim.ope import OPEInputError
-    from sim.ope.diagnostics import weight_diagnostics
-    from sim.ope.slate import SlateLog, independent_ips, reward_interaction_ips, standard_ips, whole_slate
-    from sim.ope_experiment import estimate_row
+    from banditsim.sim.ope import OPEInputError
+    from banditsim.sim.ope.diagnostics import weight_diagnostics
+    from banditsim.sim.ope.slate import SlateLog, independent_ips, reward_interaction_ips, standard_ips, whole_slate
+    from banditsim.sim.ope_experiment import estimate_row
 
     slog = SlateLog(slate_id=log.slate_id, position=log.position, reward=log.reward,
                     pscore_item_position=log.pscore_item_position, pscore_cascade=log.pscore_cascade)

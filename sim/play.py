@@ -11,14 +11,14 @@ import copy
 
 import numpy as np
 
-from envs.feedback_kinds import KINDS as KIND_NAMES, NEGATIVE_CODES, POSITIVE_CODES
-from sim.cells import Cell
-from sim.metrics.tracker import MetricTracker
-from sim.feedback_delay import FeedbackSchedule, log_arrival_columns
-from sim.explanations import Explainer
-from sim.log_buffer import LogBuffer
-from sim.prepare import Prepared, world_config
-from sim.seeding import agent_seed, as_int_seed, world_seed
+from banditsim.envs.feedback_kinds import KINDS as KIND_NAMES, NEGATIVE_CODES, POSITIVE_CODES
+from banditsim.sim.cells import Cell
+from banditsim.sim.metrics.tracker import MetricTracker
+from banditsim.sim.feedback_delay import FeedbackSchedule, log_arrival_columns
+from banditsim.sim.explanations import Explainer
+from banditsim.sim.log_buffer import LogBuffer
+from banditsim.sim.prepare import Prepared, world_config
+from banditsim.sim.seeding import agent_seed, as_int_seed, world_seed
 
 NEGATIVE = np.isin(np.arange(len(KIND_NAMES)), NEGATIVE_CODES)
 POSITIVE = np.isin(np.arange(len(KIND_NAMES)), POSITIVE_CODES)
@@ -37,7 +37,7 @@ def _template_world(prep: Prepared):
     ``id(prep)`` could hand a new ``Prepared`` (another drift, another population) the stale
     world of a collected one whose id was reused, and an edited ``prep.config`` was not noticed.
     """
-    from envs.world import World
+    from banditsim.envs.world import World
 
     cfg = prep.config
     settings = (world_config(cfg), cfg.world.n_users, prep.n_initial, id(prep.population),
@@ -70,8 +70,8 @@ def build_agent(prep: Prepared, agent_index: int, seed_index: int):
 
 def make_config_agent(cfg, agent_index: int, n_items: int, random_state):
     """Agent ``agent_index`` of run config ``cfg`` over ``n_items`` arms (its params, slate size, rewards)."""
-    from agents.registry import make_agent
-    from envs.feedback_kinds import reward_vector
+    from banditsim.agents.registry import make_agent
+    from banditsim.envs.feedback_kinds import reward_vector
 
     spec = cfg.agents[agent_index]
     return make_agent(spec.name, n_items, slate_size=cfg.world.slate_size, random_state=random_state,
@@ -110,7 +110,7 @@ class _Columns:
 
 def play_cell(prep: Prepared, cell: Cell) -> dict:
     """Run one cell; returns pyarrow tables ``metrics``, ``genres``, ``items`` and ``log``."""
-    from agents.types import Context, Feedback
+    from banditsim.agents.types import Context, Feedback
 
     cfg = prep.config
     world, obs = start_world(prep, cell.seed_index)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.intervals import band
+from banditsim.sim.intervals import band
 
 PLOT_FILES = ("regret.png", "feedback_rates.png", "session_length.png", "metrics.png", "fairness.png", "genres.png")
 
@@ -45,7 +45,7 @@ def margins_in_inches(fig, nrow: int, ncol: int, *, left: float, right: float, t
 
 def save_figure(fig, path: str | Path) -> Path:
     """Save ``fig`` as PNG atomically (temporary file, then rename) and close it."""
-    from sim.atomic import atomic_path
+    from banditsim.sim.atomic import atomic_path
 
     plt = _matplotlib()
     path = Path(path)
@@ -122,7 +122,7 @@ def plot_feedback_rates(metrics, path: Path) -> None:
 
 
 def _kind_group(group: str) -> str:
-    from envs.feedback_kinds import FEEDBACK_KINDS
+    from banditsim.envs.feedback_kinds import FEEDBACK_KINDS
 
     return "/".join(k.name for k in FEEDBACK_KINDS if k.group == group)
 
@@ -133,7 +133,7 @@ def plot_metric_grid(metrics, path: Path) -> list[str]:
     of steps are drawn at those steps; a summed metric as its running total; a metric that only some
     steps of some seeds define, such as session diversity, as its running pooled mean, the figure its
     summary reduces to). Returns the names drawn, in order."""
-    from sim.metrics import METRICS
+    from banditsim.sim.metrics import METRICS
 
     names = [n for n, m in METRICS.items() if m.plot and m.col in metrics]
     if not names:
@@ -183,7 +183,7 @@ def plot_metric_grid(metrics, path: Path) -> list[str]:
 def plot_fairness(metrics, path: Path) -> bool:
     """Exposure share of each item group (genre, popularity decile) at the horizon against its catalog
     share, per agent (mean over seeds). False (nothing drawn) when the run has no item groups."""
-    from sim.summary import fairness
+    from banditsim.sim.summary import fairness
 
     fair = fairness(metrics)
     groupings = list(dict.fromkeys(g for table in fair.values() for g in table))
@@ -214,7 +214,7 @@ def plot_fairness(metrics, path: Path) -> bool:
 
 def plot_session_length(metrics, path: Path) -> None:
     """Mean length of the sessions that ended (patience ran out or step limit), per agent, 95% interval."""
-    from sim.intervals import mean_ci
+    from banditsim.sim.intervals import mean_ci
 
     plt = _matplotlib()
     fig, ax = plt.subplots(figsize=(8, 4.5))
@@ -272,7 +272,7 @@ def read_columns(path: Path) -> dict[str, np.ndarray]:
 
 def plot_results(out_dir: str | Path) -> list[Path]:
     """(Re)draw every plot of a results directory; returns the PNG paths written."""
-    from envs.errors import BanditsimError
+    from banditsim.envs.errors import BanditsimError
 
     out_dir = Path(out_dir)
     metrics_path = out_dir / "metrics.parquet"

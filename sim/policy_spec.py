@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from sim.config import Section
+from banditsim.sim.config import Section
 
 RESERVED_AGENT_PARAMS = ("n_replicas", "slate_size", "random_state", "kind_values")
 
@@ -41,7 +41,7 @@ class PolicySpec(Section):
     @model_validator(mode="after")
     def _check(self):
         if self.kind == "agent":
-            from agents.registry import AGENTS, agent_params
+            from banditsim.agents.registry import AGENTS, agent_params
 
             if self.name is None:
                 raise ValueError(f"policy {self.label!r}: kind 'agent' needs 'name'")

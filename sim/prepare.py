@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from sim.config import RunConfig
+from banditsim.sim.config import RunConfig
 
 
 @dataclass
@@ -38,10 +38,10 @@ class Prepared:
 
 def world_config(cfg: RunConfig):
     """The world's own :class:`envs.world_config.WorldConfig` for a run config."""
-    from envs.dynamics import Blocking, Drift, Fatigue, Patience, Returns
-    from envs.feedback import FeedbackModel
-    from envs.slate_choice import CascadeChoice
-    from envs.world_config import WorldConfig
+    from banditsim.envs.dynamics import Blocking, Drift, Fatigue, Patience, Returns
+    from banditsim.envs.feedback import FeedbackModel
+    from banditsim.envs.slate_choice import CascadeChoice
+    from banditsim.envs.world_config import WorldConfig
 
     w = cfg.world
     return WorldConfig(
@@ -59,7 +59,7 @@ def check_cuda(cfg: RunConfig, asked_by: str | None = None) -> None:
 
     ``asked_by`` names the switch in the message (the CLI passes ``--device cuda``).
     """
-    from envs.errors import BanditsimError
+    from banditsim.envs.errors import BanditsimError
 
     world_cuda = cfg.world.backend == "torch" and cfg.world.device == "cuda"
     if cfg.run.device != "cuda" and not world_cuda:
@@ -80,13 +80,13 @@ def agent_compute(spec) -> str:
 
     An agent whose constructor takes ``device`` but not ``backend`` is torch-only.
 
-    >>> from sim.config import AgentSpec
+    >>> from banditsim.sim.config import AgentSpec
     >>> agent_compute(AgentSpec(name="linucb", params={"backend": "torch"}))
     'torch on cpu'
     >>> agent_compute(AgentSpec(name="beta_ts"))
     'numpy'
     """
-    from agents.registry import AGENTS, agent_params
+    from banditsim.agents.registry import AGENTS, agent_params
 
     known = agent_params(AGENTS[spec.name])
     params = {**known, **spec.params}
@@ -114,15 +114,15 @@ def _population(cfg: RunConfig, vectors: np.ndarray, embed: Callable[[list[str]]
     if p.kind == "ratings":
         return _ratings_population(cfg, vectors, item_ids, progress)
     if p.kind == "movielens":
-        from envs.fit_ratings import movielens_population
+        from banditsim.envs.fit_ratings import movielens_population
 
         return movielens_population(vectors, dim=min(p.fit_dim, vectors.shape[1]), l2=p.fit_l2, seed=p.seed)
     if p.kind == "personas":
-        from envs.personas import persona_population
+        from banditsim.envs.personas import persona_population
 
         source = p.personas if p.personas else p.personas_file
         return persona_population(source, vectors, p.n_users, embed=embed, noise=p.noise, seed=p.seed)
-    from envs.clusters import cluster_population
+    from banditsim.envs.clusters import cluster_population
 
     return cluster_population(vectors, p.n_users or 1000, n_clusters=min(p.n_clusters, len(vectors)),
                               noise=p.noise, seed=p.seed)
@@ -130,7 +130,7 @@ def _population(cfg: RunConfig, vectors: np.ndarray, embed: Callable[[list[str]]
 
 def _ratings_population(cfg: RunConfig, vectors: np.ndarray, item_ids, progress: bool):
     """Users fitted from the config's interaction log; one log line says what was matched and dropped."""
-    from envs.ratings_log import (LogSpec, describe_log, read_interaction_log, read_user_features,
+    from banditsim.envs.ratings_log import (LogSpec, describe_log, read_interaction_log, read_user_features,
                                   ratings_population)
 
     p = cfg.population
@@ -157,14 +157,14 @@ def prepare(cfg: RunConfig, progress: bool = True,
     ``before_embedding(n_items)`` runs once the catalog is read and before the expensive part, so
     checks that need the catalog's size (agent parameters) fail before anything is embedded.
     """
-    from envs.catalog import load_catalog
-    from envs.embedding import TextEmbedder, embed_texts
+    from banditsim.envs.catalog import load_catalog
+    from banditsim.envs.embedding import TextEmbedder, embed_texts
 
     check_cuda(cfg)
     c, e = cfg.catalog, cfg.embedding
     catalog = load_catalog(c.source, c.text_columns, c.id_column, c.category_column)
     if cfg.world.slate_size > len(catalog):
-        from envs.errors import BanditsimError
+        from banditsim.envs.errors import BanditsimError
 
         raise BanditsimError(f"world.slate_size {cfg.world.slate_size} is larger than the catalog "
                              f"({len(catalog)} items)")
@@ -191,7 +191,7 @@ def prepare(cfg: RunConfig, progress: bool = True,
             population, item_bias=None if population.item_bias is None else population.item_bias[order],
             item_positions=None if population.item_positions is None else population.item_positions[order])
     cats = catalog.category_matrix()
-    from sim.input_hashes import run_inputs
+    from banditsim.sim.input_hashes import run_inputs
 
     return Prepared(
         config=cfg, item_vectors=res.vectors[order], population=population,

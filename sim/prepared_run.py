@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from envs.errors import BanditsimError
+from banditsim.envs.errors import BanditsimError
 
 
 def run_prepared(prep, out_dir: str | Path, *, progress: bool = False,
@@ -23,8 +23,8 @@ def run_prepared(prep, out_dir: str | Path, *, progress: bool = False,
     ``resume=True`` to continue a killed sweep). Same files, same numbers as
     ``run_experiment(prep.config, out_dir)``.
     """
-    from sim.results_folder import claimed
-    from sim.runner import check_agents, run_in_folder
+    from banditsim.sim.results_folder import claimed
+    from banditsim.sim.runner import check_agents, run_in_folder
 
     start = time.perf_counter()
     cfg = prep.config

@@ -7,6 +7,6 @@ done/total, rate and ETA. ``BANDITSIM_PROGRESS_SECONDS`` sets the interval,
 
 from __future__ import annotations
 
-from envs.progress import LineProgress, line_interval, lines_enabled, progress_bar, progress_line
+from banditsim.envs.progress import LineProgress, line_interval, lines_enabled, progress_bar, progress_line
 
 __all__ = ["LineProgress", "line_interval", "lines_enabled", "progress_bar", "progress_line"]

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.intervals import mean_ci
-from sim.notebook_size import pick
+from banditsim.sim.intervals import mean_ci
+from banditsim.sim.notebook_size import pick
 
 DATA = Path(__file__).resolve().parents[1] / "notebooks" / "data"
 DRAWS = 16
@@ -133,7 +133,7 @@ def merged(base: dict, extra: dict) -> dict:
 
 def run_config(base: dict, extra: dict, agents: dict[str, dict]):
     """The validated ``RunConfig`` of variant ``extra`` over ``base`` with ``agents`` (labels: their keys)."""
-    from sim.config import RunConfig
+    from banditsim.sim.config import RunConfig
 
     specs = [{**spec, "label": label} for label, spec in agents.items()]
     return RunConfig.model_validate(merged(base, {**extra, "agents": specs}))
@@ -144,8 +144,8 @@ class RealismStudy:
     notebooks' ``$BANDITSIM_NOTEBOOK_SIZE``); ``regret(variants, agents)`` plays them."""
 
     def __init__(self, size: str | None = None) -> None:
-        from sim.config import RunConfig
-        from sim.prepare import prepare
+        from banditsim.sim.config import RunConfig
+        from banditsim.sim.prepare import prepare
 
         self.size = size
         self.n_users, self.horizon, self.seeds = (pick(ci=8, full=32, size=size), pick(ci=20, full=100, size=size),
@@ -167,8 +167,8 @@ class RealismStudy:
 
     def regret(self, variants: dict[str, dict], agents: dict[str, dict]) -> list[Point]:
         """One ``Point`` per (variant, agent), variants outer, in the order given."""
-        from sim.cells import Cell
-        from sim.play import play_cell
+        from banditsim.sim.cells import Cell
+        from banditsim.sim.play import play_cell
 
         points = []
         for v_label, extra in variants.items():

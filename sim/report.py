@@ -9,8 +9,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from sim.metrics import METRICS
-from sim.summary import format_interval
+from banditsim.sim.metrics import METRICS
+from banditsim.sim.summary import format_interval
 
 
 def winner(summary: dict, name: str) -> str | None:

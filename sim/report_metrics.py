@@ -28,7 +28,7 @@ class Shown:
 
 def registry() -> dict:
     """name → registered metric (``sim.metrics``), in display order."""
-    from sim.metrics import METRICS
+    from banditsim.sim.metrics import METRICS
 
     return dict(METRICS)
 

@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from envs.errors import BanditsimError
-from sim.atomic import is_partial
+from banditsim.envs.errors import BanditsimError
+from banditsim.sim.atomic import is_partial
 
 LOCK_NAME = ".banditsim.lock"
 

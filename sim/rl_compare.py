@@ -20,7 +20,7 @@ EVAL_SEED0 = 10_000
 
 def small_world(max_steps: int = 20) -> dict:
     """The env kwargs of the 60-item clustered world (16-dim items, 40 people in 5 clusters)."""
-    from envs.clusters import cluster_population
+    from banditsim.envs.clusters import cluster_population
 
     x = np.random.default_rng(0).normal(size=(60, 16)).astype(np.float32)
     return {"item_vectors": x, "population": cluster_population(x, 40, n_clusters=5, seed=0),
@@ -51,9 +51,9 @@ def play_episodes(env, act, learn, n: int, seed0: int = EVAL_SEED0) -> dict:
 
 def _bandit_policy(name: str, env, seed: int):
     """(act, learn) for a bandit agent of :mod:`agents.registry` (or uniform over allowed items)."""
-    from agents.registry import make_agent
-    from agents.types import Context, Decision, Feedback
-    from envs.feedback_kinds import reward_vector
+    from banditsim.agents.registry import make_agent
+    from banditsim.agents.types import Context, Decision, Feedback
+    from banditsim.envs.feedback_kinds import reward_vector
 
     rng = np.random.default_rng(seed)
     if name == "random":
@@ -78,7 +78,7 @@ def run_bandit(name: str, kw: dict, steps: int, episodes: int, seed: int = 0) ->
     """A bandit agent (``random``, ``beta_ts``, ``linucb``, …): ``steps`` online steps, then the evaluation."""
     import gymnasium as gym
 
-    import envs  # noqa: F401  (registers the ids)
+    import banditsim.envs  # noqa: F401  (registers the ids)
 
     env = gym.make("banditsim/Recommend-v0", **kw)
     act, learn = _bandit_policy(name, env, seed)
@@ -101,7 +101,7 @@ def run_sb3(masked: bool, kw: dict, steps: int, episodes: int, seed: int = 0) ->
     import gymnasium as gym
     from stable_baselines3.common.env_util import make_vec_env
 
-    import envs  # noqa: F401  (registers the ids)
+    import banditsim.envs  # noqa: F401  (registers the ids)
 
     if masked:
         from sb3_contrib import MaskablePPO as Algo

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from envs.errors import BanditsimError
-from sim.atomic import is_partial, write_json
-from sim.cells import Cell, cell_problem, is_complete, merge_cells, remove_cell, write_cell
-from sim.config import RunConfig
-from sim.prepare import Prepared, prepare
+from banditsim.envs.errors import BanditsimError
+from banditsim.sim.atomic import is_partial, write_json
+from banditsim.sim.cells import Cell, cell_problem, is_complete, merge_cells, remove_cell, write_cell
+from banditsim.sim.config import RunConfig
+from banditsim.sim.prepare import Prepared, prepare
 
 MANIFEST = "manifest.json"
 
@@ -47,7 +47,7 @@ def all_cells(cfg: RunConfig) -> list[Cell]:
 
 
 def _cell_job(prep: Prepared, cell: Cell) -> dict:
-    from sim.play import play_cell
+    from banditsim.sim.play import play_cell
 
     return play_cell(prep, cell)
 
@@ -141,7 +141,7 @@ def check_agents(cfg: RunConfig, n_items: int) -> None:
     """Build every agent of the config once over the catalog's ``n_items`` arms, so a bad parameter
     value (``epsilon: 2``) is one error line before the embedding and before the results folder is
     written, not a crash in the first cell."""
-    from sim.play import make_config_agent
+    from banditsim.sim.play import make_config_agent
 
     for index, spec in enumerate(cfg.agents):
         try:
@@ -152,8 +152,8 @@ def check_agents(cfg: RunConfig, n_items: int) -> None:
 
 def manifest_dict(cfg: RunConfig, prep: Prepared | None, status: str, extra: dict | None = None) -> dict:
     """The manifest: config with defaults, seeds, environment, embedding identity."""
-    from sim.manifest import environment
-    from sim.seeding import agent_seed, world_seed
+    from banditsim.sim.manifest import environment
+    from banditsim.sim.seeding import agent_seed, world_seed
 
     seeds = [{"seed": s, "world_entropy": str(world_seed(cfg.run.root_seed, s).entropy),
               "world_spawn_key": list(world_seed(cfg.run.root_seed, s).spawn_key),
@@ -180,7 +180,7 @@ def run_experiment(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False,
     last write; a second writer is refused. A run that fails before any cell is done leaves no
     folder that "holds a run"; a failed resume never touches a finished run's manifest.
     """
-    from sim.results_folder import claimed
+    from banditsim.sim.results_folder import claimed
 
     start = time.perf_counter()
     out_dir = Path(out_dir)
@@ -233,8 +233,8 @@ def _forget_run(out_dir: Path) -> None:
 
 def run_cells(prep: Prepared, cells: list[Cell], out_dir: Path, progress: bool) -> None:
     """Play ``cells`` on the config's backend and write each one's files as it finishes."""
-    from sim.backends import run_local, run_ray
-    from sim.progress import progress_bar
+    from banditsim.sim.backends import run_local, run_ray
+    from banditsim.sim.progress import progress_bar
 
     run = prep.config.run
     if run.backend == "ray":
@@ -250,9 +250,9 @@ def run_cells(prep: Prepared, cells: list[Cell], out_dir: Path, progress: bool) 
 def finish(out_dir: Path, cfg: RunConfig, prep: Prepared, cells: list[Cell], ran: int, reused: int,
            start: float) -> RunResult:
     """Merge cell files, write summary, plots, the final manifest and ``report.html``."""
-    from sim.html_report import write_report
-    from sim.plots import plot_results, read_columns
-    from sim.summary import summarise
+    from banditsim.sim.html_report import write_report
+    from banditsim.sim.plots import plot_results, read_columns
+    from banditsim.sim.summary import summarise
 
     for part, name in (("metrics", "metrics.parquet"), ("log", "log.parquet"),
                        ("genres", "genres.parquet"), ("items", "items.parquet")):

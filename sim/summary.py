@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.intervals import mean_ci
-from sim.feedback_delay import in_flight_figures
-from sim.metrics import METRICS, reduce_steps
+from banditsim.sim.intervals import mean_ci
+from banditsim.sim.feedback_delay import in_flight_figures
+from banditsim.sim.metrics import METRICS, reduce_steps
 
 
 def _figure(values: list[float]) -> dict:

@@ -45,9 +45,9 @@ def collect_warmup(world, steps: int, rng: np.random.Generator, seed: int | None
 
     Examples
     --------
-    >>> from envs.clusters import cluster_population
-    >>> from envs.population import unit_rows
-    >>> from envs.world import World
+    >>> from banditsim.envs.clusters import cluster_population
+    >>> from banditsim.envs.population import unit_rows
+    >>> from banditsim.envs.world import World
     >>> x = unit_rows(np.random.default_rng(0).normal(size=(30, 8)))
     >>> w = World(x, cluster_population(x, 50, n_clusters=3, seed=0), n_users=16, seed=1)
     >>> rows = collect_warmup(w, 5, np.random.default_rng(2))

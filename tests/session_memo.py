@@ -124,8 +124,8 @@ def memoise_by_value(fn, *, when=lambda bound: True, max_entries: int = 4):
 
 
 #: the modules whose code and module-level knobs the fit runs on
-FIT_MODULES = ("envs.fit_ratings", "envs.text_mf", "envs.text_mf_choice", "envs.grouped_ridge",
-               "envs.blas_threads", "envs.progress", "envs.population")
+FIT_MODULES = ("banditsim.envs.fit_ratings", "banditsim.envs.text_mf", "banditsim.envs.text_mf_choice", "banditsim.envs.grouped_ridge",
+               "banditsim.envs.blas_threads", "banditsim.envs.progress", "banditsim.envs.population")
 _AS_IMPORTED: dict[str, dict[str, object]] = {}
 
 
@@ -147,8 +147,8 @@ def install_fit_memo() -> None:
     """Wrap ``fit_tastes`` (where it is defined and where it is imported by name) in the session memo."""
     if os.environ.get("BANDITSIM_TEST_NO_MEMO"):
         return
-    import envs.fit_ratings as fit_ratings
-    import envs.ratings_log as ratings_log
+    import banditsim.envs.fit_ratings as fit_ratings
+    import banditsim.envs.ratings_log as ratings_log
 
     if getattr(fit_ratings.fit_tastes, "memo_stats", None) is None:
         # 32 results: the small fits of tests/envs/test_text_mf.py and tests/sim/test_ratings_population.py

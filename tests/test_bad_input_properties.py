@@ -11,10 +11,10 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from envs.catalog import load_catalog_file
-from envs.errors import BanditsimError, CatalogError
-from sim.config import RunConfig, validate_config
-from sim.config_errors import ConfigError
+from banditsim.envs.catalog import load_catalog_file
+from banditsim.envs.errors import BanditsimError, CatalogError
+from banditsim.sim.config import RunConfig, validate_config
+from banditsim.sim.config_errors import ConfigError
 
 FAST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -87,7 +87,7 @@ def test_random_values_for_known_keys(section, value, data):
                                       "--device", "tpu", "list-all", "--embedding-model", "/nope"]),
                      min_size=1, max_size=5))
 def test_random_cli_arguments_exit_cleanly(capsys, argv):
-    from sim.cli import main
+    from banditsim.sim.cli import main
 
     if argv[0] == "embed" and len(argv) == 1:
         return  # that is a valid (slow) command: embedding the built-in catalog

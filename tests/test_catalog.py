@@ -8,8 +8,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from envs.catalog import load_catalog, load_catalog_file, movielens_catalog
-from envs.errors import CatalogError
+from banditsim.envs.catalog import load_catalog, load_catalog_file, movielens_catalog
+from banditsim.envs.errors import CatalogError
 
 ROWS = [
     {"id": "a1", "title": "Solaris", "genres": "Sci-Fi|Drama"},

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from sim.cli import main
+from banditsim.sim.cli import main
 
 
 def test_embed_command_reports_neighbours(capsys):
@@ -39,7 +39,7 @@ def test_bad_cli_input_is_one_line(argv, message, capsys):
 
 
 def test_console_script_exit_code(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "sim.cli", "embed", "--catalog", str(tmp_path / "x.csv")],
+    proc = subprocess.run([sys.executable, "-m", "banditsim.sim.cli", "embed", "--catalog", str(tmp_path / "x.csv")],
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error: catalog file not found")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from envs.cpu_threads import cgroup_cpu_limit, default_threads, torch_threads, usable_cpus
+from banditsim.envs.cpu_threads import cgroup_cpu_limit, default_threads, torch_threads, usable_cpus
 
 
 @pytest.mark.parametrize("files, expected", [
@@ -25,7 +25,7 @@ def test_cgroup_quota(tmp_path, files, expected):
 
 
 def test_usable_cpus_is_capped_by_a_quota(monkeypatch):
-    import envs.cpu_threads as ct
+    import banditsim.envs.cpu_threads as ct
 
     monkeypatch.setattr(ct, "cgroup_cpu_limit", lambda root=None: 0.5)
     assert usable_cpus() == 1

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from envs.embedding import TextEmbedder, embed_texts, resolve_model_dir
-from envs.errors import EmbeddingError
+from banditsim.envs.embedding import TextEmbedder, embed_texts, resolve_model_dir
+from banditsim.envs.errors import EmbeddingError
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,10 @@ import pytest
 import torch
 
 from bench.embed_part import embed_before, synthetic_texts
-from envs.cpu_threads import torch_threads
-from envs.embed_batches import padded_tokens, plan_batches
-from envs.embedding import TextEmbedder, embed_texts, model_key
-from envs.errors import EmbeddingError
+from banditsim.envs.cpu_threads import torch_threads
+from banditsim.envs.embed_batches import padded_tokens, plan_batches
+from banditsim.envs.embedding import TextEmbedder, embed_texts, model_key
+from banditsim.envs.errors import EmbeddingError
 
 ATOL = 1e-5
 

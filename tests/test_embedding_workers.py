@@ -19,12 +19,12 @@ import pytest
 import torch
 
 from bench.embed_part import synthetic_texts
-from envs.cache_shard import read_shard
-from envs.cpu_threads import torch_threads, usable_cpus
-from envs.embed_workers import Stopped, abandon_on_stop, run_batches
-from envs.embedding import TextEmbedder, embed_texts
-from envs.embedding_cache import text_hash
-from envs.errors import EmbeddingError
+from banditsim.envs.cache_shard import read_shard
+from banditsim.envs.cpu_threads import torch_threads, usable_cpus
+from banditsim.envs.embed_workers import Stopped, abandon_on_stop, run_batches
+from banditsim.envs.embedding import TextEmbedder, embed_texts
+from banditsim.envs.embedding_cache import text_hash
+from banditsim.envs.errors import EmbeddingError
 
 ATOL = 1e-5
 
@@ -300,7 +300,7 @@ def short_texts(embedder):
 
 @pytest.mark.parametrize("how", ["worker raises", "interrupt"])
 def test_a_stopped_embed_keeps_finished_batches_as_whole_shards(embedder, short_texts, tmp_path, monkeypatch, how):
-    from envs import embedding as embedding_mod
+    from banditsim.envs import embedding as embedding_mod
 
     monkeypatch.setattr(embedding_mod, "FLUSH_SECONDS", 0.0)  # a shard per finished batch
     texts, ref_rows = short_texts

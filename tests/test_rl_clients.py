@@ -19,11 +19,11 @@ from gymnasium.wrappers import (
     TimeLimit,
 )
 
-import envs  # noqa: F401  (registers the ids)
-from envs.clusters import cluster_population
-from envs.dynamics import Blocking, Patience
-from envs.registration import ENV_IDS
-from envs.world_config import WorldConfig
+import banditsim.envs  # noqa: F401  (registers the ids)
+from banditsim.envs.clusters import cluster_population
+from banditsim.envs.dynamics import Blocking, Patience
+from banditsim.envs.registration import ENV_IDS
+from banditsim.envs.world_config import WorldConfig
 
 torch.set_num_threads(1)
 
@@ -117,8 +117,8 @@ def test_unknown_render_mode_is_one_clear_error(kw):
 def test_no_render_mode_costs_nothing():
     code = """
 import sys, numpy as np, gymnasium as gym
-import envs
-from envs.clusters import cluster_population
+import banditsim.envs
+from banditsim.envs.clusters import cluster_population
 x = np.random.default_rng(0).normal(size=(30, 8))
 env = gym.make("banditsim/Recommend-v0", item_vectors=x, population=cluster_population(x, 10, n_clusters=3))
 obs, info = env.reset(seed=0)
@@ -126,7 +126,7 @@ for _ in range(20):
     obs, *_ , info = env.step(int(np.flatnonzero(obs["mask"])[0]))
 assert env.unwrapped._picture is None
 assert env.render() is None
-assert "matplotlib" not in sys.modules and "envs.render_session" not in sys.modules, "imported"
+assert "matplotlib" not in sys.modules and "banditsim.envs.render_session" not in sys.modules, "imported"
 lazy = gym.make("banditsim/Recommend-v0", render_mode="rgb_array", item_vectors=x,
                 population=cluster_population(x, 10, n_clusters=3))
 lazy.reset(seed=0); lazy.step(0)

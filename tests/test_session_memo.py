@@ -74,7 +74,7 @@ def test_the_oldest_result_goes_first_when_the_memo_is_full():
 
 
 def test_dataclass_arguments_are_keyed_by_their_fields():
-    from envs.fit_ratings import Ratings
+    from banditsim.envs.fit_ratings import Ratings
 
     def ratings(r):
         return Ratings(np.array([0, 1]), np.array([1, 0]), np.array([r, 4.0]), ("a", "b"), 2)
@@ -87,7 +87,7 @@ def test_dataclass_arguments_are_keyed_by_their_fields():
 
 
 def _tiny_ratings(seed=0):
-    from envs.fit_ratings import Ratings
+    from banditsim.envs.fit_ratings import Ratings
 
     rng = np.random.default_rng(seed)
     n_users, n_items = 6, 12
@@ -98,8 +98,8 @@ def _tiny_ratings(seed=0):
 
 def test_the_taste_fit_is_memoised_unless_it_shows_progress(monkeypatch):
     """The root conftest installs the memo on fit_tastes (also where ratings_log imported it by name)."""
-    import envs.fit_ratings as fit_ratings
-    import envs.ratings_log as ratings_log
+    import banditsim.envs.fit_ratings as fit_ratings
+    import banditsim.envs.ratings_log as ratings_log
 
     if os.environ.get("BANDITSIM_TEST_NO_MEMO"):
         assert not hasattr(fit_ratings.fit_tastes, "memo_stats")
@@ -123,8 +123,8 @@ def test_the_taste_fit_is_memoised_unless_it_shows_progress(monkeypatch):
 def test_a_replaced_knob_or_function_of_the_fit_is_never_served_from_the_memo(monkeypatch):
     """test_ratings_population's Gram-block test fits twice with equal arguments, the second time with
     a smaller GRAM_BYTES: both must really run (the memo must not hand back the first fit)."""
-    import envs.fit_ratings as fit_ratings
-    import envs.text_mf as text_mf
+    import banditsim.envs.fit_ratings as fit_ratings
+    import banditsim.envs.text_mf as text_mf
 
     if os.environ.get("BANDITSIM_TEST_NO_MEMO"):
         return

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.feedback_kinds import CLICK, FEEDBACK_KINDS, KINDS, NEGATIVE_CODES, POSITIVE_CODES
-from sim.metrics.diversity import intra_list_distance
-from sim.metrics.exposure import coverage, gini, novelty
-from sim.metrics.ranking import RECALL_POOL, hit_at_1, ndcg_at_k, precision_at_k, rank_percentile, recall_at_k
-from sim.metrics.cell_state import TRUTH_EVERY
-from sim.metrics.registry import register_metric
+from banditsim.envs.feedback_kinds import CLICK, FEEDBACK_KINDS, KINDS, NEGATIVE_CODES, POSITIVE_CODES
+from banditsim.sim.metrics.diversity import intra_list_distance
+from banditsim.sim.metrics.exposure import coverage, gini, novelty
+from banditsim.sim.metrics.ranking import RECALL_POOL, hit_at_1, ndcg_at_k, precision_at_k, rank_percentile, recall_at_k
+from banditsim.sim.metrics.cell_state import TRUTH_EVERY
+from banditsim.sim.metrics.registry import register_metric
 
 _POS, _NEG = np.array(POSITIVE_CODES), np.array(NEGATIVE_CODES)
 

@@ -6,14 +6,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.metrics.diversity import mean_pair_distance, unit
+from banditsim.sim.metrics.diversity import mean_pair_distance, unit
 
 TRUTH_EVERY = 20
 """The truth-ranking metrics (NDCG/precision/recall@k, true-rank percentile) need the exact
 expected reward of every item for every user, (B × n_items) values: they are computed on steps
 TRUTH_EVERY − 1, 2·TRUTH_EVERY − 1, … (19, 39, …: a fixed subsample, the same for every agent and
 seed, never the uninformed first step), which keeps the cost of all metrics under 10% of a run at
-n_users = 1,024 (``python -m sim.metrics.cost``). A run shorter than TRUTH_EVERY steps has none of
+n_users = 1,024 (``python -m banditsim.sim.metrics.cost``). A run shorter than TRUTH_EVERY steps has none of
 them. hit@1 is exact on every step."""
 
 
@@ -132,7 +132,7 @@ class StepView:
 def make_cell_state(item_vectors: np.ndarray, slate_size: int, rewards: np.ndarray, n_users: int,
                     population=None, categories=None, category_names=(), popularity=None) -> CellState:
     """A fresh :class:`CellState` (unit item vectors, segments of ``population``)."""
-    from sim.metrics.segments import segment_groups
+    from banditsim.sim.metrics.segments import segment_groups
 
     return CellState(unit_items=unit(item_vectors), slate_size=slate_size, rewards=np.asarray(rewards, float),
                      n_users=n_users, popularity=popularity,

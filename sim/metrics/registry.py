@@ -7,7 +7,7 @@ a mean with a 95% Student-t interval (:func:`sim.intervals.mean_ci`).
 
 Adding a metric is one function and one line::
 
-    from sim.metrics import register_metric
+    from banditsim.sim.metrics import register_metric
 
     def _long_items(v):                     # v: sim.metrics.StepView of one step
         return (v.result.kind == 5).astype(float)   # (B,) per user row, or a float for the step

@@ -14,15 +14,15 @@ from functools import lru_cache
 
 import numpy as np
 
-from envs.feedback_kinds import KINDS, reward_vector
-from sim.metrics.cell_state import StepView, Truth, is_truth_step, make_cell_state
-from sim.metrics.exposure import group_shares, popularity_deciles, ratings_popularity
-from sim.metrics.registry import METRICS
+from banditsim.envs.feedback_kinds import KINDS, reward_vector
+from banditsim.sim.metrics.cell_state import StepView, Truth, is_truth_step, make_cell_state
+from banditsim.sim.metrics.exposure import group_shares, popularity_deciles, ratings_popularity
+from banditsim.sim.metrics.registry import METRICS
 
 
 @lru_cache(maxsize=4)
 def _movielens_counts(item_ids: tuple) -> np.ndarray:
-    from envs.fit_ratings import read_movielens_ratings
+    from banditsim.envs.fit_ratings import read_movielens_ratings
 
     r = read_movielens_ratings(list(item_ids))
     return np.bincount(r.item, minlength=len(item_ids))

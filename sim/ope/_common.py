@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.ope.log import BanditLog, OPEInputError
+from banditsim.sim.ope.log import BanditLog, OPEInputError
 
 
 def at_position(arr: np.ndarray, position: np.ndarray) -> np.ndarray:
@@ -89,7 +89,7 @@ def cross_fitted_rewards(log: BanditLog, cluster=None, model=None) -> np.ndarray
     ``RidgeRewardModel()``) fitted on the other folds. Compute once, reuse for every target."""
     import copy
 
-    from sim.ope.reward_model import RidgeRewardModel
+    from banditsim.sim.ope.reward_model import RidgeRewardModel
 
     model = RidgeRewardModel() if model is None else model
     folds = cross_fit_folds(log.n_rounds, cluster)
@@ -110,7 +110,7 @@ def model_terms(log: BanditLog, action_dist: np.ndarray, estimated_rewards, rewa
     predicted by a model fitted on the other, so ``q_hat`` of a row never saw that row's reward
     and DR's interval is not narrowed by the model's overfit.
     """
-    from sim.ope.reward_model import RidgeRewardModel
+    from banditsim.sim.ope.reward_model import RidgeRewardModel
 
     pi_pos = at_position(action_dist, log.position)
     rows = np.arange(log.n_rounds)

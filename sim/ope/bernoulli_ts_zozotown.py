@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.ope.log import OPEInputError
+from banditsim.sim.ope.log import OPEInputError
 
 ZOZOTOWN_CAMPAIGNS = ("all", "men", "women")
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.ope._common import cross_fitted_rewards
-from sim.ope.diagnostics import weight_diagnostics
-from sim.ope.direct import direct_method
-from sim.ope.doubly_robust import doubly_robust
-from sim.ope.ipw import ips, snips
-from sim.ope.switch_dr import switch_dr
+from banditsim.sim.ope._common import cross_fitted_rewards
+from banditsim.sim.ope.diagnostics import weight_diagnostics
+from banditsim.sim.ope.direct import direct_method
+from banditsim.sim.ope.doubly_robust import doubly_robust
+from banditsim.sim.ope.ipw import ips, snips
+from banditsim.sim.ope.switch_dr import switch_dr
 
 ESTIMATORS = ("ips", "snips", "dm", "dr", "switch_dr")
 _MODEL_BASED = ("dm", "dr", "switch_dr")

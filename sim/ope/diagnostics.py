@@ -40,7 +40,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from sim.ope.intervals import cluster_sums
+from banditsim.sim.ope.intervals import cluster_sums
 
 SUPPORT_MIN = 0.99
 ESS_MIN = 100.0

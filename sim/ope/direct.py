@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.ope._common import model_terms
-from sim.ope.intervals import Estimate, make_estimate
-from sim.ope.log import BanditLog, check_action_dist
+from banditsim.sim.ope._common import model_terms
+from banditsim.sim.ope.intervals import Estimate, make_estimate
+from banditsim.sim.ope.log import BanditLog, check_action_dist
 
 
 def direct_method(

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import norm, poisson, t as student_t
 
-from sim.ope.log import OPEInputError
+from banditsim.sim.ope.log import OPEInputError
 
 INTERVAL_KINDS = ("clt", "bootstrap")
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.ope.log import BanditLog, OPEInputError
+from banditsim.sim.ope.log import BanditLog, OPEInputError
 
 FORMATS = (".parquet", ".csv", ".npz")
 REQUIRED = ("action", "pscore", "reward")
@@ -52,7 +52,7 @@ class LoadedLog:
         """(n,) int64 decision step of each row: the ``step`` column, or the row index without one.
 
         >>> import numpy as np
-        >>> from sim.ope.log import BanditLog
+        >>> from banditsim.sim.ope.log import BanditLog
         >>> log = BanditLog(n_actions=2, action=np.array([0, 1]), reward=np.array([1.0, 0.0]), pscore=np.array([.5, .5]))
         >>> LoadedLog(log, None).steps().tolist(), LoadedLog(log, None, step=np.array([3.0, 3.0])).steps().tolist()
         ([0, 1], [3, 3])

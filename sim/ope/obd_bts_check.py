@@ -19,7 +19,7 @@ leaves a Monte-Carlo error of 0.0049 (0.4%) on 1.198; the default here, ``n_sim=
 the log is far larger (95% interval about 0.19 to 2.21 for ``all``): the check pins the
 arithmetic to obp's, it does not show that BTS beats random.
 
-Run ``python -m sim.ope.obd_bts_check [--n-sim N] [--seed S] [campaign ...]``.
+Run ``python -m banditsim.sim.ope.obd_bts_check [--n-sim N] [--seed S] [campaign ...]``.
 """
 
 from __future__ import annotations
@@ -31,12 +31,12 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.ope.bernoulli_ts_zozotown import ZOZOTOWN_CAMPAIGNS, load_zozotown_prior, sample_bernoulli_ts_slates
-from sim.ope.bernoulli_ts_zozotown import slate_action_dist
-from sim.ope.intervals import Estimate, make_estimate
-from sim.ope.ipw import ips
-from sim.ope.log import BanditLog, OPEInputError
-from sim.ope.open_bandit_dataset import load_open_bandit_dataset, on_policy_value
+from banditsim.sim.ope.bernoulli_ts_zozotown import ZOZOTOWN_CAMPAIGNS, load_zozotown_prior, sample_bernoulli_ts_slates
+from banditsim.sim.ope.bernoulli_ts_zozotown import slate_action_dist
+from banditsim.sim.ope.intervals import Estimate, make_estimate
+from banditsim.sim.ope.ipw import ips
+from banditsim.sim.ope.log import BanditLog, OPEInputError
+from banditsim.sim.ope.open_bandit_dataset import load_open_bandit_dataset, on_policy_value
 
 # obp 0.4.1 README, "relative_policy_value_of_bernoulli_ts" (BernoulliTS, ZOZOTOWN prior, IPW)
 OBP_README_RELATIVE_VALUE = {"all": 1.198}
@@ -105,7 +105,7 @@ def bts_relative_value(
 
 def main(argv: list[str] | None = None) -> int:
     """Print the check for the given campaigns (default: all three); exit 2 on bad input."""
-    parser = argparse.ArgumentParser(prog="python -m sim.ope.obd_bts_check", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m banditsim.sim.ope.obd_bts_check", description=__doc__.split("\n")[0])
     parser.add_argument("campaigns", nargs="*", default=list(ZOZOTOWN_CAMPAIGNS))
     parser.add_argument("--n-sim", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=12345)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.ope.log import BanditLog, OPEInputError
+from banditsim.sim.ope.log import BanditLog, OPEInputError
 
 _REQUIRED = ("n_actions", "action", "reward", "pscore")
 

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.ope.bernoulli_ts_zozotown import bernoulli_ts_action_dist, load_zozotown_prior
-from sim.ope.doubly_robust import doubly_robust
-from sim.ope.intervals import Estimate, make_estimate
-from sim.ope.ipw import ips, snips
-from sim.ope.log import BanditLog, OPEInputError
+from banditsim.sim.ope.bernoulli_ts_zozotown import bernoulli_ts_action_dist, load_zozotown_prior
+from banditsim.sim.ope.doubly_robust import doubly_robust
+from banditsim.sim.ope.intervals import Estimate, make_estimate
+from banditsim.sim.ope.ipw import ips, snips
+from banditsim.sim.ope.log import BanditLog, OPEInputError
 
 OBD_POLICIES = ("random", "bts")
 OBD_CAMPAIGNS = ("all", "men", "women")

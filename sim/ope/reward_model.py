@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.ope.log import BanditLog, OPEInputError
+from banditsim.sim.ope.log import BanditLog, OPEInputError
 
 FEATURE_MAPS = ("onehot", "action_context")
 

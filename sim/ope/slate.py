@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.ope.intervals import Estimate, make_estimate
-from sim.ope.log import OPEInputError, _float_vector, _int_vector, check_pscore
+from banditsim.sim.ope.intervals import Estimate, make_estimate
+from banditsim.sim.ope.log import OPEInputError, _float_vector, _int_vector, check_pscore
 
 
 @dataclass(frozen=True, eq=False)

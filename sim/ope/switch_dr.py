@@ -29,9 +29,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from sim.ope.doubly_robust import dr_terms
-from sim.ope.intervals import Estimate, cluster_sums, make_estimate
-from sim.ope.log import BanditLog, OPEInputError, check_action_dist
+from banditsim.sim.ope.doubly_robust import dr_terms
+from banditsim.sim.ope.intervals import Estimate, cluster_sums, make_estimate
+from banditsim.sim.ope.log import BanditLog, OPEInputError, check_action_dist
 
 TAU_QUANTILES = (0.5, 0.75, 0.9, 0.95, 0.99, 0.999)
 

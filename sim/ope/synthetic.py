@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.ope.log import BanditLog, OPEInputError
+from banditsim.sim.ope.log import BanditLog, OPEInputError
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:

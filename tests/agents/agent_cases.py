@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents import AGENTS, KIND_VALUES, Context, Feedback
+from banditsim.agents import AGENTS, KIND_VALUES, Context, Feedback
 
 CASES = [(name, dict(cls.test_params)) for name, cls in sorted(AGENTS.items())] + [
     ("linucb", {"mode": "shared"}),

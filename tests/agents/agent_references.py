@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize, special, stats
 
-from agents import Context, Feedback, make_agent
+from banditsim.agents import Context, Feedback, make_agent
 
 # ---------------------------------------------------------------- index agents
 

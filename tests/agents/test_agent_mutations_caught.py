@@ -18,12 +18,12 @@ from agent_references import (
     check_ucb1,
 )
 
-import agents.beta_ts as beta_ts
-import agents.kl_ucb as kl_ucb
-from agents.dirichlet_ts import DirichletTSAgent
-from agents.epsilon_greedy import EpsilonGreedyAgent
-from agents.linucb import LinUCBAgent
-from agents.ucb1 import UCB1Agent
+import banditsim.agents.beta_ts as beta_ts
+import banditsim.agents.kl_ucb as kl_ucb
+from banditsim.agents.dirichlet_ts import DirichletTSAgent
+from banditsim.agents.epsilon_greedy import EpsilonGreedyAgent
+from banditsim.agents.linucb import LinUCBAgent
+from banditsim.agents.ucb1 import UCB1Agent
 
 
 def _beta_draws_with(transform):
@@ -68,7 +68,7 @@ def test_kl_ucb_with_a_wrong_divergence_is_caught(monkeypatch):
 
 
 def test_lin_ts_draws_without_square_root_are_caught(monkeypatch):
-    from agents._linear_agent import LinearModelMixin
+    from banditsim.agents._linear_agent import LinearModelMixin
 
     def sampler(self, rows, scale):
         mean, quad = self._mean_and_quad(rows)

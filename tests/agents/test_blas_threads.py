@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from agents import Context, Feedback, make_agent
-from agents._blas_threads import one_blas_thread
+from banditsim.agents import Context, Feedback, make_agent
+from banditsim.agents._blas_threads import one_blas_thread
 
 
 def _blas_threads() -> list[int]:
@@ -244,7 +244,7 @@ def test_a_forked_child_restores_what_other_threads_had_limited():
 
 
 def test_the_twins_share_their_code():
-    """envs.blas_threads is agents._blas_threads but for its docstring and LIMIT_TORCH."""
+    """banditsim.envs.blas_threads is agents._blas_threads but for its docstring and LIMIT_TORCH."""
     root = Path(__file__).resolve().parents[2]
 
     def code(path):

@@ -8,7 +8,7 @@ import torch
 from agent_cases import CASE_IDS, CASES, N_ARMS, make_context, random_feedback
 from scipy.stats import chi2_contingency
 
-from agents import AGENTS, Context, Decision, Feedback, make_agent
+from banditsim.agents import AGENTS, Context, Decision, Feedback, make_agent
 
 cases = pytest.mark.parametrize("name,params", CASES, ids=CASE_IDS)
 

@@ -8,8 +8,8 @@ from agent_cases import ARM_FEATURES, CASES, N_ARMS, make_context
 from agent_references import LAI_ROBBINS_P, bernoulli_regret, check_lai_robbins_band
 from scipy import integrate, optimize, stats
 
-from agents import Context, Feedback, make_agent
-from agents.kl_ucb import bernoulli_kl, kl_upper_bound
+from banditsim.agents import Context, Feedback, make_agent
+from banditsim.agents.kl_ucb import bernoulli_kl, kl_upper_bound
 
 
 def test_beta_counts_equal_closed_form():

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from agent_cases import ARM_FEATURES, N_ARMS, make_context
 
-from agents import Context, Feedback, make_agent
+from banditsim.agents import Context, Feedback, make_agent
 
 
 

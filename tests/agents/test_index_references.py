@@ -14,7 +14,7 @@ from agent_references import (
     ucb1_index,
 )
 
-from agents.kl_ucb import bernoulli_kl
+from banditsim.agents.kl_ucb import bernoulli_kl
 
 
 @pytest.mark.parametrize("c", [0.0, 0.7, 2.0])

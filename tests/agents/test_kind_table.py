@@ -1,7 +1,7 @@
 """agents may not import envs, so agents.feedback_kinds is a copy of the one kind table: it must equal it."""
 
-from agents.feedback_kinds import KIND_NAMES, KIND_VALUES
-from envs.feedback_kinds import DEFAULT_REWARDS, FEEDBACK_KINDS, KINDS
+from banditsim.agents.feedback_kinds import KIND_NAMES, KIND_VALUES
+from banditsim.envs.feedback_kinds import DEFAULT_REWARDS, FEEDBACK_KINDS, KINDS
 
 
 def test_agents_copy_equals_the_envs_table():

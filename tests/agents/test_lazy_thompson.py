@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy import integrate, special, stats
 
-from agents import KIND_VALUES, Context, Feedback, make_agent
-from agents._beta_tail import beta_above, beta_below, tail_after_step, upper_tail
-from agents._greedy import argmax_random_ties, pick_among_ties
+from banditsim.agents import KIND_VALUES, Context, Feedback, make_agent
+from banditsim.agents._beta_tail import beta_above, beta_below, tail_after_step, upper_tail
+from banditsim.agents._greedy import argmax_random_ties, pick_among_ties
 
 
 def _win_probabilities(alpha, beta, allowed=None):

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from agents import Context, Feedback, make_agent
+from banditsim.agents import Context, Feedback, make_agent
 
 pytest.importorskip("torch")
 
@@ -56,7 +56,7 @@ def test_backend_and_device_are_validated():
 
 def test_numpy_backend_does_not_import_torch():
     code = ("import sys, numpy as np; import agents; before = 'torch' in sys.modules; "
-            "from agents import Context, Feedback, make_agent; "
+            "from banditsim.agents import Context, Feedback, make_agent; "
             "a = make_agent('lin_ts', 3, random_state=0, n_propensity_draws=4); "
             "ctx = Context(features=np.ones((2, 2))); a.update(ctx, a.act(ctx), Feedback(reward=[1.0, 0.0])); "
             "assert ('torch' in sys.modules) == before, 'the numpy backend imported torch'")
@@ -65,8 +65,8 @@ def test_numpy_backend_does_not_import_torch():
 
 @pytest.mark.parametrize("n_rows", [1, 4, 200])  # solves with L / Σ path / de-duplicated rows
 def test_torch_shared_posterior_matches_numpy(n_rows):
-    from agents._shared_posterior import SharedLinearPosterior
-    from agents._torch_shared import TorchSharedPosterior
+    from banditsim.agents._shared_posterior import SharedLinearPosterior
+    from banditsim.agents._torch_shared import TorchSharedPosterior
 
     rng = np.random.default_rng(8)
     dx, dz = 5, 6
@@ -99,7 +99,7 @@ def test_neural_linear_ts_last_layer_is_the_ridge_posterior_of_its_features(retr
     import torch
     from scipy import stats
 
-    from agents.neural_linear_ts import NeuralLinearTSAgent
+    from banditsim.agents.neural_linear_ts import NeuralLinearTSAgent
 
     rng = np.random.default_rng(3)
     items = rng.normal(size=(6, 4))

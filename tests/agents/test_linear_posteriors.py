@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents._disjoint_posterior import DisjointLinearPosterior
-from agents._selection import gaussian_win_probability
-from agents._shared_posterior import SharedLinearPosterior
-from agents._win_probability import GaussianWinProbability
+from banditsim.agents._disjoint_posterior import DisjointLinearPosterior
+from banditsim.agents._selection import gaussian_win_probability
+from banditsim.agents._shared_posterior import SharedLinearPosterior
+from banditsim.agents._win_probability import GaussianWinProbability
 
 
 def _collinear(rng, n, eps):
@@ -109,7 +109,7 @@ def test_fast_win_probability_equals_reference():
 
 
 def test_shared_thompson_decisions_follow_the_posterior():
-    from agents import Context, Feedback, make_agent
+    from banditsim.agents import Context, Feedback, make_agent
 
     rng = np.random.default_rng(5)
     items = rng.normal(size=(6, 3))

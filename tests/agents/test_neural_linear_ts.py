@@ -10,10 +10,10 @@ import pytest
 import torch
 from scipy import stats
 
-import agents._neural_draws as neural_draws
-from agents import Context, Feedback, make_agent
-from agents._neural_net import RowLayout, Weights, all_item_features, pair_features
-from agents.neural_linear_ts import NeuralLinearTSAgent
+import banditsim.agents._neural_draws as neural_draws
+from banditsim.agents import Context, Feedback, make_agent
+from banditsim.agents._neural_net import RowLayout, Weights, all_item_features, pair_features
+from banditsim.agents.neural_linear_ts import NeuralLinearTSAgent
 
 torch.set_num_threads(1)
 SMALL = {"hidden_size": 8, "retrain_every": 8, "n_train_steps": 2, "buffer_size": 64, "n_propensity_draws": 64}

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents import Context, Feedback, _one_row, make_agent
-from agents.feedback_kinds import KIND_VALUES
+from banditsim.agents import Context, Feedback, _one_row, make_agent
+from banditsim.agents.feedback_kinds import KIND_VALUES
 
 N_KINDS = len(KIND_VALUES)
 

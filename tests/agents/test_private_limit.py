@@ -13,7 +13,7 @@ import pytest
 from scipy import stats
 from test_drift_agents import linear_regret
 
-from agents import Context, Feedback, make_agent
+from banditsim.agents import Context, Feedback, make_agent
 
 
 @pytest.fixture(autouse=True, scope="module")

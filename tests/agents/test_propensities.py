@@ -8,8 +8,8 @@ from scipy import integrate, special, stats
 
 from agent_references import reference_scores
 
-from agents import Context, Feedback, make_agent
-from agents._selection import gaussian_win_probability, pooled_propensities
+from banditsim.agents import Context, Feedback, make_agent
+from banditsim.agents._selection import gaussian_win_probability, pooled_propensities
 
 
 def _brute_force(pool, group, mask, k, n_rows):

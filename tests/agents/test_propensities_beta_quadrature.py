@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
-from agents import Context, Feedback, make_agent
-from agents._beta_win_probability import beta_win_probability
+from banditsim.agents import Context, Feedback, make_agent
+from banditsim.agents._beta_win_probability import beta_win_probability
 
 
 def grid_probabilities(a, b, allowed=None, lo=-60.0, hi=30.0, n=60_001):
@@ -229,11 +229,11 @@ def test_a_posterior_changed_in_every_arm_is_drawn_in_full_and_stays_exact():
 @pytest.mark.parametrize("rungs", ["fitted", "above every draw", "below most arms"])
 @pytest.mark.parametrize("masked", [False, True])
 def test_ladder_winners_follow_the_exact_probabilities_in_every_branch(rungs, masked, monkeypatch):
-    """agents._ladder_sampler: winners against the grid, for the general path (many rows at once)
+    """banditsim.agents._ladder_sampler: winners against the grid, for the general path (many rows at once)
     and the one-row path, with the fitted rungs, with rungs so high that rows fall through all of
     them (every allowed arm's quantile), and so low that many arms tie above the first."""
-    from agents import _one_row
-    from agents._ladder_sampler import LadderSampler, _tails
+    from banditsim.agents import _one_row
+    from banditsim.agents._ladder_sampler import LadderSampler, _tails
 
     rng = np.random.default_rng(12)
     n_arms = 50

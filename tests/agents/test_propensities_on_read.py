@@ -4,7 +4,7 @@ whether propensities were read, and a late read sees the posterior the agent act
 import numpy as np
 import pytest
 
-from agents import Context, Feedback, make_agent
+from banditsim.agents import Context, Feedback, make_agent
 
 CONTEXT_FREE = ["beta_ts", "gaussian_ts", "dirichlet_ts"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from envs.clusters import cluster_population
+from banditsim.envs.clusters import cluster_population
 
 
 @pytest.fixture(scope="session")

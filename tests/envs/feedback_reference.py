@@ -15,12 +15,12 @@ from dataclasses import replace
 import numpy as np
 from scipy import stats
 
-from envs.clusters import cluster_population
-from envs.dynamics import Blocking, Drift, Fatigue, Patience
-from envs.feedback_kinds import NEUTRAL, reward_vector
-from envs.slate_choice import CascadeChoice
-from envs.world import World
-from envs.world_config import WorldConfig
+from banditsim.envs.clusters import cluster_population
+from banditsim.envs.dynamics import Blocking, Drift, Fatigue, Patience
+from banditsim.envs.feedback_kinds import NEUTRAL, reward_vector
+from banditsim.envs.slate_choice import CascadeChoice
+from banditsim.envs.world import World
+from banditsim.envs.world_config import WorldConfig
 
 OFF = dict(fatigue=Fatigue(enabled=False), drift=Drift(enabled=False), blocking=Blocking(enabled=False),
            patience=Patience(enabled=False))

@@ -9,8 +9,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import envs  # noqa: F401  (registers the ids)
-from envs.vector_env import BanditVectorEnv
+import banditsim.envs  # noqa: F401  (registers the ids)
+from banditsim.envs.vector_env import BanditVectorEnv
 
 
 @pytest.fixture()

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-import envs  # noqa: F401  (registers the ids)
-from envs.dynamics import Patience, Returns
-from envs.feedback_kinds import BLOCK
-from envs.vector_env import BanditVectorEnv
-from envs.world_config import WorldConfig
-from envs.world_errors import ActionError
+import banditsim.envs  # noqa: F401  (registers the ids)
+from banditsim.envs.dynamics import Patience, Returns
+from banditsim.envs.feedback_kinds import BLOCK
+from banditsim.envs.vector_env import BanditVectorEnv
+from banditsim.envs.world_config import WorldConfig
+from banditsim.envs.world_errors import ActionError
 
 torch.set_num_threads(1)
 

@@ -22,12 +22,12 @@ import numpy as np
 import pytest
 import torch
 
-from envs.clusters import cluster_population
-from envs.dynamics import Blocking, Drift, Fatigue, Patience
-from envs.feedback_kinds import NEUTRAL
-from envs.population import unit_rows
-from envs.world import World
-from envs.world_config import WorldConfig
+from banditsim.envs.clusters import cluster_population
+from banditsim.envs.dynamics import Blocking, Drift, Fatigue, Patience
+from banditsim.envs.feedback_kinds import NEUTRAL
+from banditsim.envs.population import unit_rows
+from banditsim.envs.world import World
+from banditsim.envs.world_config import WorldConfig
 
 torch.set_num_threads(1)
 
@@ -50,7 +50,7 @@ def _clusters(x):
 
 def _personas(x):
     """Persona-like: tastes are embeddings too, so they share the catalog's direction (θ·ĉ ≈ 0.5)."""
-    from envs.personas import persona_population
+    from banditsim.envs.personas import persona_population
 
     rng = np.random.default_rng(3)
     vecs = unit_rows(np.r_[[1.1] + [0] * (DIM - 1)] + rng.normal(size=(8, DIM)) / np.sqrt(DIM))
@@ -59,7 +59,7 @@ def _personas(x):
 
 def _fitted(x):
     """Tastes and item positions fitted on ratings (as MovieLens): synthetic 1-5 star ratings."""
-    from envs.fit_ratings import Ratings, fit_tastes, population_from_fit
+    from banditsim.envs.fit_ratings import Ratings, fit_tastes, population_from_fit
 
     rng = np.random.default_rng(4)
     n_users = 80
@@ -162,7 +162,7 @@ def _brute_best(w):
 def gram(request, monkeypatch):
     """Drift's Gram entries from the column cache, or computed directly (a cache budget of 0)."""
     if request.param == "direct":
-        monkeypatch.setattr("envs.world._GRAM_CACHE_BYTES", 0)
+        monkeypatch.setattr("banditsim.envs.world._GRAM_CACHE_BYTES", 0)
     return request.param
 
 
@@ -240,8 +240,8 @@ def test_a_centred_catalog_gives_the_plain_rule():
 def test_taste_rows_pull_with_a_direction_term_equals_the_formula(backend):
     """TasteRows.pull's u term (v ← v + (η/m)·x_j + (γ/m)·u) over many steps, through the scale's
     fold-backs, equals (θ + η·x_j + γ·u)/‖…‖ in float64; dot_vector is θ·u row by row."""
-    from envs.backend import Backend
-    from envs.taste_rows import TasteRows
+    from banditsim.envs.backend import Backend
+    from banditsim.envs.taste_rows import TasteRows
 
     be = Backend(backend)
     rng = np.random.default_rng(9)

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from envs.backend import Backend
-from envs.blas_threads import one_blas_thread
-from envs.dynamics import Fatigue, FatigueState, near_duplicates
-from envs.feedback import (
+from banditsim.envs.backend import Backend
+from banditsim.envs.blas_threads import one_blas_thread
+from banditsim.envs.dynamics import Fatigue, FatigueState, near_duplicates
+from banditsim.envs.feedback import (
     FeedbackModel,
     expected_reward,
     expected_reward_scaled,
@@ -14,8 +14,8 @@ from envs.feedback import (
     sample_kinds_scaled,
     scaled_cuts,
 )
-from envs.feedback_kinds import reward_vector
-from envs.taste_rows import TasteRows
+from banditsim.envs.feedback_kinds import reward_vector
+from banditsim.envs.taste_rows import TasteRows
 
 BACKENDS = ["numpy", "torch"]
 

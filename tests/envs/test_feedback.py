@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from envs.errors import BanditsimError
-from envs.feedback import FeedbackModel, expected_reward, kind_probabilities, sample_kinds
-from envs.feedback_kinds import DEFAULT_REWARDS, KINDS, reward_vector
-from envs.world_errors import FeedbackKindError
+from banditsim.envs.errors import BanditsimError
+from banditsim.envs.feedback import FeedbackModel, expected_reward, kind_probabilities, sample_kinds
+from banditsim.envs.feedback_kinds import DEFAULT_REWARDS, KINDS, reward_vector
+from banditsim.envs.world_errors import FeedbackKindError
 
 
 def _cuts(n):

@@ -3,12 +3,12 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-import envs  # noqa: F401  (registers the ids)
-from envs.registration import ENV_IDS
-from envs.vector_env import BanditVectorEnv
-from envs.world import World
-from envs.world_config import WorldConfig
-from envs.world_errors import ActionError
+import banditsim.envs  # noqa: F401  (registers the ids)
+from banditsim.envs.registration import ENV_IDS
+from banditsim.envs.vector_env import BanditVectorEnv
+from banditsim.envs.world import World
+from banditsim.envs.world_config import WorldConfig
+from banditsim.envs.world_errors import ActionError
 
 
 @pytest.fixture()
@@ -63,7 +63,7 @@ def test_env_and_batched_core_give_same_numbers(kw):
 
 
 def test_truncated_at_max_steps(small_items, small_population):
-    from envs.dynamics import Blocking, Patience
+    from banditsim.envs.dynamics import Blocking, Patience
 
     # blocking off: showing item 0 again after a block would be refused and not count (envs.action_masks)
     env = gym.make("banditsim/Recommend-v0", item_vectors=small_items, population=small_population,

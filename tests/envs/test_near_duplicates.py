@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import envs.dynamics as dynamics
-from envs.dynamics import Fatigue, near_duplicates
+import banditsim.envs.dynamics as dynamics
+from banditsim.envs.dynamics import Fatigue, near_duplicates
 
 
 def _unit(rng, n, d, dup):

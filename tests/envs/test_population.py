@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from envs.clusters import cluster_population
-from envs.personas import persona_population, read_persona_file
-from envs.population import check_item_vectors
-from envs.world_errors import ItemVectorError, PersonaError
+from banditsim.envs.clusters import cluster_population
+from banditsim.envs.personas import persona_population, read_persona_file
+from banditsim.envs.population import check_item_vectors
+from banditsim.envs.world_errors import ItemVectorError, PersonaError
 
 
 def test_persona_file_with_empty_line_names_the_line(tmp_path):
@@ -70,7 +70,7 @@ def test_movielens_fit_beats_popularity_and_random(movielens_vectors):
 
 
 def test_movielens_population_features_are_demographics(movielens_vectors):
-    from envs.fit_ratings import movielens_population
+    from banditsim.envs.fit_ratings import movielens_population
 
     pop = movielens_population(movielens_vectors)
     assert pop.n_users == 943 and pop.features.shape == (943, 24)

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from envs.dynamics import Fatigue, Patience, Returns
-from envs.feedback_kinds import BLOCK
-from envs.world import World
-from envs.world_config import WorldConfig
-from envs.world_errors import ActionError
+from banditsim.envs.dynamics import Fatigue, Patience, Returns
+from banditsim.envs.feedback_kinds import BLOCK
+from banditsim.envs.world import World
+from banditsim.envs.world_config import WorldConfig
+from banditsim.envs.world_errors import ActionError
 
 torch.set_num_threads(1)
 

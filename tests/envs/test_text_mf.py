@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from envs.fit_ratings import Ratings
+from banditsim.envs.fit_ratings import Ratings
 
 
 @pytest.fixture(autouse=True)
@@ -37,7 +37,7 @@ def _text_log(n_users=240, n_items=150, per_user=45, d=24, k=6, offset_sd=0.6, s
 
 
 def _user_auc(test, score, tau_neg=2.5, tau_pos=3.5):
-    from sim.fidelity import grouped_auc
+    from banditsim.sim.fidelity import grouped_auc
 
     keep = (test.rating > tau_pos) | (test.rating < tau_neg)
     auc, ok = grouped_auc(test.user[keep], score[keep], test.rating[keep] > tau_pos)
@@ -45,7 +45,7 @@ def _user_auc(test, score, tau_neg=2.5, tau_pos=3.5):
 
 
 def _predict(fit, users, items):
-    from envs.text_mf import predict_text_mf
+    from banditsim.envs.text_mf import predict_text_mf
 
     return predict_text_mf({**fit, **fit["latent"]}, users, items)
 
@@ -53,9 +53,9 @@ def _predict(fit, users, items):
 def test_known_text_model_beats_biases_and_approaches_the_truth():
     """Warm rows: text-MF well above biases-only and within 0.03 of the true model's own AUC;
     it beats the text-only fit of the old model (no offsets) because the truth has offsets."""
-    from envs.fit_baselines import fit_biases, predict
-    from envs.fit_ratings import fit_tastes
-    from sim.fidelity import holdout_split
+    from banditsim.envs.fit_baselines import fit_biases, predict
+    from banditsim.envs.fit_ratings import fit_tastes
+    from banditsim.sim.fidelity import holdout_split
 
     ratings, x, truth = _text_log()
     train, test = holdout_split(ratings, 0.2, seed=0)
@@ -74,8 +74,8 @@ def test_known_text_model_beats_biases_and_approaches_the_truth():
 def test_cold_items_are_scored_by_text_above_popularity():
     """Items whose rows are all held out: only the text map can tell them apart (per user), and it does,
     close to what the true map would give; popularity and biases are flat on them (AUC 0.5)."""
-    from envs.fit_ratings import fit_tastes
-    from sim.fidelity import cold_item_split
+    from banditsim.envs.fit_ratings import fit_tastes
+    from banditsim.sim.fidelity import cold_item_split
 
     ratings, x, truth = _text_log(n_items=200, seed=1)
     train, test, cold = cold_item_split(ratings, 0.2, seed=0)
@@ -93,7 +93,7 @@ def test_cold_items_are_scored_by_text_above_popularity():
 
 
 def _fitted_population(n_items=60, seed=2):
-    from envs.fit_ratings import fit_tastes, population_from_fit
+    from banditsim.envs.fit_ratings import fit_tastes, population_from_fit
 
     ratings, x, _ = _text_log(n_users=80, n_items=n_items, per_user=30, d=16, k=5, seed=seed)
     fit = fit_tastes(x, ratings, dim=5)
@@ -105,9 +105,9 @@ def _fitted_population(n_items=60, seed=2):
 def test_world_expected_utility_is_the_fitted_prediction():
     """The world's exact utility κ_u θ_u·y_i + b_u + b_i of every (person, item) equals the fitted
     model's predicted rating; agents still see the text vectors; items released mid-run too."""
-    from envs.dynamics import Fatigue
-    from envs.world import World
-    from envs.world_config import WorldConfig
+    from banditsim.envs.dynamics import Fatigue
+    from banditsim.envs.world import World
+    from banditsim.envs.world_config import WorldConfig
 
     pop, x, fit, pred = _fitted_population()
     assert np.abs(pop.item_positions - x).max() > 0.05  # the fit moved the items off their text
@@ -127,7 +127,7 @@ def test_population_without_positions_is_unchanged_and_positions_are_checked():
     """A population without item positions scores the catalog's vectors; bad positions are refused."""
     from dataclasses import replace
 
-    from envs.world_errors import ItemVectorError, PopulationError
+    from banditsim.envs.world_errors import ItemVectorError, PopulationError
 
     pop, x, _, pred = _fitted_population(n_items=40, seed=3)
     plain = replace(pop, item_positions=None)
@@ -144,7 +144,7 @@ def test_population_without_positions_is_unchanged_and_positions_are_checked():
 def test_no_item_moves_when_the_map_is_the_texts_own_coordinates():
     """world_positions: items whose fitted vectors are their text's principal coordinates (no offset)
     sit exactly at their text vectors; tastes·positions + shift is w·v for any fit."""
-    from envs.text_mf import text_coordinates, world_positions
+    from banditsim.envs.text_mf import text_coordinates, world_positions
 
     rng = np.random.default_rng(4)
     x = rng.normal(size=(30, 10))
@@ -165,7 +165,7 @@ def test_grouped_ridge_memory_stays_bounded_on_a_huge_catalog():
     the peak traced allocation stays a small fraction of it, and the answer matches one big block."""
     import tracemalloc
 
-    from envs.grouped_ridge import grouped_ridge
+    from banditsim.envs.grouped_ridge import grouped_ridge
 
     rng = np.random.default_rng(5)
     n_items, k, n_rows = 200_000, 16, 400_000
@@ -188,8 +188,8 @@ def test_grouped_ridge_memory_stays_bounded_on_a_huge_catalog():
 def test_early_stopping_returns_the_best_sweep_and_equals_a_fit_of_that_length():
     """fit_text_mf with validation rows: the returned state is the sweep with the lowest validation RMSE,
     identical to a fit stopped there; fit_tastes' final fit uses the sweeps the validation chose."""
-    from envs.fit_ratings import fit_tastes, split_ratings
-    from envs.text_mf import fit_text_mf, predict_text_mf, text_coordinates
+    from banditsim.envs.fit_ratings import fit_tastes, split_ratings
+    from banditsim.envs.text_mf import fit_text_mf, predict_text_mf, text_coordinates
 
     ratings, x, _ = _text_log(n_users=120, n_items=80, per_user=12, d=16, k=5, seed=6)
     fit_part, held = split_ratings(ratings, 0.8, seed=0)
@@ -216,8 +216,8 @@ def test_early_stopping_returns_the_best_sweep_and_equals_a_fit_of_that_length()
 def test_without_validation_rows_the_middle_settings_and_every_sweep_are_kept():
     """Users with two rows each keep both (round(0.9·2) = 2), so there is no warm validation row: the
     middle text scale, every sweep; the fit still runs and scores every item."""
-    from envs.fit_ratings import fit_tastes
-    from envs.text_mf_choice import TEXT_SCALES
+    from banditsim.envs.fit_ratings import fit_tastes
+    from banditsim.envs.text_mf_choice import TEXT_SCALES
 
     ratings, x, _ = _text_log(n_users=60, n_items=30, per_user=2, d=8, k=3, seed=7)
     fit = fit_tastes(x, ratings, dim=3, n_iter=5)

@@ -13,15 +13,15 @@ import numpy as np
 import pytest
 import torch
 
-from envs.clusters import cluster_population
-from envs.dynamics import Patience, Returns
-from envs.feedback_kinds import NEUTRAL
-from envs.recommend_env import RecommendEnv, SlateEnv
-from envs.user_history import UserHistory
-from envs.vector_env import BanditVectorEnv
-from envs.world import World
-from envs.world_config import WorldConfig
-from envs.world_errors import WorldConfigError
+from banditsim.envs.clusters import cluster_population
+from banditsim.envs.dynamics import Patience, Returns
+from banditsim.envs.feedback_kinds import NEUTRAL
+from banditsim.envs.recommend_env import RecommendEnv, SlateEnv
+from banditsim.envs.user_history import UserHistory
+from banditsim.envs.vector_env import BanditVectorEnv
+from banditsim.envs.world import World
+from banditsim.envs.world_config import WorldConfig
+from banditsim.envs.world_errors import WorldConfigError
 
 torch.set_num_threads(1)
 

@@ -8,12 +8,12 @@ import dataclasses
 import numpy as np
 import torch
 
-from agents.registry import make_agent
-from agents.types import Context, Feedback
-from envs.clusters import cluster_population
-from envs.population import unit_rows
-from envs.world import World
-from envs.world_config import WorldConfig
+from banditsim.agents.registry import make_agent
+from banditsim.agents.types import Context, Feedback
+from banditsim.envs.clusters import cluster_population
+from banditsim.envs.population import unit_rows
+from banditsim.envs.world import World
+from banditsim.envs.world_config import WorldConfig
 
 torch.set_num_threads(1)
 

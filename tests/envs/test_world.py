@@ -1,12 +1,12 @@
 import numpy as np
 import pytest
 
-from envs.dynamics import Blocking, Drift, Fatigue, Patience, Returns
-from envs.feedback_kinds import BLOCK, NEUTRAL
-from envs.slate_choice import CascadeChoice
-from envs.world import World
-from envs.world_config import WorldConfig
-from envs.world_errors import ActionError, ItemVectorError
+from banditsim.envs.dynamics import Blocking, Drift, Fatigue, Patience, Returns
+from banditsim.envs.feedback_kinds import BLOCK, NEUTRAL
+from banditsim.envs.slate_choice import CascadeChoice
+from banditsim.envs.world import World
+from banditsim.envs.world_config import WorldConfig
+from banditsim.envs.world_errors import ActionError, ItemVectorError
 
 OFF = dict(fatigue=Fatigue(enabled=False), drift=Drift(enabled=False), blocking=Blocking(enabled=False),
            patience=Patience(enabled=False))
@@ -200,7 +200,7 @@ def test_add_items_extends_masks_and_ground_truth(small_items, small_population)
     th = w.theta()
     pop = small_population
     u = pop.taste_scale[w._tmpl, None] * (th @ w.item_vectors[60:].T) + pop.user_bias[w._tmpl, None]
-    from envs.feedback import expected_reward
+    from banditsim.envs.feedback import expected_reward
     ref = expected_reward(u, w._cuts[:, None, :] + 0 * u[..., None], w._temp[:, None] + 0 * u, w.rewards)
     np.testing.assert_allclose(er[:, 60:], ref, atol=1e-5)
     r = w.step(np.full(8, 62))
@@ -286,7 +286,7 @@ def gram(request, monkeypatch):
     """Drift's Gram entries from the column cache, or computed directly (as for catalogs whose
     columns would pass the cache's byte budget: a budget of 0 forces it here)."""
     if request.param == "direct":
-        monkeypatch.setattr("envs.world._GRAM_CACHE_BYTES", 0)
+        monkeypatch.setattr("banditsim.envs.world._GRAM_CACHE_BYTES", 0)
     return request.param
 
 
@@ -348,7 +348,7 @@ def test_add_items_to_a_catalog_smaller_than_the_candidate_list(small_items, sma
     if backend == "torch":
         pytest.importorskip("torch")
     # 20 items < 32 candidates: adding items grows the candidate lists (was a shape mismatch)
-    from envs.clusters import cluster_population
+    from banditsim.envs.clusters import cluster_population
 
     items = small_items[:20]
     pop = cluster_population(items, 30, n_clusters=3, seed=1)
@@ -371,8 +371,8 @@ def _low_rank_population(items, n_users=40, rank=5, seed=0):
     """A cluster population whose tastes are projected onto a rank-``rank`` subspace."""
     from dataclasses import replace
 
-    from envs.clusters import cluster_population
-    from envs.population import unit_rows
+    from banditsim.envs.clusters import cluster_population
+    from banditsim.envs.population import unit_rows
 
     pop = cluster_population(items, n_users, n_clusters=5, seed=seed)
     u = np.linalg.svd(pop.theta.astype(np.float64), full_matrices=False)[2][:rank].T

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from feedback_reference import check_cascade_positions, check_kind_frequencies
 
-import envs.world as world_module
-from envs.feedback_kinds import NEUTRAL
-from envs.slate_choice import CascadeChoice
+import banditsim.envs.world as world_module
+from banditsim.envs.feedback_kinds import NEUTRAL
+from banditsim.envs.slate_choice import CascadeChoice
 
 ORIGINAL = world_module.sample_kinds_scaled
 

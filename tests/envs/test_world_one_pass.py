@@ -10,11 +10,11 @@ outputs must not depend on which path computed them.
 import numpy as np
 import pytest
 
-from envs.backend import Backend
-from envs.dynamics import Drift
-from envs.taste_rows import TasteRows
-from envs.world import World
-from envs.world_config import WorldConfig
+from banditsim.envs.backend import Backend
+from banditsim.envs.dynamics import Drift
+from banditsim.envs.taste_rows import TasteRows
+from banditsim.envs.world import World
+from banditsim.envs.world_config import WorldConfig
 
 BACKENDS = ["numpy", "torch"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.ope import SlateLog, cascade_pscore
+from banditsim.sim.ope import SlateLog, cascade_pscore
 
 
 def make_slate_data(n_slates: int, n_items: int, len_list: int, reward_model: str, seed: int):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.ope.coverage import evaluate_session
-from sim.ope.sessions import SessionWorld, make_targets, population_value, session_log
+from banditsim.sim.ope.coverage import evaluate_session
+from banditsim.sim.ope.sessions import SessionWorld, make_targets, population_value, session_log
 
 N_REPS = 200
 ESTIMATORS = ("ips", "snips", "dr")

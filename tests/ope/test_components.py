@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.ope import (
+from banditsim.sim.ope import (
     RidgeRewardModel,
     bootstrap_interval,
     cascade_pscore,
@@ -34,7 +34,7 @@ def test_onehot_ridge_recovers_linear_rewards():
     pos = rng.integers(0, 2, n)
     beta = rng.normal(size=(2, k, d))
     r = np.einsum("nd,nd->n", x, beta[pos, a]) + 0.3 * pos
-    from sim.ope import BanditLog
+    from banditsim.sim.ope import BanditLog
     log = BanditLog(n_actions=k, action=a, reward=r, pscore=np.full(n, 1 / k), position=pos, context=x)
     q = RidgeRewardModel(ridge=1e-8).fit(log).predict(x)
     truth = np.einsum("nd,pkd->nkp", x, beta) + 0.3 * np.arange(2)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.ope import BanditLog, direct_method, doubly_robust, ips, snips, switch_dr
-from sim.ope._common import cross_fit_folds, cross_fitted_rewards
-from sim.ope.diagnostics import ESS_MIN, weight_diagnostics
-from sim.ope.intervals import Estimate, clt_interval, interval_covers
+from banditsim.sim.ope import BanditLog, direct_method, doubly_robust, ips, snips, switch_dr
+from banditsim.sim.ope._common import cross_fit_folds, cross_fitted_rewards
+from banditsim.sim.ope.diagnostics import ESS_MIN, weight_diagnostics
+from banditsim.sim.ope.intervals import Estimate, clt_interval, interval_covers
 
 
 def _deterministic_log(n=2_000, k=4, seed=0):

@@ -8,9 +8,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from sim.ope.log import OPEInputError
-from sim.ope.log_file import read_log_file
-from sim.ope_log_file import estimate_log_file
+from banditsim.sim.ope.log import OPEInputError
+from banditsim.sim.ope.log_file import read_log_file
+from banditsim.sim.ope_log_file import estimate_log_file
 
 
 def _arrays(n=1_200, k=4, seed=0):
@@ -110,7 +110,7 @@ def test_bad_npz_and_paths_are_one_line_errors(tmp_path):
 def test_log_results_are_written_as_strict_json(tmp_path):
     import json
 
-    from sim.ope_output import write_log_ope_results
+    from banditsim.sim.ope_output import write_log_ope_results
 
     cols = _arrays()
     pq.write_table(pa.table(cols), tmp_path / "log.parquet")
@@ -121,7 +121,7 @@ def test_log_results_are_written_as_strict_json(tmp_path):
 
 
 def test_agent_target_option_parsing():
-    from sim.ope_log_file import parse_agent_target
+    from banditsim.sim.ope_log_file import parse_agent_target
 
     assert parse_agent_target("linucb:alpha=0.5,ridge=2")["params"] == {"alpha": 0.5, "ridge": 2}
     for bad in (":epsilon=0.1", "epsilon_greedy:epsilon", "epsilon_greedy:=3"):
@@ -151,7 +151,7 @@ def test_npz_with_obp_pi_b_gives_exact_support_for_agents(tmp_path):
 
 
 def test_obp_bandit_feedback_saved_with_savez_round_trips(tmp_path):
-    from sim.ope import ips, softmax_target_policy, synthetic_log, to_obp_dict
+    from banditsim.sim.ope import ips, softmax_target_policy, synthetic_log, to_obp_dict
 
     log = synthetic_log(800, 4, len_list=2, random_state=0)
     pi = softmax_target_policy(log)

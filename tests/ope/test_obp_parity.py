@@ -18,7 +18,7 @@ from obp.ope import (
     SwitchDoublyRobust,
 )
 
-from sim.ope import (
+from banditsim.sim.ope import (
     RidgeRewardModel,
     direct_method,
     doubly_robust,

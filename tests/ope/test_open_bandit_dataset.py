@@ -13,7 +13,7 @@ import yaml
 from scipy import integrate, stats
 from scipy.integrate import trapezoid
 
-from sim.ope import (
+from banditsim.sim.ope import (
     BanditLog,
     OPEInputError,
     evaluate_bts_from_random,
@@ -22,14 +22,14 @@ from sim.ope import (
     obd_data_dir,
     policy_from_pscores,
 )
-from sim.ope.bernoulli_ts_zozotown import (
+from banditsim.sim.ope.bernoulli_ts_zozotown import (
     bernoulli_ts_action_dist,
     load_zozotown_prior,
     sample_bernoulli_ts_slates,
     zozotown_prior_path,
 )
-from sim.ope.obd_bts_check import bts_relative_value, main
-from sim.ope.open_bandit_dataset import zozotown_bts_action_dist
+from banditsim.sim.ope.obd_bts_check import bts_relative_value, main
+from banditsim.sim.ope.open_bandit_dataset import zozotown_bts_action_dist
 
 
 def _integrated_action_dist(a, b, len_list=3, n_grid=10_001):

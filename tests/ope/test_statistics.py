@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.ope import (
+from banditsim.sim.ope import (
     RidgeRewardModel,
     doubly_robust,
     independent_ips,

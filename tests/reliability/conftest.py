@@ -32,8 +32,8 @@ def forkserver():
 @pytest.fixture(scope="session")
 def tiny_catalog(tmp_path_factory):
     """A 16-item CSV catalog, embedded once into the session cache (children then hit the cache)."""
-    from envs.catalog import load_catalog_file
-    from envs.embedding import embed_texts
+    from banditsim.envs.catalog import load_catalog_file
+    from banditsim.envs.embedding import embed_texts
 
     path = rel_helpers.write_tiny_catalog(tmp_path_factory.mktemp("catalog"))
     embed_texts(load_catalog_file(path, ["title"], "id", "genres").texts, progress=False)

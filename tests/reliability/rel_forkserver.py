@@ -3,10 +3,10 @@
 ``python tests/reliability/rel_forkserver.py`` imports the CLI, the runner, the agents,
 torch and matplotlib once, then reads one JSON command per line on stdin:
 
-* ``{"op": "start", "target": "sim.cli:main", "args": [[...argv...]], "log": path}`` forks a
+* ``{"op": "start", "target": "banditsim.sim.cli:main", "args": [[...argv...]], "log": path}`` forks a
   child that calls ``target(*args)`` with stdout/stderr going to ``log`` (stderr to ``err``
   when given) and exits with its
-  return value (an int, else 0); replies ``{"pid": ...}``. With ``"target": "sim.cli:main"``
+  return value (an int, else 0); replies ``{"pid": ...}``. With ``"target": "banditsim.sim.cli:main"``
   the child is exactly ``banditsim <argv>`` in a process that already imported banditsim.
   With ``"session": true`` the child leads a new process group (``os.killpg`` then signals it
   and every worker it starts, as Ctrl-C in a terminal does).
@@ -35,12 +35,12 @@ def _preload() -> None:
     import torch
 
     torch.set_num_threads(1)
-    import agents.registry  # noqa: F401
-    import envs.embedding  # noqa: F401
-    import sim.cli
-    import sim.play
-    import sim.plots
-    import sim.runner  # noqa: F401
+    import banditsim.agents.registry  # noqa: F401
+    import banditsim.envs.embedding  # noqa: F401
+    import banditsim.sim.cli
+    import banditsim.sim.play
+    import banditsim.sim.plots
+    import banditsim.sim.runner  # noqa: F401
 
 
 def _resolve(target: str):

@@ -77,7 +77,7 @@ def check_cli_error(argv: list[str], capsys, family: str, key: str | None = None
                     must_not_exist: list[Path] = ()) -> str:
     """Run ``banditsim argv`` in-process; it must exit 2 with one ``error:`` line (naming ``expect``)
     and leave nothing at ``must_not_exist``. Records the outcome, then asserts it."""
-    from sim.cli import main
+    from banditsim.sim.cli import main
 
     capsys.readouterr()
     try:
@@ -160,7 +160,7 @@ class ForkServer:
         return pid
 
     def banditsim(self, argv: list[str], log: Path, session: bool = False) -> int:
-        return self.start("sim.cli:main", [list(argv)], log, session=session)
+        return self.start("banditsim.sim.cli:main", [list(argv)], log, session=session)
 
     def wait(self, pid: int) -> dict:
         reply = self._call({"op": "wait", "pid": pid})
@@ -230,7 +230,7 @@ def cache_writer(cache_dir: str, model_key: str, seed: int, rows_per_shard: int 
     then print the batch number (from then on it must survive anything)."""
     import numpy as np
 
-    from envs.embedding_cache import EmbeddingCache
+    from banditsim.envs.embedding_cache import EmbeddingCache
 
     cache = EmbeddingCache(cache_dir, model_key)
     i = 0
@@ -242,7 +242,7 @@ def cache_writer(cache_dir: str, model_key: str, seed: int, rows_per_shard: int 
 
 
 def embed_child(texts: list, cache_dir: str, batch_size: int) -> int:
-    from envs.embedding import TextEmbedder, embed_texts
+    from banditsim.envs.embedding import TextEmbedder, embed_texts
 
     res = embed_texts(texts, cache_dir=cache_dir, progress=False,
                       embedder=TextEmbedder(device="cpu", batch_size=batch_size))
@@ -262,7 +262,7 @@ def limit_memory(extra_bytes: int) -> None:
 
 def main_with_memory_limit(limit_bytes: int, argv: list) -> int:
     """``banditsim argv`` with the address space capped at its current size + ``limit_bytes``."""
-    from sim.cli import main
+    from banditsim.sim.cli import main
 
     limit_memory(limit_bytes)
     return main(list(argv))
@@ -275,7 +275,7 @@ def agents_over_big_catalog(n_items: int, n_users: int, steps: int, limit_bytes:
     """Agents alone over ``n_items`` arms (rewards from a fixed random table), under a memory cap."""
     import numpy as np
 
-    from agents import Context, Feedback, make_agent
+    from banditsim.agents import Context, Feedback, make_agent
 
     limit_memory(limit_bytes)
     rng = np.random.default_rng(0)
@@ -299,10 +299,10 @@ def simulate_big_catalog(n_items: int, dim: int, n_users: int, steps: int, limit
     """World + agents over ``n_items`` random unit item vectors; prints one JSON line of figures."""
     import numpy as np
 
-    from agents import Context, Feedback, make_agent
-    from envs.clusters import cluster_population
-    from envs.population import unit_rows
-    from envs.world import World
+    from banditsim.agents import Context, Feedback, make_agent
+    from banditsim.envs.clusters import cluster_population
+    from banditsim.envs.population import unit_rows
+    from banditsim.envs.world import World
 
     if limit_bytes:
         limit_memory(limit_bytes)

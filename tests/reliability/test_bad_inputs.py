@@ -20,9 +20,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from envs.catalog import load_catalog_file
-from envs.errors import CatalogError
-from sim.config import RunConfig
+from banditsim.envs.catalog import load_catalog_file
+from banditsim.envs.errors import CatalogError
+from banditsim.sim.config import RunConfig
 from tests.reliability.rel_helpers import (
     check_cli_error,
     record_bad_input,
@@ -127,7 +127,7 @@ def test_bad_reward_map(value, run_cfg, capsys):
 
 def test_reward_map_at_the_bounds_runs_with_finite_results(run_cfg, capsys):
     """The largest rewards a config allows (±1e6, not monotone) run and give finite metrics."""
-    from sim.cli import main
+    from banditsim.sim.cli import main
 
     cfg, out = run_cfg
     assert main(["run", str(cfg), "--out", str(out), "--quiet", "--set",
@@ -136,7 +136,7 @@ def test_reward_map_at_the_bounds_runs_with_finite_results(run_cfg, capsys):
     for col in ("reward", "expected_reward", "regret", "cumulative_regret"):
         assert np.isfinite(metrics.column(col).to_numpy()).all(), col
     summary = json.loads((out / "summary.json").read_text())
-    from sim.metrics.registry import RESERVED  # an agent's segments and fairness are not figures
+    from banditsim.sim.metrics.registry import RESERVED  # an agent's segments and fairness are not figures
 
     assert all(math.isfinite(f["mean"]) for a in summary["agents"].values() for k, f in a.items() if k not in RESERVED)
 
@@ -250,8 +250,8 @@ def test_numeric_columns_with_nan_inf_never_leak_into_a_catalog(tmp_path_factory
 def test_huge_texts_are_accepted_and_embedded_truncated(tmp_path):
     """A 1 MB title and a 0.5 MB persona line are not errors: the catalog loads, the persona file
     reads, and the model embeds them (truncated to 256 tokens) into unit vectors."""
-    from envs.embedding import embed_texts
-    from envs.personas import read_persona_file
+    from banditsim.envs.embedding import embed_texts
+    from banditsim.envs.personas import read_persona_file
 
     huge = "an endless saga of rebels and empires " * 27_000  # ~1 MB
     path = tmp_path / "items.csv"

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from envs.embedding import TextEmbedder, embed_texts
-from envs.embedding_cache import EmbeddingCache
+from banditsim.envs.embedding import TextEmbedder, embed_texts
+from banditsim.envs.embedding_cache import EmbeddingCache
 from tests.reliability.rel_helpers import ITEMS, expected_vector, record_trust, wait_until
 
 WRITER_KILLS = 8
@@ -107,7 +107,7 @@ def test_embedding_run_killed_at_random_points_then_rerun_is_identical(forkserve
 def _run_embed(catalog: Path, cache: Path, capsys) -> tuple[int, tuple[int, int] | None, list[str], str]:
     """``banditsim embed`` in-process: exit code, (texts run through the model, items from cache),
     the ``warning:`` lines and all of stderr."""
-    from sim.cli import main
+    from banditsim.sim.cli import main
 
     capsys.readouterr()
     rc = main(["embed", "--catalog", str(catalog), "--cache-dir", str(cache), "--device", "cpu"])

@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from envs import embedding as embedding_mod
-from envs import embedding_cache as cache_mod
-from envs.cache_shard import FORMAT, ShardError, checksum, read_shard, shard_bytes
-from envs.embedding import TextEmbedder, default_model_dir, embed_texts, model_key
-from envs.embedding_cache import EmbeddingCache, text_hash
+from banditsim.envs import embedding as embedding_mod
+from banditsim.envs import embedding_cache as cache_mod
+from banditsim.envs.cache_shard import FORMAT, ShardError, checksum, read_shard, shard_bytes
+from banditsim.envs.embedding import TextEmbedder, default_model_dir, embed_texts, model_key
+from banditsim.envs.embedding_cache import EmbeddingCache, text_hash
 from tests.reliability.rel_helpers import ITEMS, record_trust, wait_until
 
 CLS = "4 embedding cache"

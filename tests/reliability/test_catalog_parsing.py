@@ -23,9 +23,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from envs.catalog import load_catalog_file
-from envs.catalog_text import is_blank, look_alike_key
-from envs.errors import CatalogError
+from banditsim.envs.catalog import load_catalog_file
+from banditsim.envs.catalog_text import is_blank, look_alike_key
+from banditsim.envs.errors import CatalogError
 from tests.reliability.rel_helpers import check_cli_error, record_trust
 
 CLS = "5 input parsing"

@@ -31,7 +31,7 @@ import sys
 import numpy as np
 import pytest
 
-from agents import AGENTS, Context, Feedback, make_agent
+from banditsim.agents import AGENTS, Context, Feedback, make_agent
 from tests.reliability.rel_helpers import ROOT, child_env
 
 PARQUETS = ("metrics.parquet", "log.parquet", "items.parquet", "genres.parquet")
@@ -43,7 +43,7 @@ def _sha(path) -> str:
 
 def test_repeat_run_in_a_fresh_interpreter_is_byte_identical(sweep_config, sweep_reference, tmp_path):
     out = tmp_path / "again"
-    proc = subprocess.run([sys.executable, "-m", "sim.cli", "run", str(sweep_config), "--out", str(out), "--quiet"],
+    proc = subprocess.run([sys.executable, "-m", "banditsim.sim.cli", "run", str(sweep_config), "--out", str(out), "--quiet"],
                           cwd=ROOT, env=child_env(PYTHONHASHSEED="12345"), capture_output=True, text=True,
                           timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -132,7 +132,7 @@ def test_act_on_a_batch_or_in_chunks(name, params):
 
 # ----------------------------------------------------------------------------- embedding batch size
 def test_embedding_batch_size(tmp_path):
-    from envs.embedding import TextEmbedder, embed_texts
+    from banditsim.envs.embedding import TextEmbedder, embed_texts
     from tests.reliability.rel_helpers import ITEMS
 
     texts = [f"{t} ({1950 + i})" for i, t in enumerate(ITEMS)] + ["a" * 40 + " long " * 30]

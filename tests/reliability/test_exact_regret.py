@@ -20,11 +20,11 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from envs.dynamics import Blocking, Drift, Fatigue, Patience, Returns
-from envs.population import Population, unit_rows
-from envs.slate_choice import CascadeChoice
-from envs.world import World
-from envs.world_config import WorldConfig
+from banditsim.envs.dynamics import Blocking, Drift, Fatigue, Patience, Returns
+from banditsim.envs.population import Population, unit_rows
+from banditsim.envs.slate_choice import CascadeChoice
+from banditsim.envs.world import World
+from banditsim.envs.world_config import WorldConfig
 from tests.reliability.rel_helpers import record_trust
 
 torch.set_num_threads(1)
@@ -185,7 +185,7 @@ def test_torch_path_takes_numpys_actions_except_at_near_ties(name):
     actions may differ only in a row whose two best allowed scores are within 1e-6 (relative; the
     quickstart's linucb seed 3 diverged at step 16 on a gap of 2.2e-16), after which the two runs
     follow different, equally valid trajectories (the test then stops)."""
-    from agents import Context, Feedback, make_agent
+    from banditsim.agents import Context, Feedback, make_agent
 
     x = _catalog("12-item")
     pop = _population(x, 3.0)

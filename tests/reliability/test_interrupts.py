@@ -152,7 +152,7 @@ def test_embed_interrupted_keeps_finished_batches(forkserver, tmp_path):
     code, seconds, left = interrupt(forkserver, ["embed", "--catalog", str(catalog), "--cache-dir", str(cache)],
                                     log, signal.SIGINT, lambda: time.monotonic() - started > 12)
     _check("embed", code, seconds, left, log, signal.SIGINT)
-    from envs.embedding import embed_texts
+    from banditsim.envs.embedding import embed_texts
 
     res = embed_texts(texts[:64 * 4], cache_dir=cache, progress=False)
     record_trust("1 interrupts", "embed keeps batches", "correct" if res.n_cached > 0 else "wrong")
@@ -162,8 +162,8 @@ def test_embed_interrupted_keeps_finished_batches(forkserver, tmp_path):
 def test_an_interrupt_wrapped_by_a_c_extension_is_still_an_interrupt(capsys):
     """Ray's ``wait`` turns the exception our SIGINT handler raises into ``SystemError: ... returned a
     result with an exception set``; it must still end as ``interrupted``, exit 130, no traceback."""
-    from sim.errors_cli import run_guarded
-    from sim.interrupts import Interrupted
+    from banditsim.sim.errors_cli import run_guarded
+    from banditsim.sim.interrupts import Interrupted
 
     def wrapped():
         try:

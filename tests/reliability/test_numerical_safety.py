@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from agents import AGENTS, Context, Feedback, make_agent
-from sim.config import MAX_ABS_REWARD
+from banditsim.agents import AGENTS, Context, Feedback, make_agent
+from banditsim.sim.config import MAX_ABS_REWARD
 
 DEFAULT_MAP = np.array([-1.0, -0.5, -0.1, 0.0, 0.5, 1.0, 1.0])
 WIDE_MAP = np.array([-MAX_ABS_REWARD, -1e3, -1.0, 0.0, 1.0, 1e3, MAX_ABS_REWARD])  # the bounds a config allows
@@ -216,7 +216,7 @@ def test_beta_draws_at_1e15_counts_decide_as_exact_arithmetic_would():
     arm 0 (one posterior sd ahead) wins is Φ(1) ≈ 0.84.  A plain test (issue #22): a float32
     gamma path, which cannot resolve the posterior sd at these counts, turns Thompson sampling
     greedy (share -> 1) and fails here."""
-    from agents.beta_ts import beta_draws
+    from banditsim.agents.beta_ts import beta_draws
 
     prior, s = 1e15, 31_622_776  # arm 0 one posterior sd ahead, as above
     a, b = np.array([prior + s, prior]), np.array([prior, prior + s])
@@ -229,7 +229,7 @@ def test_long_horizon_on_a_small_catalog_keeps_an_allowed_item():
     """64 people over 16 items for 800 steps (blocking on, people return): every step every
     person must still have an item to be shown, or every agent stops the run with
     'mask allows fewer than slate_size items' (such a person now leaves for good)."""
-    from envs.world import World
+    from banditsim.envs.world import World
     from tests.sim.tiny_world import tiny_items, tiny_population
 
     x = tiny_items(16)

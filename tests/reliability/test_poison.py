@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import torch
 
-from agents import AGENTS, Context, Feedback, make_agent
-from agents._validation import MAX_ABS_FEATURE, MAX_ABS_REWARD
+from banditsim.agents import AGENTS, Context, Feedback, make_agent
+from banditsim.agents._validation import MAX_ABS_FEATURE, MAX_ABS_REWARD
 from tests.reliability.rel_helpers import ROOT, record_trust
 
 torch.set_num_threads(1)
@@ -172,7 +172,7 @@ def test_kind_values_refuse_poison(values):
 _PEAK = textwrap.dedent("""
     import sys, tracemalloc
     import numpy as np
-    from agents import Context, Feedback, make_agent
+    from banditsim.agents import Context, Feedback, make_agent
     n_arms, draws = int(sys.argv[1]), int(sys.argv[2])
     agent = make_agent("dirichlet_ts", n_arms, random_state=0, n_propensity_draws=draws)
     tracemalloc.start()
@@ -206,8 +206,8 @@ def test_dirichlet_memory_does_not_grow_with_propensity_draws():
 def test_item_matrix_checked_once_only_while_it_cannot_change():
     """The read-only item matrix of every call is checked once; a writeable one (or one made writeable
     again) is checked on every call, so an in-place NaN is still refused."""
-    from agents.registry import make_agent
-    from agents.types import Context
+    from banditsim.agents.registry import make_agent
+    from banditsim.agents.types import Context
 
     agent = make_agent("linucb", 4, random_state=0)
     arms = np.random.default_rng(0).normal(size=(4, 3))

@@ -36,7 +36,7 @@ def test_runner_memory_does_not_grow_with_the_horizon(forkserver, tiny_catalog, 
                        # 16 items: over 480 steps a returning person could block them all (see
                        # test_numerical_safety.py::test_long_horizon_on_a_small_catalog_keeps_an_allowed_item)
                        .replace("world: {n_users: 32}", "world: {n_users: 32, blocking: {enabled: false}}"))
-        peaks[h], _ = _peak_kib(forkserver, "sim.cli:main",
+        peaks[h], _ = _peak_kib(forkserver, "banditsim.sim.cli:main",
                                 [["run", str(cfg), "--out", str(tmp_path / f"out{h}"), "--quiet"]],
                                 tmp_path / f"h{h}.log")
     growth_mib = (peaks[480] - peaks[120]) / 1024

@@ -19,7 +19,7 @@ from tests.reliability.rel_helpers import check_cli_error, file_sha, record_trus
 @pytest.fixture(scope="module")
 def small_run(tiny_catalog, tmp_path_factory):
     """A finished 2-cell run (and its config) to aim other commands at."""
-    from sim.cli import main
+    from banditsim.sim.cli import main
 
     folder = tmp_path_factory.mktemp("small")
     cfg = folder / "small.yaml"
@@ -68,7 +68,7 @@ def test_two_concurrent_runs_on_one_folder(forkserver, tiny_catalog, tmp_path):
 
 
 def test_a_held_folder_refuses_every_command(small_run, tiny_catalog, tmp_path, capsys):
-    from sim.results_folder import claimed
+    from banditsim.sim.results_folder import claimed
 
     cfg, _ = small_run
     for kind, argv in (("run", ["run", str(cfg)]), ("ope", ["ope", str(_ope_cfg(tmp_path, tiny_catalog))]),
@@ -83,7 +83,7 @@ def test_a_held_folder_refuses_every_command(small_run, tiny_catalog, tmp_path, 
 @pytest.mark.parametrize("holder", ["dead-pid", "live-pid-without-lock", "garbage", "empty"])
 def test_a_stale_lock_is_taken_over(small_run, tmp_path, holder, capsys):
     """A lock file left by a killed process (the kernel dropped its flock) never blocks."""
-    from sim.cli import main
+    from banditsim.sim.cli import main
 
     cfg, _ = small_run
     out = tmp_path / "stale"
@@ -145,7 +145,7 @@ def test_out_that_is_a_file_is_refused_before_any_work(small_run, tiny_catalog, 
 def test_ope_and_abtest_write_strict_json_into_their_own_folder(tiny_catalog, tmp_path, capsys):
     """A real (tiny) ope and abtest: their JSON parses strictly, and a second run into the same folder
     is allowed (it is theirs)."""
-    from sim.cli import main
+    from banditsim.sim.cli import main
 
     def strict(text: str):
         return json.loads(text, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
@@ -200,11 +200,11 @@ def test_a_failed_ope_or_abtest_leaves_no_half_written_folder(tiny_catalog, tmp_
     (an ope/abtest folder is only whole when the command finishes)."""
     import errno
 
-    import sim.abtest_output
-    import sim.ope_output
+    import banditsim.sim.abtest_output
+    import banditsim.sim.ope_output
 
-    module, name = ((sim.ope_output, "write_ope_results") if command == "ope"
-                    else (sim.abtest_output, "write_abtest_results"))
+    module, name = ((banditsim.sim.ope_output, "write_ope_results") if command == "ope"
+                    else (banditsim.sim.abtest_output, "write_abtest_results"))
 
     def half(out, *args, **kwargs):
         (Path(out) / "estimates.parquet").write_bytes(b"PAR1 half")

@@ -32,7 +32,7 @@ def _write_run_config(folder: Path, catalog_rel: str = "items.csv", extra: str =
 @pytest.fixture(scope="module")
 def finished(tiny_catalog, tmp_path_factory):
     """A finished 4-cell run whose config names its catalog relative to the config's folder."""
-    from sim.cli import main
+    from banditsim.sim.cli import main
 
     folder = tmp_path_factory.mktemp("exp")
     shutil.copy(tiny_catalog, folder / "items.csv")
@@ -51,7 +51,7 @@ def _resume(cfg: Path, out: Path, *extra: str) -> tuple[int, str]:
     import contextlib
     import io
 
-    from sim.cli import main
+    from banditsim.sim.cli import main
 
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()) as out_text:
@@ -70,7 +70,7 @@ def test_manifest_records_absolute_paths_and_input_hashes(finished):
 
 def test_config_paths_are_relative_to_the_config_not_the_cwd(finished, tmp_path, monkeypatch, capsys):
     """A file of the same name in the current directory used to win over the config's own."""
-    from sim.cli import main
+    from banditsim.sim.cli import main
 
     folder, cfg, _ = finished
     monkeypatch.chdir(tmp_path)
@@ -243,17 +243,17 @@ def test_a_manifest_that_is_not_a_run_is_one_error_line(finished, tmp_path, text
 
 @pytest.mark.parametrize("where", ["summary.json", "metrics.parquet", ".png", "cells"])
 def test_a_full_disk_is_one_error_line(finished, tmp_path, where, monkeypatch, capsys):
-    import sim.atomic
+    import banditsim.sim.atomic
 
     _, cfg, _ = finished
-    real = sim.atomic.atomic_path
+    real = banditsim.sim.atomic.atomic_path
 
     def full(path):
         if where in str(path):
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         return real(path)
 
-    monkeypatch.setattr(sim.atomic, "atomic_path", full)
+    monkeypatch.setattr(banditsim.sim.atomic, "atomic_path", full)
     out = tmp_path / "full"
     err = check_cli_error(["run", str(cfg), "--out", str(out), "--quiet"], capsys, "15/6 full disk",
                           key=where, expect="No space left on device")
@@ -262,15 +262,15 @@ def test_a_full_disk_is_one_error_line(finished, tmp_path, where, monkeypatch, c
 
 
 def test_out_of_memory_names_the_settings_and_leaves_no_run(finished, tmp_path, monkeypatch, capsys):
-    import sim.play
-    from sim.cli import main
+    import banditsim.sim.play
+    from banditsim.sim.cli import main
 
     _, cfg, _ = finished
 
     def oom(prep, cell):
         raise MemoryError(f"cannot allocate {prep.config.run.horizon} steps")
 
-    monkeypatch.setattr(sim.play, "play_cell", oom)
+    monkeypatch.setattr(banditsim.sim.play, "play_cell", oom)
     out = tmp_path / "oom"
     err = check_cli_error(["run", str(cfg), "--out", str(out), "--quiet", "--workers", "1"], capsys,
                           "15/6 out of memory", expect="run.horizon")
@@ -289,7 +289,7 @@ def _strict(text: str):
 
 def test_results_are_strict_json_and_follow_the_umask(finished, tmp_path, capsys):
     """One seed: intervals over seeds are undefined, and must be null, not NaN."""
-    from sim.cli import main
+    from banditsim.sim.cli import main
 
     _, cfg, _ = finished
     for umask, mode in ((0o022, 0o644), (0o027, 0o640), (0o002, 0o664)):

@@ -2,9 +2,9 @@
 
 import pytest
 
-from sim.abtest_config import ABTestConfig
-from sim.abtest_sim import METRICS
-from sim.metrics import ab_metrics
+from banditsim.sim.abtest_config import ABTestConfig
+from banditsim.sim.abtest_sim import METRICS
+from banditsim.sim.metrics import ab_metrics
 
 
 def test_ab_metrics_are_the_registry_entries_with_an_ab_name():

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from sim.cli import main
-from sim.config import RunConfig
-from sim.config_files import apply_overrides, load_config
+from banditsim.sim.cli import main
+from banditsim.sim.config import RunConfig
+from banditsim.sim.config_files import apply_overrides, load_config
 
 BAD_CONFIGS = [
     ("run:\n  horizon: 10\n  wat: 3\n", "unknown key 'run.wat'"),

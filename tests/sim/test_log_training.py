@@ -15,13 +15,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from agents import Context, Feedback, make_agent
-from sim.frozen_policies import AgentPolicy
-from sim.ope.log import OPEInputError
-from sim.ope.log_file import read_log_file
-from sim.ope_log_file import estimate_log_file, trained_agent
-from sim.policy_spec import PolicySpec
-from sim.warmup import WarmupRows
+from banditsim.agents import Context, Feedback, make_agent
+from banditsim.sim.frozen_policies import AgentPolicy
+from banditsim.sim.ope.log import OPEInputError
+from banditsim.sim.ope.log_file import read_log_file
+from banditsim.sim.ope_log_file import estimate_log_file, trained_agent
+from banditsim.sim.policy_spec import PolicySpec
+from banditsim.sim.warmup import WarmupRows
 from tests.agents.forgetting_state import assert_same_state
 
 N_ARMS, USERS, STEPS, DIM = 4, 5, 12, 3

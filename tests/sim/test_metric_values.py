@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from sim.metrics import METRICS, Metric, reduce_steps
-from sim.metrics.diversity import intra_list_distance, mean_pair_distance
-from sim.metrics.exposure import coverage, gini, group_shares, novelty, popularity_deciles, ratings_popularity
-from sim.metrics.ranking import hit_at_1, ndcg_at_k, precision_at_k, rank_percentile, recall_at_k, true_top
-from sim.metrics.segments import segment_groups
+from banditsim.sim.metrics import METRICS, Metric, reduce_steps
+from banditsim.sim.metrics.diversity import intra_list_distance, mean_pair_distance
+from banditsim.sim.metrics.exposure import coverage, gini, group_shares, novelty, popularity_deciles, ratings_popularity
+from banditsim.sim.metrics.ranking import hit_at_1, ndcg_at_k, precision_at_k, rank_percentile, recall_at_k, true_top
+from banditsim.sim.metrics.segments import segment_groups
 
 V = np.array([[1.0, 0.5, 0.0, -1.0, 0.25]])  # exact expected rewards of 5 items for one user
 
@@ -138,12 +138,12 @@ def test_tracker_truth_steps_use_the_worlds_exact_values():
     of the same state, and hit@1 equals 'chosen value == best value' on every step."""
     from types import SimpleNamespace
 
-    from sim.config import RunConfig
-    from sim.metrics.cell_state import TRUTH_EVERY
-    from sim.metrics.tracker import MetricTracker
+    from banditsim.sim.config import RunConfig
+    from banditsim.sim.metrics.cell_state import TRUTH_EVERY
+    from banditsim.sim.metrics.tracker import MetricTracker
     from tests.sim.tiny_world import tiny_items, tiny_population
 
-    from envs.world import World
+    from banditsim.envs.world import World
 
     x = tiny_items(24)
     pop = tiny_population(x)

@@ -19,7 +19,7 @@ def run_log(tmp_path_factory):
     column ``pi_same`` equal to the logging propensity (so IPS must equal the mean reward exactly)."""
     import pyarrow as pa
 
-    from sim.cli import main
+    from banditsim.sim.cli import main
 
     folder = tmp_path_factory.mktemp("ope-log")
     catalog = write_tiny_catalog(folder)
@@ -40,7 +40,7 @@ def _strict(path):
 
 
 def test_own_log_in_three_formats_gives_the_same_estimates(run_log, tmp_path, capsys):
-    from sim.cli import main
+    from banditsim.sim.cli import main
 
     path, table = run_log
     csv = tmp_path / "log.csv"
@@ -66,7 +66,7 @@ def test_own_log_in_three_formats_gives_the_same_estimates(run_log, tmp_path, ca
 
 
 def test_agent_targets_from_the_command_line(run_log, tmp_path, capsys):
-    from sim.cli import main
+    from banditsim.sim.cli import main
 
     path, _ = run_log
     out = tmp_path / "agents"

@@ -13,10 +13,10 @@ import pyarrow as pa
 import pytest
 import torch
 
-from envs.feedback_kinds import KINDS, POSITIVE_CODES
-from sim.cells import Cell
-from sim.log_buffer import LogBuffer
-from sim.play import build_agent, play_cell, start_world
+from banditsim.envs.feedback_kinds import KINDS, POSITIVE_CODES
+from banditsim.sim.cells import Cell
+from banditsim.sim.log_buffer import LogBuffer
+from banditsim.sim.play import build_agent, play_cell, start_world
 from tests.sim.test_notebook_helpers import tiny_prep
 
 torch.set_num_threads(1)
@@ -35,7 +35,7 @@ def _prep(agent: dict, slate: int, max_rows: int, enabled: bool = True, horizon:
 
 def _by_hand(prep, seed: int) -> dict[str, list]:
     """The log of cell (agent 0, ``seed``), one row at a time."""
-    from agents.types import Context, Feedback
+    from banditsim.agents.types import Context, Feedback
 
     cfg = prep.config
     world, obs = start_world(prep, seed)

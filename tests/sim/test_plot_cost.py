@@ -7,10 +7,10 @@ import io
 import numpy as np
 import pytest
 
-from sim.html_page import fig_png
-from sim.html_report import metric_figure
-from sim.plots import _matplotlib, save_figure
-from sim.report_metrics import Shown
+from banditsim.sim.html_page import fig_png
+from banditsim.sim.html_report import metric_figure
+from banditsim.sim.plots import _matplotlib, save_figure
+from banditsim.sim.report_metrics import Shown
 
 
 def _figure():
@@ -120,7 +120,7 @@ def test_report_metric_figure_keeps_every_text_inside_the_image(values, reduce):
 
 def _grid_metrics(values: np.ndarray) -> dict:
     """Every plotted registered metric's column filled with ``values`` (3 agents × 3 seeds)."""
-    from sim.metrics import METRICS
+    from banditsim.sim.metrics import METRICS
 
     base = _metrics(values)
     cols = {m.col for m in METRICS.values() if m.plot}
@@ -132,14 +132,14 @@ def _grid_metrics(values: np.ndarray) -> dict:
 def test_metric_grid_keeps_tick_labels_titles_and_panels_apart(n_metrics, values, tmp_path, monkeypatch):
     """metrics.png's fixed margins: every text inside the image, each panel's tick labels and title clear
     of the neighbouring panels, at 1, 3 and 12 panels (1 to 4 columns)."""
-    import sim.metrics
-    from sim.plots import plot_metric_grid
+    import banditsim.sim.metrics
+    from banditsim.sim.plots import plot_metric_grid
 
-    plotted = [n for n, m in sim.metrics.METRICS.items() if m.plot][:n_metrics]
-    monkeypatch.setattr(sim.metrics, "METRICS", {n: sim.metrics.METRICS[n] for n in plotted})
+    plotted = [n for n, m in banditsim.sim.metrics.METRICS.items() if m.plot][:n_metrics]
+    monkeypatch.setattr(banditsim.sim.metrics, "METRICS", {n: banditsim.sim.metrics.METRICS[n] for n in plotted})
     plt = _matplotlib()
     captured = []
-    monkeypatch.setattr("sim.plots.save_figure", lambda fig, path: captured.append(fig))
+    monkeypatch.setattr("banditsim.sim.plots.save_figure", lambda fig, path: captured.append(fig))
     assert plot_metric_grid(_grid_metrics(values), tmp_path / "m.png") == plotted
     (fig,) = captured
     try:

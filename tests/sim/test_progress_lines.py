@@ -25,7 +25,7 @@ class _Stream(io.StringIO):
 
 def test_lines_come_while_nothing_finishes(monkeypatch):
     """A slow first batch still gets lines (a ticker thread), with ETA unknown until something is done."""
-    from envs.progress import LineProgress
+    from banditsim.envs.progress import LineProgress
 
     out = _Stream(False)
     bar = LineProgress(5, "embedding", "texts", interval=0.05, stream=out)
@@ -45,7 +45,7 @@ def test_lines_come_while_nothing_finishes(monkeypatch):
 
 
 def test_a_short_step_prints_nothing():
-    from envs.progress import LineProgress
+    from banditsim.envs.progress import LineProgress
 
     out = _Stream(False)
     with LineProgress(3, "fitting", "steps", interval=10, stream=out) as bar:
@@ -54,7 +54,7 @@ def test_a_short_step_prints_nothing():
 
 
 def test_interval_from_the_environment(monkeypatch):
-    from envs.progress import DEFAULT_SECONDS, line_interval
+    from banditsim.envs.progress import DEFAULT_SECONDS, line_interval
 
     for raw, want in (("", DEFAULT_SECONDS), ("0.5", 0.5), ("abc", DEFAULT_SECONDS), ("-1", DEFAULT_SECONDS),
                       ("nan", DEFAULT_SECONDS)):
@@ -65,7 +65,7 @@ def test_interval_from_the_environment(monkeypatch):
 def test_bar_kind_follows_stderr(monkeypatch):
     from tqdm.auto import tqdm
 
-    from envs.progress import LineProgress, progress_bar
+    from banditsim.envs.progress import LineProgress, progress_bar
 
     monkeypatch.setattr(sys, "stderr", _Stream(True))
     with progress_bar(3, "x", "it", progress=True) as bar:
@@ -85,7 +85,7 @@ def test_banditsim_embed_with_stderr_in_a_file(tmp_path, monkeypatch):
     """`banditsim embed 2> file`: the embedding step writes progress lines, newline-terminated, no bar."""
     import torch
 
-    from sim.cli import main
+    from banditsim.sim.cli import main
 
     torch.set_num_threads(1)
     words = ["space", "noir", "comedy", "heist", "western", "musical", "horror", "drama", "war", "romance",
@@ -115,7 +115,7 @@ def test_banditsim_embed_with_stderr_in_a_file(tmp_path, monkeypatch):
     (3.0, None, 7, "embedding: 7 texts, 2.3 texts/s, 3s elapsed"),
 ])
 def test_progress_line_format(seconds, total, done, want):
-    from envs.progress import progress_line
+    from banditsim.envs.progress import progress_line
 
     assert progress_line("embedding", done, total, seconds, "texts") == want
 
@@ -125,7 +125,7 @@ def test_fitting_prints_lines_off_a_terminal(monkeypatch):
     import numpy as np
     from threadpoolctl import threadpool_limits
 
-    from envs.fit_ratings import Ratings, fit_tastes
+    from banditsim.envs.fit_ratings import Ratings, fit_tastes
 
     rng = np.random.default_rng(0)
     n_users, n_items, per_user = 4000, 300, 50

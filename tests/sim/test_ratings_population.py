@@ -31,7 +31,7 @@ def _one_thread():
 @pytest.fixture(scope="module")
 def ml_files(tmp_path_factory, movielens_catalog):
     """items.csv (movieId, text) and ratings.csv (userId, movieId, rating, timestamp) as a user would write them."""
-    from envs.movielens_files import movielens_file
+    from banditsim.envs.movielens_files import movielens_file
 
     folder = tmp_path_factory.mktemp("ml")
     with open(folder / "items.csv", "w", newline="", encoding="utf-8") as fh:
@@ -48,9 +48,9 @@ def ml_files(tmp_path_factory, movielens_catalog):
 
 def test_movielens_export_fits_exactly_the_movielens_users(ml_files, movielens_vectors):
     """The same ratings through kind 'ratings' give the built-in MovieLens users' numbers, user by user."""
-    from envs.catalog import load_catalog
-    from envs.fit_ratings import movielens_population
-    from envs.ratings_log import LogSpec, ratings_population, read_interaction_log
+    from banditsim.envs.catalog import load_catalog
+    from banditsim.envs.fit_ratings import movielens_population
+    from banditsim.envs.ratings_log import LogSpec, ratings_population, read_interaction_log
 
     cat = load_catalog(str(ml_files / "items.csv"), ["text"], "movieId", None)
     ratings, info = read_interaction_log(ml_files / "ratings.csv", cat.ids,
@@ -94,7 +94,7 @@ def test_readme_config_runs_as_written(ml_files, movielens_catalog, capsys, monk
     """The README's config on MovieLens files in the 'latest' layout (200 of the movies, all 100,000
     ratings): named after the catalog (not quickstart) in the header, manifest and folder; unmatched ids
     and dropped users counted as an independent count says; a changed ratings file is caught on --resume."""
-    from sim.cli import main
+    from banditsim.sim.cli import main
 
     folder = ml_files / "readme"
     folder.mkdir()
@@ -145,8 +145,8 @@ def _catalog(folder: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    from envs.catalog import load_catalog
-    from envs.embedding import embed_texts
+    from banditsim.envs.catalog import load_catalog
+    from banditsim.envs.embedding import embed_texts
 
     folder = tmp_path_factory.mktemp("tiny")
     cat = load_catalog(str(_catalog(folder)), ["text"], "movieId", None)
@@ -167,7 +167,7 @@ def _implicit_log(n_users: int = 40, seed: int = 0):
 
 
 def test_implicit_log_with_a_custom_kind_mapping(tiny):
-    from envs.ratings_log import LogSpec, ratings_population, read_interaction_log
+    from banditsim.envs.ratings_log import LogSpec, ratings_population, read_interaction_log
 
     folder, cat, vectors = tiny
     path = folder / "clicks.tsv"
@@ -192,7 +192,7 @@ def test_implicit_log_with_a_custom_kind_mapping(tiny):
 
 def test_ids_match_as_strings_and_counts_are_reported(tiny):
     """'007' is not '7'; rows of unknown items and users with one row are dropped and counted."""
-    from envs.ratings_log import LogSpec, describe_log, read_interaction_log
+    from banditsim.envs.ratings_log import LogSpec, describe_log, read_interaction_log
 
     folder, _, _ = tiny
     ids = [f"{i:03d}" for i in range(16)]  # a catalog whose ids keep leading zeros
@@ -210,7 +210,7 @@ def test_ids_match_as_strings_and_counts_are_reported(tiny):
 
 def test_rating_scales_and_thresholds(tiny):
     """Any scale: tau at 37.5%/62.5% of the file's range (2.5/3.5 on 1..5); explicit thresholds win."""
-    from envs.ratings_log import LogSpec, read_interaction_log
+    from banditsim.envs.ratings_log import LogSpec, read_interaction_log
 
     folder, cat, _ = tiny
     path = folder / "tens.csv"
@@ -226,7 +226,7 @@ def test_rating_scales_and_thresholds(tiny):
 def test_parquet_log_and_user_feature_file(tiny):
     import pandas as pd
 
-    from envs.ratings_log import LogSpec, ratings_population, read_interaction_log, read_user_features
+    from banditsim.envs.ratings_log import LogSpec, ratings_population, read_interaction_log, read_user_features
 
     folder, cat, vectors = tiny
     log = pd.DataFrame({"uid": np.repeat(np.arange(6), 4), "iid": np.tile([0, 3, 9, 12], 6),
@@ -341,7 +341,7 @@ def test_bad_ratings_configs_give_one_clear_line(tiny, capsys, key, population, 
 
 def test_good_tiny_file_runs(tiny, capsys):
     """The control of the bad-file cases: the same config on a good file runs."""
-    from sim.cli import main
+    from banditsim.sim.cli import main
 
     folder, _, _ = tiny
     (folder / "r.csv").write_text(GOOD)
@@ -353,8 +353,8 @@ def test_good_tiny_file_runs(tiny, capsys):
 
 def test_gram_blocks_give_the_same_fit(tiny, monkeypatch):
     """Many users: the Gram matrices are built a few groups (and rows) at a time (bounded memory), same fit."""
-    import envs.fit_ratings as fr
-    from envs.ratings_log import LogSpec, read_interaction_log
+    import banditsim.envs.fit_ratings as fr
+    from banditsim.envs.ratings_log import LogSpec, read_interaction_log
 
     folder, cat, vectors = tiny
     path = folder / "many.csv"
@@ -375,8 +375,8 @@ def test_parquet_from_another_writer_keeps_integer_ids(tiny):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from envs.errors import BanditsimError
-    from envs.ratings_log import LogSpec, read_interaction_log
+    from banditsim.envs.errors import BanditsimError
+    from banditsim.envs.ratings_log import LogSpec, read_interaction_log
 
     folder, cat, _ = tiny
     users = pa.array([1, 1, 2, 2], pa.int64())
@@ -394,8 +394,8 @@ def test_parquet_from_another_writer_keeps_integer_ids(tiny):
 def test_cold_start_order_moves_the_fitted_item_positions_with_the_items(tiny):
     """prepare puts released items last (arm order); the fitted item positions and biases follow them, so
     arm j is scored at the position fitted for catalog item order[j] (a world on arm order = the fit)."""
-    from sim.config_files import load_config
-    from sim.prepare import prepare
+    from banditsim.sim.config_files import load_config
+    from banditsim.sim.prepare import prepare
 
     folder, _, _ = tiny
     (folder / "pos.csv").write_text("user,movieId,event\n"

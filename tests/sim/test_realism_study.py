@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sim import realism_study as rs
-from sim.intervals import mean_ci
+from banditsim.sim import realism_study as rs
+from banditsim.sim.intervals import mean_ci
 
 torch.set_num_threads(1)
 
@@ -51,7 +51,7 @@ def test_variants_are_valid_configs_at_both_sizes():
     assert set(rs.FORGETTING) | set(rs.FORGETTING.values()) <= set(rs.drift_agents())
     assert set(rs.PRIVATE.values()) == set(rs.private_references())
     # the fixed-noise lin_ts reference has the noise scale the discounted and private agents use
-    from agents import make_agent
+    from banditsim.agents import make_agent
 
     fixed = rs.drift_agents()[rs.LIN_TS_FIXED]["params"]["noise_std"]
     assert fixed == rs.private_references()[rs.LIN_TS_FIXED]["params"]["noise_std"]

@@ -13,8 +13,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from sim.config_files import load_config
-from sim.runner import run_experiment
+from banditsim.sim.config_files import load_config
+from banditsim.sim.runner import run_experiment
 
 SMALL = """
 name: small
@@ -72,7 +72,7 @@ def test_no_genre_plot_without_categories(reference, tmp_path):
     import shutil
     import warnings
 
-    from sim.plots import plot_results
+    from banditsim.sim.plots import plot_results
 
     out = tmp_path / "run"
     shutil.copytree(reference[0], out)
@@ -115,7 +115,7 @@ def test_ray_backend_gives_identical_metrics(reference, small_config, tmp_path):
 
 
 def test_existing_results_need_resume(reference, small_config, capsys):
-    from sim.cli import main
+    from banditsim.sim.cli import main
 
     out, _ = reference
     assert main(["run", str(small_config), "--out", str(out), "--quiet"]) == 2
@@ -128,7 +128,7 @@ def test_existing_results_need_resume(reference, small_config, capsys):
 def test_killed_run_resumes_to_identical_results(reference, small_config, tmp_path):
     out_ref, _ = reference
     out = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "sim.cli", "run", str(small_config), "--out", str(out), "--quiet"]
+    cmd = [sys.executable, "-m", "banditsim.sim.cli", "run", str(small_config), "--out", str(out), "--quiet"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
     cells = out / "cells"

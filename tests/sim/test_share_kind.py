@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from envs.feedback import FeedbackModel, kind_probabilities
-from envs.feedback_kinds import KINDS, SAVE, SHARE, reward_vector
-from envs.world import World
-from envs.world_config import WorldConfig
+from banditsim.envs.feedback import FeedbackModel, kind_probabilities
+from banditsim.envs.feedback_kinds import KINDS, SAVE, SHARE, reward_vector
+from banditsim.envs.world import World
+from banditsim.envs.world_config import WorldConfig
 from tests.sim.tiny_world import tiny_items, tiny_population
 
 
@@ -17,8 +17,8 @@ def test_reward_vector_takes_share():
 
 
 def test_config_reward_map_and_cut_point():
-    from sim.config import RunConfig
-    from sim.config_errors import ConfigError
+    from banditsim.sim.config import RunConfig
+    from banditsim.sim.config_errors import ConfigError
 
     cfg = RunConfig.model_validate({"world": {"reward_map": {"share": 2.0}}})
     assert cfg.world.reward_map["share"] == 2.0 and cfg.world.reward_map["save"] == 1.0
@@ -81,7 +81,7 @@ def test_share_probability_is_the_top_tail():
 
 @pytest.mark.parametrize("name", ["dirichlet_ts", "beta_ts", "logistic_ts"])
 def test_agents_learn_from_share(name):
-    from agents import Context, Feedback, make_agent
+    from banditsim.agents import Context, Feedback, make_agent
 
     x = tiny_items(6)
     values = reward_vector({"share": 2.0})
@@ -96,8 +96,8 @@ def test_agents_learn_from_share(name):
 
 
 def test_ope_on_a_share_reward_map():
-    from sim.ope_config import OPEConfig
-    from sim.ope_experiment import run_ope_experiment
+    from banditsim.sim.ope_config import OPEConfig
+    from banditsim.sim.ope_experiment import run_ope_experiment
     from tests.sim.test_ope_experiment import TARGETS
 
     cfg = OPEConfig.model_validate({

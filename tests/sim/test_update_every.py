@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import torch
 
-from agents import AGENTS, Context, Feedback, make_agent
-from sim.cells import Cell
-from sim.feedback_delay import FeedbackSchedule
-from sim.play import build_agent, play_cell, start_world
+from banditsim.agents import AGENTS, Context, Feedback, make_agent
+from banditsim.sim.cells import Cell
+from banditsim.sim.feedback_delay import FeedbackSchedule
+from banditsim.sim.play import build_agent, play_cell, start_world
 from tests.reliability.test_determinism import _float_state
 from tests.sim.test_notebook_helpers import tiny_prep
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.clusters import cluster_population
-from envs.population import unit_rows
-from envs.world import World
-from envs.world_config import WorldConfig
+from banditsim.envs.clusters import cluster_population
+from banditsim.envs.population import unit_rows
+from banditsim.envs.world import World
+from banditsim.envs.world_config import WorldConfig
 
 
 def tiny_items(n_items: int = 24, dim: int = 8, seed: int = 0) -> np.ndarray:
