@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from banditsim.sim.intervals import mean_ci
+from banditsim.sim.report.intervals import mean_ci
 
 CONTEXT_FREE = [("beta_ts", {}), ("dirichlet_ts", {}), ("epsilon_greedy", {"epsilon": 0.1}), ("ucb1", {})]
 CONTEXTUAL = [("linucb", {"mode": "shared"}), ("lin_ts", {"mode": "shared"})]
@@ -54,8 +54,8 @@ def parse(argv=None) -> argparse.Namespace:
 
 def prepared(users: int):
     """The quickstart's prepared MovieLens world (catalog, embeddings, fitted users) for B = ``users``."""
-    from banditsim.sim.config import RunConfig
-    from banditsim.sim.prepare import prepare
+    from banditsim.sim.config.run_config import RunConfig
+    from banditsim.sim.run.prepare import prepare
 
     cfg = RunConfig.model_validate({"catalog": {"source": "movielens-100k"}, "population": {"kind": "movielens"},
                                     "world": {"n_users": users}})
@@ -65,7 +65,7 @@ def prepared(users: int):
 def template(prep, users: int, k: int, dim: int):
     """A pristine World with the user history on (deep-copied per cell, as the runner does)."""
     from banditsim.envs.world import World
-    from banditsim.sim.prepare import world_config
+    from banditsim.sim.run.prepare import world_config
 
     import dataclasses
 
@@ -78,7 +78,7 @@ def play(prep, world0, name: str, params: dict, history: bool, seed: int, steps:
     from banditsim.agents.registry import make_agent
     from banditsim.agents.types import Context, Feedback
     from banditsim.envs.feedback_kinds import reward_vector
-    from banditsim.sim.seeding import agent_seed, as_int_seed, world_seed
+    from banditsim.sim.run.seeding import agent_seed, as_int_seed, world_seed
 
     root = prep.config.run.root_seed
     world = copy.deepcopy(world0)

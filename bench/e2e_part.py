@@ -46,8 +46,8 @@ def run_argv(out: str, agent: str, n_users: int, horizon: int) -> list[str]:
 def _child(phases_path: str, argv: list[str]) -> None:
     """Run ``banditsim <argv>`` in this process with the phase clocks on; write them as JSON."""
     t0 = time.perf_counter()
-    import banditsim.sim.play as play
-    import banditsim.sim.runner as runner
+    import banditsim.sim.run.play as play
+    import banditsim.sim.run.runner as runner
 
     spent = {"play": 0.0, "world_build": 0.0, "setup": 0.0, "tables": 0.0, "write": 0.0, "finish": 0.0}
     first = []

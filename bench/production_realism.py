@@ -16,7 +16,7 @@ import sys
 import time
 from datetime import datetime, timezone
 
-from banditsim.sim import realism_study as rs
+from banditsim.sim.studies import realism_study as rs
 
 SECTIONS = ("delay", "every", "drift", "privacy")
 

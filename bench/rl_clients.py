@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 
-from banditsim.sim.rl_compare import METHODS, compare, markdown_table, small_world
+from banditsim.sim.studies.rl_compare import METHODS, compare, markdown_table, small_world
 
 
 def main(argv=None) -> None:

@@ -23,15 +23,15 @@ LINTS_MODES = {"lin_ts shared (item embeddings)": {"mode": "shared"},
 
 def prepared():
     """The default (MovieLens quickstart) config prepared once: item vectors and users."""
-    from banditsim.sim.config_files import load_config
-    from banditsim.sim.prepare import prepare
+    from banditsim.sim.config.files import load_config
+    from banditsim.sim.run.prepare import prepare
 
     return prepare(load_config(None, []), progress=False)
 
 
 def _world(prep, b: int):
     from banditsim.envs.world import World
-    from banditsim.sim.prepare import world_config
+    from banditsim.sim.run.prepare import world_config
 
     return World(prep.item_vectors, prep.population, n_users=b, config=world_config(prep.config), seed=0)
 

@@ -40,14 +40,14 @@ def default_out(name: str) -> Path:
 
     ``name`` must be a plain folder name, so no config can write outside ``runs/``.
     """
-    from banditsim.sim.config import check_result_name
+    from banditsim.sim.config.run_config import check_result_name
 
     return Path("runs") / f"{check_result_name(name)}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def _columns(text: str) -> list[str]:
     """``a,b`` or ``[a, b]`` → ``["a", "b"]``: the config's list syntax works here too."""
-    from banditsim.sim.config import split_columns
+    from banditsim.sim.config.run_config import split_columns
 
     cols = split_columns(text)
     if not cols:
@@ -61,7 +61,7 @@ def _embed_and_report(catalog: str, text_columns: str, id_column: str, category_
 
     from banditsim.envs.catalog import load_catalog
     from banditsim.envs.embedding import embed_texts
-    from banditsim.sim.neighbours import nearest_neighbours
+    from banditsim.sim.report.neighbours import nearest_neighbours
 
     cat = load_catalog(catalog, _columns(text_columns), id_column, category_column)
     console.print(f"catalog [bold]{cat.name}[/]: {len(cat):,} items")
@@ -92,7 +92,7 @@ def catalog_snippet(catalog: str, text_columns: list[str], id_column: str, categ
     """The config lines that run on the catalog just embedded (paths made absolute, YAML-quoted)."""
     import yaml
 
-    from banditsim.sim.config_files import BUILTIN_NAMES
+    from banditsim.sim.config.files import BUILTIN_NAMES
 
     def flow(d: dict) -> str:
         return yaml.safe_dump([d], default_flow_style=True, sort_keys=False, width=10_000,
@@ -120,7 +120,7 @@ def catalog_snippet(catalog: str, text_columns: list[str], id_column: str, categ
 @app.command()
 def config() -> None:
     """Print the full default run config, one comment per key (save it, edit it, run it)."""
-    from banditsim.sim.config_printer import default_config_text
+    from banditsim.sim.config.printer import default_config_text
 
     sys.stdout.write(default_config_text())
     sys.stdout.flush()
@@ -173,10 +173,10 @@ def _progress_lines(enabled: bool):
 
 def _run(config, out, seeds, backend, workers, device, set_, resume, quiet) -> None:
     """The body of ``banditsim run`` (see :func:`run`)."""
-    from banditsim.sim.config_files import load_config
-    from banditsim.sim.prepare import check_cuda, compute_line
-    from banditsim.sim.report import print_summary
-    from banditsim.sim.runner import run_experiment
+    from banditsim.sim.config.files import load_config
+    from banditsim.sim.run.prepare import check_cuda, compute_line
+    from banditsim.sim.report.console_table import print_summary
+    from banditsim.sim.run.runner import run_experiment
 
     overrides = list(set_)
     if seeds is not None:
@@ -212,8 +212,8 @@ def fidelity(config: Optional[Path] = typer.Argument(None, help="Run config whos
              out: Optional[Path] = typer.Option(None, "--out", "-o", help="Results folder (default runs/fidelity-<time>)."),
              set_: List[str] = typer.Option([], "--set", help="Override a config key.")) -> None:
     """How well the fitted users predict held-out ratings: AUC, calibration, cold items, beside baselines."""
-    from banditsim.sim.fidelity import main as fidelity_main
-    from banditsim.sim.results_folder import claimed
+    from banditsim.sim.studies.fidelity import main as fidelity_main
+    from banditsim.sim.run.results_folder import claimed
 
     out = out or default_out("fidelity")
     argv = ([str(config)] if config is not None else []) + ["--out", str(out)]
@@ -229,7 +229,7 @@ def fidelity(config: Optional[Path] = typer.Argument(None, help="Run config whos
 @app.command()
 def plot(results: Path = typer.Argument(..., help="A results folder written by banditsim run, ope or abtest.")) -> None:
     """Redraw the plots and report.html of a results folder."""
-    from banditsim.sim.html_report import redraw
+    from banditsim.sim.report.html_report import redraw
 
     for p in redraw(results):
         console.print(f"wrote {p}")
@@ -279,7 +279,7 @@ def ope(config: Optional[Path] = typer.Argument(None, help="OPE config (YAML/TOM
         train_fraction: float = typer.Option(
             0.5, "--train-fraction", help="With --log: share of the log (in order) the --target agents learn from.")) -> None:
     """Off-policy estimates of target policies vs the simulator's exact truth (or on your own --log)."""
-    from banditsim.sim.results_folder import claimed
+    from banditsim.sim.run.results_folder import claimed
 
     if log is not None:
         if config is not None or set_:
@@ -294,7 +294,7 @@ def ope(config: Optional[Path] = typer.Argument(None, help="OPE config (YAML/TOM
         return
     if target:
         raise ValueError("--target needs --log (in a config, targets are the 'targets' section)")
-    from banditsim.sim.ope_config import load_ope_config
+    from banditsim.sim.offline.config import load_ope_config
 
     cfg = load_ope_config(config, set_)
     out = out or default_out(cfg.name)
@@ -305,8 +305,8 @@ def ope(config: Optional[Path] = typer.Argument(None, help="OPE config (YAML/TOM
 
 def _ope_on_log(log: Path, targets: List[str], train_fraction: float, out: Path) -> None:
     """Estimates, with diagnostics and no truth, on a user's own log; written into ``out`` (claimed)."""
-    from banditsim.sim.ope_log_file import estimate_log_file, parse_agent_target
-    from banditsim.sim.ope_output import ope_table, write_log_ope_results
+    from banditsim.sim.offline.log_file import estimate_log_file, parse_agent_target
+    from banditsim.sim.offline.output import ope_table, write_log_ope_results
 
     rows = estimate_log_file(log, [parse_agent_target(t) for t in targets], train_fraction=train_fraction)
     console.print(ope_table(rows, title=f"off-policy estimates on {log.name} (no truth)"))
@@ -315,8 +315,8 @@ def _ope_on_log(log: Path, targets: List[str], train_fraction: float, out: Path)
 
 def _ope_simulated(cfg, out: Path):
     """The simulated OPE experiment: log, estimate, compare with the exact truth; written into ``out``."""
-    from banditsim.sim.ope_experiment import run_ope_from_config
-    from banditsim.sim.ope_output import ope_table, write_ope_results
+    from banditsim.sim.offline.experiment import run_ope_from_config
+    from banditsim.sim.offline.output import ope_table, write_ope_results
 
     result = run_ope_from_config(cfg, progress=sys.stderr.isatty())
     lg = result.logging
@@ -333,8 +333,8 @@ def abtest(config: Optional[Path] = typer.Argument(None, help="A/B config (YAML/
            out: Optional[Path] = typer.Option(None, "--out", "-o", help="Results folder (default runs/<name>-<time>)."),
            set_: List[str] = typer.Option([], "--set", help="Override a config key: --set test.power_tests=500.")) -> None:
     """Simulate an A/B test between two policies: lift, p-values, guardrails, users needed, power check."""
-    from banditsim.sim.abtest_config import load_abtest_config
-    from banditsim.sim.results_folder import claimed
+    from banditsim.sim.abtest.config import load_abtest_config
+    from banditsim.sim.run.results_folder import claimed
 
     cfg = load_abtest_config(config, set_)
     out = out or default_out(cfg.name)
@@ -345,8 +345,8 @@ def abtest(config: Optional[Path] = typer.Argument(None, help="A/B config (YAML/
 
 def _abtest_in(out: Path, cfg):
     """Run the A/B simulation, print its tables and write its results into ``out`` (claimed)."""
-    from banditsim.sim.abtest import run_abtest_from_config
-    from banditsim.sim.abtest_output import lift_rich_table, power_rich_table, write_abtest_results
+    from banditsim.sim.abtest.experiment import run_abtest_from_config
+    from banditsim.sim.abtest.output import lift_rich_table, power_rich_table, write_abtest_results
 
     result = run_abtest_from_config(cfg, progress=sys.stderr.isatty())
     console.print(lift_rich_table(result.lifts, cfg.control.label, cfg.treatment.label))
@@ -387,7 +387,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if isinstance(code, int) and code:  # click hands back the exit status it would have used
             raise SystemExit(code)
 
-    from banditsim.sim.interrupts import catching_signals
+    from banditsim.sim.run.interrupts import catching_signals
 
     try:
         with catching_signals():

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from banditsim.envs.catalog import load_catalog_file
 from banditsim.envs.errors import BanditsimError, CatalogError
-from banditsim.sim.config import RunConfig, validate_config
-from banditsim.sim.config_errors import ConfigError
+from banditsim.sim.config.run_config import RunConfig, validate_config
+from banditsim.sim.config.errors import ConfigError
 
 FAST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

@@ -1,4 +1,4 @@
-"""banditsim.sim.rl_compare / python -m bench.rl_clients: bad input is one clear error; the rows add up."""
+"""banditsim.sim.studies.rl_compare / python -m bench.rl_clients: bad input is one clear error; the rows add up."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import torch
 
 import banditsim.envs  # noqa: F401  (registers the ids)
 from bench.rl_clients import main
-from banditsim.sim.rl_compare import compare, play_episodes, small_world
+from banditsim.sim.studies.rl_compare import compare, play_episodes, small_world
 
 torch.set_num_threads(1)
 

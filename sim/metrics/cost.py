@@ -14,11 +14,11 @@ import time
 
 def measure(n_users: int = 1024, horizon: int = 50, print_line=print) -> float:
     """Share of the cells' time spent computing metrics (all quickstart agents, seed 0)."""
-    import banditsim.sim.play as play
-    from banditsim.sim.cells import Cell
-    from banditsim.sim.config import RunConfig
+    import banditsim.sim.run.play as play
+    from banditsim.sim.run.cells import Cell
+    from banditsim.sim.config.run_config import RunConfig
     from banditsim.sim.metrics import tracker
-    from banditsim.sim.prepare import prepare
+    from banditsim.sim.run.prepare import prepare
 
     cfg = RunConfig(world={"n_users": n_users}, run={"horizon": horizon, "seeds": 1})
     prep = prepare(cfg, progress=False)

@@ -15,7 +15,7 @@ from agent_cases import N_ARMS, make_context
 
 from banditsim.agents import Context, Feedback, make_agent
 from banditsim.agents.types import checked_steps
-from banditsim.sim.feedback_delay import FeedbackSchedule
+from banditsim.sim.run.feedback_delay import FeedbackSchedule
 from tests.agents.forgetting_state import assert_same_state
 
 DYADIC = np.array([-1.0, -0.5, 0.0, 0.5, 1.0])

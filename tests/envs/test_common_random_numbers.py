@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import banditsim.sim.play as play
-from banditsim.sim.config import validate_config
-from banditsim.sim.prepare import Prepared
+import banditsim.sim.run.play as play
+from banditsim.sim.config.run_config import validate_config
+from banditsim.sim.run.prepare import Prepared
 from tests.sim.tiny_world import tiny_items, tiny_population
 
 AGENTS = [{"name": "beta_ts", "params": {"n_propensity_draws": 4}}, {"name": "linucb"},
@@ -48,7 +48,7 @@ def _prepared(world: dict) -> Prepared:
 
 def world_streams(prep: Prepared, monkeypatch) -> dict:
     """{(agent, seed): (first observation, recorded draws, actions)} of every cell of ``prep``."""
-    from banditsim.sim.cells import Cell
+    from banditsim.sim.run.cells import Cell
 
     out, current = {}, {}
     original_start = play.start_world

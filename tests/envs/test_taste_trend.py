@@ -244,7 +244,7 @@ def test_bad_trend_keys_through_the_cli(tmp_path, capsys, key, value, expect):
 
 
 def test_the_config_printer_documents_the_trend_keys():
-    from banditsim.sim.config_printer import default_config_text
+    from banditsim.sim.config.printer import default_config_text
 
     text = default_config_text()
     for key in ("trend_rate: 0.0  # exogenous trend", "trend_period: 100  # steps between jumps"):
@@ -253,8 +253,8 @@ def test_the_config_printer_documents_the_trend_keys():
 
 # ----------------------------------------------------------------------------- the direction
 def _regret(agent: dict, drift: dict, seeds=4) -> np.ndarray:
-    from banditsim.sim.cells import Cell
-    from banditsim.sim.play import play_cell
+    from banditsim.sim.run.cells import Cell
+    from banditsim.sim.run.play import play_cell
     from tests.sim.test_notebook_helpers import tiny_prep
 
     prep = tiny_prep({"agents": [agent], "world": {"n_users": 32, "drift": drift},

@@ -37,7 +37,7 @@ def _text_log(n_users=240, n_items=150, per_user=45, d=24, k=6, offset_sd=0.6, s
 
 
 def _user_auc(test, score, tau_neg=2.5, tau_pos=3.5):
-    from banditsim.sim.fidelity import grouped_auc
+    from banditsim.sim.studies.fidelity import grouped_auc
 
     keep = (test.rating > tau_pos) | (test.rating < tau_neg)
     auc, ok = grouped_auc(test.user[keep], score[keep], test.rating[keep] > tau_pos)
@@ -55,7 +55,7 @@ def test_known_text_model_beats_biases_and_approaches_the_truth():
     it beats the text-only fit of the old model (no offsets) because the truth has offsets."""
     from banditsim.envs.fit_baselines import fit_biases, predict
     from banditsim.envs.fit_ratings import fit_tastes
-    from banditsim.sim.fidelity import holdout_split
+    from banditsim.sim.studies.fidelity import holdout_split
 
     ratings, x, truth = _text_log()
     train, test = holdout_split(ratings, 0.2, seed=0)
@@ -75,7 +75,7 @@ def test_cold_items_are_scored_by_text_above_popularity():
     """Items whose rows are all held out: only the text map can tell them apart (per user), and it does,
     close to what the true map would give; popularity and biases are flat on them (AUC 0.5)."""
     from banditsim.envs.fit_ratings import fit_tastes
-    from banditsim.sim.fidelity import cold_item_split
+    from banditsim.sim.studies.fidelity import cold_item_split
 
     ratings, x, truth = _text_log(n_items=200, seed=1)
     train, test, cold = cold_item_split(ratings, 0.2, seed=0)

@@ -10,7 +10,7 @@ import pytest
 
 from banditsim.sim.ope.log import OPEInputError
 from banditsim.sim.ope.log_file import read_log_file
-from banditsim.sim.ope_log_file import estimate_log_file
+from banditsim.sim.offline.log_file import estimate_log_file
 
 
 def _arrays(n=1_200, k=4, seed=0):
@@ -110,7 +110,7 @@ def test_bad_npz_and_paths_are_one_line_errors(tmp_path):
 def test_log_results_are_written_as_strict_json(tmp_path):
     import json
 
-    from banditsim.sim.ope_output import write_log_ope_results
+    from banditsim.sim.offline.output import write_log_ope_results
 
     cols = _arrays()
     pq.write_table(pa.table(cols), tmp_path / "log.parquet")
@@ -121,7 +121,7 @@ def test_log_results_are_written_as_strict_json(tmp_path):
 
 
 def test_agent_target_option_parsing():
-    from banditsim.sim.ope_log_file import parse_agent_target
+    from banditsim.sim.offline.log_file import parse_agent_target
 
     assert parse_agent_target("linucb:alpha=0.5,ridge=2")["params"] == {"alpha": 0.5, "ridge": 2}
     for bad in (":epsilon=0.1", "epsilon_greedy:epsilon", "epsilon_greedy:=3"):

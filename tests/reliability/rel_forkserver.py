@@ -38,9 +38,9 @@ def _preload() -> None:
     import banditsim.agents.registry  # noqa: F401
     import banditsim.envs.embedding  # noqa: F401
     import banditsim.sim.cli
-    import banditsim.sim.play
-    import banditsim.sim.plots
-    import banditsim.sim.runner  # noqa: F401
+    import banditsim.sim.run.play
+    import banditsim.sim.report.plots
+    import banditsim.sim.run.runner  # noqa: F401
 
 
 def _resolve(target: str):

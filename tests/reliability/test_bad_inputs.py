@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from banditsim.envs.catalog import load_catalog_file
 from banditsim.envs.errors import CatalogError
-from banditsim.sim.config import RunConfig
+from banditsim.sim.config.run_config import RunConfig
 from tests.reliability.rel_helpers import (
     check_cli_error,
     record_bad_input,

@@ -68,7 +68,7 @@ def test_two_concurrent_runs_on_one_folder(forkserver, tiny_catalog, tmp_path):
 
 
 def test_a_held_folder_refuses_every_command(small_run, tiny_catalog, tmp_path, capsys):
-    from banditsim.sim.results_folder import claimed
+    from banditsim.sim.run.results_folder import claimed
 
     cfg, _ = small_run
     for kind, argv in (("run", ["run", str(cfg)]), ("ope", ["ope", str(_ope_cfg(tmp_path, tiny_catalog))]),
@@ -200,11 +200,11 @@ def test_a_failed_ope_or_abtest_leaves_no_half_written_folder(tiny_catalog, tmp_
     (an ope/abtest folder is only whole when the command finishes)."""
     import errno
 
-    import banditsim.sim.abtest_output
-    import banditsim.sim.ope_output
+    import banditsim.sim.abtest.output
+    import banditsim.sim.offline.output
 
-    module, name = ((banditsim.sim.ope_output, "write_ope_results") if command == "ope"
-                    else (banditsim.sim.abtest_output, "write_abtest_results"))
+    module, name = ((banditsim.sim.offline.output, "write_ope_results") if command == "ope"
+                    else (banditsim.sim.abtest.output, "write_abtest_results"))
 
     def half(out, *args, **kwargs):
         (Path(out) / "estimates.parquet").write_bytes(b"PAR1 half")

@@ -262,7 +262,7 @@ def test_a_full_disk_is_one_error_line(finished, tmp_path, where, monkeypatch, c
 
 
 def test_out_of_memory_names_the_settings_and_leaves_no_run(finished, tmp_path, monkeypatch, capsys):
-    import banditsim.sim.play
+    import banditsim.sim.run.play
     from banditsim.sim.cli import main
 
     _, cfg, _ = finished
@@ -270,7 +270,7 @@ def test_out_of_memory_names_the_settings_and_leaves_no_run(finished, tmp_path, 
     def oom(prep, cell):
         raise MemoryError(f"cannot allocate {prep.config.run.horizon} steps")
 
-    monkeypatch.setattr(banditsim.sim.play, "play_cell", oom)
+    monkeypatch.setattr(banditsim.sim.run.play, "play_cell", oom)
     out = tmp_path / "oom"
     err = check_cli_error(["run", str(cfg), "--out", str(out), "--quiet", "--workers", "1"], capsys,
                           "15/6 out of memory", expect="run.horizon")

@@ -2,8 +2,8 @@
 
 import pytest
 
-from banditsim.sim.abtest_config import ABTestConfig
-from banditsim.sim.abtest_sim import METRICS
+from banditsim.sim.abtest.config import ABTestConfig
+from banditsim.sim.abtest.simulate import METRICS
 from banditsim.sim.metrics import ab_metrics
 
 

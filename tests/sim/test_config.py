@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from banditsim.sim.cli import main
-from banditsim.sim.config import RunConfig
-from banditsim.sim.config_files import apply_overrides, load_config
+from banditsim.sim.config.run_config import RunConfig
+from banditsim.sim.config.files import apply_overrides, load_config
 
 BAD_CONFIGS = [
     ("run:\n  horizon: 10\n  wat: 3\n", "unknown key 'run.wat'"),

@@ -24,8 +24,8 @@ def _all_keys(model, prefix=""):
 
 def test_printed_config_is_the_default_and_every_key_has_a_comment(tmp_path, capsys):
     from banditsim.sim.cli import main
-    from banditsim.sim.config import RunConfig
-    from banditsim.sim.config_files import load_config
+    from banditsim.sim.config.run_config import RunConfig
+    from banditsim.sim.config.files import load_config
 
     capsys.readouterr()
     assert main(["config"]) == 0
@@ -46,7 +46,7 @@ def test_printed_config_is_the_default_and_every_key_has_a_comment(tmp_path, cap
 def test_a_key_without_a_comment_is_caught():
     from pydantic.fields import FieldInfo
 
-    from banditsim.sim.config_printer import comment_for
+    from banditsim.sim.config.printer import comment_for
 
     with pytest.raises(KeyError, match="no comment"):
         comment_for("world.brand_new_key", FieldInfo())
@@ -61,8 +61,8 @@ def test_a_key_without_a_comment_is_caught():
     ({"catalog": {"text_column": ["a"]}}, "did you mean 'text_columns'?"),
 ])
 def test_unknown_key_suggests_the_closest(data, expect):
-    from banditsim.sim.config import validate_config
-    from banditsim.sim.config_errors import ConfigError
+    from banditsim.sim.config.run_config import validate_config
+    from banditsim.sim.config.errors import ConfigError
 
     with pytest.raises(ConfigError) as err:
         validate_config(data)
@@ -70,8 +70,8 @@ def test_unknown_key_suggests_the_closest(data, expect):
 
 
 def test_unknown_key_in_the_ope_config_suggests_too():
-    from banditsim.sim.config_errors import ConfigError
-    from banditsim.sim.ope_config import load_ope_config
+    from banditsim.sim.config.errors import ConfigError
+    from banditsim.sim.offline.config import load_ope_config
 
     with pytest.raises(ConfigError, match="unknown key 'loging'; did you mean 'logging'?"):
         load_ope_config(None, ["loging.label=x"])
@@ -87,7 +87,7 @@ def test_unknown_key_from_the_cli(tmp_path, capsys):
 
 @pytest.mark.parametrize("value", ["title, genres", "[title, genres]", "title,genres", ["title", "genres"]])
 def test_text_columns_take_both_list_syntaxes_in_the_config(value, tmp_path):
-    from banditsim.sim.config_files import load_config
+    from banditsim.sim.config.files import load_config
 
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump({"catalog": {"source": "items.csv", "text_columns": value},
@@ -108,7 +108,7 @@ def test_empty_text_columns_are_refused(value, tmp_path, capsys):
 def test_embed_prints_a_snippet_that_runs_and_takes_list_syntax(tmp_path, capsys, monkeypatch):
     """embed --text-columns '[title, genres]' prints catalog lines; a config made of them loads the same catalog."""
     from banditsim.sim.cli import main
-    from banditsim.sim.config_files import load_config
+    from banditsim.sim.config.files import load_config
 
     (tmp_path / "my data").mkdir()
     cat = write_tiny_catalog(tmp_path / "my data")  # a space in the path: the snippet must quote it right
@@ -144,7 +144,7 @@ def test_embed_prints_a_snippet_that_runs_and_takes_list_syntax(tmp_path, capsys
     ("/data/***.csv", "clusters", "catalog-clusters"),
 ])
 def test_default_names(source, kind, name):
-    from banditsim.sim.config import RunConfig
+    from banditsim.sim.config.run_config import RunConfig
 
     population = {"kind": kind}
     if kind == "personas":
@@ -158,8 +158,8 @@ def test_default_names(source, kind, name):
 
 
 def test_ope_and_abtest_are_not_named_movielens_on_your_own_world():
-    from banditsim.sim.abtest_config import ABTestConfig
-    from banditsim.sim.ope_config import OPEConfig
+    from banditsim.sim.abtest.config import ABTestConfig
+    from banditsim.sim.offline.config import OPEConfig
 
     assert (OPEConfig().name, ABTestConfig().name) == ("ope-movielens", "abtest-movielens")
     own = {"catalog": {"source": "/data/My Films.csv"}, "population": {"kind": "clusters"}}

@@ -13,10 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from banditsim.sim.config import validate_config
-from banditsim.sim.config_errors import ConfigError
-from banditsim.sim.config_files import load_config
-from banditsim.sim.runner import run_experiment
+from banditsim.sim.config.run_config import validate_config
+from banditsim.sim.config.errors import ConfigError
+from banditsim.sim.config.files import load_config
+from banditsim.sim.run.runner import run_experiment
 from tests.sim.tiny_world import TINY_CSV
 
 torch.set_num_threads(1)
@@ -92,8 +92,8 @@ def test_torch_on_cpu_matches_numpy(numpy_run, config_path, tmp_path, capsys):
 
 
 def test_built_agents_and_world_use_torch(config_path):
-    from banditsim.sim.play import build_agent, start_world
-    from banditsim.sim.prepare import prepare
+    from banditsim.sim.run.play import build_agent, start_world
+    from banditsim.sim.run.prepare import prepare
 
     for compute in ("numpy", "torch"):
         prep = prepare(load_config(config_path, [f"run.compute={compute}"]), progress=False)
@@ -108,16 +108,16 @@ def test_built_agents_and_world_use_torch(config_path):
 
 
 def test_device_cuda_without_cuda_is_one_line(config_path, tmp_path, capsys, monkeypatch):
-    import banditsim.sim.runner
+    import banditsim.sim.run.runner
     from banditsim.sim.cli import main
-    from banditsim.sim.prepare import prepare
+    from banditsim.sim.run.prepare import prepare
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
 
     def must_not_run(*args, **kwargs):
         raise AssertionError("the CUDA check must come before the run starts")
 
-    monkeypatch.setattr(banditsim.sim.runner, "run_experiment", must_not_run)
+    monkeypatch.setattr(banditsim.sim.run.runner, "run_experiment", must_not_run)
     out = tmp_path / "cuda"
     assert main(["run", str(config_path), "--out", str(out), "--device", "cuda"]) == 2
     err = capsys.readouterr().err

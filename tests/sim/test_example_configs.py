@@ -8,9 +8,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from banditsim.sim.config import RunConfig
-from banditsim.sim.config_files import load_config
-from banditsim.sim.runner import run_experiment
+from banditsim.sim.config.run_config import RunConfig
+from banditsim.sim.config.files import load_config
+from banditsim.sim.run.runner import run_experiment
 
 CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
 

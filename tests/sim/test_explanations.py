@@ -7,7 +7,7 @@ import pytest
 
 from banditsim.agents import Context, Feedback
 from banditsim.agents.registry import AGENTS, make_agent
-from banditsim.sim.explanations import Explainer, LikedItems, liked_item_of, why_columns
+from banditsim.sim.report.explanations import Explainer, LikedItems, liked_item_of, why_columns
 
 # a tiny catalog where the answer is known: items 0..3 on the unit circle at 0°, 30°, 90°, 180°
 ANGLES = np.deg2rad([0.0, 30.0, 90.0, 180.0])

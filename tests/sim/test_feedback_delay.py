@@ -7,12 +7,12 @@ import pytest
 import torch
 
 from banditsim.agents import AGENTS, Context, Feedback, make_agent
-from banditsim.sim.cells import Cell
+from banditsim.sim.run.cells import Cell
 from banditsim.sim.cli import main
-from banditsim.sim.config import validate_config
-from banditsim.sim.delay_config import KIND_NAMES, DelaySpec, FeedbackDelaySection
-from banditsim.sim.feedback_delay import DelaySampler, FeedbackSchedule, delay_quantile, delay_seed
-from banditsim.sim.play import play_cell
+from banditsim.sim.config.run_config import validate_config
+from banditsim.sim.config.delay import KIND_NAMES, DelaySpec, FeedbackDelaySection
+from banditsim.sim.run.feedback_delay import DelaySampler, FeedbackSchedule, delay_quantile, delay_seed
+from banditsim.sim.run.play import play_cell
 from tests.sim.test_notebook_helpers import tiny_prep
 
 torch.set_num_threads(1)
@@ -310,7 +310,7 @@ def test_the_delay_stream_leaves_world_and_agent_numbers_alone():
 def test_fixed_delay_is_the_loop_by_hand():
     """play_cell with every answer 4 steps late = acting, stepping and updating step t with step t-4's
     rows, written out by hand: the same regret at every step, bit for bit."""
-    from banditsim.sim.play import build_agent, start_world
+    from banditsim.sim.run.play import build_agent, start_world
 
     prep = tiny_prep({"agents": AGENT_SPECS, "world": {"n_users": 16}, "run": {"horizon": 30, "seeds": 1},
                       "feedback_delay": {"default": {"dist": "fixed", "steps": 4}}, "log": {"enabled": False}})
@@ -381,7 +381,7 @@ def test_explicit_zero_delays_are_todays_run():
 def test_summary_reports_the_answers_never_delivered():
     import pyarrow as pa
 
-    from banditsim.sim.summary import summarise
+    from banditsim.sim.report.summary import summarise
 
     def summary(extra):
         prep = tiny_prep({"agents": AGENT_SPECS, "world": {"n_users": 16}, "run": {"horizon": 30, "seeds": 2},

@@ -19,7 +19,7 @@ def _one_thread():
 def test_grouped_auc_matches_sklearn_with_ties():
     from sklearn.metrics import roc_auc_score
 
-    from banditsim.sim.fidelity import grouped_auc
+    from banditsim.sim.studies.fidelity import grouped_auc
 
     rng = np.random.default_rng(0)
     group = rng.integers(0, 30, size=2000)
@@ -53,7 +53,7 @@ def _ratings(n_users=300, n_items=120, per_user=40, dim=16, seed=0, with_time=Tr
 
 
 def test_holdout_split_takes_each_users_latest_rows():
-    from banditsim.sim.fidelity import holdout_split
+    from banditsim.sim.studies.fidelity import holdout_split
 
     ratings, _ = _ratings(n_users=50)
     train, test = holdout_split(ratings, 0.2, seed=1)
@@ -66,7 +66,7 @@ def test_holdout_split_takes_each_users_latest_rows():
 
 
 def test_cold_item_split_holds_out_every_row_of_its_items():
-    from banditsim.sim.fidelity import cold_item_split
+    from banditsim.sim.studies.fidelity import cold_item_split
 
     ratings, _ = _ratings(n_users=50)
     train, test, cold = cold_item_split(ratings, 0.1, seed=3)
@@ -78,7 +78,7 @@ def test_cold_item_split_holds_out_every_row_of_its_items():
 def test_known_model_the_text_tastes_beat_biases_and_score_cold_items():
     """On a log drawn from tastes over the item vectors, the simulator's model beats biases-only on warm
     rows, comes near MF, and on cold items (text only) is far above every baseline that scores them."""
-    from banditsim.sim.fidelity import fidelity
+    from banditsim.sim.studies.fidelity import fidelity
 
     ratings, x = _ratings()
     res = fidelity(ratings, x, 2.5, 3.5, dim=16, seed=0)
@@ -99,11 +99,11 @@ def test_known_model_the_text_tastes_beat_biases_and_score_cold_items():
 
 
 def test_command_writes_json_and_plots(tmp_path):
-    """python -m banditsim.sim.fidelity on a ratings config: fidelity.json and two PNGs."""
+    """python -m banditsim.sim.studies.fidelity on a ratings config: fidelity.json and two PNGs."""
     import csv
     import json
 
-    from banditsim.sim.fidelity import main
+    from banditsim.sim.studies.fidelity import main
     from tests.reliability.rel_helpers import write_tiny_catalog
 
     cat = write_tiny_catalog(tmp_path)
@@ -130,8 +130,8 @@ def test_command_writes_json_and_plots(tmp_path):
 
 def test_fidelity_needs_a_fitted_population():
     from banditsim.envs.errors import BanditsimError
-    from banditsim.sim.config import RunConfig
-    from banditsim.sim.fidelity import ratings_of
+    from banditsim.sim.config.run_config import RunConfig
+    from banditsim.sim.studies.fidelity import ratings_of
 
     cfg = RunConfig.model_validate({"catalog": {"source": "x.csv"}, "population": {"kind": "clusters"}})
     with pytest.raises(BanditsimError, match="kind movielens or ratings"):

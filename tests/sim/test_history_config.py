@@ -10,9 +10,9 @@ import torch
 from banditsim.envs.clusters import cluster_population
 from banditsim.envs.population import unit_rows
 from banditsim.sim.cli import main
-from banditsim.sim.config import RunConfig
-from banditsim.sim.config_printer import default_config_text
-from banditsim.sim.prepare import Prepared, world_config
+from banditsim.sim.config.run_config import RunConfig
+from banditsim.sim.config.printer import default_config_text
+from banditsim.sim.run.prepare import Prepared, world_config
 
 torch.set_num_threads(1)
 
@@ -42,7 +42,7 @@ def test_history_keys_are_printed_with_comments_and_reach_the_world():
 
 
 def test_learning_trace_with_history_on():
-    from banditsim.sim.learning_trace import trace_recommendations
+    from banditsim.sim.run.learning_trace import trace_recommendations
 
     rng = np.random.default_rng(0)
     x = unit_rows(rng.normal(size=(40, 16))).astype(np.float32)

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from banditsim.sim.cli import main
-from banditsim.sim.report_metrics import shown_metrics
+from banditsim.sim.report.metric_columns import shown_metrics
 from tests.sim.chromium_page import load_page
 from tests.sim.tiny_world import TINY_CSV
 
@@ -136,8 +136,8 @@ def test_run_report_holds_summary_winners_config_and_examples(folders):
 def test_run_log_explanations_match_a_brute_force_reference(folders):
     """because_action / because_cosine are the most similar item this row's person liked before
     (last 8, never the item itself), recomputed row by row from the log and the embeddings."""
-    from banditsim.sim.config_files import load_config
-    from banditsim.sim.prepare import prepare
+    from banditsim.sim.config.files import load_config
+    from banditsim.sim.run.prepare import prepare
 
     out = folders["run"]
     prep = prepare(load_config(folders["base"] / "run.yaml"), progress=False)
@@ -235,7 +235,7 @@ def test_report_renders_in_headless_chromium(folders, kind, tmp_path):
 def test_a_metric_registered_in_a_test_appears_in_summary_and_report(folders, tmp_path):
     """The report is driven by the metric registry: a metric registered here is in summary.json, in the
     report's summary table (with its label and the value summary.json holds) and has a plot over time."""
-    from banditsim.sim.html_report import interval_text
+    from banditsim.sim.report.html_report import interval_text
     from banditsim.sim.metrics import register_metric, unregister_metric
 
     label = "share of even item indices (test metric)"
@@ -265,7 +265,7 @@ def test_report_of_a_run_without_log_or_explanations(folders, tmp_path):
     """log.enabled: false (no log.parquet) and a log written without the why columns: the report says so."""
     import pyarrow as pa
 
-    from banditsim.sim.html_report import write_report
+    from banditsim.sim.report.html_report import write_report
 
     folder = tmp_path / "nolog"
     folder.mkdir()

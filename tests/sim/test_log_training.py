@@ -16,12 +16,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from banditsim.agents import Context, Feedback, make_agent
-from banditsim.sim.frozen_policies import AgentPolicy
+from banditsim.sim.offline.frozen_policies import AgentPolicy
 from banditsim.sim.ope.log import OPEInputError
 from banditsim.sim.ope.log_file import read_log_file
-from banditsim.sim.ope_log_file import estimate_log_file, trained_agent
-from banditsim.sim.policy_spec import PolicySpec
-from banditsim.sim.warmup import WarmupRows
+from banditsim.sim.offline.log_file import estimate_log_file, trained_agent
+from banditsim.sim.config.policy_spec import PolicySpec
+from banditsim.sim.offline.warmup import WarmupRows
 from tests.agents.forgetting_state import assert_same_state
 
 N_ARMS, USERS, STEPS, DIM = 4, 5, 12, 3

@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 
 from banditsim.envs.feedback_kinds import LIKE
-from banditsim.sim.config_files import load_config
+from banditsim.sim.config.files import load_config
 from banditsim.sim.metrics import METRICS, register_metric, unregister_metric
 
 CONFIG = """
@@ -38,8 +38,8 @@ def runs(tmp_path_factory):
     """A single-item and a slate run of the MovieLens world (users fitted once for both)."""
     import dataclasses
 
-    from banditsim.sim.prepare import prepare
-    from banditsim.sim.prepared_run import run_prepared
+    from banditsim.sim.run.prepare import prepare
+    from banditsim.sim.run.prepared_run import run_prepared
 
     register_metric("test_liked", "TEST liked share", _liked, segment=True, description="test metric")
     try:
@@ -57,8 +57,8 @@ def runs(tmp_path_factory):
 
 
 def test_registered_metric_reaches_summary_table_and_plots(runs):
-    from banditsim.sim.plots import plot_metric_grid, read_columns
-    from banditsim.sim.report import summary_table, table_rows
+    from banditsim.sim.report.plots import plot_metric_grid, read_columns
+    from banditsim.sim.report.console_table import summary_table, table_rows
 
     folder, result = runs[1]
     summary = _strict((folder / "summary.json").read_text())["agents"]
@@ -84,7 +84,7 @@ def test_registered_metric_reaches_summary_table_and_plots(runs):
 
 
 def test_registered_metric_reaches_the_html_report(runs):
-    from banditsim.sim.html_report import write_report
+    from banditsim.sim.report.html_report import write_report
 
     folder, _ = runs[1]
     html = write_report(folder).read_text()

@@ -138,7 +138,7 @@ def test_tracker_truth_steps_use_the_worlds_exact_values():
     of the same state, and hit@1 equals 'chosen value == best value' on every step."""
     from types import SimpleNamespace
 
-    from banditsim.sim.config import RunConfig
+    from banditsim.sim.config.run_config import RunConfig
     from banditsim.sim.metrics.cell_state import TRUTH_EVERY
     from banditsim.sim.metrics.tracker import MetricTracker
     from tests.sim.tiny_world import tiny_items, tiny_population

@@ -10,8 +10,8 @@ import pytest
 
 from banditsim.envs.clusters import cluster_population
 from banditsim.envs.population import unit_rows
-from banditsim.sim.config import RunConfig
-from banditsim.sim.prepare import Prepared
+from banditsim.sim.config.run_config import RunConfig
+from banditsim.sim.run.prepare import Prepared
 
 
 def tiny_prep(cfg_dict: dict, n_items: int = 40, n_new: int = 0) -> Prepared:
@@ -29,7 +29,7 @@ def tiny_prep(cfg_dict: dict, n_items: int = 40, n_new: int = 0) -> Prepared:
 
 # ---------------------------------------------------------------- size switch
 def test_notebook_size_reads_the_environment(monkeypatch):
-    from banditsim.sim.notebook_size import SIZE_ENV, notebook_size, pick
+    from banditsim.sim.config.notebook_size import SIZE_ENV, notebook_size, pick
 
     monkeypatch.delenv(SIZE_ENV, raising=False)
     assert notebook_size() == "full" and pick(1, 2) == 2
@@ -44,7 +44,7 @@ def test_notebook_size_reads_the_environment(monkeypatch):
 
 # ---------------------------------------------------------------- embedding map
 def test_pca_2d_matches_the_leading_directions():
-    from banditsim.sim.embedding_map import pca_2d
+    from banditsim.sim.report.embedding_map import pca_2d
 
     rng = np.random.default_rng(1)
     x = rng.normal(size=(500, 4)) * np.array([3.0, 1.0, 0.1, 0.1])
@@ -57,7 +57,7 @@ def test_pca_2d_matches_the_leading_directions():
 
 
 def test_embedding_map_figure_has_labels_and_users():
-    from banditsim.sim.embedding_map import (
+    from banditsim.sim.report.embedding_map import (
         favourite_items,
         main_category,
         plot_embedding_map,
@@ -81,7 +81,7 @@ def test_embedding_map_figure_has_labels_and_users():
 
 # ---------------------------------------------------------------- learning trace
 def test_trace_is_deterministic_and_scores_against_truth():
-    from banditsim.sim.learning_trace import plot_trace, trace_recommendations, trace_table
+    from banditsim.sim.run.learning_trace import plot_trace, trace_recommendations, trace_table
 
     prep = tiny_prep({"world": {"n_users": 8}, "run": {"horizon": 12, "seeds": 1},
                       "agents": [{"name": "epsilon_greedy", "params": {"epsilon": 0.1}}, {"name": "random"}]})
@@ -106,14 +106,14 @@ def test_trace_is_deterministic_and_scores_against_truth():
 ])
 def test_trace_learns_only_what_the_runner_would_deliver(monkeypatch, extra, expected_updates):
     """The trace replays the cell as the runner does, delays and update cadence included."""
-    import banditsim.sim.play
-    from banditsim.sim.learning_trace import trace_recommendations
+    import banditsim.sim.run.play
+    from banditsim.sim.run.learning_trace import trace_recommendations
 
     cfg = {"world": {"n_users": 8}, "run": {"horizon": 12, "seeds": 1},
            "agents": [{"name": "epsilon_greedy", "params": {"epsilon": 0.1}}], **extra}
     prep = tiny_prep(cfg)
     calls = []
-    real_build = banditsim.sim.play.build_agent
+    real_build = banditsim.sim.run.play.build_agent
 
     def build_and_count(*args, **kwargs):
         agent = real_build(*args, **kwargs)
@@ -121,7 +121,7 @@ def test_trace_learns_only_what_the_runner_would_deliver(monkeypatch, extra, exp
         agent.update = lambda *a, **k: (calls.append(1), update(*a, **k))[1]
         return agent
 
-    monkeypatch.setattr(banditsim.sim.play, "build_agent", build_and_count)
+    monkeypatch.setattr(banditsim.sim.run.play, "build_agent", build_and_count)
     trace_recommendations(prep, 0, [1, 2], [0, 12])
     assert len(calls) == expected_updates
 
@@ -131,7 +131,7 @@ def test_each_prepared_world_gets_its_own_template():
     or an edited config, got the stale world (another drift rate, another user count)."""
     import gc
 
-    from banditsim.sim.play import start_world
+    from banditsim.sim.run.play import start_world
 
     for rate, n_users in [(0.0, 3), (0.3, 5), (0.05, 3), (0.3, 4)]:
         prep = tiny_prep({"world": {"n_users": n_users, "drift": {"rate": rate}}})
@@ -148,9 +148,9 @@ def test_each_prepared_world_gets_its_own_template():
 # ---------------------------------------------------------------- prepared runs and cold start
 def test_run_prepared_equals_runner_cells_and_cold_start_share(tmp_path):
     from banditsim.envs.errors import BanditsimError
-    from banditsim.sim.cold_start_view import new_item_share, plot_cold_start
-    from banditsim.sim.plots import read_columns
-    from banditsim.sim.prepared_run import run_prepared
+    from banditsim.sim.report.cold_start_view import new_item_share, plot_cold_start
+    from banditsim.sim.report.plots import read_columns
+    from banditsim.sim.run.prepared_run import run_prepared
 
     prep = tiny_prep({"world": {"n_users": 6}, "run": {"horizon": 10, "seeds": 2, "workers": 1},
                       "cold_start": {"new_item_fraction": 0.25, "release_step": 5},
@@ -179,7 +179,7 @@ def _lift(metric, lift, p, guardrail=False, breached=False):
 
 
 def test_ab_decision_verdicts():
-    from banditsim.sim.ab_decision import ab_decision, plot_lifts
+    from banditsim.sim.abtest.decision import ab_decision, plot_lifts
 
     ok = [_lift("reward", 0.1, 0.001), _lift("negative_rate", -0.02, 0.01, guardrail=True)]
     assert ab_decision(ok).verdict == "ship"
@@ -194,7 +194,7 @@ def test_ab_decision_verdicts():
 
 
 def test_rank_candidates_orders_by_estimate():
-    from banditsim.sim.ab_decision import rank_candidates
+    from banditsim.sim.abtest.decision import rank_candidates
 
     rows = [{"target": t, "estimator": "dr", "estimate": v, "low": v - 0.1, "high": v + 0.1, "truth": v}
             for t, v in (("a", 0.2), ("b", 0.6), ("c", 0.4))]

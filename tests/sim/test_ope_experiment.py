@@ -10,12 +10,12 @@ import pytest
 
 from banditsim.envs.feedback_kinds import reward_vector
 from banditsim.sim.cli import main
-from banditsim.sim.config_errors import ConfigError
-from banditsim.sim.frozen_policies import build_policy, exact_probabilities, item_features, shared_ridge
-from banditsim.sim.ope_config import OPEConfig, load_ope_config
-from banditsim.sim.ope_experiment import collect_log, run_ope_experiment
-from banditsim.sim.policy_spec import PolicySpec
-from banditsim.sim.warmup import collect_warmup
+from banditsim.sim.config.errors import ConfigError
+from banditsim.sim.offline.frozen_policies import build_policy, exact_probabilities, item_features, shared_ridge
+from banditsim.sim.offline.config import OPEConfig, load_ope_config
+from banditsim.sim.offline.experiment import collect_log, run_ope_experiment
+from banditsim.sim.config.policy_spec import PolicySpec
+from banditsim.sim.offline.warmup import collect_warmup
 from tests.sim.tiny_world import TINY_CSV, tiny_items, tiny_population, tiny_world
 
 TARGETS = [PolicySpec(label="greedy", kind="ridge", ridge=5.0),
@@ -125,7 +125,7 @@ def test_cli_ope_end_to_end(tmp_path, capsys):
     for name in ("estimates.parquet", "log.parquet", "estimate_vs_truth.png"):
         assert (out / name).stat().st_size > 0
     # the written log.parquet is a valid input for your-own-log OPE: same IPS/SNIPS numbers, no truth
-    from banditsim.sim.ope_log_file import estimate_log_file
+    from banditsim.sim.offline.log_file import estimate_log_file
 
     ref = {(r["target"], r["estimator"]): r for r in data["estimates"]}
     rows = estimate_log_file(out / "log.parquet")
@@ -145,7 +145,7 @@ def test_cli_ope_end_to_end(tmp_path, capsys):
 
 
 def _opelog(n=3_000, users=300, **targets):
-    from banditsim.sim.ope_experiment import OPELog
+    from banditsim.sim.offline.experiment import OPELog
 
     rng = np.random.default_rng(0)
     one = np.ones(n)
@@ -165,8 +165,8 @@ def test_unsupported_target_gets_no_number_and_the_others_go_on(tmp_path):
     """Issue #16: one target the logging policy never supports aborted every estimate."""
     from rich.console import Console
 
-    from banditsim.sim.ope_experiment import OPEResult, estimate_all
-    from banditsim.sim.ope_output import ope_table, write_ope_results
+    from banditsim.sim.offline.experiment import OPEResult, estimate_all
+    from banditsim.sim.offline.output import ope_table, write_ope_results
 
     n = 3_000
     never = {"pi_logged": np.zeros(n), "pi_q": np.full(n, 0.7), "pi_qhat": np.full(n, 0.6), "support": np.zeros(n),
@@ -198,7 +198,7 @@ def test_unsupported_target_gets_no_number_and_the_others_go_on(tmp_path):
 
 def test_one_user_gives_no_interval_and_never_covers():
     """Issue #16: one user gave intervals of -inf to inf marked 'covers: yes'."""
-    from banditsim.sim.ope_experiment import estimate_all
+    from banditsim.sim.offline.experiment import estimate_all
 
     n = 400
     t = {"pi_logged": np.full(n, 0.5), "pi_q": np.full(n, 0.4), "pi_qhat": np.full(n, 0.35), "support": np.ones(n),
@@ -268,7 +268,7 @@ class SlateTruthWorld:
         return self.obs
 
     def step(self, slates):
-        from banditsim.sim.ope_slate_experiment import top_k
+        from banditsim.sim.offline.slate_experiment import top_k
 
         feats, mask = self.obs.features.astype(np.float64), np.array(self.obs.mask)
         self.records.append({t.label: copy.deepcopy(self.world).step(top_k(t.scores(feats), mask, self.k))
@@ -279,7 +279,7 @@ class SlateTruthWorld:
 
 
 def test_slate_truth_is_the_world_value_of_each_target_slate():
-    from banditsim.sim.ope_slate_experiment import collect_slate_log
+    from banditsim.sim.offline.slate_experiment import collect_slate_log
 
     world = tiny_world(n_users=8, n_items=10)
     specs = [PolicySpec(label="log", kind="ridge", epsilon=0.4), PolicySpec(label="greedy", kind="ridge"),
@@ -301,7 +301,7 @@ def test_slate_truth_is_the_world_value_of_each_target_slate():
 def test_slate_estimates_cover_the_exact_slate_value(tmp_path):
     """Issue #16 item 6: slate OPE from the experiment, IIPS/RIPS/standard IPS against the exact truth."""
     from banditsim.envs.world_config import WorldConfig
-    from banditsim.sim.ope_output import write_ope_results
+    from banditsim.sim.offline.output import write_ope_results
 
     x = tiny_items()
     hits = {"iips": [], "rips": [], "sips": []}

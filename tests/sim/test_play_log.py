@@ -14,9 +14,9 @@ import pytest
 import torch
 
 from banditsim.envs.feedback_kinds import KINDS, POSITIVE_CODES
-from banditsim.sim.cells import Cell
-from banditsim.sim.log_buffer import LogBuffer
-from banditsim.sim.play import build_agent, play_cell, start_world
+from banditsim.sim.run.cells import Cell
+from banditsim.sim.run.log_buffer import LogBuffer
+from banditsim.sim.run.play import build_agent, play_cell, start_world
 from tests.sim.test_notebook_helpers import tiny_prep
 
 torch.set_num_threads(1)

@@ -7,10 +7,10 @@ import io
 import numpy as np
 import pytest
 
-from banditsim.sim.html_page import fig_png
-from banditsim.sim.html_report import metric_figure
-from banditsim.sim.plots import _matplotlib, save_figure
-from banditsim.sim.report_metrics import Shown
+from banditsim.sim.report.html_page import fig_png
+from banditsim.sim.report.html_report import metric_figure
+from banditsim.sim.report.plots import _matplotlib, save_figure
+from banditsim.sim.report.metric_columns import Shown
 
 
 def _figure():
@@ -133,13 +133,13 @@ def test_metric_grid_keeps_tick_labels_titles_and_panels_apart(n_metrics, values
     """metrics.png's fixed margins: every text inside the image, each panel's tick labels and title clear
     of the neighbouring panels, at 1, 3 and 12 panels (1 to 4 columns)."""
     import banditsim.sim.metrics
-    from banditsim.sim.plots import plot_metric_grid
+    from banditsim.sim.report.plots import plot_metric_grid
 
     plotted = [n for n, m in banditsim.sim.metrics.METRICS.items() if m.plot][:n_metrics]
     monkeypatch.setattr(banditsim.sim.metrics, "METRICS", {n: banditsim.sim.metrics.METRICS[n] for n in plotted})
     plt = _matplotlib()
     captured = []
-    monkeypatch.setattr("banditsim.sim.plots.save_figure", lambda fig, path: captured.append(fig))
+    monkeypatch.setattr("banditsim.sim.report.plots.save_figure", lambda fig, path: captured.append(fig))
     assert plot_metric_grid(_grid_metrics(values), tmp_path / "m.png") == plotted
     (fig,) = captured
     try:

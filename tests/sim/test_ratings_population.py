@@ -394,8 +394,8 @@ def test_parquet_from_another_writer_keeps_integer_ids(tiny):
 def test_cold_start_order_moves_the_fitted_item_positions_with_the_items(tiny):
     """prepare puts released items last (arm order); the fitted item positions and biases follow them, so
     arm j is scored at the position fitted for catalog item order[j] (a world on arm order = the fit)."""
-    from banditsim.sim.config_files import load_config
-    from banditsim.sim.prepare import prepare
+    from banditsim.sim.config.files import load_config
+    from banditsim.sim.run.prepare import prepare
 
     folder, _, _ = tiny
     (folder / "pos.csv").write_text("user,movieId,event\n"

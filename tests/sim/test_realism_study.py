@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from banditsim.sim import realism_study as rs
-from banditsim.sim.intervals import mean_ci
+from banditsim.sim.studies import realism_study as rs
+from banditsim.sim.report.intervals import mean_ci
 
 torch.set_num_threads(1)
 

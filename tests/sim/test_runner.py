@@ -13,8 +13,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from banditsim.sim.config_files import load_config
-from banditsim.sim.runner import run_experiment
+from banditsim.sim.config.files import load_config
+from banditsim.sim.run.runner import run_experiment
 
 SMALL = """
 name: small
@@ -72,7 +72,7 @@ def test_no_genre_plot_without_categories(reference, tmp_path):
     import shutil
     import warnings
 
-    from banditsim.sim.plots import plot_results
+    from banditsim.sim.report.plots import plot_results
 
     out = tmp_path / "run"
     shutil.copytree(reference[0], out)

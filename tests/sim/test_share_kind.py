@@ -17,8 +17,8 @@ def test_reward_vector_takes_share():
 
 
 def test_config_reward_map_and_cut_point():
-    from banditsim.sim.config import RunConfig
-    from banditsim.sim.config_errors import ConfigError
+    from banditsim.sim.config.run_config import RunConfig
+    from banditsim.sim.config.errors import ConfigError
 
     cfg = RunConfig.model_validate({"world": {"reward_map": {"share": 2.0}}})
     assert cfg.world.reward_map["share"] == 2.0 and cfg.world.reward_map["save"] == 1.0
@@ -96,8 +96,8 @@ def test_agents_learn_from_share(name):
 
 
 def test_ope_on_a_share_reward_map():
-    from banditsim.sim.ope_config import OPEConfig
-    from banditsim.sim.ope_experiment import run_ope_experiment
+    from banditsim.sim.offline.config import OPEConfig
+    from banditsim.sim.offline.experiment import run_ope_experiment
     from tests.sim.test_ope_experiment import TARGETS
 
     cfg = OPEConfig.model_validate({

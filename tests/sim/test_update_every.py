@@ -14,9 +14,9 @@ import pytest
 import torch
 
 from banditsim.agents import AGENTS, Context, Feedback, make_agent
-from banditsim.sim.cells import Cell
-from banditsim.sim.feedback_delay import FeedbackSchedule
-from banditsim.sim.play import build_agent, play_cell, start_world
+from banditsim.sim.run.cells import Cell
+from banditsim.sim.run.feedback_delay import FeedbackSchedule
+from banditsim.sim.run.play import build_agent, play_cell, start_world
 from tests.reliability.test_determinism import _float_state
 from tests.sim.test_notebook_helpers import tiny_prep
 

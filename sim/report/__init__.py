@@ -1,0 +1,1 @@
+"""Reading results: the summary, the console table, plots and the HTML report."""

@@ -1,0 +1,1 @@
+"""Studies beside the main workflow: fitted-user fidelity, realism, RL clients."""
