@@ -32,7 +32,7 @@ def describe_validation_error(exc, source: str = "config") -> str:
 
 def _model_named(title: str):
     """The config model class called ``title`` (every config model derives from ``sim.config.Section``)."""
-    from banditsim.sim.config.run_config import Section
+    from banditsim.sim.config.section import Section
 
     todo = [Section]
     while todo:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from banditsim.agents._validation import MAX_ABS_REWARD  # one bound (1e6) for reward maps and the agents' input
 from banditsim.envs.feedback_kinds import DEFAULT_REWARDS, KINDS
 from banditsim.sim.config.errors import ConfigError
 from banditsim.sim.config.delay import FeedbackDelaySection  # the feedback_delay section (delays per kind)
+from banditsim.sim.config.section import Section
 
 KIND_NAMES = KINDS  # the one table: envs.feedback_kinds.FEEDBACK_KINDS
 
@@ -40,12 +41,6 @@ def check_result_name(name: str) -> str:
     if len(name.encode()) > 200:
         raise ValueError(f"name is {len(name.encode())} bytes long; keep it under 200 (it names a folder)")
     return name
-
-
-class Section(BaseModel):
-    """A config section: unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
 def split_columns(value):
@@ -263,15 +258,9 @@ class AgentSpec(Section):
 
     @model_validator(mode="after")
     def _check_agent(self):
-        from banditsim.agents.registry import AGENTS, agent_params
+        from banditsim.agents.registry import check_agent_params
 
-        if self.name not in AGENTS:
-            raise ValueError(f"unknown agent {self.name!r}; choose from {', '.join(sorted(AGENTS))}")
-        known = agent_params(AGENTS[self.name])
-        reserved = {"n_replicas", "slate_size", "random_state", "kind_values"}
-        for key in self.params:
-            if key not in known or key in reserved:
-                raise ValueError(f"unknown parameter {key!r} for agent {self.name!r}")
+        check_agent_params(self.name, self.params)
         if self.label is None:
             self.label = self.name
         return self
