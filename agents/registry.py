@@ -1,4 +1,4 @@
-"""Name → agent class registry, ``make_agent`` and ``describe_agents``."""
+"""Name → agent class registry, the one check of agent parameters, ``make_agent`` and ``describe_agents``."""
 
 from __future__ import annotations
 
@@ -70,6 +70,30 @@ def agent_params(cls: type[Agent]) -> dict[str, Any]:
     return params
 
 
+#: parameters the caller fills in (sizes, seed, reward scale): never set from a config
+RESERVED_PARAMS = ("n_replicas", "slate_size", "random_state", "kind_values")
+
+
+def check_agent_params(name: str, params, *, reserved_allowed: bool = False) -> None:
+    """Raise ``ValueError`` unless ``name`` is registered and takes every key of ``params``.
+
+    The one check of agent names and parameters: configs call it as is (the reserved
+    parameters are the runner's to fill in), :func:`make_agent` with ``reserved_allowed``.
+
+    >>> check_agent_params("ucb1", {"c": 2.0})
+    >>> check_agent_params("ucb1", {"random_state": 0})
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown parameter 'random_state' for agent 'ucb1'
+    """
+    if name not in AGENTS:
+        raise ValueError(f"unknown agent {name!r}; choose from {', '.join(sorted(AGENTS))}")
+    known = agent_params(AGENTS[name])
+    for key in params:
+        if key not in known or (key in RESERVED_PARAMS and not reserved_allowed):
+            raise ValueError(f"unknown parameter {key!r} for agent {name!r}")
+
+
 def make_agent(name: str, n_arms: int, **params: Any) -> Agent:
     """Build a registered agent by name; unknown names or parameters raise ``ValueError``.
 
@@ -86,14 +110,8 @@ def make_agent(name: str, n_arms: int, **params: Any) -> Agent:
     ...
     ValueError: unknown parameter 'temperature' for agent 'beta_ts'
     """
-    if name not in AGENTS:
-        raise ValueError(f"unknown agent {name!r}; choose from {sorted(AGENTS)}")
-    cls = AGENTS[name]
-    known = agent_params(cls)
-    for key in params:
-        if key not in known:
-            raise ValueError(f"unknown parameter {key!r} for agent {name!r}")
-    return cls(n_arms, **params)
+    check_agent_params(name, params, reserved_allowed=True)
+    return AGENTS[name](n_arms, **params)
 
 
 def describe_agents() -> dict[str, dict[str, Any]]:

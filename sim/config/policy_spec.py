@@ -16,9 +16,6 @@ from pydantic import Field, model_validator
 
 from banditsim.sim.config.run_config import Section
 
-RESERVED_AGENT_PARAMS = ("n_replicas", "slate_size", "random_state", "kind_values")
-
-
 class PolicySpec(Section):
     """One policy. ``label`` names it in tables and plots.
 
@@ -41,17 +38,14 @@ class PolicySpec(Section):
     @model_validator(mode="after")
     def _check(self):
         if self.kind == "agent":
-            from banditsim.agents.registry import AGENTS, agent_params
+            from banditsim.agents.registry import check_agent_params
 
             if self.name is None:
                 raise ValueError(f"policy {self.label!r}: kind 'agent' needs 'name'")
-            if self.name not in AGENTS:
-                raise ValueError(f"policy {self.label!r}: unknown agent {self.name!r}; "
-                                 f"choose from {', '.join(sorted(AGENTS))}")
-            known = agent_params(AGENTS[self.name])
-            for key in self.params:
-                if key not in known or key in RESERVED_AGENT_PARAMS:
-                    raise ValueError(f"policy {self.label!r}: unknown parameter {key!r} for agent {self.name!r}")
+            try:
+                check_agent_params(self.name, self.params)
+            except ValueError as exc:
+                raise ValueError(f"policy {self.label!r}: {exc}") from None
         elif self.name is not None or self.params:
             raise ValueError(f"policy {self.label!r}: 'name' and 'params' are for kind 'agent' only")
         return self
