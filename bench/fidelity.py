@@ -28,7 +28,8 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
 
 def fidelity(item_vectors, seed: int = 0, dim: int = 64) -> dict[str, float]:
     """AUCs of the fitted simulator and baselines on held-out likes vs dislikes."""
-    from banditsim.envs.fit_ratings import fit_tastes, population_from_fit, read_movielens_ratings, split_ratings
+    from banditsim.envs.fit_ratings import fit_tastes, population_from_fit, read_movielens_ratings
+    from banditsim.envs.ratings import split_ratings
 
     ratings = read_movielens_ratings()
     train, test = split_ratings(ratings, 0.8, seed=seed)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from banditsim.envs.blas_threads import one_blas_thread
-from banditsim.envs.fit_ratings import Ratings, _bias_step
 from banditsim.envs.grouped_ridge import GRAM_BYTES, grouped_ridge
+from banditsim.envs.ratings import Ratings, shrunk_means as _bias_step
 
 
 def fit_biases(ratings: Ratings, bias_l2: float = 5.0, n_iter: int = 8) -> dict:

@@ -16,40 +16,17 @@ temperature is the logistic scale of the user's (shrunk) residual sd, ``T_u = s_
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
-import scipy.sparse as sp
 
 from banditsim.envs.grouped_ridge import GRAM_BYTES
 from banditsim.envs.population import Population, check_item_vectors, unit_rows
+from banditsim.envs.ratings import Ratings
 from banditsim.envs.world_errors import PopulationError
 
 OCCUPATIONS = ("administrator", "artist", "doctor", "educator", "engineer", "entertainment",
                "executive", "healthcare", "homemaker", "lawyer", "librarian", "marketing", "none",
                "other", "programmer", "retired", "salesman", "scientist", "student", "technician",
                "writer")  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Ratings:
-    """Ratings as parallel arrays: user row, item row (catalog order), rating (and time, if known)."""
-
-    user: np.ndarray
-    item: np.ndarray
-    rating: np.ndarray
-    user_ids: tuple[str, ...]
-    n_items: int
-    time: np.ndarray | None = None
-
-    @property
-    def n_users(self) -> int:
-        return len(self.user_ids)
-
-    def take(self, mask) -> "Ratings":
-        """The ratings where ``mask`` is true (all users kept)."""
-        time = None if self.time is None else self.time[mask]
-        return Ratings(self.user[mask], self.item[mask], self.rating[mask], self.user_ids, self.n_items, time)
 
 
 def read_movielens_ratings(item_ids=None) -> Ratings:
@@ -73,30 +50,6 @@ def read_movielens_ratings(item_ids=None) -> Ratings:
     return Ratings(users, items, raw[:, 2].astype(np.float64), tuple(str(u) for u in uids), len(item_ids))
 
 
-def split_ratings(ratings: Ratings, train_fraction: float = 0.8, seed: int | None = 0):
-    """Split each user's ratings at random: ``round(train_fraction·n_u)`` to train, rest to test.
-
-    >>> r = Ratings(np.array([0] * 5 + [1] * 5), np.arange(10), np.ones(10), ("a", "b"), 10)
-    >>> tr, te = split_ratings(r, 0.8, seed=0)
-    >>> len(tr.user), len(te.user)
-    (8, 2)
-    """
-    if not 0 < train_fraction < 1:
-        raise PopulationError(f"train_fraction must be in (0, 1), got {train_fraction}")
-    rng = np.random.default_rng(seed)
-    order = np.lexsort((rng.random(len(ratings.user)), ratings.user))
-    counts = np.bincount(ratings.user, minlength=ratings.n_users)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    pos = np.empty(len(order), dtype=np.int64)
-    pos[order] = np.arange(len(order)) - starts[ratings.user[order]]
-    train = pos < np.round(train_fraction * counts)[ratings.user]
-    return ratings.take(train), ratings.take(~train)
-
-
-def _bias_step(resid_base, idx, n, lam):
-    return np.bincount(idx, resid_base, minlength=n) / (np.bincount(idx, minlength=n) + lam)
-
-
 def fit_tastes(item_vectors, ratings: Ratings, *, dim: int = 64, l2: float = 10.0, bias_l2: float = 5.0,
                n_iter: int = 8, text_scale: float | None = None, map_ridge: float | None = None,
                temperature_prior: float = 10.0, progress: bool = False):
@@ -116,10 +69,25 @@ def fit_tastes(item_vectors, ratings: Ratings, *, dim: int = 64, l2: float = 10.
     ``latent`` (the fit's own arrays: ``w``, ``v``, ``map``, ``text_v``, ``rated``; see
     :func:`envs.text_mf.fit_text_mf`).
     """
-    from banditsim.envs.progress import progress_bar
-    from banditsim.envs.text_mf import fit_text_mf, text_coordinates, world_positions
-    from banditsim.envs.text_mf_choice import MAP_RIDGES, TEXT_SCALES, choose_settings
+    from banditsim.envs.text_mf import text_coordinates, world_positions
 
+    x, dim = _checked_item_vectors(item_vectors, ratings, dim)
+    xt, basis, _ = text_coordinates(x, dim)
+    kw = {"l2": l2, "bias_l2": bias_l2, "n_iter": n_iter, "max_bytes": GRAM_BYTES}
+    fit, text_scale, map_ridge, validation = _fit_with_settings(xt, basis, ratings, text_scale, map_ridge,
+                                                                progress, kw)
+    placed = world_positions(fit, x, basis)
+    resid_sd = _shrunk_resid_sd(ratings.user, fit["resid"], ratings.n_users, temperature_prior)
+    return {"mu": fit["mu"], "user_bias": fit["user_bias"], "item_bias": fit["item_bias"],
+            "v": placed["tastes"], "user_shift": placed["user_shift"], "item_positions": placed["positions"],
+            "resid_sd": resid_sd, "text_scale": float(text_scale), "map_ridge": float(map_ridge),
+            "sweeps": int(fit["sweeps"]),
+            "validation": validation,
+            "latent": {key: fit[key] for key in ("w", "v", "map", "text_v", "rated")}}
+
+
+def _checked_item_vectors(item_vectors, ratings: Ratings, dim: int) -> tuple[np.ndarray, int]:
+    """The item vectors as float64 and the rank the fit uses (one direction short of their dimension)."""
     x = check_item_vectors(item_vectors).astype(np.float64)
     if x.shape[0] != ratings.n_items:
         raise PopulationError(f"{x.shape[0]} item vectors but the ratings index {ratings.n_items} items")
@@ -127,38 +95,39 @@ def fit_tastes(item_vectors, ratings: Ratings, *, dim: int = 64, l2: float = 10.
         raise PopulationError(f"fitting tastes needs item vectors of at least 2 dimensions, got {x.shape[1]}")
     if not 1 <= dim <= x.shape[1]:
         raise PopulationError(f"dim must be between 1 and {x.shape[1]}, got {dim}")
-    dim = min(dim, x.shape[1] - 1)
-    nu = ratings.n_users
-    u, i, r = ratings.user, ratings.item, ratings.rating
-    xt, basis, _ = text_coordinates(x, dim)
-    kw = {"l2": l2, "bias_l2": bias_l2, "n_iter": n_iter, "max_bytes": GRAM_BYTES}
+    return x, min(dim, x.shape[1] - 1)
+
+
+def _fit_with_settings(xt, basis, ratings: Ratings, text_scale, map_ridge, progress: bool, kw: dict):
+    """(fit, text scale, map ridge, validation tables): the settings not given are chosen on a
+    validation split first (:mod:`envs.text_mf_choice`), then the fit runs on every rating."""
+    from banditsim.envs.blas_threads import one_blas_thread
+    from banditsim.envs.progress import progress_bar
+    from banditsim.envs.text_mf import fit_text_mf
+    from banditsim.envs.text_mf_choice import MAP_RIDGES, TEXT_SCALES, choose_settings
+
     chosen = text_scale is not None and map_ridge is not None
     scales = TEXT_SCALES if text_scale is None else (text_scale,)
     ridges = MAP_RIDGES if map_ridge is None else (map_ridge,)
     validation: dict = {}
     n_fits = 1 if chosen else len(scales) + 1
-    from banditsim.envs.blas_threads import one_blas_thread
-
     # thousands of k×k products and solves: BLAS worker threads only add wake-up costs
-    desc = f"fitting {nu:,} users on {len(r):,} ratings"
+    desc = f"fitting {ratings.n_users:,} users on {len(ratings.rating):,} ratings"
     with progress_bar(n_fits, desc, "fits", progress) as bar, one_blas_thread():
         if not chosen:  # the validation fits, one per candidate scale (the ridge costs no fit)
             text_scale, map_ridge, sweeps, validation = choose_settings(xt, basis, ratings, scales=scales,
                                                                         ridges=ridges, bar=bar, **kw)
-            kw["n_iter"] = sweeps
-        fit = fit_text_mf(xt, basis, u, i, r, nu, text_scale=text_scale, map_ridge=map_ridge, **kw)
+            kw = dict(kw, n_iter=sweeps)
+        fit = fit_text_mf(xt, basis, ratings.user, ratings.item, ratings.rating, ratings.n_users,
+                          text_scale=text_scale, map_ridge=map_ridge, **kw)
         bar.update(1)
-    placed = world_positions(fit, x, basis)
-    resid = fit["resid"]
-    counts = np.bincount(u, minlength=nu)
-    resid_sd = np.sqrt((np.bincount(u, resid**2, minlength=nu) + temperature_prior * resid.var())
-                       / (counts + temperature_prior))
-    return {"mu": fit["mu"], "user_bias": fit["user_bias"], "item_bias": fit["item_bias"],
-            "v": placed["tastes"], "user_shift": placed["user_shift"], "item_positions": placed["positions"],
-            "resid_sd": resid_sd, "text_scale": float(text_scale), "map_ridge": float(map_ridge),
-            "sweeps": int(fit["sweeps"]),
-            "validation": validation,
-            "latent": {key: fit[key] for key in ("w", "v", "map", "text_v", "rated")}}
+    return fit, text_scale, map_ridge, validation
+
+
+def _shrunk_resid_sd(user: np.ndarray, resid: np.ndarray, n_users: int, prior: float) -> np.ndarray:
+    """Each user's residual sd, shrunk toward the pooled one by ``prior`` pseudo-rows."""
+    counts = np.bincount(user, minlength=n_users)
+    return np.sqrt((np.bincount(user, resid**2, minlength=n_users) + prior * resid.var()) / (counts + prior))
 
 
 def read_movielens_user_features(user_ids) -> tuple[np.ndarray, tuple[str, ...]]:

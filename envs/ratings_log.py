@@ -32,8 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from banditsim.envs.fit_ratings import Ratings, fit_tastes, population_from_fit
+from banditsim.envs.fit_ratings import fit_tastes, population_from_fit
 from banditsim.envs.population import Population
+from banditsim.envs.ratings import Ratings
 from banditsim.envs.world_errors import PopulationError
 
 #: score of each implicit kind on the world's ordinal ladder (share counts as save)
@@ -175,7 +176,7 @@ def _kind_scores(raw: np.ndarray, spec: LogSpec, path: Path, what: str) -> np.nd
 
 
 def read_interaction_log(path: str | Path, item_ids, spec: LogSpec) -> tuple[Ratings, dict]:
-    """Read ``path`` into :class:`~envs.fit_ratings.Ratings` over the catalog ``item_ids``.
+    """Read ``path`` into :class:`~envs.ratings.Ratings` over the catalog ``item_ids``.
 
     Returns the ratings (users in order of first appearance, items in catalog order, times
     when a timestamp column is given) and an info dict of counts and thresholds.
@@ -185,23 +186,8 @@ def read_interaction_log(path: str | Path, item_ids, spec: LogSpec) -> tuple[Rat
     if (spec.rating_column is None) == (spec.feedback_column is None):
         raise PopulationError("population kind 'ratings' needs exactly one of rating_column (explicit "
                               "ratings) and feedback_column (implicit kinds)")
-    frame = read_table(path, what)
-    cols = [("user_column", spec.user_column), ("item_column", spec.item_column),
-            ("rating_column", spec.rating_column), ("feedback_column", spec.feedback_column),
-            ("timestamp_column", spec.timestamp_column)]
-    for key, column in cols:
-        if column is not None:
-            _check_column(frame, column, key, path, what)
-    users = _strings(frame, spec.user_column, path, what)
-    items = _strings(frame, spec.item_column, path, what)
-    if spec.rating_column is not None:
-        scores = _numbers(_strings(frame, spec.rating_column, path, what), spec.rating_column, path, what)
-    else:
-        scores = _kind_scores(_strings(frame, spec.feedback_column, path, what), spec, path, what)
-    times = (_times(_strings(frame, spec.timestamp_column, path, what), spec.timestamp_column, path, what)
-             if spec.timestamp_column else None)
+    users, items, scores, times = _log_columns(read_table(path, what), spec, path, what)
     info = {"file": path.name, "rows": int(len(users))}
-
     import pandas as pd
 
     catalog_ids = pd.Index([str(i) for i in item_ids])
@@ -219,26 +205,60 @@ def read_interaction_log(path: str | Path, item_ids, spec: LogSpec) -> tuple[Rat
                               "as exact strings")
     users, rows, scores = users[matched], rows[matched], scores[matched]
     times = times[matched] if times is not None else None
+    user_rows, keep_row, kept_ids = _users_kept(users, spec.min_user_rows, info, path, what)
+    rows, scores = rows[keep_row], scores[keep_row]
+    times = times[keep_row] if times is not None else None
+    tau_neg, tau_pos = _thresholds(scores, spec, path, what)
+    info.update(rows_used=int(len(scores)), users=len(kept_ids), items_rated=int(len(np.unique(rows))),
+                catalog_items=len(catalog_ids), scale=[float(scores.min()), float(scores.max())],
+                tau_neg=float(tau_neg), tau_pos=float(tau_pos),
+                positive_share=float((scores > tau_pos).mean()), negative_share=float((scores < tau_neg).mean()))
+    ratings = Ratings(user_rows, rows, scores.astype(np.float64), kept_ids, len(catalog_ids), time=times)
+    return ratings, info
 
+
+def _log_columns(frame, spec: LogSpec, path: Path, what: str):
+    """(user ids, item ids, scores, times or None) of every row, each column checked."""
+    cols = [("user_column", spec.user_column), ("item_column", spec.item_column),
+            ("rating_column", spec.rating_column), ("feedback_column", spec.feedback_column),
+            ("timestamp_column", spec.timestamp_column)]
+    for key, column in cols:
+        if column is not None:
+            _check_column(frame, column, key, path, what)
+    users = _strings(frame, spec.user_column, path, what)
+    items = _strings(frame, spec.item_column, path, what)
+    if spec.rating_column is not None:
+        scores = _numbers(_strings(frame, spec.rating_column, path, what), spec.rating_column, path, what)
+    else:
+        scores = _kind_scores(_strings(frame, spec.feedback_column, path, what), spec, path, what)
+    times = (_times(_strings(frame, spec.timestamp_column, path, what), spec.timestamp_column, path, what)
+             if spec.timestamp_column else None)
+    return users, items, scores, times
+
+
+def _users_kept(users: np.ndarray, min_user_rows: int, info: dict, path: Path, what: str):
+    """(user row of each kept row, which rows are kept, kept user ids): users numbered in order of
+    first appearance, those with fewer than ``min_user_rows`` rows dropped (counted in ``info``)."""
     uids, first, inv = np.unique(users, return_index=True, return_inverse=True)
     order = np.argsort(first, kind="stable")  # users in order of first appearance
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
     user_rows = rank[inv]
     counts = np.bincount(user_rows, minlength=len(order))
-    keep_user = counts >= spec.min_user_rows
+    keep_user = counts >= min_user_rows
     info["dropped_users"] = int((~keep_user).sum())
     info["dropped_user_rows"] = int(counts[~keep_user].sum())
     if not keep_user.any():
-        raise PopulationError(f"{what} {path.name}: every user has fewer than {spec.min_user_rows} rows with an "
+        raise PopulationError(f"{what} {path.name}: every user has fewer than {min_user_rows} rows with an "
                               f"item in the catalog (most: {int(counts.max())}); a user with one row only "
                               "cannot be fitted (population.min_user_rows sets the minimum)")
     new_index = np.cumsum(keep_user) - 1
     keep_row = keep_user[user_rows]
-    user_rows, rows, scores = new_index[user_rows[keep_row]], rows[keep_row], scores[keep_row]
-    times = times[keep_row] if times is not None else None
-    kept_ids = tuple(str(u) for u in uids[order][keep_user])
+    return new_index[user_rows[keep_row]], keep_row, tuple(str(u) for u in uids[order][keep_user])
 
+
+def _thresholds(scores: np.ndarray, spec: LogSpec, path: Path, what: str) -> tuple[float, float]:
+    """(tau_neg, tau_pos) of the used scores (see the module docstring); constant scores are an error."""
     lo, hi = float(scores.min()), float(scores.max())
     if lo == hi:
         what_score = (f"rating {lo:g}" if spec.rating_column else
@@ -253,11 +273,7 @@ def read_interaction_log(path: str | Path, item_ids, spec: LogSpec) -> tuple[Rat
         tau_neg, tau_pos = IMPLICIT_THRESHOLDS
     if not tau_neg < tau_pos:
         raise PopulationError(f"negative threshold {tau_neg:g} must be below positive threshold {tau_pos:g}")
-    info.update(rows_used=int(len(scores)), users=len(kept_ids), items_rated=int(len(np.unique(rows))),
-                catalog_items=len(catalog_ids), scale=[lo, hi], tau_neg=float(tau_neg), tau_pos=float(tau_pos),
-                positive_share=float((scores > tau_pos).mean()), negative_share=float((scores < tau_neg).mean()))
-    ratings = Ratings(user_rows, rows, scores.astype(np.float64), kept_ids, len(catalog_ids), time=times)
-    return ratings, info
+    return tau_neg, tau_pos
 
 
 def activity_features(ratings: Ratings) -> tuple[np.ndarray, tuple[str, ...]]:

@@ -25,15 +25,14 @@ held-out rows worse.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from banditsim.envs.grouped_ridge import GRAM_BYTES, grouped_ridge
+from banditsim.envs.ratings import shrunk_means
 
 MAP_RIDGE = 400.0  # the text map's ridge, in units of the normalised text (see fit_text_mf)
-
-
-def _bias_step(resid, idx, n, lam):
-    return np.bincount(idx, resid, minlength=n) / (np.bincount(idx, minlength=n) + lam)
 
 
 def text_coordinates(x: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray, float]:
@@ -70,39 +69,21 @@ def fit_text_mf(xt: np.ndarray, basis: np.ndarray, user: np.ndarray, item: np.nd
     ``rated`` (items with a training row), ``resid`` (training residuals) and ``sweeps`` (how many
     sweeps the returned state had).
     """
-    u, i, r = user, item, np.asarray(rating, dtype=np.float64)
-    n_items, k = xt.shape[0], basis.shape[1]
-    rated = np.bincount(i, minlength=n_items) > 0
-    offset_l2 = l2 if offset_l2 is None else offset_l2
+    r = np.asarray(rating, dtype=np.float64)
+    n_items = xt.shape[0]
+    rated = np.bincount(item, minlength=n_items) > 0
     xt = xt * text_scale
     xr = xt[rated]
     gram_text = xr.T @ xr + map_ridge * text_scale**2 * np.eye(xt.shape[1])  # (λ_M / λ_δ) I
-    m = basis.copy()
-    prior = xt @ m
-    v = prior.copy()
+    data = _FitData(user, item, r, n_users, n_items, xt, xr, rated, gram_text, l2,
+                    l2 if offset_l2 is None else offset_l2, bias_l2, max_bytes)
+    prior = xt @ basis
     mu = r.mean()
-    bu, bi, w = np.zeros(n_users), np.zeros(n_items), np.zeros((n_users, k))
-    inter = np.zeros_like(r)
-
-    def biases(bu, bi):
-        for _ in range(2):
-            bi = _bias_step(r - mu - bu[u] - inter, i, n_items, bias_l2)
-            bu = _bias_step(r - mu - bi[i] - inter, u, n_users, bias_l2)
-        return bu, bi
-
-    bu, bi = biases(bu, bi)
+    bu, bi = data.biases(mu, np.zeros(n_users), np.zeros(n_items), np.zeros_like(r))
+    state = {"mu": mu, "user_bias": bu, "item_bias": bi, "v": prior.copy(), "text_v": prior}
     best, scores = None, []
-    for sweep in range(1, n_iter + 1):  # a sweep: users, items, map, biases
-        y = r - mu - bu[u] - bi[i]
-        w = grouped_ridge(u, i, y, v, n_users, l2, max_bytes=max_bytes)
-        v = grouped_ridge(i, u, y, w, n_items, offset_l2, prior, max_bytes=max_bytes)
-        m = np.linalg.solve(gram_text, xr.T @ v[rated])
-        prior = xt @ m
-        v[~rated] = prior[~rated]
-        inter = np.einsum("nk,nk->n", w[u], v[i])
-        bu, bi = biases(bu, bi)
-        state = {"mu": mu, "user_bias": bu, "item_bias": bi, "w": w, "v": v, "map": m, "text_v": prior,
-                 "rated": rated, "resid": r - mu - bu[u] - bi[i] - inter, "sweeps": sweep}
+    for sweep in range(1, n_iter + 1):
+        state = data.sweep(state, sweep)
         if watch is not None:
             wu, wi, wr = watch
             scores.append(float(np.sqrt(np.mean((predict_text_mf(state, wu, wi) - wr) ** 2))))
@@ -116,6 +97,48 @@ def fit_text_mf(xt: np.ndarray, basis: np.ndarray, user: np.ndarray, item: np.nd
     if best is not None:
         state = dict(best[1], watch_rmse=scores)
     return state
+
+
+@dataclass(frozen=True)
+class _FitData:
+    """The ratings, the scaled text and the penalties one :func:`fit_text_mf` runs on."""
+
+    user: np.ndarray
+    item: np.ndarray
+    rating: np.ndarray
+    n_users: int
+    n_items: int
+    xt: np.ndarray  # the text as the model sees it (times text_scale)
+    xr: np.ndarray  # xt of the rated items
+    rated: np.ndarray
+    gram_text: np.ndarray  # the map's normal matrix
+    l2: float
+    offset_l2: float
+    bias_l2: float
+    max_bytes: int
+
+    def biases(self, mu, bu, bi, inter):
+        """Item then user biases, twice: each a shrunk mean of what the rest leaves."""
+        u, i, r = self.user, self.item, self.rating
+        for _ in range(2):
+            bi = shrunk_means(r - mu - bu[u] - inter, i, self.n_items, self.bias_l2)
+            bu = shrunk_means(r - mu - bi[i] - inter, u, self.n_users, self.bias_l2)
+        return bu, bi
+
+    def sweep(self, state: dict, sweep: int) -> dict:
+        """One sweep from ``state``: users, items, map, biases."""
+        u, i, r, rated = self.user, self.item, self.rating, self.rated
+        mu = state["mu"]
+        y = r - mu - state["user_bias"][u] - state["item_bias"][i]
+        w = grouped_ridge(u, i, y, state["v"], self.n_users, self.l2, max_bytes=self.max_bytes)
+        v = grouped_ridge(i, u, y, w, self.n_items, self.offset_l2, state["text_v"], max_bytes=self.max_bytes)
+        m = np.linalg.solve(self.gram_text, self.xr.T @ v[rated])
+        prior = self.xt @ m
+        v[~rated] = prior[~rated]
+        inter = np.einsum("nk,nk->n", w[u], v[i])
+        bu, bi = self.biases(mu, state["user_bias"], state["item_bias"], inter)
+        return {"mu": mu, "user_bias": bu, "item_bias": bi, "w": w, "v": v, "map": m, "text_v": prior,
+                "rated": rated, "resid": r - mu - bu[u] - bi[i] - inter, "sweeps": sweep}
 
 
 def predict_text_mf(fit: dict, users: np.ndarray, items: np.ndarray) -> np.ndarray:

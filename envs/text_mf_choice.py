@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from banditsim.envs.ratings import split_ratings
+
 TEXT_SCALES = (0.0125, 0.025, 0.05, 0.1)
 MAP_RIDGES = (25.0, 100.0, 400.0, 1600.0)
 VALIDATION_FRACTION = 0.1
@@ -34,8 +36,6 @@ VALIDATION_SEED = 20261206
 
 def validation_split(ratings, fraction: float = VALIDATION_FRACTION):
     """(fit part, warm validation rows, cold validation rows) of ``ratings`` (rule step 1)."""
-    from banditsim.envs.fit_ratings import split_ratings
-
     rng = np.random.default_rng(VALIDATION_SEED)
     rated = np.flatnonzero(np.bincount(ratings.item, minlength=ratings.n_items) > 0)
     n_cold = int(round(fraction * len(rated))) if len(rated) > 1 else 0

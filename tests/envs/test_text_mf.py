@@ -188,7 +188,8 @@ def test_grouped_ridge_memory_stays_bounded_on_a_huge_catalog():
 def test_early_stopping_returns_the_best_sweep_and_equals_a_fit_of_that_length():
     """fit_text_mf with validation rows: the returned state is the sweep with the lowest validation RMSE,
     identical to a fit stopped there; fit_tastes' final fit uses the sweeps the validation chose."""
-    from banditsim.envs.fit_ratings import fit_tastes, split_ratings
+    from banditsim.envs.fit_ratings import fit_tastes
+    from banditsim.envs.ratings import split_ratings
     from banditsim.envs.text_mf import fit_text_mf, predict_text_mf, text_coordinates
 
     ratings, x, _ = _text_log(n_users=120, n_items=80, per_user=12, d=16, k=5, seed=6)
