@@ -28,11 +28,14 @@ import json
 from pathlib import Path
 from typing import Sequence
 
-from banditsim.envs.catalog_text import decode_catalog_bytes, has_bad_bytes
+from banditsim.envs.catalog_columns import check_columns, check_utf8
+from banditsim.envs.catalog_parquet import read_parquet_columns
+from banditsim.envs.catalog_text import decode_catalog_bytes
 from banditsim.envs.errors import CatalogError
 
 SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
             ".json": "json", ".parquet": "parquet", ".pq": "parquet"}
+
 
 def read_catalog_columns(path: Path, needed: Sequence[str]) -> tuple[int, dict[str, list]]:
     """(number of rows, {column: cells}) for the ``needed`` columns of the catalog file ``path``."""
@@ -41,8 +44,6 @@ def read_catalog_columns(path: Path, needed: Sequence[str]) -> tuple[int, dict[s
         raise CatalogError(f"catalog {path}: unsupported file type {path.suffix.lower() or '(none)'}; "
                            "use .csv, .tsv, .jsonl, .json or .parquet")
     if kind == "parquet":
-        from banditsim.envs.catalog_parquet import read_parquet_columns
-
         return read_parquet_columns(path, needed)
     try:
         raw = path.read_bytes()
@@ -64,32 +65,6 @@ def read_catalog_columns(path: Path, needed: Sequence[str]) -> tuple[int, dict[s
     for column, values in cells.items():
         check_utf8(path.name, column, values)
     return n_rows, cells
-
-
-def check_columns(name: str, names: list[str], needed: Sequence[str], n_rows: int) -> None:
-    """Every needed column is present exactly once; header names are valid text."""
-    if any(has_bad_bytes(n) for n in names):
-        raise CatalogError(f"cannot read catalog {name}: the column names (header) are not valid UTF-8 text")
-    if not names and not n_rows:
-        raise CatalogError(f"catalog {name} has no items")
-    for col in needed:
-        count = names.count(col)
-        if count == 0:
-            raise CatalogError(f"catalog {name}: unknown column {col!r}; columns are "
-                               f"{', '.join(map(repr, names))}")
-        if count > 1:
-            raise CatalogError(f"catalog {name}: column {col!r} appears {count} times; rename the copies")
-
-
-def check_utf8(name: str, column: str, values: list) -> None:
-    """A cell with bytes that are not UTF-8 is an error naming its column and row."""
-    flat = [p for v in values if v is not None for p in (v if isinstance(v, tuple) else (v,))]
-    if not has_bad_bytes("".join(flat)):
-        return
-    for row, v in enumerate(values, 1):
-        parts = v if isinstance(v, tuple) else (v,)
-        if any(p is not None and has_bad_bytes(p) for p in parts):
-            raise CatalogError(f"catalog {name}: column {column!r} is not valid UTF-8 text (row {row})")
 
 
 def _delimited_rows(text: str, name: str, tsv: bool) -> tuple[list[str], list[list[str]]]:

@@ -23,7 +23,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from banditsim.envs.catalog_files import check_columns, check_utf8
+from banditsim.envs.catalog_columns import check_columns, check_utf8
 from banditsim.envs.errors import CatalogError
 
 
