@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from banditsim.agents._row_groups import group_pairs
-from banditsim.agents._scratch import Scratch
+from banditsim.agents._selection.row_groups import group_pairs
+from banditsim.agents._state.scratch import Scratch
 
 # float32 scoring is trusted when xᵀΣx ≥ _F32_GUARD · (Σ_i |x_i| √Σ_ii)²: its rounding error is
 # then ≲ √P·2⁻²⁴/_F32_GUARD ≈ 1e-3 relative (P = packed size); below that, float64 is used.

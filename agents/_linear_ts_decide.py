@@ -18,9 +18,9 @@ from banditsim.agents._blas_threads import one_blas_thread
 from banditsim.agents._linear_agent import row_scale
 from banditsim.agents._linear_posterior import user_design
 from banditsim.agents.base import split_at
-from banditsim.agents._scratch import Scratch
-from banditsim.agents._selection import top_k
-from banditsim.agents._win_probability import GaussianWinProbability
+from banditsim.agents._state.scratch import Scratch
+from banditsim.agents._selection.ranking import top_k
+from banditsim.agents._propensity.gaussian_win import GaussianWinProbability
 
 _CHUNK = 1 << 21  # score elements per chunk of draws
 

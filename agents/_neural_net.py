@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from banditsim.agents._neural_inputs import long_tensor
-from banditsim.agents._row_groups import group_pairs
+from banditsim.agents._selection.row_groups import group_pairs
 
 
 class Weights(NamedTuple):

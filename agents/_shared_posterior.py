@@ -13,7 +13,7 @@ import numpy as np
 from scipy.linalg import lapack
 
 from banditsim.agents._kron_layout import KronLayout, pair_products
-from banditsim.agents._row_groups import distinct_contexts, group_pairs, segment_sum, unique_rows
+from banditsim.agents._selection.row_groups import distinct_contexts, group_pairs, segment_sum, unique_rows
 
 UNSTABLE_UPDATE = ("update refused: the posterior precision would not be positive definite in float64 "
                    "(features or rewards too large for this model; rescale them); the agent is unchanged")

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from banditsim.agents._disjoint_posterior import _F32_GUARD
-from banditsim.agents._row_groups import group_pairs
+from banditsim.agents._selection.row_groups import group_pairs
 
 
 class TorchDisjointPosterior:

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from banditsim.agents._kron_layout import KronLayout
-from banditsim.agents._row_groups import distinct_contexts, group_pairs, unique_rows
+from banditsim.agents._selection.row_groups import distinct_contexts, group_pairs, unique_rows
 from banditsim.agents._shared_posterior import _SOLVE_RATIO, UNSTABLE_UPDATE
 
 

@@ -11,23 +11,18 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from banditsim.agents import _one_row
-from banditsim.agents._frozen_slots import decide_frozen
-from banditsim.agents._greedy import row_groups
-from banditsim.agents._lazy_decision import decide_from_winners, slot_winners, window
-from banditsim.agents._selection import (
-    gaussian_win_probability,
-    greedy_position_probability,
-    greedy_probabilities,
-    monte_carlo_propensities,
-    pooled_propensities,
-    top1_one_row,
-    top_k,
-)
+from banditsim.agents._propensity.gaussian_win import gaussian_win_probability
+from banditsim.agents._propensity.greedy import greedy_position_probability, greedy_probabilities
+from banditsim.agents._propensity.monte_carlo import monte_carlo_propensities, pooled_propensities
+from banditsim.agents._selection.ranking import top1_one_row, top_k
+from banditsim.agents._selection.row_groups import row_groups
+from banditsim.agents._state import one_row
+from banditsim.agents._thompson.frozen_slots import decide_frozen
+from banditsim.agents._thompson.sparse_slots import decide_from_winners, slot_winners, window
 from banditsim.agents._validation import (
     MAX_ABS_FEATURE,
-    CheckedOnce,
     MAX_ABS_REWARD,
+    CheckedOnce,
     RandomState,
     check_finite_array,
     check_int,
@@ -297,7 +292,7 @@ class IndexAgent(Agent):
     def _decide(self, rows):
         parts = self._index_parts(rows) if self.explain else None
         scores = self._index(rows) if parts is None else parts[2]
-        if rows.n_rows == 1 and self.slate_size == 1 and _one_row.ENABLED:
+        if rows.n_rows == 1 and self.slate_size == 1 and one_row.ENABLED:
             item, n_ties = top1_one_row(scores, rows.mask, self._rng)
             items, propensities = np.array([[item]]), np.array([[1.0 / n_ties]])
         else:
@@ -370,7 +365,7 @@ class SamplingAgent(Agent):
         return None
 
     def _exceedance(self, n_slots: int) -> Any | None:
-        """A lazy exact sampler (``agents._exceedance``) worth using for ``n_slots`` slots, or None."""
+        """A lazy exact sampler (``agents._thompson.beta_exceedance``) worth using for ``n_slots`` slots, or None."""
         return None
 
     def _posterior_at(self, replica: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -421,13 +416,13 @@ class SamplingAgent(Agent):
     def _decide_dense(self, rows, groups):
         """Single items from full draws: every replica has n slots (see ``_slot_layout``); row b
         acts on the winner of its slot and estimates its propensity from the winners of the next
-        n_propensity_draws slots, drawn when first read (``agents._frozen_slots``)."""
+        n_propensity_draws slots, drawn when first read (``agents._thompson.frozen_slots``)."""
         return decide_frozen(self._frozen_replica_draws(groups[0]), self._rng, self._propensity_rng, groups,
                              rows.mask, self.n_arms, self.n_propensity_draws + 1)
 
     def _decide_lazy(self, lazy, rows, groups):
         """``_decide_dense`` with the slots drawn lazily: only the arms of a slot that can
-        win get a value (``agents._exceedance``); the result has the same distribution."""
+        win get a value (``agents._thompson.beta_exceedance``); the result has the same distribution."""
         replicas, group, slot, n = groups
         width = self.n_propensity_draws + 1
         g, s, arm, value, complete = lazy.draw(replicas, n, self._rng)

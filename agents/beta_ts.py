@@ -6,13 +6,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from banditsim.agents import _ladder_sampler as ladder
-from banditsim.agents import _one_row
-from banditsim.agents._beta_decide import decide_exact, dense_winners, few_rows_per_replica
-from banditsim.agents._exceedance import ExceedancePool
-from banditsim.agents._greedy import row_groups
-from banditsim.agents._stats import per_row, unit_interval
-from banditsim.agents._ladder_sampler import MIN_ARMS, LadderSampler
+from banditsim.agents._selection.row_groups import row_groups
+from banditsim.agents._state import one_row
+from banditsim.agents._state.arm_stats import per_row, unit_interval
+from banditsim.agents._thompson import beta_ladder as ladder
+from banditsim.agents._thompson.beta_exact import decide_exact, dense_winners, few_rows_per_replica
+from banditsim.agents._thompson.beta_exceedance import ExceedancePool
+from banditsim.agents._thompson.beta_ladder import MIN_ARMS, LadderSampler
 from banditsim.agents._validation import check_float, check_range
 from banditsim.agents.base import SamplingAgent
 
@@ -43,11 +43,11 @@ class BetaTSAgent(SamplingAgent):
     success is drawn instead (Agrawal & Goyal 2012), which keeps the posterior exact for
     Bernoulli rewards and is equivalent in expectation otherwise.  Single items for replicas
     serving at most 3 rows each (one stream, seeds as replicas) draw one sample per row and
-    compute the exact propensity by quadrature only when it is read (``agents._beta_decide``);
+    compute the exact propensity by quadrature only when it is read (``agents._thompson.beta_exact``);
     that sample's winner comes from one uniform per arm and the quantiles of the few arms above a
-    ladder of thresholds (``agents._ladder_sampler``: from 256 arms, or 16 for a one-row act)
+    ladder of thresholds (``agents._thompson.beta_ladder``: from 256 arms, or 16 for a one-row act)
     instead of two gamma variates per arm.  Replicas serving more rows share Monte-Carlo draws,
-    and big such acts draw only the arms that can win (``agents._exceedance``).  Every path draws
+    and big such acts draw only the arms that can win (``agents._thompson.beta_exceedance``).  Every path draws
     from the exact posterior.
 
     Examples
@@ -66,7 +66,7 @@ class BetaTSAgent(SamplingAgent):
     test_params: ClassVar[dict[str, Any]] = {"n_propensity_draws": 32}
     lazy_min_work: ClassVar[int] = 100_000
     """Single-item acts drawing at least this many slots × arms use the lazy exact sampler
-    (``agents._exceedance``): its fixed cost per call (~1–2 ms) pays only for many draws
+    (``agents._thompson.beta_exceedance``): its fixed cost per call (~1–2 ms) pays only for many draws
     (e.g. one replica serving 64 users over 1,682 items), not for 100 seeds × 2 slots × 100 arms."""
 
     def __init__(self, n_arms, *, alpha_prior: float = 1.0, beta_prior: float = 1.0,
@@ -120,7 +120,7 @@ class BetaTSAgent(SamplingAgent):
         changed in many arms at once (a discounted one): those are drawn in full."""
         if self._threshold is None:
             self._threshold = LadderSampler(self.n_replicas, self.n_arms)
-        if replica.size == 1 and _one_row.ENABLED:
+        if replica.size == 1 and one_row.ENABLED:
             return self._threshold.sync_one(self.alpha, self.beta, int(replica[0]), 16)
         replicas = row_groups(replica)[0]
         return self._threshold.sync(self.alpha, self.beta, replicas, 16 * replicas.size)
@@ -162,7 +162,7 @@ class BetaTSAgent(SamplingAgent):
             success = float(self._rng.random((1,))[0] < success)
         self.alpha[r, k] += success
         self.beta[r, k] += 1.0 - success
-        if self._threshold is not None and _one_row.ENABLED:
+        if self._threshold is not None and one_row.ENABLED:
             self._threshold.observe_one(self.alpha, self.beta, r, k)
         if self._pool is not None:
             self._observe(np.array([r]), np.array([k]), np.array([success]))

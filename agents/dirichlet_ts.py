@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from banditsim.agents._dirichlet_lazy import DirichletExceedance, dot_values, merge_kinds
+from banditsim.agents._thompson.dirichlet_exceedance import DirichletExceedance, dot_values, merge_kinds
 from banditsim.agents._validation import check_float
 from banditsim.agents.base import SamplingAgent
 
@@ -18,7 +18,7 @@ class DirichletTSAgent(SamplingAgent):
     draws a kind distribution per arm and scores its expected value under ``kind_values``,
     so a block (−1) hurts more than a skip (−0.1).  Learns from ``feedback.kind``; when a
     row carries no kind, the kind whose value is nearest to its reward is counted.  Big
-    single-item acts draw only the arms that can win (``agents._dirichlet_lazy``, exact).
+    single-item acts draw only the arms that can win (``agents._thompson.dirichlet_exceedance``, exact).
 
     Examples
     --------
@@ -36,7 +36,7 @@ class DirichletTSAgent(SamplingAgent):
     test_params: ClassVar[dict[str, Any]] = {"n_propensity_draws": 16}
     lazy_min_work: ClassVar[int] = 100_000
     """Single-item acts drawing at least this many slots × arms use the lazy exact sampler
-    (``agents._dirichlet_lazy``; needs alpha_prior ≥ 0.5 so that no gamma underflows)."""
+    (``agents._thompson.dirichlet_exceedance``; needs alpha_prior ≥ 0.5 so that no gamma underflows)."""
 
     def __init__(self, n_arms, *, alpha_prior: float = 1.0, n_propensity_draws: int = 256, **kwargs):
         super().__init__(n_arms, n_propensity_draws=n_propensity_draws, **kwargs)

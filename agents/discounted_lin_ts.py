@@ -16,7 +16,7 @@ class DiscountedLinTSAgent(DiscountedLinearMixin, LinearTSDecideMixin, LinearMod
 
     A = ridge·I + Σ γ^(T−s)·φφᵀ and b = Σ γ^(T−s)·y·φ over the rows learned, s each row's decision
     step and T the replica's clock, the newest such step (``agents.discounted_linear``,
-    ``agents._step_clock``: rows carry ``feedback.step``; without it each ``update`` call is one
+    ``agents._state.step_clock``: rows carry ``feedback.step``; without it each ``update`` call is one
     step); Σ = A⁻¹, μ = Σb; batched, delayed or chunked updates give the same model; sampling and
     propensities as in ``lin_ts``.  ``mode`` 'disjoint' or 'shared'; numpy only.  ``gamma=1`` is
     ``lin_ts`` with the same fixed ``noise_std``: the noise scale stays a number here (default

@@ -16,7 +16,7 @@ class DiscountedLinUCBAgent(DiscountedLinearMixin, LinearModelMixin, IndexAgent)
 
     A = ridge·I + Σ γ^(T−s)·φφᵀ and b = Σ γ^(T−s)·y·φ over the rows learned, s each row's decision
     step and T the replica's clock, the newest such step (``agents.discounted_linear``,
-    ``agents._step_clock``: rows carry ``feedback.step``; without it each ``update`` call is one
+    ``agents._state.step_clock``: rows carry ``feedback.step``; without it each ``update`` call is one
     step); Σ = A⁻¹, μ = Σb.  Batched, delayed or chunked updates give the same model.  ``mode``
     'disjoint' or 'shared' as in ``linucb``; numpy only.  ``gamma=1`` is ``linucb`` (same decisions, same state).
 

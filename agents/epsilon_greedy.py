@@ -6,15 +6,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from banditsim.agents import _one_row
-from banditsim.agents._greedy import pick_among_ties, row_groups
-from banditsim.agents._selection import (
-    greedy_position_probability,
-    random_slate,
-    top_k,
-    uniform_position_probability,
-)
-from banditsim.agents._stats import ArmStats
+from banditsim.agents._propensity.greedy import greedy_position_probability, uniform_position_probability
+from banditsim.agents._selection.ranking import pick_among_ties, random_slate, top_k
+from banditsim.agents._selection.row_groups import row_groups
+from banditsim.agents._state import one_row
+from banditsim.agents._state.arm_stats import ArmStats
 from banditsim.agents._validation import check_float
 from banditsim.agents.base import Agent
 
@@ -49,7 +45,7 @@ class EpsilonGreedyAgent(Agent):
     def _decide(self, rows):
         if self.slate_size > 1:
             return self._decide_slate(rows)
-        if rows.n_rows == 1 and _one_row.ENABLED:
+        if rows.n_rows == 1 and one_row.ENABLED:
             return self._decide_one(rows.replica.item(), rows.mask)
         n, eps, mask = rows.n_rows, self.epsilon, rows.mask
         replicas, group = row_groups(rows.replica)
@@ -128,7 +124,7 @@ class EpsilonGreedyAgent(Agent):
         return items, self.epsilon * p_random + (1.0 - self.epsilon) * p_greedy, None
 
     def _learn(self, rows, arms, reward, kind):
-        if arms.size == 1 and _one_row.ENABLED:  # the two scatter-adds of ArmStats.add, for one pair
+        if arms.size == 1 and one_row.ENABLED:  # the two scatter-adds of ArmStats.add, for one pair
             r, k = rows.replica.item(), arms.item()
             self._stats.counts[r, k] += 1.0
             self._stats.sums[r, k] += reward.item()

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from banditsim.agents._stats import ArmStats, per_row
+from banditsim.agents._state.arm_stats import ArmStats, per_row
 from banditsim.agents._validation import check_float
 from banditsim.agents.base import SamplingAgent
 

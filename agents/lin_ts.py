@@ -24,7 +24,7 @@ class LinTSAgent(LinearTSDecideMixin, LinearModelMixin, SamplingAgent):
     The arms' posteriors are independent, so the sampled score x·θ_a is drawn exactly as
     x·μ_a + noise_std·sqrt(xᵀΣ_a x)·ε_a — the same distribution as sampling θ_a, at the
     cost of one quadratic form per arm (Σ_a kept by Sherman–Morrison/Woodbury updates).
-    Its propensity is the quadrature of ``agents._win_probability`` (no random numbers).
+    Its propensity is the quadrature of ``agents._propensity.gaussian_win`` (no random numbers).
     ``mode='shared'``: one model on [x, 1] ⊗ [z_item, 1] (needs arm features, reduced to their
     top ``arm_dim`` principal components; scores items never shown).  The precision is
     refactored exactly (one Cholesky per update call, never per row); a row's item scores

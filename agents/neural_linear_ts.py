@@ -17,7 +17,7 @@ from banditsim.agents._neural_net import (
     pair_features,
     single_pair_features,
 )
-from banditsim.agents._selection import top_k
+from banditsim.agents._selection.ranking import top_k
 from banditsim.agents._validation import check_choice, check_float, check_int
 from banditsim.agents.base import SamplingAgent
 

@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.special import expit
 
-from banditsim.agents._stats import check_range, unit_interval
+from banditsim.agents._state.arm_stats import check_range, unit_interval
 from banditsim.agents._validation import check_float
 from banditsim.agents.base import SamplingAgent
 from banditsim.agents.beta_ts import BetaTSAgent

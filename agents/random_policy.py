@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from banditsim.agents._selection import random_slate, uniform_position_probability
+from banditsim.agents._propensity.greedy import uniform_position_probability
+from banditsim.agents._selection.ranking import random_slate
 from banditsim.agents.base import Agent
 
 

@@ -194,7 +194,7 @@ class Feedback:
     ``position`` (B,) int says which slate position got the response (-1: none).
     ``step`` (B,) int, optional: the decision step of each row (when the answered item was
     shown, not when the answer arrived).  The forgetting agents age what they learned by it
-    (``agents._step_clock``); every other agent ignores it.  Without it a forgetting agent
+    (``agents._state.step_clock``); every other agent ignores it.  Without it a forgetting agent
     counts each update call as one step.
 
     Examples

@@ -27,7 +27,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=5000, help="timed steps (after 1,000 warm-up steps)")
     ap.add_argument("--sampler", choices=("plain", "lazy"), default="plain",
-                    help="lazy: force the exact lazy sampler (agents._exceedance) that big acts use")
+                    help="lazy: force the exact lazy sampler (agents._thompson.beta_exceedance) that big acts use")
     args = ap.parse_args(argv)
     from threadpoolctl import threadpool_limits
 

@@ -1,4 +1,4 @@
-"""The lazy exact Thompson sampler (agents._exceedance) draws exactly what full sampling draws."""
+"""The lazy exact Thompson sampler (agents._thompson.beta_exceedance) draws exactly what full sampling draws."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 from scipy import integrate, special, stats
 
 from banditsim.agents import KIND_VALUES, Context, Feedback, make_agent
-from banditsim.agents._beta_tail import beta_above, beta_below, tail_after_step, upper_tail
-from banditsim.agents._greedy import argmax_random_ties, pick_among_ties
+from banditsim.agents._selection.ranking import argmax_random_ties, pick_among_ties
+from banditsim.agents._thompson.beta_tail import beta_above, beta_below, tail_after_step, upper_tail
 
 
 def _win_probabilities(alpha, beta, allowed=None):

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from banditsim.agents._disjoint_posterior import DisjointLinearPosterior
-from banditsim.agents._selection import gaussian_win_probability
+from banditsim.agents._propensity.gaussian_win import gaussian_win_probability
 from banditsim.agents._shared_posterior import SharedLinearPosterior
-from banditsim.agents._win_probability import GaussianWinProbability
+from banditsim.agents._propensity.gaussian_win import GaussianWinProbability
 
 
 def _collinear(rng, n, eps):

@@ -1,10 +1,10 @@
-"""One-row fast paths (agents._one_row): a single stream's act and update give bit for bit the
+"""One-row fast paths (agents._state.one_row): a single stream's act and update give bit for bit the
 actions, propensities, probabilities, explanations and state of the general (batched) paths, and
 refuse bad input with the same one-line errors.
 
 Each case plays the same random stream of one-row calls (random replicas, masks or none,
 rewards, kinds, a few batched calls and direct edits of the state in between) twice, with
-``agents._one_row.ENABLED`` on and off, and compares everything bitwise.
+``agents._state.one_row.ENABLED`` on and off, and compares everything bitwise.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from banditsim.agents import Context, Feedback, _one_row, make_agent
+from banditsim.agents import Context, Feedback, make_agent
+from banditsim.agents._state import one_row
 from banditsim.agents.feedback_kinds import KIND_VALUES
 
 N_KINDS = len(KIND_VALUES)
@@ -44,7 +45,7 @@ def _state(agent) -> dict:
 
 
 def _play(name, n_arms, params, enabled, monkeypatch, explain, edits):
-    monkeypatch.setattr(_one_row, "ENABLED", enabled)
+    monkeypatch.setattr(one_row, "ENABLED", enabled)
     agent = make_agent(name, n_arms, n_replicas=3, random_state=5, **params)
     agent.explain = explain
     rng = np.random.default_rng(1)

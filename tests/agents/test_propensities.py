@@ -9,7 +9,8 @@ from scipy import integrate, special, stats
 from agent_references import reference_scores
 
 from banditsim.agents import Context, Feedback, make_agent
-from banditsim.agents._selection import gaussian_win_probability, pooled_propensities
+from banditsim.agents._propensity.gaussian_win import gaussian_win_probability
+from banditsim.agents._propensity.monte_carlo import pooled_propensities
 
 
 def _brute_force(pool, group, mask, k, n_rows):

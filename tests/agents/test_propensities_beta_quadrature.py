@@ -1,5 +1,5 @@
-"""Exact Beta Thompson propensities by quadrature (agents._beta_win_probability) and the acts
-that read them only on demand (agents._beta_decide, agents._ladder_sampler).
+"""Exact Beta Thompson propensities by quadrature (agents._propensity.beta_win) and the acts
+that read them only on demand (agents._thompson.beta_exact, agents._thompson.beta_ladder).
 
 References are computed here from scipy (a closed form, a fine trapezoid grid, scipy.stats
 draws), never from the agent's helpers.
@@ -12,7 +12,7 @@ import pytest
 from scipy import special, stats
 
 from banditsim.agents import Context, Feedback, make_agent
-from banditsim.agents._beta_win_probability import beta_win_probability
+from banditsim.agents._propensity.beta_win import beta_win_probability
 
 
 def grid_probabilities(a, b, allowed=None, lo=-60.0, hi=30.0, n=60_001):
@@ -229,11 +229,11 @@ def test_a_posterior_changed_in_every_arm_is_drawn_in_full_and_stays_exact():
 @pytest.mark.parametrize("rungs", ["fitted", "above every draw", "below most arms"])
 @pytest.mark.parametrize("masked", [False, True])
 def test_ladder_winners_follow_the_exact_probabilities_in_every_branch(rungs, masked, monkeypatch):
-    """banditsim.agents._ladder_sampler: winners against the grid, for the general path (many rows at once)
+    """banditsim.agents._thompson.beta_ladder: winners against the grid, for the general path (many rows at once)
     and the one-row path, with the fitted rungs, with rungs so high that rows fall through all of
     them (every allowed arm's quantile), and so low that many arms tie above the first."""
-    from banditsim.agents import _one_row
-    from banditsim.agents._ladder_sampler import LadderSampler, _tails
+    from banditsim.agents._state import one_row
+    from banditsim.agents._thompson.beta_ladder import LadderSampler, _tails
 
     rng = np.random.default_rng(12)
     n_arms = 50
@@ -253,7 +253,7 @@ def test_ladder_winners_follow_the_exact_probabilities_in_every_branch(rungs, ma
     mask = None if not masked else np.tile(allowed, (n, 1))
     draw_rng = np.random.default_rng(3)
     batch = sampler.winners(np.tile(a, (n, 1)), np.tile(b, (n, 1)), np.zeros(n, np.int64), mask, draw_rng)
-    monkeypatch.setattr(_one_row, "ENABLED", True)
+    monkeypatch.setattr(one_row, "ENABLED", True)
     one = [sampler.winners(a[None], b[None], np.zeros(1, np.int64), None if mask is None else mask[:1], draw_rng)[0]
            for _ in range(3000)]
     for got in (batch, np.array(one)):

@@ -1,4 +1,4 @@
-"""Thompson propensities drawn on read (agents._frozen_slots): actions never depend on
+"""Thompson propensities drawn on read (agents._thompson.frozen_slots): actions never depend on
 whether propensities were read, and a late read sees the posterior the agent acted with."""
 
 import numpy as np

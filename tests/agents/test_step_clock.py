@@ -1,4 +1,4 @@
-"""Forgetting agents age by elapsed decision steps, not by update calls (``agents._step_clock``).
+"""Forgetting agents age by elapsed decision steps, not by update calls (``agents._state.step_clock``).
 
 Rows carry their decision steps (``Feedback.step``). Then the state is a function of the
 rows learned and their steps only: one batch, the same rows in chunks, in another order, or

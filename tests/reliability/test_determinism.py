@@ -56,7 +56,7 @@ def test_repeat_run_in_a_fresh_interpreter_is_byte_identical(sweep_config, sweep
 N_ARMS, D = 8, 4
 # logistic_ts takes one Newton step per update call (online Laplace), so its posterior depends on
 # how rows are batched by design; neural_linear_ts retrains its network on a schedule of calls; the
-# discounted and sliding-window agents count one time step per call (agents._step_clock) and the private
+# discounted and sliding-window agents count one time step per call (agents._state.step_clock) and the private
 # linear ones release one tree leaf per call (their γ = 1 / long-window forms: tests/sim/test_update_every.py).
 BATCH_DEPENDENT = ("logistic_ts", "neural_linear_ts", "discounted_beta_ts", "discounted_gaussian_ts",
                    "discounted_linucb", "discounted_lin_ts", "sliding_window_ucb", "private_linucb", "private_lin_ts")

@@ -24,7 +24,7 @@ torch.set_num_threads(1)
 #: batching changes what these learn, by definition: one Newton step per call (logistic_ts), retraining
 #: on a schedule of calls (neural_linear_ts), one leaf of the tree mechanism per call (the private
 #: linear ones). The forgetting agents age by decision steps (the rows' ``feedback.step``,
-#: ``agents._step_clock``), so they are here: batched = separate, also when they forget.
+#: ``agents._state.step_clock``), so they are here: batched = separate, also when they forget.
 BATCH_DEPENDENT = {"logistic_ts", "neural_linear_ts", "private_linucb", "private_lin_ts"}
 #: ... and where they reduce to a stationary agent: nothing forgotten (γ = 1), a window longer than the run
 NO_FORGETTING = [("discounted_beta_ts", {"gamma": 1.0}), ("discounted_gaussian_ts", {"gamma": 1.0}),

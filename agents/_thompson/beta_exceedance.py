@@ -23,7 +23,13 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtr
 
-from banditsim.agents._beta_tail import beta_above, beta_below, beta_full, tail_after_step, upper_tail
+from banditsim.agents._thompson.beta_tail import (
+    beta_above,
+    beta_below,
+    beta_full,
+    tail_after_step,
+    upper_tail,
+)
 
 TARGET = 6.0
 CORE = 0.3

@@ -5,6 +5,21 @@ from __future__ import annotations
 import numpy as np
 
 
+def row_groups(replica: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(replicas, group)``: the distinct replicas of the rows and each row's index into them.
+
+    Rows that are exactly replicas 0..B-1 in order skip the sort.
+
+    >>> row_groups(np.array([2, 0, 2]))
+    (array([0, 2]), array([1, 0, 1]))
+    """
+    n = replica.size
+    if n and replica[0] == 0 and replica[-1] == n - 1 and (n == 1 or np.all(np.diff(replica) == 1)):
+        return replica, np.arange(n)
+    replicas, group = np.unique(replica, return_inverse=True)
+    return replicas, group.reshape(-1)
+
+
 def group_pairs(pair: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """Rows sorted by pair id: (order, group of each sorted row, slot within its group, pair ids, width).
 

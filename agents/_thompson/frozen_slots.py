@@ -3,7 +3,7 @@
 Same estimator as ``SamplingAgent._decide_dense``: each replica has n = max(rows, W) slots
 (full posterior draws), row b acts on its own slot and estimates its propensity from the
 winners of its window of W = n_propensity_draws + 1 slots (its own, then the next ones,
-cyclically; see ``agents._lazy_decision.window``). Here the slots the rows act on are drawn
+cyclically; see ``agents._thompson.sparse_slots.window``). Here the slots the rows act on are drawn
 at once, and the others, from the replica's posterior frozen when the agent acted
 (``draw(n, rng)``) and from a separate random stream, the first time
 ``Decision.propensities`` (or ``probabilities``) is read. Runs that never read them
@@ -17,8 +17,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from banditsim.agents._greedy import argmax_random_ties
-from banditsim.agents._lazy_decision import decide_from_winners, window
+from banditsim.agents._selection.ranking import argmax_random_ties
+from banditsim.agents._thompson.sparse_slots import decide_from_winners, window
 
 _CHUNK = 1 << 22  # scores drawn at a time when only each slot's winner is kept
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betainc, betainccinv, ndtr
 
-from banditsim.agents import _one_row
+from banditsim.agents._state import one_row
 
 LEVELS = (0.5, 1.5, 4.0)
 """Target Σ_k P(θ_k > x_j) of the upper rungs, highest threshold first; the lowest rung's is log K + 6,
@@ -142,7 +142,7 @@ class LadderSampler:
         """Argmax (B,) of one exact draw per row of Beta(a, b) (B, K) over the allowed arms; the
         rows' replicas must have been ``sync``-ed with the posteriors a, b come from."""
         n_rows, n_arms = a.shape
-        if n_rows == 1 and _one_row.ENABLED:
+        if n_rows == 1 and one_row.ENABLED:
             return np.array([self._winner_one(a[0], b[0], int(replica[0]), None if mask is None else mask[0], rng)])
         u = rng.random((n_rows, n_arms))
         above = u[:, None, :] < self.tail[_rows_view(replica, self.x.shape[0])]  # (B, L, K)

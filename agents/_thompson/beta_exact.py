@@ -3,7 +3,7 @@
 When every replica serves at most ``QUADRATURE_ROWS`` rows (one user's stream, seeds batched as
 replicas), a decision draws one posterior sample per row and keeps a copy of those rows'
 posteriors.  Reading ``Decision.propensities`` then computes the exact P(the chosen arm has the
-largest allowed draw) by quadrature (``agents._beta_win_probability``), with no random numbers;
+largest allowed draw) by quadrature (``agents._propensity.beta_win``), with no random numbers;
 reading ``probabilities`` takes that exact value for the chosen arm and splits the rest,
 1 − p, among the other allowed arms in proportion to how often each won among
 ``n_propensity_draws`` fresh draws of the frozen posterior (uniformly when none did), so the row
@@ -18,8 +18,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from banditsim.agents._beta_win_probability import beta_win_probability
-from banditsim.agents._greedy import argmax_random_ties, row_groups
+from banditsim.agents._propensity.beta_win import beta_win_probability
+from banditsim.agents._selection.ranking import argmax_random_ties
+from banditsim.agents._selection.row_groups import row_groups
 
 QUADRATURE_ROWS = 3
 """Quadrature costs ≈ 40 incomplete-beta evaluations per (row, arm); a shared Monte-Carlo pool

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtr
 
-from banditsim.agents._exceedance import ExceedancePool
+from banditsim.agents._thompson.beta_exceedance import ExceedancePool
 
 TARGET = 6.0
 
