@@ -27,7 +27,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from banditsim.sim.ope.coverage import ESTIMATORS, evaluate_session  # noqa: E402
+from banditsim.sim.ope.coverage import evaluate_session  # noqa: E402
+from banditsim.sim.ope.registry import ESTIMATORS  # noqa: E402
 from banditsim.sim.ope.sessions import SessionWorld, make_targets, population_value, session_log  # noqa: E402
 
 ROUNDS = 10
@@ -95,7 +96,7 @@ def print_table(summary: list[dict]) -> None:
     print("-" * len(head))
     by = {(s["scenario"], s["target"], s["estimator"]): s for s in summary}
     for sc, tg in dict.fromkeys((s["scenario"], s["target"]) for s in summary):
-        first = by[(sc, tg, ESTIMATORS[0])]
+        first = by[(sc, tg, next(iter(ESTIMATORS)))]
         cells = []
         for e in ESTIMATORS:
             s = by[(sc, tg, e)]

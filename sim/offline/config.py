@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from banditsim.sim.config.run_config import (
     CatalogSection,
@@ -21,8 +21,7 @@ from banditsim.sim.config.run_config import (
     experiment_name,
 )
 from banditsim.sim.config.policy_spec import PolicySpec, unique_labels
-
-ESTIMATORS = ("ips", "snips", "dm", "dr", "switch_dr")
+from banditsim.sim.ope.registry import ESTIMATORS, get_estimator
 
 
 def _default_world() -> WorldSection:
@@ -45,8 +44,7 @@ class OPEExperimentSection(Section):
     warmup_steps: int = Field(10, ge=1, description="steps of the uniform policy the models train on")
     log_steps: int = Field(40, ge=1, description="steps the frozen logging policy logs")
     max_rows: int = Field(40_000, ge=10, le=5_000_000, description="logged rows kept (cap)")
-    estimators: list[Literal["ips", "snips", "dm", "dr", "switch_dr"]] = Field(
-        default_factory=lambda: list(ESTIMATORS), min_length=1)
+    estimators: list[str] = Field(default_factory=lambda: list(ESTIMATORS), min_length=1)
     switch_tau: float | Literal["auto"] = Field(
         "auto", description="switch-DR importance-weight threshold (>= 0), or 'auto': the estimated-MSE "
         "rule of sim.ope.switch_dr")
@@ -55,6 +53,13 @@ class OPEExperimentSection(Section):
     item_dims: int = Field(16, ge=1, le=1024, description="PCA dims of item embeddings in ridge models")
     reward_model_ridge: float = Field(1.0, gt=0, description="L2 penalty of the DM/DR reward model")
     seed: int = Field(0, ge=0)
+
+    @field_validator("estimators")
+    @classmethod
+    def _registered(cls, names: list[str]) -> list[str]:
+        for name in names:  # the choices are the registry's (sim.ope.registry)
+            get_estimator(name)
+        return names
 
     @model_validator(mode="after")
     def _tau(self):

@@ -109,22 +109,12 @@ def collect_log(world, logging, targets, reward_model, steps: int, max_rows: int
 
 def run_estimator(name: str, red: ReducedLog, *, alpha: float, interval: str, switch_tau, seed: int,
                   cluster=None):
-    """Estimator ``name`` (ips, snips, dm, dr, switch_dr) of :mod:`sim.ope` on a reduced log."""
-    from banditsim.sim.ope import direct_method, doubly_robust, ips, snips, switch_dr
+    """Registered estimator ``name`` (:mod:`sim.ope.registry`) on a reduced log."""
+    from banditsim.sim.ope.registry import get_estimator
 
-    common = {"alpha": alpha, "interval": interval, "random_state": seed, "cluster": cluster}
-    model = {"estimated_rewards": red.estimated_rewards, **common}
-    if name == "ips":
-        return ips(red.log, red.action_dist, **common)
-    if name == "snips":
-        return snips(red.log, red.action_dist, **common)
-    if name == "dm":
-        return direct_method(red.log, red.action_dist, **model)
-    if name == "dr":
-        return doubly_robust(red.log, red.action_dist, **model)
-    if name == "switch_dr":
-        return switch_dr(red.log, red.action_dist, tau=switch_tau, **model)
-    raise ValueError(f"unknown estimator {name!r}; choose from ips, snips, dm, dr, switch_dr")
+    return get_estimator(name)(red.log, red.action_dist, estimated_rewards=red.estimated_rewards,
+                               settings={"switch_tau": switch_tau}, alpha=alpha, interval=interval,
+                               random_state=seed, cluster=cluster)
 
 
 def _finite_or_none(x) -> float | None:
@@ -163,7 +153,10 @@ def estimate_target(label: str, red: ReducedLog, truth: float | None, estimators
     an estimator that fails on this target gets a row with its error as ``note`` (the rest go on)."""
     from banditsim.sim.ope import OPEInputError
     from banditsim.sim.ope.diagnostics import weight_diagnostics
+    from banditsim.sim.ope.registry import get_estimator
 
+    for name in estimators:  # an unknown name is an error, not a row
+        get_estimator(name)
     w = red.action_dist[:, 0, 0] / red.log.pscore
     diag = weight_diagnostics(w, support=support, cluster=cluster, second_moment=second_moment)
     out = []

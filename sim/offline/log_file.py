@@ -27,7 +27,6 @@ import numpy as np
 from banditsim.sim.ope.log import OPEInputError
 
 TRAIN_FRACTION = 0.5
-MODEL_BASED = ("dm", "dr", "switch_dr")
 
 
 def parse_agent_target(text: str) -> dict:
@@ -94,9 +93,10 @@ def _agent_distribution(spec: dict, log, train, test, seed: int, steps: np.ndarr
 
 
 def estimate_log_file(path: str | Path, agents=(), *, train_fraction: float = TRAIN_FRACTION,
-                      estimators=("ips", "snips", "dm", "dr", "switch_dr"), alpha: float = 0.05,
-                      interval: str = "clt", switch_tau="auto", seed: int = 0) -> list[dict]:
-    """Rows as :func:`sim.ope_experiment.estimate_all` gives them, with ``truth`` None.
+                      estimators=None, alpha: float = 0.05, interval: str = "clt", switch_tau="auto",
+                      seed: int = 0) -> list[dict]:
+    """Rows as :func:`sim.ope_experiment.estimate_all` gives them, with ``truth`` None; ``estimators``:
+    names of :mod:`sim.ope.registry` (default: every registered one).
 
     Examples
     --------
@@ -110,9 +110,12 @@ def estimate_log_file(path: str | Path, agents=(), *, train_fraction: float = TR
     [('ips', 'ok', True), ('snips', 'ok', True), ('dm', 'ok', False)]
     """
     from banditsim.sim.ope.log_file import read_log_file
+    from banditsim.sim.ope.registry import ESTIMATORS, get_estimator
     from banditsim.sim.offline.experiment import estimate_row, estimate_target
     from banditsim.sim.offline.reduce import reduce_rows
 
+    estimators = list(ESTIMATORS) if estimators is None else list(estimators)
+    model_based = [e for e in estimators if get_estimator(e).reward_model]
     if not 0.0 < train_fraction < 1.0:
         raise OPEInputError(f"train_fraction must lie in (0, 1), got {train_fraction!r}")
     loaded = read_log_file(path)
@@ -124,11 +127,11 @@ def estimate_log_file(path: str | Path, agents=(), *, train_fraction: float = TR
     zeros = np.zeros(log.n_rounds)
     for label, p in loaded.targets.items():
         red = reduce_rows(log.pscore, log.reward, p, zeros, zeros, zeros, zeros)
-        part = estimate_target(label, red, None, [e for e in estimators if e not in MODEL_BASED], cluster=user,
+        part = estimate_target(label, red, None, [e for e in estimators if e not in model_based], cluster=user,
                                **common)
         diag_row = part[0] if part else None
         rows += part
-        for name in (e for e in estimators if e in MODEL_BASED):
+        for name in model_based:
             if diag_row is None:
                 break
             rows.append({**diag_row, "estimator": name, "method": None, "estimate": None, "low": None,
@@ -157,6 +160,7 @@ def _full_estimates(label, log, dist, user, estimators, common, estimate_row, be
 
     from banditsim.sim.ope._common import cross_fitted_rewards
     from banditsim.sim.ope.diagnostics import weight_diagnostics
+    from banditsim.sim.ope.registry import needs_reward_model
 
     w = dist[np.arange(log.n_rounds), log.action] / log.pscore
     if behavior is None:
@@ -165,7 +169,7 @@ def _full_estimates(label, log, dist, user, estimators, common, estimate_row, be
         seen = behavior > 0
         diag = weight_diagnostics(w, support=np.where(seen, dist, 0.0).sum(axis=1), cluster=user,
                                   second_moment=np.where(seen, dist**2 / np.where(seen, behavior, 1.0), 0.0).sum(axis=1))
-    qhat = cross_fitted_rewards(log, user) if any(e in MODEL_BASED for e in estimators) else None
+    qhat = cross_fitted_rewards(log, user) if needs_reward_model(estimators) else None
     out = []
     for name in estimators:
         if diag.verdict == "no-support":
@@ -182,17 +186,11 @@ def _full_estimates(label, log, dist, user, estimators, common, estimate_row, be
 
 
 def _run_full(name: str, log, dist: np.ndarray, qhat, user, common: dict):
-    """Estimator ``name`` of :mod:`sim.ope` for a (n, n_actions) target distribution (same at every position)."""
-    from banditsim.sim.ope import direct_method, doubly_robust, ips, snips, switch_dr
+    """Registered estimator ``name`` (:mod:`sim.ope.registry`) for a (n, n_actions) target distribution
+    (same at every position)."""
+    from banditsim.sim.ope.registry import get_estimator
 
     d = np.repeat(dist[:, :, None], log.len_list, axis=2)
-    kw = {"alpha": common["alpha"], "interval": common["interval"], "random_state": common["seed"], "cluster": user}
-    if name in ("ips", "snips"):
-        return (ips if name == "ips" else snips)(log, d, **kw)
-    if name == "dm":
-        return direct_method(log, d, estimated_rewards=qhat, **kw)
-    if name == "dr":
-        return doubly_robust(log, d, estimated_rewards=qhat, **kw)
-    if name == "switch_dr":
-        return switch_dr(log, d, tau=common["switch_tau"], estimated_rewards=qhat, **kw)
-    raise OPEInputError(f"unknown estimator {name!r}; choose from ips, snips, dm, dr, switch_dr")
+    return get_estimator(name)(log, d, estimated_rewards=qhat, settings={"switch_tau": common["switch_tau"]},
+                               alpha=common["alpha"], interval=common["interval"], random_state=common["seed"],
+                               cluster=user)

@@ -12,25 +12,20 @@ import numpy as np
 
 from banditsim.sim.ope._common import cross_fitted_rewards
 from banditsim.sim.ope.diagnostics import weight_diagnostics
-from banditsim.sim.ope.direct import direct_method
-from banditsim.sim.ope.doubly_robust import doubly_robust
-from banditsim.sim.ope.ipw import ips, snips
-from banditsim.sim.ope.switch_dr import switch_dr
-
-ESTIMATORS = ("ips", "snips", "dm", "dr", "switch_dr")
-_MODEL_BASED = ("dm", "dr", "switch_dr")
+from banditsim.sim.ope.registry import ESTIMATORS, get_estimator, needs_reward_model
 
 
-def evaluate_session(slog, targets, truths: dict[str, float], estimators=ESTIMATORS, *,
+def evaluate_session(slog, targets, truths: dict[str, float], estimators=None, *,
                      clustered: bool = True, alpha: float = 0.05) -> list[dict]:
-    """Rows ``target, estimator, verdict, value, low, high, covers`` (+ diagnostics) for one log.
+    """Rows ``target, estimator, verdict, value, low, high, covers`` (+ diagnostics) for one log;
+    ``estimators``: names of :mod:`sim.ope.registry` (default: every registered one).
 
     ``covers`` follows :meth:`Estimate.covers` (``None`` for no estimate, infinite ends, or an
     interval excluding model bias); a ``no-support`` target gets ``value=None``.
     """
     log, cluster = slog.log, (slog.user if clustered else None)
-    qhat = cross_fitted_rewards(log, slog.user)[:, :, :1] if set(estimators) & set(_MODEL_BASED) else None
-    fns = {"ips": ips, "snips": snips, "dm": direct_method, "dr": doubly_robust, "switch_dr": switch_dr}
+    specs = [get_estimator(name) for name in (ESTIMATORS if estimators is None else estimators)]
+    qhat = cross_fitted_rewards(log, slog.user)[:, :, :1] if needs_reward_model(s.name for s in specs) else None
     out = []
     for pol in targets:
         pi = pol.probs(log.context)
@@ -40,14 +35,13 @@ def evaluate_session(slog, targets, truths: dict[str, float], estimators=ESTIMAT
         diag = weight_diagnostics(w, support=np.where(seen, pi, 0.0).sum(axis=1), cluster=slog.user,
                                   second_moment=np.where(seen, pi * pi / np.where(seen, slog.behavior, 1.0), 0.0).sum(1))
         truth = truths[pol.label]
-        for name in estimators:
-            row = {"target": pol.label, "estimator": name, "truth": truth, **diag.as_dict()}
+        for spec in specs:
+            row = {"target": pol.label, "estimator": spec.name, "truth": truth, **diag.as_dict()}
             if diag.verdict == "no-support":
                 out.append({**row, "value": None, "low": None, "high": None, "covers": None,
-                            "excludes_model_bias": name in _MODEL_BASED})
+                            "excludes_model_bias": spec.reward_model})
                 continue
-            kw = {"estimated_rewards": qhat} if name in _MODEL_BASED else {}
-            est = fns[name](log, dist, alpha=alpha, cluster=cluster, **kw)
+            est = spec(log, dist, estimated_rewards=qhat, alpha=alpha, cluster=cluster)
             out.append({**row, "value": est.value, "low": est.low, "high": est.high, "covers": est.covers(truth),
                         "excludes_model_bias": est.excludes_model_bias,
                         "raw_covers": bool(np.isfinite(est.low) and np.isfinite(est.high)

@@ -188,7 +188,7 @@ def checked_log_steps(raw, n_rows: int, src: str) -> np.ndarray:
     >>> checked_log_steps(np.array([0, -3]), 2, "log.csv")
     Traceback (most recent call last):
     ...
-    sim.ope.log.OPEInputError: log.csv: column 'step' must hold decision steps >= 0, got -3 in row 1
+    banditsim.sim.ope.log.OPEInputError: log.csv: column 'step' must hold decision steps >= 0, got -3 in row 1
     """
     arr = np.asarray(raw)
     if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)) or arr.dtype == bool:
