@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from banditsim.agents._blas_threads import one_blas_thread
+from banditsim._blas_threads import one_blas_and_torch_thread as one_blas_thread
 from banditsim.agents._neural_draws import FrozenScores, LastAct, lazy_propensities
 from banditsim.agents._neural_inputs import ItemTensor, float_tensor, long_tensor
 from banditsim.agents._neural_net import (

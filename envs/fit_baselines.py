@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from banditsim.envs.blas_threads import one_blas_thread
+from banditsim._blas_threads import one_blas_thread
 from banditsim.envs.grouped_ridge import GRAM_BYTES, grouped_ridge
 from banditsim.envs.ratings import Ratings, shrunk_means as _bias_step
 

@@ -101,7 +101,7 @@ def _checked_item_vectors(item_vectors, ratings: Ratings, dim: int) -> tuple[np.
 def _fit_with_settings(xt, basis, ratings: Ratings, text_scale, map_ridge, progress: bool, kw: dict):
     """(fit, text scale, map ridge, validation tables): the settings not given are chosen on a
     validation split first (:mod:`envs.text_mf_choice`), then the fit runs on every rating."""
-    from banditsim.envs.blas_threads import one_blas_thread
+    from banditsim._blas_threads import one_blas_thread
     from banditsim.envs.progress import progress_bar
     from banditsim.envs.text_mf import fit_text_mf
     from banditsim.envs.text_mf_choice import MAP_RIDGES, TEXT_SCALES, choose_settings

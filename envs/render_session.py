@@ -184,7 +184,7 @@ def catalog_map(item_vectors: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray,
 
     from scipy.linalg import eigh
 
-    from banditsim.envs.blas_threads import one_blas_thread
+    from banditsim._blas_threads import one_blas_thread
 
     x = np.ascontiguousarray(item_vectors, dtype=np.float64)
     key = (x.shape, hashlib.sha256(x.tobytes()).hexdigest())

@@ -20,7 +20,7 @@ import operator
 
 import numpy as np
 
-from banditsim.envs.blas_threads import one_blas_thread
+from banditsim._blas_threads import one_blas_thread
 from banditsim.envs.world_errors import WorldConfigError
 
 _TAG = 0x7472656E64  # "trend": separates the trend stream from the world's own

@@ -125,7 +125,7 @@ def memoise_by_value(fn, *, when=lambda bound: True, max_entries: int = 4):
 
 #: the modules whose code and module-level knobs the fit runs on
 FIT_MODULES = ("banditsim.envs.fit_ratings", "banditsim.envs.ratings", "banditsim.envs.text_mf", "banditsim.envs.text_mf_choice", "banditsim.envs.grouped_ridge",
-               "banditsim.envs.blas_threads", "banditsim.envs.progress", "banditsim.envs.population")
+               "banditsim._blas_threads", "banditsim.envs.progress", "banditsim.envs.population")
 _AS_IMPORTED: dict[str, dict[str, object]] = {}
 
 

@@ -1,4 +1,5 @@
-"""The linear agents run their products on one BLAS thread and leave the caller's setting as it was."""
+"""banditsim._blas_threads: one BLAS (and, for the agents, torch) thread inside a use, the caller's setting
+restored after it; the linear agents run their products inside it."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from banditsim.agents import Context, Feedback, make_agent
-from banditsim.agents._blas_threads import one_blas_thread
+from banditsim._blas_threads import one_blas_and_torch_thread, one_blas_thread
 
 
 def _blas_threads() -> list[int]:
@@ -66,9 +67,11 @@ def test_torch_threads_are_limited_inside_and_restored():
     saved = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        with one_blas_thread():
+        with one_blas_and_torch_thread():
             assert torch.get_num_threads() == 1
         assert torch.get_num_threads() == 2
+        with one_blas_thread():  # the world's limit leaves torch alone
+            assert torch.get_num_threads() == 2
         rng = np.random.default_rng(1)
         agent = make_agent("neural_linear_ts", 12, random_state=0, retrain_every=8, n_train_steps=2)
         seen = []
@@ -177,10 +180,11 @@ _LATE_LOAD = r"""
 import importlib.util, sys
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
-spec = importlib.util.spec_from_file_location("twin", sys.argv[1])
-twin = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(twin)
-with twin.one_blas_thread():  # first use: only numpy's BLAS is loaded
+spec = importlib.util.spec_from_file_location("blas_threads", sys.argv[1])
+blas_threads = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(blas_threads)
+one_thread = getattr(blas_threads, sys.argv[2])
+with one_thread():  # first use: only numpy's BLAS is loaded
     pass
 import scipy.linalg  # a second OpenBLAS (scipy's), loaded after the first use
 import torch
@@ -189,7 +193,7 @@ def blas():
 torch.set_num_threads(2)
 with threadpool_limits(2, user_api="blas"):
     assert len(blas()) >= 2, threadpool_info()
-    with twin.one_blas_thread():
+    with one_thread():
         inside, torch_inside = blas(), torch.get_num_threads()
     after, torch_after = blas(), torch.get_num_threads()
 import json
@@ -197,12 +201,13 @@ print(json.dumps([inside, after, torch_inside, torch_after]))
 """
 
 
-@pytest.mark.parametrize(("module", "torch_inside"), [("agents/_blas_threads.py", 1), ("envs/blas_threads.py", 2)])
-def test_libraries_loaded_after_the_first_use_are_limited(module, torch_inside):
+@pytest.mark.parametrize(("limit", "torch_inside"), [("one_blas_and_torch_thread", 1), ("one_blas_thread", 2)])
+def test_libraries_loaded_after_the_first_use_are_limited(limit, torch_inside):
     """scipy's OpenBLAS and torch, loaded after the first use, are limited at the next one (the agents'
-    twin limits torch, the world's leaves it alone)."""
+    limit covers torch, the world's leaves it alone)."""
     root = Path(__file__).resolve().parents[2]
-    out = subprocess.run([sys.executable, "-c", _LATE_LOAD, str(root / module)], capture_output=True, text=True,
+    module = root / "banditsim" / "_blas_threads.py"
+    out = subprocess.run([sys.executable, "-c", _LATE_LOAD, str(module), limit], capture_output=True, text=True,
                          timeout=120, env={**os.environ, "OMP_NUM_THREADS": "2"})
     assert out.returncode == 0, out.stderr
     inside, after, t_inside, t_after = json.loads(out.stdout)
@@ -241,14 +246,3 @@ def test_a_forked_child_restores_what_other_threads_had_limited():
             t.join(20)
         assert os.WEXITSTATUS(status) == 0
         assert _blas_threads() == before
-
-
-def test_the_twins_share_their_code():
-    """banditsim.envs.blas_threads is agents._blas_threads but for its docstring and LIMIT_TORCH."""
-    root = Path(__file__).resolve().parents[2]
-
-    def code(path):
-        text = (root / path).read_text()
-        return [line for line in text[text.index("from __future__"):].splitlines() if not line.startswith("LIMIT_TORCH")]
-
-    assert code("agents/_blas_threads.py") == code("envs/blas_threads.py")

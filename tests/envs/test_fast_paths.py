@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from banditsim.envs.backend import Backend
-from banditsim.envs.blas_threads import one_blas_thread
+from banditsim._blas_threads import one_blas_thread
 from banditsim.envs.dynamics import Fatigue, FatigueState, near_duplicates
 from banditsim.envs.feedback import (
     FeedbackModel,
