@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from banditsim.agents._propensity.gaussian_win import gaussian_win_probability
+from banditsim.agents._propensity.gaussian_win import GaussianWinProbability
 from banditsim.agents._propensity.greedy import greedy_position_probability, greedy_probabilities
 from banditsim.agents._propensity.monte_carlo import monte_carlo_propensities, pooled_propensities
 from banditsim.agents._selection.ranking import top1_one_row, top_k
@@ -324,7 +324,7 @@ class SamplingAgent(Agent):
       Slates rank the pool (``pooled_propensities``).
     * ``_independent_gaussian`` (disjoint linear / logistic models, single items): the
       action is one fresh draw per row and the propensity is the Gauss–Hermite integral
-      of ``gaussian_win_probability`` (no random numbers, error < 1e-6 in smooth cases).
+      of ``GaussianWinProbability`` (no random numbers).
     * otherwise ``_sampler``: fresh (n_draws, B, n_arms) draws (``monte_carlo_propensities``).
     """
 
@@ -404,7 +404,10 @@ class SamplingAgent(Agent):
                 mean, std = gauss
                 scores = mean + std * self._rng.standard_normal(mean.shape)
                 items = top_k(scores, rows.mask, 1, self._rng)
-                return items, gaussian_win_probability(mean, std, items[:, 0], rows.mask)[:, None], None
+                if self.explain:  # the posterior mean of the chosen score and its std
+                    self._why = split_at(mean, std, items)
+                win = self.__dict__.setdefault("_win_probability", GaussianWinProbability())
+                return items, win(mean, std, items[:, 0], rows.mask)[:, None], None
         draw = self._sampler(rows)
         scores = draw(1)[0]
         items = top_k(scores, rows.mask, self.slate_size, self._rng)

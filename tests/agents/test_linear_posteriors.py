@@ -7,9 +7,7 @@ import numpy as np
 import pytest
 
 from banditsim.agents._disjoint_posterior import DisjointLinearPosterior
-from banditsim.agents._propensity.gaussian_win import gaussian_win_probability
 from banditsim.agents._shared_posterior import SharedLinearPosterior
-from banditsim.agents._propensity.gaussian_win import GaussianWinProbability
 
 
 def _collinear(rng, n, eps):
@@ -91,21 +89,6 @@ def test_shared_projection_equals_explicit_pair_features(n_rows):
         m = np.kron(x[b][:, None], np.eye(dz))  # φ = x ⊗ z = M z
         np.testing.assert_allclose(mean_u[b], m.T @ post.mean[rep[b]], atol=1e-12)
         np.testing.assert_allclose(s_u[b], m.T @ cov[rep[b]] @ m, atol=1e-12)
-
-
-def test_fast_win_probability_equals_reference():
-    rng = np.random.default_rng(4)
-    win = GaussianWinProbability(block=1 << 12)  # several row blocks
-    for n_arms, spread in ((2, 0.3), (50, 0.1), (50, 1.0), (400, 0.5)):
-        mean = rng.normal(size=(40, n_arms)) * spread
-        std = rng.uniform(0.2, 1.5, (40, n_arms))
-        mask = rng.random((40, n_arms)) < 0.8
-        chosen = np.argmax(np.where(mask, mean + std * rng.standard_normal(mean.shape), -np.inf), axis=1)
-        mask[np.arange(40), chosen] = True
-        for m in (None, mask):
-            want = gaussian_win_probability(mean, std, chosen, m)
-            got = win(mean, std, chosen, m)
-            np.testing.assert_allclose(got, want, rtol=1e-4)
 
 
 def test_shared_thompson_decisions_follow_the_posterior():

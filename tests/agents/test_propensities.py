@@ -1,4 +1,4 @@
-"""Pooled Monte-Carlo and quadrature propensities agree with brute force."""
+"""Pooled Monte-Carlo and quadrature propensities agree with brute force and exact integrals."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from scipy import integrate, special, stats
 
-from agent_references import reference_scores
+from agent_references import gaussian_win_reference, reference_scores
 
 from banditsim.agents import Context, Feedback, make_agent
-from banditsim.agents._propensity.gaussian_win import gaussian_win_probability
+from banditsim.agents._propensity.gaussian_win import GaussianWinProbability
 from banditsim.agents._propensity.monte_carlo import pooled_propensities
 
 
@@ -86,7 +86,7 @@ def test_quadrature_matches_adaptive_integration(n_arms, spread, ratio):
     for a in range(min(3, n_arms)):
         s = std.copy()
         s[a] *= ratio
-        got = gaussian_win_probability(mean[None], s[None], np.array([a]), None)[0]
+        got = GaussianWinProbability()(mean[None], s[None], np.array([a]), None)[0]
         want = _exact_win(mean, s, a)
         if want > 1e-30:
             assert abs(got - want) <= 2e-3 * want, (got, want)
@@ -100,10 +100,24 @@ def test_quadrature_matches_monte_carlo_with_masks():
     mask = rng.random((n_rows, n_arms)) < 0.6
     mask[:, 0] = True
     chosen = np.zeros(n_rows, dtype=np.int64)
-    got = gaussian_win_probability(mean, std, chosen, mask)
+    got = GaussianWinProbability()(mean, std, chosen, mask)
     z = mean + std * rng.standard_normal((400_000, n_rows, n_arms))
     mc = (np.where(mask, z, -np.inf).argmax(axis=2) == 0).mean(axis=0)
     assert np.all(np.abs(got - mc) <= 4 * np.sqrt(mc * (1 - mc) / 400_000) + 1e-4), (got, mc)
+
+
+def test_quadrature_matches_the_exact_integral_in_row_blocks_and_with_masks():
+    rng = np.random.default_rng(4)
+    win = GaussianWinProbability(block=1 << 12)  # several row blocks
+    for n_arms, spread in ((2, 0.3), (50, 0.1), (50, 1.0), (400, 0.5)):
+        mean = rng.normal(size=(40, n_arms)) * spread
+        std = rng.uniform(0.2, 1.5, (40, n_arms))
+        mask = rng.random((40, n_arms)) < 0.8
+        chosen = np.argmax(np.where(mask, mean + std * rng.standard_normal(mean.shape), -np.inf), axis=1)
+        mask[np.arange(40), chosen] = True
+        for m in (None, mask):
+            want = gaussian_win_reference(mean, std, chosen, m, n_grid=1001)
+            np.testing.assert_allclose(win(mean, std, chosen, m), want, rtol=4e-3)
 
 
 @pytest.mark.parametrize("name", ["lin_ts", "logistic_ts"])
