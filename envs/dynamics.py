@@ -21,17 +21,12 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
-from banditsim.envs.world_errors import WorldConfigError
-
-
-def _check(cond: bool, msg: str) -> None:
-    if not cond:
-        raise WorldConfigError(msg)
+from banditsim.envs.parameters import Param, check_parameters
 
 
 @dataclass(frozen=True)
@@ -44,11 +39,16 @@ class Fatigue:
     similarity: float = 0.85
     max_neighbors: int = 8
 
+    parameters: ClassVar[dict[str, Param]] = {
+        "enabled": Param("repeated / near-duplicate exposure lowers utility"),
+        "strength": Param("utility lost per exposure", ge=0),
+        "recovery": Param("share of fatigue kept per step (0: none kept)", ge=0, lt=1),
+        "similarity": Param("cosine above which items count as near-duplicates", ge=-1, le=1),
+        "max_neighbors": Param("near-duplicates tracked per item", ge=1),
+    }
+
     def __post_init__(self):
-        _check(self.strength >= 0, f"fatigue strength must be ≥ 0, got {self.strength}")
-        _check(0 <= self.recovery < 1, f"fatigue recovery must be in [0, 1), got {self.recovery}")
-        _check(-1 <= self.similarity <= 1, f"fatigue similarity must be in [-1, 1], got {self.similarity}")
-        _check(self.max_neighbors >= 1, f"fatigue max_neighbors must be ≥ 1, got {self.max_neighbors}")
+        check_parameters(self, "fatigue")
 
 
 @dataclass(frozen=True)
@@ -93,13 +93,17 @@ class Drift:
     trend_rate: float = 0.0
     trend_period: int = 100
 
+    parameters: ClassVar[dict[str, Param]] = {
+        "enabled": Param("positive responses pull the user's taste toward the item"),
+        "rate": Param("pull per positive response", ge=0, finite=True),
+        "basis": Param("full (toward the item) or tastes (its part in the tastes' span)", choices=("full", "tastes")),
+        "trend_rate": Param("exogenous trend: pull of every user's taste toward a shared trend item per step "
+                            "(0: off)", ge=0, finite=True),
+        "trend_period": Param("steps between jumps of the trend to another item", ge=1, integer=True),
+    }
+
     def __post_init__(self):
-        _check(math.isfinite(self.rate) and self.rate >= 0, f"drift rate must be finite and ≥ 0, got {self.rate}")
-        _check(math.isfinite(self.trend_rate) and self.trend_rate >= 0,
-               f"drift trend_rate must be finite and ≥ 0, got {self.trend_rate}")
-        _check(isinstance(self.trend_period, (int, np.integer)) and not isinstance(self.trend_period, bool)
-               and self.trend_period >= 1, f"drift trend_period must be an integer ≥ 1, got {self.trend_period!r}")
-        _check(self.basis in ("full", "tastes"), f"drift basis must be 'full' or 'tastes', got {self.basis!r}")
+        check_parameters(self, "drift")
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,10 @@ class Blocking:
     """A ``block`` response masks the item for that user for good."""
 
     enabled: bool = True
+
+    parameters: ClassVar[dict[str, Param]] = {
+        "enabled": Param("a block hides the item from that user for good"),
+    }
 
 
 @dataclass(frozen=True)
@@ -116,8 +124,13 @@ class Patience:
     enabled: bool = True
     initial: int = 5
 
+    parameters: ClassVar[dict[str, Param]] = {
+        "enabled": Param("negatives cost patience; at zero the session ends"),
+        "initial": Param("negatives a user tolerates per session", ge=1),
+    }
+
     def __post_init__(self):
-        _check(int(self.initial) >= 1, f"patience initial must be ≥ 1, got {self.initial}")
+        check_parameters(self, "patience")
 
 
 @dataclass(frozen=True)
@@ -127,9 +140,13 @@ class Returns:
     p_return: float = 0.5
     gap: int = 20
 
+    parameters: ClassVar[dict[str, Param]] = {
+        "p_return": Param("chance a user comes back after a session (else churns)", ge=0, le=1),
+        "gap": Param("steps away before returning", ge=0),
+    }
+
     def __post_init__(self):
-        _check(0 <= self.p_return <= 1, f"p_return must be in [0, 1], got {self.p_return}")
-        _check(self.gap >= 0, f"return gap must be ≥ 0, got {self.gap}")
+        check_parameters(self, "returns")
 
 
 _TILE = (512, 4096)  # (rows, columns) of the cosine tiles near_duplicates computes at a time

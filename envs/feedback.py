@@ -21,11 +21,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import ClassVar
 
 import numpy as np
 from scipy.special import expit
 
 from banditsim.envs.feedback_kinds import FEEDBACK_KINDS, N_CUTS
+from banditsim.envs.parameters import Param, check_parameters
 from banditsim.envs.world_errors import WorldConfigError
 
 
@@ -41,13 +43,19 @@ class FeedbackModel:
     outer_offset: float = 2.0
     share_offset: float = 3.0
 
+    parameters: ClassVar[dict[str, Param]] = {
+        "inner_offset": Param("temperatures between skip/dislike and click/like cut points", gt=0, finite=True),
+        "outer_offset": Param("temperatures between dislike/block and like/save cut points", gt=0, finite=True),
+        "share_offset": Param("temperatures between positive threshold and the share cut point (above save's "
+                              "outer_offset)", gt=0, finite=True),
+    }
+
     def __post_init__(self):
-        o = (self.inner_offset, self.outer_offset, self.share_offset)
-        if not (0 < self.inner_offset < self.outer_offset < self.share_offset) or not np.isfinite(o).all():
-            raise WorldConfigError(
-                "feedback offsets need 0 < inner_offset < outer_offset < share_offset, got "
-                f"{self.inner_offset}, {self.outer_offset}, {self.share_offset}"
-            )
+        check_parameters(self, "feedback")
+        if not self.inner_offset < self.outer_offset:
+            raise WorldConfigError("inner_offset must be below outer_offset")
+        if not self.outer_offset < self.share_offset:
+            raise WorldConfigError("share_offset must be above outer_offset")
 
     def offsets(self) -> list[tuple[str, float]]:
         """(threshold, signed offset in temperature units) of each cut point, worst kind first.

@@ -13,10 +13,12 @@ Exact value of a slate: with ``h_p = 1 − P(neutral)`` and ``R_p = Σ_{k≠neut
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from banditsim.envs.feedback_kinds import NEUTRAL
+from banditsim.envs.parameters import Param, check_parameters
 from banditsim.envs.world_errors import WorldConfigError
 
 
@@ -31,9 +33,13 @@ class CascadeChoice:
     decay: float = 0.8
     examination: tuple[float, ...] | None = None
 
+    # examination is a per-position table for code that builds worlds; configs set decay only
+    parameters: ClassVar[dict[str, Param]] = {
+        "decay": Param("attention kept per slate position (slates)", gt=0, le=1),
+    }
+
     def __post_init__(self):
-        if not 0 < self.decay <= 1:
-            raise WorldConfigError(f"cascade decay must be in (0, 1], got {self.decay}")
+        check_parameters(self, "cascade")
         if self.examination is not None:
             e = np.asarray(self.examination, dtype=float)
             if e.ndim != 1 or len(e) == 0 or not ((e > 0) & (e <= 1)).all():

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import ClassVar, Mapping, Sequence
 
 from banditsim.envs.dynamics import Blocking, Drift, Fatigue, Patience, Returns
 from banditsim.envs.feedback import FeedbackModel
+from banditsim.envs.parameters import Param, check_parameters
 from banditsim.envs.slate_choice import CascadeChoice
-from banditsim.envs.user_history import check_history
-from banditsim.envs.world_errors import WorldConfigError
 
 
 @dataclass(frozen=True)
@@ -41,9 +40,18 @@ class WorldConfig:
     history_k: int = 0
     history_dim: int = 16
 
+    # the parts (fatigue … cascade) check themselves; reward_map is checked where it is turned into
+    # a reward vector (envs.feedback_kinds.reward_vector)
+    parameters: ClassVar[dict[str, Param]] = {
+        "session_length": Param("steps per session (null: sessions end by patience only)", ge=1, optional=True),
+        "backend": Param("numpy or torch", choices=("numpy", "torch")),
+        "candidates": Param("top-utility items kept per user to find the best item exactly without scanning "
+                            "the catalog", ge=1),
+        "history_k": Param("user-history context: mean of the last k positively answered items' embeddings "
+                           "appended to the user features (0: off; README 'User-history context'; "
+                           "envs/user_history.py)", integer=True, ge=0, le=10_000),
+        "history_dim": Param("principal directions of the catalog the history is kept on", integer=True, ge=1),
+    }
+
     def __post_init__(self):
-        if self.session_length is not None and int(self.session_length) < 1:
-            raise WorldConfigError(f"session_length must be ≥ 1 or None, got {self.session_length}")
-        if int(self.candidates) < 1:
-            raise WorldConfigError(f"candidates must be ≥ 1, got {self.candidates}")
-        check_history(self.history_k, self.history_dim)
+        check_parameters(self)

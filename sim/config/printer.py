@@ -1,8 +1,9 @@
 """``banditsim config``: the full default run config as YAML, one comment per key.
 
 The printed text is a valid config: saved to a file and loaded it gives ``RunConfig()``.
-Every key's comment is its field's ``description`` or, where that is empty, :data:`COMMENTS`
-(a key with neither is an error, so a new key cannot go undocumented).
+Every key's comment is :data:`COMMENTS` or, where that has none, its field's ``description``
+(the world's keys take theirs from the envs declarations, :mod:`banditsim.sim.config.world_sections`);
+a key with neither is an error, so a new key cannot go undocumented.
 """
 
 from __future__ import annotations
@@ -24,27 +25,6 @@ COMMENTS = {
     "population.n_clusters": "taste clusters (kind=clusters)",
     "population.fit_l2": "ridge penalty of the taste fit (kind movielens/ratings)",
     "population.seed": "seed of the population's random parts",
-    "world.slate_size": "items shown per step (1: a single recommendation)",
-    "world.session_length": "steps per session (null: sessions end by patience only)",
-    "world.backend": "numpy or torch",
-    "world.device": "cpu or cuda (backend torch)",
-    "world.fatigue.enabled": "repeated / near-duplicate exposure lowers utility",
-    "world.fatigue.strength": "utility lost per exposure",
-    "world.fatigue.recovery": "share of fatigue kept per step (0: none kept)",
-    "world.fatigue.similarity": "cosine above which items count as near-duplicates",
-    "world.fatigue.max_neighbors": "near-duplicates tracked per item",
-    "world.drift.enabled": "positive responses pull the user's taste toward the item",
-    "world.drift.rate": "pull per positive response",
-    "world.drift.basis": "full (toward the item) or tastes (its part in the tastes' span)",
-    "world.blocking.enabled": "a block hides the item from that user for good",
-    "world.patience.enabled": "negatives cost patience; at zero the session ends",
-    "world.patience.initial": "negatives a user tolerates per session",
-    "world.returns.p_return": "chance a user comes back after a session (else churns)",
-    "world.returns.gap": "steps away before returning",
-    "world.feedback.inner_offset": "temperatures between skip/dislike and click/like cut points",
-    "world.feedback.outer_offset": "temperatures between dislike/block and like/save cut points",
-    "world.cascade.decay": "attention kept per slate position (slates)",
-    "world.reward_map": "reward of each feedback kind",
     "agents": "policies compared; each {name, label, params}; names and params: banditsim list",
     "run.seeds": "independent repetitions per agent",
     "run.root_seed": "seed every cell's streams derive from",

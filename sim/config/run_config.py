@@ -12,11 +12,11 @@ from typing import Any, Literal, Optional
 
 from pydantic import Field, field_validator, model_validator
 
-from banditsim.agents._validation import MAX_ABS_REWARD  # one bound (1e6) for reward maps and the agents' input
-from banditsim.envs.feedback_kinds import DEFAULT_REWARDS, KINDS
+from banditsim.envs.feedback_kinds import KINDS
 from banditsim.sim.config.errors import ConfigError
 from banditsim.sim.config.delay import FeedbackDelaySection  # the feedback_delay section (delays per kind)
 from banditsim.sim.config.section import Section
+from banditsim.sim.config.world_sections import WorldSection  # the world's keys, declared by envs
 
 KIND_NAMES = KINDS  # the one table: envs.feedback_kinds.FEEDBACK_KINDS
 
@@ -151,93 +151,6 @@ class PopulationSection(Section):
         if self.user_feature_columns is not None and self.user_features_file is None:
             raise ValueError("user_feature_columns needs user_features_file")
         return self
-
-
-class FatigueSection(Section):
-    enabled: bool = True
-    strength: float = Field(1.0, ge=0)
-    recovery: float = Field(0.8, ge=0, lt=1)
-    similarity: float = Field(0.85, ge=-1, le=1)
-    max_neighbors: int = Field(8, ge=1)
-
-
-class DriftSection(Section):
-    enabled: bool = True
-    rate: float = Field(0.05, ge=0, allow_inf_nan=False)
-    basis: Literal["full", "tastes"] = "full"  # pull toward the item, or its part in the tastes' span
-    trend_rate: float = Field(0.0, ge=0, allow_inf_nan=False,
-                              description="exogenous trend: pull of every user's taste toward a shared "
-                                          "trend item per step (0: off)")
-    trend_period: int = Field(100, ge=1, description="steps between jumps of the trend to another item")
-
-
-class BlockingSection(Section):
-    enabled: bool = True
-
-
-class PatienceSection(Section):
-    enabled: bool = True
-    initial: int = Field(5, ge=1)
-
-
-class ReturnsSection(Section):
-    p_return: float = Field(0.5, ge=0, le=1)
-    gap: int = Field(20, ge=0)
-
-
-class FeedbackSection(Section):
-    inner_offset: float = Field(1.0, gt=0)
-    outer_offset: float = Field(2.0, gt=0)
-    share_offset: float = Field(3.0, gt=0, description="temperatures between positive threshold and the "
-                                                       "share cut point (above save's outer_offset)")
-
-    @model_validator(mode="after")
-    def _ordered(self):
-        if not self.inner_offset < self.outer_offset:
-            raise ValueError("inner_offset must be below outer_offset")
-        if not self.outer_offset < self.share_offset:
-            raise ValueError("share_offset must be above outer_offset")
-        return self
-
-
-class CascadeSection(Section):
-    decay: float = Field(0.8, gt=0, le=1)
-
-
-class WorldSection(Section):
-    n_users: int = Field(64, ge=1, le=1_000_000, description="users stepping at once (B)")
-    slate_size: int = Field(1, ge=1)
-    session_length: Optional[int] = Field(None, ge=1)
-    backend: Literal["numpy", "torch"] = "numpy"
-    device: Literal["cpu", "cuda"] = "cpu"
-    fatigue: FatigueSection = Field(default_factory=FatigueSection)
-    drift: DriftSection = Field(default_factory=DriftSection)
-    blocking: BlockingSection = Field(default_factory=BlockingSection)
-    patience: PatienceSection = Field(default_factory=PatienceSection)
-    returns: ReturnsSection = Field(default_factory=ReturnsSection)
-    feedback: FeedbackSection = Field(default_factory=FeedbackSection)
-    cascade: CascadeSection = Field(default_factory=CascadeSection)
-    history_k: int = Field(10, ge=0, le=10_000, description=(
-        "user-history context: mean of the last k positively answered items' embeddings appended "
-        "to the user features (0: off; default 10, README 'User-history context'; envs/user_history.py)"))
-    history_dim: int = Field(16, ge=1, description="principal directions of the catalog the history is kept on")
-    reward_map: dict[str, float] = Field(
-        default_factory=lambda: dict(zip(KIND_NAMES, DEFAULT_REWARDS)))
-
-    @field_validator("reward_map")
-    @classmethod
-    def _known_kinds(cls, value: dict[str, float]):
-        import math
-
-        for kind, reward in value.items():
-            if kind not in KIND_NAMES:
-                raise ValueError(f"unknown feedback kind {kind!r}; known kinds: {', '.join(KIND_NAMES)}")
-            if not math.isfinite(reward):
-                raise ValueError(f"reward of {kind!r} must be finite, got {reward}")
-            if abs(reward) > MAX_ABS_REWARD:
-                raise ValueError(f"reward of {kind!r} must be between -{MAX_ABS_REWARD:g} and "
-                                 f"{MAX_ABS_REWARD:g} (larger rewards overflow the metrics), got {reward:g}")
-        return {k: value.get(k, d) for k, d in zip(KIND_NAMES, DEFAULT_REWARDS)}
 
 
 class ColdStartSection(Section):

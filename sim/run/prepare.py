@@ -38,20 +38,7 @@ class Prepared:
 
 def world_config(cfg: RunConfig):
     """The world's own :class:`envs.world_config.WorldConfig` for a run config."""
-    from banditsim.envs.dynamics import Blocking, Drift, Fatigue, Patience, Returns
-    from banditsim.envs.feedback import FeedbackModel
-    from banditsim.envs.slate_choice import CascadeChoice
-    from banditsim.envs.world_config import WorldConfig
-
-    w = cfg.world
-    return WorldConfig(
-        fatigue=Fatigue(**w.fatigue.model_dump()), drift=Drift(**w.drift.model_dump()),
-        blocking=Blocking(**w.blocking.model_dump()), patience=Patience(**w.patience.model_dump()),
-        returns=Returns(**w.returns.model_dump()), feedback=FeedbackModel(**w.feedback.model_dump()),
-        cascade=CascadeChoice(**w.cascade.model_dump()), reward_map=dict(w.reward_map),
-        session_length=w.session_length, backend=w.backend, history_k=w.history_k, history_dim=w.history_dim,
-        device=w.device if w.backend == "torch" else None,
-    )
+    return cfg.world.to_envs()
 
 
 def check_cuda(cfg: RunConfig, asked_by: str | None = None) -> None:

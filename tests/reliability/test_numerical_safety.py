@@ -10,7 +10,7 @@ import pytest
 from scipy.stats import norm
 
 from banditsim.agents import AGENTS, Context, Feedback, make_agent
-from banditsim.sim.config.run_config import MAX_ABS_REWARD
+from banditsim.agents._validation import MAX_ABS_REWARD
 
 DEFAULT_MAP = np.array([-1.0, -0.5, -0.1, 0.0, 0.5, 1.0, 1.0])
 WIDE_MAP = np.array([-MAX_ABS_REWARD, -1e3, -1.0, 0.0, 1.0, 1e3, MAX_ABS_REWARD])  # the bounds a config allows
