@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from banditsim.sim.abtest.simulate import METRICS
+from banditsim.sim.metrics import ab_metric_names
 from banditsim.sim.config.run_config import (
     CatalogSection,
     EmbeddingSection,
@@ -47,9 +47,10 @@ class ABTestSection(Section):
     def _positive(self):
         if any(m <= 0 for m in self.power_multipliers):
             raise ValueError("power_multipliers must all be > 0")
+        names = ab_metric_names()  # the registry's A/B metrics now, including any registered after import
         for key, name in [("primary_metric", self.primary_metric), *(("guardrails", g) for g in self.guardrails)]:
-            if name not in METRICS:  # the A/B metrics of the registry (sim.abtest_sim.METRICS)
-                raise ValueError(f"{key}: unknown A/B metric {name!r}; choose from {', '.join(METRICS)}")
+            if name not in names:
+                raise ValueError(f"{key}: unknown A/B metric {name!r}; choose from {', '.join(names)}")
         return self
 
 
@@ -88,4 +89,4 @@ def load_abtest_config(path: str | Path | None = None, overrides: Iterable[str] 
     return load_section_config(ABTestConfig, path, overrides)
 
 
-__all__ = ["METRICS", "ABTestConfig", "ABTestSection", "load_abtest_config"]
+__all__ = ["ABTestConfig", "ABTestSection", "load_abtest_config"]

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from banditsim.sim.abtest.simulate import METRICS, simulate_many
+from banditsim.sim.abtest.simulate import simulate_many
+from banditsim.sim.metrics import ab_metric_names
 from banditsim.sim.abtest.stats import power, required_n, welch, wilson
 from banditsim.sim.offline.frozen_policies import build_policy, item_features
 from banditsim.sim.offline.warmup import collect_warmup
@@ -29,7 +30,7 @@ from banditsim.sim.offline.warmup import collect_warmup
 def lift_table(users: np.ndarray, alpha: float, guardrails=("negative_rate", "session_end_rate")) -> list[dict]:
     """Per metric: control, treatment, lift, interval, p, significant, guardrail flag.
 
-    ``users``: (2, n, len(METRICS)) per-user metrics of one test.
+    ``users``: (2, n, len(ab_metric_names())) per-user metrics of one test.
 
     >>> rng = np.random.default_rng(0)
     >>> u = rng.normal(0.5, 0.1, size=(2, 500, 4)); u[1, :, 2] += 0.05      # treatment: more negatives
@@ -38,7 +39,7 @@ def lift_table(users: np.ndarray, alpha: float, guardrails=("negative_rate", "se
     """
     r = welch(users[0].T, users[1].T, alpha)
     out = []
-    for i, m in enumerate(METRICS):
+    for i, m in enumerate(ab_metric_names()):
         sig = bool(r["p"][i] < alpha)
         out.append({"metric": m, "control": float(r["control"][i]), "treatment": float(r["treatment"][i]),
                     "lift": float(r["diff"][i]), "low": float(r["low"][i]), "high": float(r["high"][i]),
@@ -64,7 +65,7 @@ def sizing(lifts: list[dict], alpha: float, target: float, users_per_day: int | 
 def detection_curve(users: np.ndarray, ns, metric: int, sign: float, alpha: float, params: dict) -> list[dict]:
     """Simulated detection rate (with Wilson interval) and analytic power at each n.
 
-    ``users``: (n_tests, 2, n_max, len(METRICS)); the first n users of each arm form a test of size n.
+    ``users``: (n_tests, 2, n_max, len(ab_metric_names())); the first n users of each arm form a test of size n.
     ``params``: lift/var_control/var_treatment of the planning (pilot) estimates.
     """
     pooled = welch(users[:, 0, :, metric].ravel(), users[:, 1, :, metric].ravel(), alpha)
@@ -86,7 +87,7 @@ def detection_curve(users: np.ndarray, ns, metric: int, sign: float, alpha: floa
 
 @dataclass
 class ABResult:
-    """The observed test's per-user metrics (2, n, len(METRICS)), lift rows, sizing rows,
+    """The observed test's per-user metrics (2, n, len(ab_metric_names())), lift rows, sizing rows,
     power-check rows (empty when skipped, with ``note`` saying why) and seconds per phase."""
 
     users: np.ndarray
@@ -128,7 +129,7 @@ def run_abtest(cfg, item_vectors: np.ndarray, population, world_config) -> ABRes
     lifts = lift_table(users, t.alpha, tuple(t.guardrails))
     sizes = sizing(lifts, t.alpha, t.power, t.users_per_day)
     times["test"] = time.perf_counter() - t0
-    k = METRICS.index(t.primary_metric)
+    k = ab_metric_names().index(t.primary_metric)
     n_req = sizes[k]["users_per_arm"]
     ns = sorted({max(2, int(round(m * n_req))) for m in t.power_multipliers})
     curve, note = [], ""

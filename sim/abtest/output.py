@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from banditsim.sim.abtest.simulate import METRICS
+from banditsim.sim.metrics import ab_metric_names
 from banditsim.sim.atomic import write_json, write_parquet
 from banditsim.sim.report.html_report import write_report
 
@@ -49,7 +49,7 @@ def write_abtest_results(out: str | Path, cfg, result) -> list[Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t = cfg.test
-    k = METRICS.index(result.primary)
+    k = ab_metric_names().index(result.primary)
     planned = result.lifts[k]
     curve = [dict(c, lift_planned=planned["lift"], var_control=planned["var_control"],
                   var_treatment=planned["var_treatment"], alpha=t.alpha) for c in result.power_curve]
@@ -61,7 +61,7 @@ def write_abtest_results(out: str | Path, cfg, result) -> list[Path]:
     n = u.shape[1]
     write_parquet(out / "users.parquet", pa.table({
         "arm": pa.array(["control"] * n + ["treatment"] * n), "user": np.r_[np.arange(n), np.arange(n)],
-        **{m: u[:, :, i].ravel() for i, m in enumerate(METRICS)}}))
+        **{m: u[:, :, i].ravel() for i, m in enumerate(ab_metric_names())}}))
     write_parquet(out / "power.parquet", pa.Table.from_pylist(curve) if curve else pa.table({"users_per_arm": []}))
     plot_power(curve, result.required_n, t.power, out / "power_curve.png")
     write_report(out)

@@ -13,16 +13,10 @@ import numpy as np
 
 from banditsim.sim.metrics import StepView, ab_metrics
 
-_AB_METRICS = ab_metrics()
-METRICS = tuple(m.ab for m in _AB_METRICS)
-"""Per-user outcomes, from the metric registry (:mod:`sim.metrics`, the metrics with an ``ab``
-name): by default reward (mean reward per step), positive_rate / negative_rate (share of steps
-with positive / negative feedback) and session_end_rate (sessions ended per step)."""
-
 
 def simulate_tests(world, control, treatment, n_tests: int, n_per_arm: int, horizon: int,
                    rng: np.random.Generator, seed: int | None = None) -> np.ndarray:
-    """Per-user metrics (n_tests, 2, n_per_arm, len(METRICS)); arm 0 control, arm 1 treatment.
+    """Per-user metrics (n_tests, 2, n_per_arm, len(ab_metrics())); arm 0 control, arm 1 treatment.
 
     ``world.n_users`` must equal ``n_tests * 2 * n_per_arm``. Vectorised over users; loops over steps.
 
@@ -45,7 +39,8 @@ def simulate_tests(world, control, treatment, n_tests: int, n_per_arm: int, hori
     slot = np.arange(b)
     treated = (slot // n_per_arm) % 2 == 1
     arms = [(np.flatnonzero(~treated), control), (np.flatnonzero(treated), treatment)]
-    sums = np.zeros((len(METRICS) + 1, b))         # steps, then each A/B metric's per-user sum
+    metrics = ab_metrics()
+    sums = np.zeros((len(metrics) + 1, b))         # steps, then each A/B metric's per-user sum
     obs = world.reset(seed=seed)
     for t in range(horizon):
         actions = np.empty(b, dtype=np.int64)
@@ -56,11 +51,11 @@ def simulate_tests(world, control, treatment, n_tests: int, n_per_arm: int, hori
         active = res.user_ids == slot
         sums[0] += active
         view = StepView(t=t, slates=actions[:, None], result=res, session_step=obs.session_step, cell=None)
-        for i, m in enumerate(_AB_METRICS):
+        for i, m in enumerate(metrics):
             sums[1 + i] += np.where(active, m.step(view), 0.0)
         obs = res.observation
     per_user = sums[1:] / sums[0]
-    return per_user.T.reshape(n_tests, 2, n_per_arm, len(METRICS))
+    return per_user.T.reshape(n_tests, 2, n_per_arm, len(metrics))
 
 
 def simulate_many(make_world, control, treatment, n_tests: int, n_per_arm: int, horizon: int,

@@ -6,9 +6,17 @@ in :mod:`sim.metrics.builtin`, what a step function sees in :mod:`sim.metrics.ce
 the per-cell driver called by :mod:`sim.play` in :mod:`sim.metrics.tracker`.
 """
 
-from banditsim.sim.metrics.registry import METRICS, Metric, ab_metrics, reduce_steps, register_metric, unregister_metric
+from banditsim.sim.metrics.registry import (
+    METRICS,
+    Metric,
+    ab_metric_names,
+    ab_metrics,
+    reduce_steps,
+    register_metric,
+    unregister_metric,
+)
 from banditsim.sim.metrics.cell_state import TRUTH_EVERY, CellState, StepView, Truth
 import banditsim.sim.metrics.builtin  # noqa: F401,E402  (registers the built-in metrics)
 
-__all__ = ["METRICS", "Metric", "register_metric", "unregister_metric", "ab_metrics", "reduce_steps",
+__all__ = ["METRICS", "Metric", "register_metric", "unregister_metric", "ab_metrics", "ab_metric_names", "reduce_steps",
            "StepView", "CellState", "Truth", "TRUTH_EVERY"]

@@ -3,7 +3,7 @@ table, the plots, the segment tables and the A/B guardrails.
 
 A metric is a name, a label, a per-step vectorised function, how its steps reduce to one figure
 per (agent, seed), how many digits to print and whether higher is better. Seeds always reduce to
-a mean with a 95% Student-t interval (:func:`sim.intervals.mean_ci`).
+a mean with a 95% Student-t interval (:func:`banditsim.sim.stats.intervals.mean_ci`).
 
 Adding a metric is one function and one line::
 
@@ -111,6 +111,18 @@ def unregister_metric(name: str) -> None:
 def ab_metrics() -> list[Metric]:
     """The metrics simulated A/B tests report per user (those with an ``ab`` name), in order."""
     return [m for m in METRICS.values() if m.ab is not None]
+
+
+def ab_metric_names() -> tuple[str, ...]:
+    """The per-user outcomes of simulated A/B tests, read from :data:`METRICS` at each call (a metric
+    registered after import is one of them): by default reward (mean reward per step), positive_rate /
+    negative_rate (share of steps with positive / negative feedback) and session_end_rate (sessions
+    ended per step).
+
+    >>> ab_metric_names()
+    ('reward', 'positive_rate', 'negative_rate', 'session_end_rate')
+    """
+    return tuple(m.ab for m in ab_metrics())
 
 
 def reduce_steps(metric: Metric, values: np.ndarray, counts: np.ndarray | None, steps: np.ndarray) -> float | None:

@@ -3,13 +3,12 @@
 import pytest
 
 from banditsim.sim.abtest.config import ABTestConfig
-from banditsim.sim.abtest.simulate import METRICS
-from banditsim.sim.metrics import ab_metrics
+from banditsim.sim.metrics import ab_metric_names, ab_metrics
 
 
 def test_ab_metrics_are_the_registry_entries_with_an_ab_name():
-    assert METRICS == tuple(m.ab for m in ab_metrics())
-    assert METRICS == ("reward", "positive_rate", "negative_rate", "session_end_rate")
+    assert ab_metric_names() == tuple(m.ab for m in ab_metrics())
+    assert ab_metric_names() == ("reward", "positive_rate", "negative_rate", "session_end_rate")
 
 
 def test_guardrails_and_primary_metric_are_checked_against_the_registry():
