@@ -34,10 +34,10 @@ _PACKAGE_FOLDERS = ("envs", "agents", "sim")  # installed as banditsim.envs, ban
 
 
 def pytest_collectstart(collector):
-    """Run the doctests of envs/, agents/ and sim/ in the installed modules (``banditsim.envs.world``).
+    """Run the doctests of envs/, agents/ and sim/ in the installed modules (``banditsim.envs.world.core``).
 
-    pytest would import ``envs/world.py`` under the folder's name, ``envs.world``: a second copy of
-    the module, with its own registries and classes, beside the ``banditsim.envs.world`` the rest of
+    pytest would import ``envs/world/core.py`` under the folder's name, ``envs.world.core``: a second copy
+    of the module, with its own registries and classes, beside the ``banditsim.envs.world.core`` the rest of
     the code imports.
     """
     from _pytest.doctest import DoctestModule

@@ -2,7 +2,7 @@
 
 Each mutant is a textual edit (an operator swap, a changed constant, a dropped square root, a
 forgotten mask, ...) of one core-math file: the agents' scoring, posteriors and propensities,
-``envs/feedback.py``, the world's reward and oracle (``envs/world.py``, ``envs/slate_choice.py``)
+``envs/feedback.py``, the world's reward and oracle (``envs/world/``, ``envs/slate_choice.py``)
 and ``sim/ope``.  The repository is copied once to a temporary folder (never the working tree);
 each mutant edits the copy, runs its targeted test files (plus the mutated module's doctests)
 with a timeout, and the file is restored.  A mutant is *killed* when the tests fail (or time
@@ -175,28 +175,30 @@ MUTANTS: list[Mutant] = [
        "latent = np.log(uniforms) - np.log1p(-uniforms)\n        latent += y",
        "latent = np.log1p(-uniforms) - np.log(uniforms) + 0.2\n        latent += y", ENV),
     # ---------------------------------------------------------------- the world's reward and oracle
-    _m("world/blocked-expected-not-block", "envs/world.py",
-       "e_chosen = be.where(blocked, r_block, e_chosen)", "e_chosen = e_chosen", ENV,
+    _m("world/blocked-expected-not-block", "envs/world/single_path.py",
+       "e_chosen = be.where(blocked, float(self.rewards[BLOCK]), e_chosen)", "e_chosen = e_chosen", ENV,
        ("best, e_chosen = be.to_numpy(e2[0]), be.where(blocked, r_block, e2[1])", "best, e_chosen = be.to_numpy(e2[0]), e2[1]")),
-    _m("world/step-no-temperature", "envs/world.py",
-       "y = util * self._it  # utility in temperature units", "y = util  # utility in temperature units", ENV),
-    _m("world/oracle-no-temperature", "envs/world.py",
+    _m("world/step-no-temperature", "envs/world/single_path.py",
+       "y = util * self._inv_temperature  # utility in temperature units",
+       "y = util  # utility in temperature units", ENV),
+    _m("world/oracle-no-temperature", "envs/world/utility.py",
        "z = (cuts[..., ks] - u[..., None]) / temp[..., None]", "z = cuts[..., ks] - u[..., None]", ENV,
        ("y_best = u_best[:, 0] * self._it", "y_best = u_best[:, 0]")),
-    _m("world/oracle-item-bias-dropped", "envs/world.py",
-       "u = f64(self._kappa[rows]) * f64(s) + f64(self._bu[rows]) + f64(self._ib[cols])",
-       "u = f64(self._kappa[rows]) * f64(s) + f64(self._bu[rows])", ENV,
+    _m("world/oracle-item-bias-dropped", "envs/world/utility.py",
+       "u = f64(self._kappa[rows]) * f64(s) + f64(self._user_bias[rows]) + f64(self._item_bias[cols])",
+       "u = f64(self._kappa[rows]) * f64(s) + f64(self._user_bias[rows])", ENV,
        ("val = expected_reward_scaled(u[:, 0] * self._it, self._ct, self.rewards)",
         "val = expected_reward_scaled(u[:, 0], self._ct, self.rewards)")),
-    _m("world/exam-inverted", "envs/world.py",
-       "exam = exam_u < cfg.cascade.examination_probs(k)[None, :]", "exam = exam_u > cfg.cascade.examination_probs(k)[None, :]", ENV),
-    _m("world/cascade-ignores-examination", "envs/world.py",
+    _m("world/exam-inverted", "envs/world/slate_path.py",
+       "exam = exam_u < self.config.cascade.examination_probs(k)[None, :]",
+       "exam = exam_u > self.config.cascade.examination_probs(k)[None, :]", ENV),
+    _m("world/cascade-ignores-examination", "envs/world/slate_path.py",
        "resp = exam & (kall != NEUTRAL)", "resp = kall != NEUTRAL", ENV),
-    _m("world/expected-rewards-ignore-blocks", "envs/world.py",
+    _m("world/expected-rewards-ignore-blocks", "envs/world/utility.py",
        "e = be.where(self._allowed, e, float(self.rewards[BLOCK]))", "e = e", ENV,
        ("e = self.be.where(self._allowed, e, float(self.rewards[BLOCK]))", "e = e")),
-    _m("world/reward-off-by-one-kind", "envs/world.py",
-       "reward = self.rewards[kinds]", "reward = self.rewards[np.maximum(kinds - 1, 0)]", ENV),
+    _m("world/reward-off-by-one-kind", "envs/world/core.py",
+       "reward = self.rewards[ans.kinds]", "reward = self.rewards[np.maximum(ans.kinds - 1, 0)]", ENV),
     _m("slate/reach-ignores-examination", "envs/slate_choice.py",
        "reach = reach * (1.0 - exam[p] * h[:, p])", "reach = reach * (1.0 - h[:, p])", ENV),
     _m("slate/neutral-value-dropped", "envs/slate_choice.py",

@@ -176,16 +176,3 @@ class Backend:
         if self.name == "numpy":
             return x.reshape(-1).take(flat)
         return x.reshape(-1)[flat]
-
-    def scatter_add(self, x, rows, cols, values) -> None:
-        """``x[rows, cols] += values`` where no (row, col) pair repeats."""
-        flat = (rows * x.shape[1] + cols).reshape(-1)
-        xf = x.reshape(-1)
-        xf[flat] += values.reshape(-1)
-
-    def add_at(self, x, rows, cols, values) -> None:
-        """``x[rows, cols] += values`` with repeated (row, col) pairs accumulated."""
-        if self.name == "numpy":
-            np.add.at(x, (rows, cols), values)
-        else:
-            x.index_put_((rows, cols), values, accumulate=True)

@@ -162,7 +162,7 @@ def _brute_best(w):
 def gram(request, monkeypatch):
     """Drift's Gram entries from the column cache, or computed directly (a cache budget of 0)."""
     if request.param == "direct":
-        monkeypatch.setattr("banditsim.envs.world._GRAM_CACHE_BYTES", 0)
+        monkeypatch.setattr("banditsim.envs.world.gram_cache._GRAM_CACHE_BYTES", 0)
     return request.param
 
 
@@ -184,7 +184,7 @@ def test_exact_best_after_many_centred_drift_steps(backend, k, basis, gram):
                       drift=Drift(rate=0.3, basis=basis, trend_rate=0.1, trend_period=7), candidates=5)
     w = World(x, pop, n_users=24, config=cfg, seed=6)
     w.reset()
-    assert (w._gp is None) == (gram == "direct")
+    assert (w._gram.cols is None) == (gram == "direct")
     rng = np.random.default_rng(7)
     for _ in range(60):
         e, brute = _brute_best(w)
@@ -200,15 +200,15 @@ def test_exact_best_after_many_centred_drift_steps(backend, k, basis, gram):
         res = w.step(a)
         assert (res.regret >= -1e-9).all()
         th = w.theta()
-        xs = w.be.to_numpy(w._x)
+        xs = w.be.to_numpy(w._items)
         ths = th if basis == "full" else th.astype(np.float64) @ w._basis
-        top = w.be.to_numpy(w._top)
-        np.testing.assert_allclose(w.be.to_numpy(w._tops), np.take_along_axis(ths @ xs.T, top, 1), atol=2e-5)
+        top = w.be.to_numpy(w._cand_items)
+        np.testing.assert_allclose(w.be.to_numpy(w._cand_cosines), np.take_along_axis(ths @ xs.T, top, 1), atol=2e-5)
         other = np.ones((24, w.n_items), dtype=bool)
         np.put_along_axis(other, top, False, axis=1)
-        kap, ib = w.be.to_numpy(w._kappa), w.be.to_numpy(w._ib)
+        kap, ib = w.be.to_numpy(w._kappa), w.be.to_numpy(w._item_bias)
         base = kap[:, None] * (ths @ xs.T) + ib[None, :]
-        assert (np.where(other, base, -np.inf).max(1) <= w.be.to_numpy(w._bound()) + 1e-5).all()
+        assert (np.where(other, base, -np.inf).max(1) <= w.be.to_numpy(w._others_bound_now()) + 1e-5).all()
     assert w.n_full_scans < 24 * 60
 
 

@@ -1,5 +1,5 @@
 """``World.step(actions, active=...)``: refused rows are shown nothing and left as they were, the
-other rows step exactly as they would have (envs.refused_rows, the rule of envs.action_masks)."""
+other rows step exactly as they would have (envs.world.refused_rows, the rule of envs.action_masks)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def _blocked_world(items, pop, cfg: WorldConfig, k: int | None, min_rows: int = 
 
 def _row_state(w: World, rows) -> tuple:
     o = w._observation()
-    fat = w.be.to_numpy(w._fat.f)[rows] / w._fat.scale
+    fat = w.be.to_numpy(w._fatigue.f)[rows] / w._fatigue.scale
     return (o.user_ids[rows], o.population_index[rows], o.features[rows], o.mask[rows], o.session_step[rows],
             o.patience[rows], w.theta()[rows], fat)
 

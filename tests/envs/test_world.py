@@ -117,9 +117,9 @@ def test_fatigue_recovers_geometrically(small_items, small_population):
     w = World(small_items, small_population, n_users=2, seed=0, config=cfg)
     w.reset()
     w.step(np.array([3, 3]))
-    f1 = w._fat.values(np.arange(2), np.array([3, 3]))
+    f1 = w._fatigue.values(np.arange(2), np.array([3, 3]))
     w.step(np.array([10, 10]))
-    f2 = w._fat.values(np.arange(2), np.array([3, 3]))
+    f2 = w._fatigue.values(np.arange(2), np.array([3, 3]))
     np.testing.assert_allclose(f1, 1.0)
     np.testing.assert_allclose(f2, 0.5, atol=1e-6)
 
@@ -139,7 +139,7 @@ def test_drift_moves_theta_toward_consumed_item(small_items, small_population):
     np.testing.assert_array_equal(after[~moved], before[~moved])
     np.testing.assert_allclose(np.linalg.norm(after, axis=1), 1, atol=1e-5)
     # cached affinities stay equal to θ·X
-    np.testing.assert_allclose(w._s, after @ x.T, atol=1e-5)
+    np.testing.assert_allclose(w._cosine_matrix, after @ x.T, atol=1e-5)
 
 
 def test_block_is_permanent(small_items, small_population):
@@ -199,9 +199,9 @@ def test_add_items_extends_masks_and_ground_truth(small_items, small_population)
     assert er.shape == (8, 65)
     th = w.theta()
     pop = small_population
-    u = pop.taste_scale[w._tmpl, None] * (th @ w.item_vectors[60:].T) + pop.user_bias[w._tmpl, None]
+    u = pop.taste_scale[w._pop_index, None] * (th @ w.item_vectors[60:].T) + pop.user_bias[w._pop_index, None]
     from banditsim.envs.feedback import expected_reward
-    ref = expected_reward(u, w._cuts[:, None, :] + 0 * u[..., None], w._temp[:, None] + 0 * u, w.rewards)
+    ref = expected_reward(u, w._cuts[:, None, :] + 0 * u[..., None], w._temperature[:, None] + 0 * u, w.rewards)
     np.testing.assert_allclose(er[:, 60:], ref, atol=1e-5)
     r = w.step(np.full(8, 62))
     assert r.observation.mask.shape == (8, 65)
@@ -260,11 +260,13 @@ def test_copies_share_the_read_only_item_geometry(small_items, small_population)
         assert getattr(twin, name) is value, name
         for arr in value if isinstance(value, tuple) else (value,):
             assert arr is None or not arr.flags.writeable, name
+    assert twin._gram.items is w._gram.items and not w._gram.items.flags.writeable
+    assert twin._gram.column_of is not w._gram.column_of  # the cache grows: each copy has its own
     with pytest.raises(ValueError, match="read-only"):
-        w._s0[0, 0] = 1.0
+        w._pop_cosines[0, 0] = 1.0
     fresh = World(small_items, small_population, n_users=8, seed=4)
     twin.add_items(np.random.default_rng(1).normal(size=(3, small_items.shape[1])))
-    assert twin.n_items == w.n_items + 3 and w._s0.shape == fresh._s0.shape
+    assert twin.n_items == w.n_items + 3 and w._pop_cosines.shape == fresh._pop_cosines.shape
     for world in (w, fresh):
         world.reset(seed=5)
     for x, y in zip(run(w, 6, 1), run(fresh, 6, 1)):
@@ -274,7 +276,7 @@ def test_copies_share_the_read_only_item_geometry(small_items, small_population)
 
 def _non_candidate_max(w):
     """Max base utility κ·θ·x + b over each row's non-candidate items, recomputed from θ."""
-    kappa, ib, top = (w.be.to_numpy(a) for a in (w._kappa, w._ib, w._top))
+    kappa, ib, top = (w.be.to_numpy(a) for a in (w._kappa, w._item_bias, w._cand_items))
     base = kappa[:, None] * (w.theta() @ w.item_vectors.T) + ib[None, :]
     others = np.ones(base.shape, dtype=bool)
     np.put_along_axis(others, top, False, axis=1)
@@ -286,12 +288,12 @@ def gram(request, monkeypatch):
     """Drift's Gram entries from the column cache, or computed directly (as for catalogs whose
     columns would pass the cache's byte budget: a budget of 0 forces it here)."""
     if request.param == "direct":
-        monkeypatch.setattr("banditsim.envs.world._GRAM_CACHE_BYTES", 0)
+        monkeypatch.setattr("banditsim.envs.world.gram_cache._GRAM_CACHE_BYTES", 0)
     return request.param
 
 
 def _check_gram_mode(w, gram):
-    assert (w._gp is None) == (gram == "direct")
+    assert (w._gram.cols is None) == (gram == "direct")
 
 
 @pytest.mark.parametrize("actions", ["random", "best"])
@@ -310,12 +312,12 @@ def test_incremental_drift_state_equals_recomputation(small_items, small_populat
         np.testing.assert_allclose(r.expected_reward_chosen, er[np.arange(700), a], atol=1e-5)
         th = w.theta()
         # candidate cosines (moved by Gram entries) equal θ·x recomputed
-        np.testing.assert_allclose(w._tops, np.take_along_axis(th @ x.T, w._top, 1), atol=1e-5)
-        base_c = w._kappa[:, None] * w._tops + w._ib[w._top]
-        np.testing.assert_allclose(np.where(w._topa, base_c, -np.inf), w._topb, atol=1e-6)
+        np.testing.assert_allclose(w._cand_cosines, np.take_along_axis(th @ x.T, w._cand_items, 1), atol=1e-5)
+        base_c = w._kappa[:, None] * w._cand_cosines + w._item_bias[w._cand_items]
+        np.testing.assert_allclose(np.where(w._cand_allowed, base_c, -np.inf), w._cand_base, atol=1e-6)
         # the cheap bound and the hull bound really bound every non-candidate item
         other_max, _ = _non_candidate_max(w)
-        assert (other_max <= w._bound() + 1e-5).all()
+        assert (other_max <= w._others_bound_now() + 1e-5).all()
     assert w.n_full_scans < 700 * 30
 
 
@@ -328,8 +330,8 @@ def test_hull_bound_is_a_bound(small_items, small_population):
         w.step(rng.integers(w.n_items, size=300))
         other_max, _ = _non_candidate_max(w)
         # a 'best' just below the true non-candidate max must never be declared exact
-        kth = other_max + w._bu - 1e-4
-        assert not w._bound_holds(np.arange(300), kth).any()
+        kth = other_max + w._user_bias - 1e-4
+        assert not w._split_bound_holds(np.arange(300), kth).any()
 
 
 def test_small_products_equal_matmul(small_items, small_population):
@@ -388,7 +390,7 @@ def test_drift_in_the_tastes_span_is_exact_and_stays_in_the_span(small_items, ba
     w = World(small_items, pop, n_users=300, seed=5, config=cfg)
     w.reset()
     _check_gram_mode(w, gram)
-    assert w._x.shape[1] == 5  # tastes and items in the 5 coordinates of the tastes' span
+    assert w._items.shape[1] == 5  # tastes and items in the 5 coordinates of the tastes' span
     rng = np.random.default_rng(1)
     x = w.item_vectors
     before = w.theta()
@@ -400,13 +402,13 @@ def test_drift_in_the_tastes_span_is_exact_and_stays_in_the_span(small_items, ba
         np.testing.assert_allclose(r.expected_reward_chosen, er[np.arange(300), a], atol=1e-5)
         np.testing.assert_allclose(r.best_expected_reward, best, atol=1e-5)
         other_max, _ = _non_candidate_max(w)
-        assert (other_max <= w.be.to_numpy(w._bound()) + 1e-5).all()
+        assert (other_max <= w.be.to_numpy(w._others_bound_now()) + 1e-5).all()
     th = w.theta()
     moved = np.abs(th - before).max(1) > 1e-4
     assert moved.mean() > 0.3
     np.testing.assert_allclose(th, th @ u @ u.T, atol=1e-5)  # still in the span
     np.testing.assert_allclose(np.linalg.norm(th, axis=1), 1, atol=1e-5)
-    np.testing.assert_allclose(w._s, th @ x.T, atol=1e-5)
+    np.testing.assert_allclose(w._cosine_matrix, th @ x.T, atol=1e-5)
 
 
 def test_drift_in_the_tastes_span_pulls_toward_the_projected_item(small_items):

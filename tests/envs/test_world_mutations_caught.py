@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from feedback_reference import check_cascade_positions, check_kind_frequencies
 
-import banditsim.envs.world as world_module
+import banditsim.envs.world.single_path as world_module
 from banditsim.envs.feedback_kinds import NEUTRAL
 from banditsim.envs.slate_choice import CascadeChoice
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from banditsim.envs.feedback_kinds import BLOCK
+from banditsim.envs.world.results import StepResult
 from banditsim.envs.world_errors import ActionError
 
 
@@ -34,7 +35,7 @@ def idle_rows(active, n_rows: int) -> np.ndarray | None:
     >>> idle_rows(np.array([1, 0]), 2)
     Traceback (most recent call last):
     ...
-    envs.world_errors.ActionError: active must be a bool array of shape (2,), got int64 (2,)
+    banditsim.envs.world_errors.ActionError: active must be a bool array of shape (2,), got int64 (2,)
     """
     if active is None:
         return None
@@ -65,27 +66,25 @@ class HeldFatigue:
     """
 
     def __init__(self, fat, rows_np: np.ndarray):
-        self._fat = fat
+        self._fatigue = fat
         self._rows = fat.be.asarray(rows_np, "int64")
         self._stored = fat.be.take_rows(fat.f, self._rows)
         self._scale = float(fat.scale)
 
     def restore(self) -> None:
         """Put the held rows back (after the step's recovery and exposures)."""
-        ratio = float(self._fat.scale) / self._scale
-        self._fat.f[self._rows] = self._stored if ratio == 1.0 else self._stored * ratio
+        ratio = float(self._fatigue.scale) / self._scale
+        self._fatigue.f[self._rows] = self._stored if ratio == 1.0 else self._stored * ratio
 
 
 def all_refused(world, a: np.ndarray):
     """The :class:`~envs.world.StepResult` of a step in which every row is refused: nothing is
     drawn or changed."""
-    from banditsim.envs.world import StepResult
-
     b = world.n_users
     r_block = float(world.rewards[BLOCK])
     best = world.best_items()[1] if a.ndim == 1 else world.best_slates(a.shape[1])[1]
     no = np.zeros(b, dtype=bool)
-    return StepResult(user_ids=world._pid.copy(), kind=np.full(b, BLOCK, dtype=np.int64),
+    return StepResult(user_ids=world._person_id.copy(), kind=np.full(b, BLOCK, dtype=np.int64),
                       reward=np.full(b, r_block), position=np.full(b, -1, dtype=np.int64),
                       item=np.full(b, -1, dtype=np.int64), expected_reward_chosen=np.full(b, r_block),
                       best_expected_reward=np.maximum(np.asarray(best, dtype=np.float64), r_block),

@@ -1,0 +1,120 @@
+"""The world's tables built once from the catalog and the population (rebuilt by ``add_items``).
+
+Items: their positions in the tastes' coordinates (the embedding space, or the span of the tastes
+with ``Drift(basis="tastes")``), biases, the catalog's direction u and every item's u·x_i, near
+duplicates (fatigue), and the geometry of the drift bound (a few principal directions V and the
+convex hull of the V·x_i). Population users: taste cosines with every item, taste scale κ, user
+bias, temperature and cut points, u·θ and V·θ, and their top-K candidate lists (the rows a fresh
+person's slot starts from).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from banditsim._blas_threads import one_blas_thread
+from banditsim.envs.dynamics import near_duplicates
+from banditsim.envs.feedback import scaled_cuts
+from banditsim.envs.population import unit_rows
+from banditsim.envs.world.gram_cache import GramCache
+
+_N_DIRS = 4  # principal directions used by the fallback drift bound
+_CAND_BLOCK = 1 << 24  # scores per row block when building every population user's candidates
+
+
+def _hull_vertices(pts: np.ndarray) -> np.ndarray:
+    """Indices of the vertices of the convex hull of ``pts`` (all indices if qhull cannot say)."""
+    n, m = pts.shape
+    if n > 4 * (m + 1):
+        try:
+            from scipy.spatial import ConvexHull
+
+            return np.sort(ConvexHull(pts).vertices)
+        except Exception:  # degenerate point sets: fall back to every item
+            pass
+    return np.arange(n)
+
+
+def cosine_table(theta: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """θ·xᵀ (people × items) as float32. Big ones go in row blocks of ≤ ``_CAND_BLOCK`` entries,
+    each product cast to float32 as it comes, so no float64 matrix twice the size of the result
+    is built (3 GiB at 2,000 people × 100,000 items); smaller ones in one product."""
+    n, m = theta.shape[0], x.shape[0]
+    if n * m <= _CAND_BLOCK:
+        return (theta @ x.T).astype(np.float32, copy=False)
+    out = np.empty((n, m), dtype=np.float32)
+    step = max(1, _CAND_BLOCK // m)
+    for lo in range(0, n, step):
+        np.matmul(theta[lo:lo + step], x.T, out=out[lo:lo + step], casting="same_kind")
+    return out
+
+
+class ItemTables:
+    """World methods that build the item and population tables."""
+
+    def _set_items(self, x: np.ndarray, item_bias: np.ndarray) -> None:
+        # every product here feeds the world's numbers: one BLAS thread, so that they do not
+        # depend on the process's thread count (OpenBLAS splits the work, and the rounding, by it)
+        with one_blas_thread():
+            self._build_item_tables(x, item_bias)
+        self._freeze_shared()
+
+    def _build_item_tables(self, x: np.ndarray, item_bias: np.ndarray) -> None:
+        """Every table built from the items and the population (see :class:`ItemTables`)."""
+        be, pop, basis = self.be, self.population, self._basis
+        self._item_pos_np = x
+        self._neighbours = near_duplicates(x, self.config.fatigue)
+        # the coordinates tastes live in: the embedding space, or the span of the tastes
+        xr = x if basis is None else (x.astype(np.float64) @ basis).astype(np.float32)
+        pth = pop.theta if basis is None else unit_rows(pop.theta.astype(np.float64) @ basis)
+        xq = (xr.astype(np.float64) ** 2).sum(1)  # ‖x_i‖² in those coordinates (1 in full)
+        self._item_sq_norms = None if basis is None else be.asarray(xq, "float32")
+        # the catalog's direction u = c/‖c‖ in those coordinates (0 for a centred catalog), u·x_i of
+        # every item and u·θ of every population user: what drift keeps (see Drift and _drift)
+        cr = self._centre if basis is None else self._centre @ basis
+        cn = float(np.linalg.norm(cr))
+        cu = cr / cn if cn > 1e-9 else np.zeros_like(cr)
+        self._centre_dir = be.asarray(cu, "float32")
+        self._item_centre_dots = be.asarray(xr.astype(np.float64) @ cu, "float32")
+        self._pop_centre_dots = be.asarray(np.asarray(pth, dtype=np.float64) @ cu, "float32")
+        self._item_norm_max = 1.0 if basis is None else float(np.sqrt(xq.max())) + 1e-6
+        self._items = be.asarray(xr, "float32")
+        self._items_t = be.asarray(np.ascontiguousarray(xr.T), "float32")  # Xᵀ, contiguous for row products
+        self._item_bias = be.asarray(item_bias, "float32")
+        # per population user: taste cosines and the top candidates by base utility
+        self._pop_cosines = be.asarray(cosine_table(pth, xr), "float32")
+        self._n_candidates = min(int(self.config.candidates), x.shape[0])
+        self._pop_kappa = be.asarray(pop.taste_scale, "float32")
+        cand0 = self._initial_candidates()
+        self._gram = GramCache(be, xr, self._drift_rate, be.to_numpy(cand0[0]))
+        self._pop_candidates = cand0 + (self._gram.columns(cand0[0]),)
+        self._pop_user_bias = be.asarray(pop.user_bias, "float32")
+        self._pop_temperature = be.asarray(pop.temperature, "float32")
+        self._pop_cuts = self.config.feedback.cut_points(be.asarray(pop.tau_neg, "float32"),
+                                                      be.asarray(pop.tau_pos, "float32"), self._pop_temperature)
+        # (N_CUTS, n_pop) cut points / temperature
+        self._pop_scaled_cuts = scaled_cuts(self._pop_cuts, self._pop_temperature)
+        self._pop_inv_temperature = 1.0 / self._pop_temperature
+        self._pop_theta = be.asarray(pth, "float32")
+        # leading principal directions V of the items: the drift bound splits θ − θ_built into
+        # its part in span(V) (bounded item by item through the extremes of V·x) and the rest
+        xx = xr.astype(np.float64)
+        m = min(_N_DIRS, xr.shape[1])
+        v = np.linalg.eigh(xx.T @ xx)[1][:, ::-1][:, :m]
+        vx = xx @ v
+        self._principal_dirs = be.asarray(v, "float32")
+        rperp = np.sqrt(np.maximum(xq - (vx * vx).sum(1), 0.0)) + 1e-6
+        self._residual_norm_max = float(rperp.max())  # max_i ‖x_i − VᵀV·x_i‖
+        # a linear function of V·x_i is largest at a vertex of the points' convex hull
+        hull = _hull_vertices(vx)
+        self._hull_proj_t = be.asarray(np.ascontiguousarray(vx[hull].T), "float32")
+        self._pop_principal = be.asarray(pth.astype(np.float64) @ v, "float32")
+
+    def _initial_candidates(self):
+        """``_candidates`` of every population user with every item allowed, in row blocks of
+        ≤ ``_CAND_BLOCK`` scores, so the temporaries stay small for big catalogs."""
+        n_people, n_items = self._pop_cosines.shape
+        step = max(1, _CAND_BLOCK // max(1, n_items))
+        parts = [self._candidates(self._pop_cosines[lo:lo + step], self._pop_kappa[lo:lo + step], None)
+                 for lo in range(0, n_people, step)]
+        return tuple(self.be.cat([p[j] for p in parts]) for j in range(len(parts[0])))

@@ -1,0 +1,215 @@
+"""The exact-best oracle: each slot's best allowed items, exact, without scoring the whole catalog.
+
+Every slot keeps K candidates, its top-K items by base utility κ·θ·x + b_i when the list was built,
+and a bound on every other item's base utility: the K-th candidate's then, plus what drift can add
+since (|κ·(θ − θ_built)·x_i| ≤ κ·‖θ − θ_built‖ for unit items, with ‖θ − θ_built‖² tracked per
+drift step). Drift keeps the candidates' cosines exact (:mod:`envs.world.drift_update`); fatigue only
+lowers utility. So the candidates' best is the exact best when it reaches the bound; the rows where
+it does not try a tighter bound along the items' principal directions, and the rest are scanned in
+full, which rebuilds their candidates. Cost per step O(B·(d + K)), nothing of size B × n_items.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from banditsim.envs.world.rows import true_rows
+
+_D2_MARGIN = 1e-6  # float-rounding margin on the squared drift distance
+
+
+class ExactBest:
+    """World methods of the exact-best oracle."""
+
+    def _candidates(self, s, kappa, allowed, base=None):
+        """Candidate lists from full cosine rows ``s`` (rows, n_items) with taste scales ``kappa``
+        (``base``: κ·s + b_i when the caller has it already).
+
+        Returns (top, tops, tib, topb, ub): the top-K items by base utility κ·s + b_i, their
+        cosines, item biases, base utilities (−inf where not allowed) and the K-th largest
+        base utility, a bound on every other item's base utility.
+        """
+        be = self.be
+        if base is None:
+            base = kappa[:, None] * s + self._item_bias[None, :]
+        top = be.topk_indices(base, self._n_candidates)
+        rr = be.arange(base.shape[0])[:, None]
+        tops = be.gather(s, rr, top)
+        tib = self._item_bias[top]
+        topb = be.gather(base, rr, top)
+        ub = be.min(topb, 1) if self._n_candidates < base.shape[1] else be.zeros(base.shape[0], "float32") - np.inf
+        if allowed is not None:  # None: every item allowed
+            topb = be.where(be.gather(allowed, rr, top), topb, -np.inf)
+        return top, tops, tib, topb, ub
+
+    def _alloc_candidates(self) -> None:
+        """Candidate-list arrays (B, K) for the current K (``_n_candidates`` grows when items are added)."""
+        be, b, k = self.be, self.n_users, self._n_candidates
+        self._cand_items = be.zeros((b, k), "int64")
+        self._cand_cols = be.zeros((b, k), "int64")  # the candidates' columns in the Gram cache
+        self._cand_cosines = be.zeros((b, k), "float32")
+        self._cand_item_bias = be.zeros((b, k), "float32")  # the candidates' item biases, −inf where blocked
+        self._cand_base = be.zeros((b, k), "float32")
+        self._cand_allowed = be.ones((b, k), "bool")
+
+    def _rebuild_candidates(self, rows_np: np.ndarray, s=None, base=None, allowed=None) -> None:
+        """Recompute candidate lists of ``rows`` from their full cosine rows ``s`` (``base``, ``allowed``:
+        their base utilities and mask rows, when the caller has them)."""
+        be = self.be
+        r = be.asarray(rows_np, "int64")
+        if s is None:
+            s = self._score_rows(rows_np)
+        if allowed is None:
+            allowed = be.take_rows(self._allowed, r)
+        top, tops, tib, topb, ub = self._candidates(s, self._kappa[r], allowed, base)
+        if self._cand_items.shape[1] != top.shape[1]:  # K grew with the catalog (add_items)
+            self._alloc_candidates()
+        self._cand_items[r], self._cand_cosines[r], self._cand_base[r], self._others_bound[r] = top, tops, topb, ub
+        self._cand_cols[r] = self._gram.columns(top)
+        topa = topb > -np.inf
+        self._cand_allowed[r] = topa
+        self._cand_item_bias[r] = be.where(topa, tib, -np.inf)
+        self._built_cosines[r] = s
+        self._built_principal[r], self._drift_sq[r] = self._tastes.times(r, self._principal_dirs), 0.0
+        self._built_centre_dot[r] = self._tastes.dot_vector(r, self._centre_dir)
+
+    def _others_bound_now(self):
+        """(B,) bound on the base utility of every non-candidate item, now.
+
+        With D = θ − θ_built and unit items: b_i(now) − b_i(built) = κ·D·x_i ≤ κ·‖D‖, and
+        b_i(built) ≤ ub for every non-candidate. ‖D‖² is tracked per drift step in O(1).
+        With 384-dim items this is tighter than the split bound of :meth:`_split_bound_holds` (the
+        part outside a few principal directions is nearly the whole vector, and bounding the
+        parts apart adds up to more than ‖D‖).
+        """
+        if not self._drift_on:
+            return self._others_bound
+        be = self.be
+        dn = be.sqrt(be.where(self._drift_sq > 0, self._drift_sq + _D2_MARGIN, 0.0))
+        if self._item_norm_max != 1.0:  # items shorter than 1 in the tastes' span: D·x_i ≤ ‖D‖·max‖x_i‖
+            dn = dn * self._item_norm_max
+        return self._others_bound + self._kappa * be.astype(dn, "float32")
+
+    def _split_bound_holds(self, rows_np: np.ndarray, kth):
+        """For ``rows`` that failed :meth:`_others_bound_now`: does ``kth`` reach a tighter bound?
+
+        With D = θ − θ_built split along the leading principal directions V of the items:
+        max_i κ·((V·D)·(V·x_i)) + κ·‖D − VᵀV·D‖·max_i ‖x_i − VᵀV·x_i‖, where the first max needs
+        only the vertices of the convex hull of the V·x_i (a linear function is largest at a
+        vertex): O(d·dirs + hull·dirs) per row. Tighter than ‖D‖ when the items lie close to a
+        few directions. Rows that fail it are scanned in full, which also re-anchors their bound.
+        """
+        be = self.be
+        r = be.asarray(rows_np, "int64")
+        dp = self._tastes.times(r, self._principal_dirs) - be.take_rows(self._built_principal, r)
+        d2 = be.take(self._drift_sq, r)
+        perp2 = d2 - be.sum(dp * dp, 1)
+        perp = be.sqrt(be.where(d2 > 0, be.where(perp2 > 0, perp2, 0.0) + _D2_MARGIN, 0.0))
+        need = kth - be.take(self._others_bound, r) - be.take(self._user_bias, r)
+        kap = be.take(self._kappa, r)
+        inc = dp[:, :1] * self._hull_proj_t[0][None, :]
+        for k in range(1, dp.shape[1]):
+            inc += dp[:, k:k + 1] * self._hull_proj_t[k][None, :]
+        ok = be.to_numpy(need >= kap * (be.max(inc, 1) + perp * self._residual_norm_max))
+        return ok
+
+    def _full_scan(self, bad: np.ndarray, k: int):
+        """Exact top-``k`` allowed items of rows ``bad`` by a full scan (and fresh candidates)."""
+        be = self.be
+        rb = be.asarray(bad, "int64")
+        s = self._score_rows(bad)
+        u, base = self._utility_from_scores(rb, s)
+        allowed = be.take_rows(self._allowed, rb)
+        ur = be.where(allowed, u, -np.inf)
+        tb = be.argmax(ur, 1)[:, None] if k == 1 else be.topk_indices(ur, k)
+        ub = be.gather(ur, be.arange(len(bad))[:, None], tb)
+        self._rebuild_candidates(bad, s, base, allowed)
+        self.n_full_scans += len(bad)
+        return rb, tb, ub
+
+    def _best_candidates(self, n_best: int):
+        """(B, n_best) indices of the highest-utility allowed items (exact) and their utilities.
+
+        Candidates are each row's top-K base utilities (κ·θ·x + b_i); every other item's base
+        utility is at most the row's bound (the K-th candidate's base utility when the list
+        was built, plus what drift since then can add, see :meth:`_others_bound_now`), and fatigue only
+        lowers utility, so the candidates' best is exact when it reaches the bound. Rows
+        where it does not are scanned in full and their candidates refreshed.
+        """
+        be = self.be
+        rows = self._rows
+        r2 = rows[:, None]
+        cand = self._cand_items
+        k = min(n_best, cand.shape[1])
+        if k == 1:
+            # fast path: the best candidate by base utility is the best by utility when it
+            # carries no fatigue (fatigue only lowers utility)
+            kk = cand.shape[1]
+            j = be.argmax(self._cand_base, 1)
+            flat = rows * kk + j
+            items = be.take(cand, flat)
+            u_top = be.take(self._cand_base, flat) + self._user_bias
+            if self._fatigue_on:
+                fv = self._fatigue.values(rows, items)
+                u_top = u_top - self._fatigue_strength * self._temperature * fv
+                hot = true_rows(be.to_numpy(fv > 0))
+                if len(hot):
+                    rh = be.asarray(hot, "int64")
+                    uc = (be.take_rows(self._cand_base, rh) + self._user_bias[rh][:, None]
+                          - self._fatigue_strength * self._temperature[rh][:, None]
+                          * self._fatigue.values(rh[:, None], cand[rh]))
+                    jh = be.argmax(uc, 1)[:, None]
+                    items[rh] = be.gather(cand[rh], be.arange(len(hot))[:, None], jh)[:, 0]
+                    u_top[rh] = be.gather(uc, be.arange(len(hot))[:, None], jh)[:, 0]
+            items, u_top = items[:, None], u_top[:, None]
+            kth = u_top[:, 0]
+        else:
+            util_c = self._cand_base + self._user_bias[:, None]
+            if self._fatigue_on:
+                util_c = util_c - self._fatigue_strength * self._temperature[:, None] * self._fatigue.values(r2, cand)
+            top = be.topk_indices(util_c, k)
+            u_top = be.gather(util_c, r2, top)
+            kth = be.min(u_top, 1)
+            items = be.gather(cand, r2, top)
+        bad = true_rows(be.to_numpy(~(kth >= self._others_bound_now() + self._user_bias)))
+        if len(bad) and self._drift_on:
+            bad = bad[~self._split_bound_holds(bad, kth[be.asarray(bad, "int64")])]
+        if len(bad):
+            rb, tb, ub = self._full_scan(bad, k)
+            items[rb] = tb
+            u_top[rb] = ub
+        return items, u_top
+
+    def best_items(self) -> tuple[np.ndarray, np.ndarray]:
+        """(best item, its exact expected reward) per slot, over allowed items."""
+        self._require_started()
+        be = self.be
+        if not self._monotone:
+            e = self.expected_rewards()
+            e = np.where(be.to_numpy(self._allowed), e, -np.inf)
+            j = e.argmax(1)
+            return j, np.max(e, 1)
+        items = self._best_candidates(1)[0][:, 0]
+        val = self._exact_values(self._rows, items, self._cosine_items(items))
+        return be.to_numpy(items), be.to_numpy(val).astype(np.float64)
+
+    def best_slates(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Greedy best slates (B, k) and their exact expected rewards.
+
+        The k allowed items of highest single-item expected reward, ordered best-first. For
+        k = 1 this is the exact best slate; for k > 1 an achievable slate (a lower bound of
+        the best slate's value, exact when examination is 1 everywhere and rewards are
+        monotone, since ordering by reward-given-response is then optimal for that set).
+        """
+        self._require_started()
+        self._check_slate_size(k)
+        be = self.be
+        if self._monotone:
+            items, u = self._best_candidates(k)
+            order = np.argsort(-be.to_numpy(u), axis=1, kind="stable")
+            items = be.to_numpy(items)
+            slates = np.take_along_axis(items, order, 1)
+        else:
+            e = np.where(be.to_numpy(self._allowed), self.expected_rewards(), -np.inf)
+            slates = np.argsort(-e, axis=1, kind="stable")[:, :k]
+        return slates, self.slate_expected_rewards(slates)
