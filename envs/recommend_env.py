@@ -2,6 +2,10 @@
 
 ``banditsim/Recommend-v0`` shows one item per step (``Discrete(n_items)``);
 ``banditsim/Slate-v0`` shows ``slate_size`` items (``MultiDiscrete``).
+Your own world: ``gym.make("banditsim/Recommend-v0", catalog=..., population=..., n_users=...)``
+(a :class:`~envs.catalog.Catalog`, a catalog file path or an item-vector array; users built for
+those items; how many distinct people the episodes are drawn from: :func:`envs.default_world.world_parts`).
+Without them, the MovieLens movies and their 943 fitted users.
 Observation: ``{"user": user features (d_u [+ m],) float32, "mask": allowed items (n_items,) int8}``:
 the population's visible features, then with ``WorldConfig(history_k=k > 0)`` the user-history
 context (m = ``history_dim`` coordinates, :mod:`envs.user_history`);
@@ -11,7 +15,8 @@ An episode is one session: ``terminated`` when patience runs out, ``truncated`` 
 then gives the same numbers); ``reset()`` without a seed continues with the world's next
 session (a returning person or a fresh one). ``info``: ``kind`` (name), ``kind_code``,
 ``expected_reward`` (of the action taken), ``best_expected_reward``, ``regret``,
-``position``, ``item``, ``user_id``, ``action_mask``.
+``position``, ``item``, ``user_id`` (the person), ``population_index`` (the population user they
+were drawn from), ``action_mask``.
 
 Masks: ``env.action_masks()`` (bool; sb3-contrib ``MaskablePPO`` reads it: (n_items,), or the
 mask repeated per slate position (slate_size·n_items,)) and ``info["action_mask"]`` (what
@@ -85,12 +90,12 @@ class RecommendEnv(FollowsCatalog, gym.Env):
     slate_size: int | None = None
 
     def __init__(self, item_vectors=None, population=None, config: WorldConfig | None = None,
-                 max_steps: int = 100, render_mode: str | None = None):
+                 max_steps: int = 100, render_mode: str | None = None, *, catalog=None, n_users: int | None = None):
         if int(max_steps) < 1:
             raise WorldConfigError(f"max_steps must be ≥ 1, got {max_steps}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise WorldConfigError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
-        x, pop = world_parts(item_vectors, population)
+        x, pop = world_parts(item_vectors, population, catalog=catalog, n_users=n_users)
         cfg = replace(config or WorldConfig(), session_length=int(max_steps))
         self.world = World(x, pop, n_users=1, config=cfg, seed=None)
         self.max_steps = int(max_steps)
@@ -141,7 +146,8 @@ class RecommendEnv(FollowsCatalog, gym.Env):
             self._view = None
             if self.render_mode == "human":
                 self.render()
-        return self._obs(o), {"user_id": int(o.user_ids[0]), "action_mask": info_mask(o.mask[0], self.slate_size)}
+        return self._obs(o), {"user_id": int(o.user_ids[0]), "population_index": int(o.population_index[0]),
+                              "action_mask": info_mask(o.mask[0], self.slate_size)}
 
     def action_masks(self) -> np.ndarray:
         """Allowed actions as bool, in sb3-contrib ``MaskablePPO``'s layout (see the module docstring)."""
@@ -179,6 +185,7 @@ class RecommendEnv(FollowsCatalog, gym.Env):
         return {"kind": KINDS[k], "kind_code": k, "expected_reward": float(res.expected_reward_chosen[0]),
                 "best_expected_reward": float(res.best_expected_reward[0]), "regret": float(res.regret[0]),
                 "position": position, "item": item, "user_id": int(res.user_ids[0]),
+                "population_index": int(res.observation.population_index[0]),
                 "action_mask": info_mask(res.observation.mask[0], self.slate_size), "disallowed": refused}
 
     def _refused(self, a: np.ndarray, bad: np.ndarray):
@@ -261,11 +268,12 @@ class SlateEnv(RecommendEnv):
     """
 
     def __init__(self, item_vectors=None, population=None, config: WorldConfig | None = None,
-                 max_steps: int = 100, slate_size: int = 5, render_mode: str | None = None):
+                 max_steps: int = 100, slate_size: int = 5, render_mode: str | None = None, *, catalog=None,
+                 n_users: int | None = None):
         if int(slate_size) < 1:
             raise ActionError(f"slate size must be ≥ 1, got {slate_size}")
         self.slate_size = int(slate_size)
-        super().__init__(item_vectors, population, config, max_steps, render_mode)
+        super().__init__(item_vectors, population, config, max_steps, render_mode, catalog=catalog, n_users=n_users)
 
     def _action_space(self, n: int):
         return spaces.MultiDiscrete(np.full(self.slate_size, n))

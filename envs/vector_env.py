@@ -26,14 +26,16 @@ class BanditVectorEnv(FollowsCatalog, VectorEnv):
     the returned observation of an ended slot is already the next session's first one.
     ``slate_size=None`` gives single items; otherwise slates. ``infos`` holds arrays:
     ``kind_code``, ``expected_reward``, ``best_expected_reward``, ``regret`` (exact, per slot),
-    ``position``, ``item``, ``user_id``, ``returned``, ``churned``, ``disallowed`` (bool), ``action_mask``
+    ``position``, ``item``, ``user_id``, ``population_index``, ``returned``, ``churned``, ``disallowed`` (bool), ``action_mask``
     (int8 (B, n_items), or (B, slate_size, n_items) for slates). ``action_masks()`` gives the batched
     bool masks in sb3-contrib's layout ((B, n_items), or (B, slate_size·n_items)). A slot shown a
     disallowed (blocked) item is refused as in the single envs (the ``block`` penalty, nothing about
     it changes, the step does not count towards ``max_steps``) while the other slots step, in one
     batched world step: the rule and its random numbers are in :mod:`envs.action_masks`. Malformed
     actions raise :class:`~envs.world_errors.ActionError`. No render modes: render one slot with
-    ``banditsim/Recommend-v0``.
+    ``banditsim/Recommend-v0``. ``catalog``, ``population`` and ``n_users`` as for the single envs
+    (:func:`envs.default_world.world_parts`): ``n_users`` is the pool of distinct people the
+    ``num_envs`` slots draw their sessions from.
 
     >>> from banditsim.envs.clusters import cluster_population
     >>> x = np.random.default_rng(0).normal(size=(30, 8))
@@ -46,10 +48,10 @@ class BanditVectorEnv(FollowsCatalog, VectorEnv):
     metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.SAME_STEP}
 
     def __init__(self, num_envs: int = 1, item_vectors=None, population=None, config: WorldConfig | None = None,
-                 max_steps: int = 100, slate_size: int | None = None):
+                 max_steps: int = 100, slate_size: int | None = None, *, catalog=None, n_users: int | None = None):
         if int(max_steps) < 1:
             raise WorldConfigError(f"max_steps must be ≥ 1, got {max_steps}")
-        x, pop = world_parts(item_vectors, population)
+        x, pop = world_parts(item_vectors, population, catalog=catalog, n_users=n_users)
         cfg = replace(config or WorldConfig(), session_length=int(max_steps))
         self.world = World(x, pop, n_users=int(num_envs), config=cfg, seed=None)
         self.num_envs = int(num_envs)
@@ -82,7 +84,7 @@ class BanditVectorEnv(FollowsCatalog, VectorEnv):
         o = self.world.reset(seed=s)
         self._started = True
         self._mask = o.mask
-        return self._obs(o), {"user_id": o.user_ids, "action_mask": batched_info_mask(o.mask, self.slate_size)}
+        return self._obs(o), {"user_id": o.user_ids, "population_index": o.population_index, "action_mask": batched_info_mask(o.mask, self.slate_size)}
 
     def action_masks(self) -> np.ndarray:
         """Allowed actions per slot as bool, in sb3-contrib's layout (see the class docstring)."""
@@ -106,7 +108,8 @@ class BanditVectorEnv(FollowsCatalog, VectorEnv):
             position, item = np.where(refused, pos, position), np.where(refused, first, item)
         info = {"kind_code": res.kind, "expected_reward": res.expected_reward_chosen,
                 "best_expected_reward": res.best_expected_reward, "regret": res.regret, "position": position,
-                "item": item, "user_id": res.user_ids, "returned": res.returned, "churned": res.churned,
+                "item": item, "user_id": res.user_ids, "population_index": res.observation.population_index,
+                "returned": res.returned, "churned": res.churned,
                 "disallowed": refused, "action_mask": batched_info_mask(res.observation.mask, self.slate_size)}
         return self._obs(res.observation), res.reward, res.terminated, res.truncated, info
 
