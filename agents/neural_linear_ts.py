@@ -58,7 +58,7 @@ class NeuralLinearTSAgent(SamplingAgent):
     (default 200, the representation's refresh cadence), ``n_train_steps`` steps of ``batch_size``
     pairs, then one pass over the buffer to rebuild the last layer; between retrains an update is one
     forward pass of the responded pairs and a (H+1)-sized Cholesky.  Acting, learning and reading
-    run on one torch/BLAS thread (``agents._blas_threads``).
+    run on one torch/BLAS thread (``banditsim._blas_threads``).
 
     Examples
     --------

@@ -198,7 +198,7 @@ class World(ItemTables, SessionSlots, Cosines, Utilities, ExactBest, SinglePath,
         A slate may repeat an item; each copy is examined and answered independently.
         ``active`` ((B,) bool, default all True): rows where it is False are refused, shown
         nothing and left as they were; what they report and what is drawn: :mod:`envs.world.refused_rows`.
-        The whole step runs on one BLAS thread (:mod:`envs.blas_threads`): its products are small,
+        The whole step runs on one BLAS thread (:mod:`banditsim._blas_threads`): its products are small,
         and waking BLAS workers on a busy machine costs more than they save.
         """
         with one_blas_thread():

@@ -35,7 +35,7 @@ class Cosines:
 
     def _times_xt(self, rows):
         """θ[rows] @ X.T for backend index array ``rows``, on one BLAS thread (see
-        :mod:`envs.blas_threads`): fast for the few rows of a full scan, and the same numbers
+        :mod:`banditsim._blas_threads`): fast for the few rows of a full scan, and the same numbers
         whatever the process's thread count."""
         if self.be.name != "numpy":
             return self._tastes.times(rows, self._items_t)
