@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from banditsim.agents._linear_agent import LinearModelMixin
-from banditsim.agents._linear_ts_decide import LinearTSDecideMixin
+from banditsim.agents._linear.model import LinearModelMixin
+from banditsim.agents._linear.thompson_draws import LinearTSDecideMixin
 from banditsim.agents._validation import check_float
 from banditsim.agents.base import SamplingAgent
 from banditsim.agents.discounted_linear import DiscountedLinearMixin, init_discount

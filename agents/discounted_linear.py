@@ -17,16 +17,15 @@ used here: the width is LinUCB's sqrt(φᵀA⁻¹φ) (and LinTS samples N(μ, no
 
 Disjoint mode keeps A next to the stationary posterior's Σ: an update ages A and b of every arm
 of the replicas in it, adds the rows, then inverts them all (all of them changed).  Shared mode
-ages the precision, refactors its Cholesky factor, then adds the rows as ``SharedLinearPosterior``
-does.
+ages the precision, refactors its Cholesky factor (``SharedLinearPosterior.decay``), then adds the
+rows as ``SharedLinearPosterior`` does.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from banditsim.agents._disjoint_posterior import DisjointLinearPosterior
-from banditsim.agents._shared_posterior import SharedLinearPosterior
+from banditsim.agents._linear.posterior_disjoint import DisjointLinearPosterior
 from banditsim.agents._state.step_clock import StepClock, check_gamma
 
 
@@ -79,20 +78,6 @@ class DiscountedDisjointPosterior(DisjointLinearPosterior):
         self._refresh_copies(pidx, cov.reshape(-1, d, d))
 
 
-def decay_shared(post: SharedLinearPosterior, replicas: np.ndarray, factor: np.ndarray) -> None:
-    """Age ``replicas`` of a shared posterior by ``factor`` f = γ^k each: A ← fA + (1 − f)λI, b ← fb, refactor."""
-    d = post.dim
-    precision = factor[:, None, None] * post.precision[replicas]
-    precision[..., np.arange(d), np.arange(d)] += ((1.0 - factor) * post.ridge)[:, None]
-    chol = np.linalg.cholesky(precision)  # fA + (1 − f)λI ≥ λI: always positive definite
-    post.precision[replicas] = precision
-    post.chol[replicas] = chol
-    post.b[replicas] *= factor[:, None]
-    post.mean[replicas] = post._solve(replicas, post.b[replicas])
-    post._cov_fresh[replicas] = False
-    post._proj_fresh[replicas] = False
-
-
 class DiscountedLinearMixin(StepClock):
     """Discounting for ``LinearModelMixin`` agents (numpy backend): see the module docstring."""
 
@@ -111,7 +96,7 @@ class DiscountedLinearMixin(StepClock):
         if self.mode == "disjoint":
             self.posterior.age(replicas, factor)
         else:
-            decay_shared(self.posterior, replicas, factor)
+            self.posterior.decay(replicas, factor)
 
     def _learn(self, rows, arms, reward, kind):
         post = self._posterior_for(self._chosen_design(rows, arms).shape[-1])  # refuses a new dimension first

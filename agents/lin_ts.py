@@ -6,9 +6,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from banditsim.agents._linear_agent import LinearModelMixin
-from banditsim.agents._linear_ts_decide import LinearTSDecideMixin
-from banditsim.agents._online_noise import OnlineNoise
+from banditsim.agents._linear.model import LinearModelMixin
+from banditsim.agents._linear.thompson_draws import LinearTSDecideMixin
+from banditsim.agents._linear.online_noise import OnlineNoise
 from banditsim.agents._validation import check_float
 from banditsim.agents.base import SamplingAgent
 
@@ -17,7 +17,7 @@ class LinTSAgent(LinearTSDecideMixin, LinearModelMixin, SamplingAgent):
     """Thompson sampling with the posterior N(μ, σ²·Σ), Σ = (ridge·I + XᵀX)⁻¹.
 
     σ is ``noise_std``: by default ``'auto'``, estimated online per replica from the ridge fit's
-    residuals (``agents._online_noise``: 5 pseudo-observations at 0.5, then the data), so a problem
+    residuals (``agents._linear.online_noise``: 5 pseudo-observations at 0.5, then the data), so a problem
     with little noise is not explored as if it had σ = 0.5; a number fixes it.
 
     ``mode='disjoint'`` (default): independent per-arm models on the user features [x, 1].
@@ -30,7 +30,7 @@ class LinTSAgent(LinearTSDecideMixin, LinearModelMixin, SamplingAgent):
     refactored exactly (one Cholesky per update call, never per row); a row's item scores
     are z̃·u with u = Wᵀx̃ drawn exactly through the Cholesky factor of its small (dz × dz)
     covariance, and propensities are Monte-Carlo estimates from ``n_propensity_draws``
-    more draws (``agents._linear_ts_decide``).  Sampling goes through Cholesky factors, which
+    more draws (``agents._linear.thompson_draws``).  Sampling goes through Cholesky factors, which
     are unique (unlike eigen/SVD square roots), so a seed gives the same draws on any BLAS
     up to rounding.  ``backend='torch'`` with ``device`` ('cpu', 'cuda', ...) keeps the
     posterior math in torch (``agents._backend``): same random stream, same decisions.
@@ -59,7 +59,7 @@ class LinTSAgent(LinearTSDecideMixin, LinearModelMixin, SamplingAgent):
 
     def noise_scale(self) -> np.ndarray:
         """The noise standard deviation each replica samples with, (n_replicas,): ``noise_std``, or
-        with ``noise_std='auto'`` its online estimate (``agents._online_noise``)."""
+        with ``noise_std='auto'`` its online estimate (``agents._linear.online_noise``)."""
         if self.noise_std != "auto":
             return np.full(self.n_replicas, self.noise_std)
         return self._noise.scale(self.posterior, self.ridge)

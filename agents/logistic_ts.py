@@ -6,8 +6,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from banditsim.agents._linear_agent import LinearModelMixin
-from banditsim.agents._linear_ts_decide import LinearTSDecideMixin
+from banditsim.agents._linear.model import LinearModelMixin
+from banditsim.agents._linear.thompson_draws import LinearTSDecideMixin
 from banditsim.agents._validation import check_float
 from banditsim.agents.base import SamplingAgent
 

@@ -63,7 +63,7 @@ import math
 
 import numpy as np
 
-from banditsim.agents._disjoint_posterior import DisjointLinearPosterior
+from banditsim.agents._linear.posterior_disjoint import DisjointLinearPosterior
 from banditsim.agents._tree_mechanism import TreeAggregator, tree_levels
 from banditsim.agents._validation import check_float, check_int
 from banditsim.agents.types import Context

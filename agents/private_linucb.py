@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from banditsim.agents._linear_agent import LinearModelMixin
+from banditsim.agents._linear.model import LinearModelMixin
 from banditsim.agents._validation import check_float
 from banditsim.agents.base import IndexAgent
 from banditsim.agents.linucb import LinUCBAgent

@@ -2,7 +2,7 @@
 
 ``python -m bench.lints_noise``: cumulative regret over T = 2,000 steps of one stream, mean ± s.e.
 over 5 streams, for LinUCB (α = 1), LinTS at its fixed default noise_std = 0.5, LinTS with
-``noise_std='auto'`` (estimated online, agents/_online_noise.py) and LinTS told the true noise 0.1.
+``noise_std='auto'`` (estimated online, agents/_linear/online_noise.py) and LinTS told the true noise 0.1.
 """
 from __future__ import annotations
 

@@ -68,7 +68,7 @@ def test_kl_ucb_with_a_wrong_divergence_is_caught(monkeypatch):
 
 
 def test_lin_ts_draws_without_square_root_are_caught(monkeypatch):
-    from banditsim.agents._linear_agent import LinearModelMixin
+    from banditsim.agents._linear.model import LinearModelMixin
 
     def sampler(self, rows, scale):
         mean, quad = self._mean_and_quad(rows)

@@ -65,12 +65,11 @@ def test_numpy_backend_does_not_import_torch():
 
 @pytest.mark.parametrize("n_rows", [1, 4, 200])  # solves with L / Σ path / de-duplicated rows
 def test_torch_shared_posterior_matches_numpy(n_rows):
-    from banditsim.agents._shared_posterior import SharedLinearPosterior
-    from banditsim.agents._torch_shared import TorchSharedPosterior
+    from banditsim.agents._linear.posterior_shared import SharedLinearPosterior
 
     rng = np.random.default_rng(8)
     dx, dz = 5, 6
-    posts = [SharedLinearPosterior(2, dx * dz, 1.3), TorchSharedPosterior(2, dx * dz, 1.3, device="cpu")]
+    posts = [SharedLinearPosterior(2, dx * dz, 1.3), SharedLinearPosterior(2, dx * dz, 1.3, device="cpu")]
     for _ in range(3):
         x, z = rng.normal(size=(90, dx)), rng.normal(size=(90, dz))
         rep, w, y = rng.integers(0, 2, 90), rng.uniform(0.5, 1.5, 90), rng.normal(size=90)
@@ -79,16 +78,10 @@ def test_torch_shared_posterior_matches_numpy(n_rows):
     x = rng.normal(size=(n_rows, dx))
     x[n_rows // 2:] = x[0]
     rep = rng.integers(0, 2, n_rows)
-    (m_np, s_np), (m_t, s_t) = (post.project(rep, x, dz) if i == 0 else
-                                _torch_project(post, rep, x, dz) for i, post in enumerate(posts))
+    (m_np, s_np), (m_t, s_t) = (post.project(rep, x, dz) for post in posts)
     np.testing.assert_allclose(m_t, m_np, atol=1e-12)
     np.testing.assert_allclose(s_t, s_np, atol=1e-12)
     np.testing.assert_allclose(posts[1].cov, posts[0].cov, atol=1e-12)
-
-
-def _torch_project(post, rep, x, dz):
-    mean_u, packed, inverse = post.project_packed(rep, x, dz)
-    return mean_u, post.layout(dz).unpack(packed)[inverse]
 
 
 @pytest.mark.parametrize("retrain", [False, True])

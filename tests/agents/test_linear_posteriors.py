@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from banditsim.agents._disjoint_posterior import DisjointLinearPosterior
-from banditsim.agents._shared_posterior import SharedLinearPosterior
+from banditsim.agents._linear.posterior_disjoint import DisjointLinearPosterior
+from banditsim.agents._linear.posterior_shared import SharedLinearPosterior
 
 
 def _collinear(rng, n, eps):

@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from banditsim.agents import Context, Feedback, make_agent
-from banditsim.agents._online_noise import PRIOR_N, PRIOR_STD
+from banditsim.agents._linear.online_noise import PRIOR_N, PRIOR_STD
 
 
 def _feed(agent, rng, n, noise, replica=0, dim=4):

@@ -3,11 +3,17 @@
 With θ = vec(W), W of shape (dx, dz), φ·θ = xᵀWz.  Symmetric quantities of x ⊗ z are
 handled through the products x_i x_k (i ≤ k) and z_j z_l (j ≤ l): Σ_b x_b x_bᵀ ⊗ z_b z_bᵀ is
 one GEMM of those products, and S_b = M_bᵀΣM_b (M_b = x_b ⊗ I) one GEMM with a gathered Σ.
+The maps are numpy arrays; ``KronLayout.like`` copies them onto a torch device, and the
+functions work on arrays of either kind.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from banditsim._xp import from_host, namespace
+
+_INDEX_NAMES = ("xi", "xk", "zj", "zl", "zmap", "to_dense", "direct", "swapped")
 
 
 def sym_pairs(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -18,10 +24,10 @@ def sym_pairs(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return iu, ju, index
 
 
-def pair_products(v: np.ndarray, iu: np.ndarray, ju: np.ndarray) -> np.ndarray:
+def pair_products(v, iu, ju):
     """(B, P) products v_i v_k over the pairs (iu, ju)."""
-    out = np.take(v, iu, axis=1, mode="clip")  # mode="clip": take is unbuffered
-    out *= np.take(v, ju, axis=1, mode="clip")
+    out = v[:, iu]
+    out *= v[:, ju]
     return out
 
 
@@ -60,18 +66,25 @@ class KronLayout:
         swap_col = self.xi[:, None] * dz + self.zl[None, :]
         self.direct = row * d + col
         self.swapped = swap_row * d + swap_col
-        self.direct_lower = np.maximum(row, col) * d + np.minimum(row, col)
-        self.swapped_lower = np.maximum(swap_row, swap_col) * d + np.minimum(swap_row, swap_col)
         self.off = (self.xi != self.xk)[:, None]
 
-    def from_dense(self, cov: np.ndarray, lower_only: bool = False) -> np.ndarray:
-        """C (…, Px, Pz) of covariances (…, D, D); ``lower_only``: read only their lower triangles."""
-        flat = cov.reshape(*cov.shape[:-2], -1)
-        direct, swapped = (self.direct_lower, self.swapped_lower) if lower_only else (self.direct, self.swapped)
-        c = np.take(flat, direct, axis=-1)
-        c += np.where(self.off, np.take(flat, swapped, axis=-1), 0.0)
+    def like(self, array) -> KronLayout:
+        """This layout with its maps as arrays of ``array``'s kind (on its torch device; numpy: itself)."""
+        moved = object.__new__(KronLayout)
+        moved.dx, moved.dz = self.dx, self.dz
+        for name in _INDEX_NAMES:
+            setattr(moved, name, from_host(getattr(self, name), array, "int64"))
+        moved.off = from_host(self.off, array, "bool")
+        return moved
+
+    def from_dense(self, cov):
+        """C (…, Px, Pz) of exactly symmetric covariances (…, D, D)."""
+        xp = namespace(cov)
+        flat = xp.reshape(cov, (*cov.shape[:-2], -1))
+        c = flat[..., self.direct]
+        c += xp.where(self.off, flat[..., self.swapped], 0.0)
         return c
 
-    def unpack(self, packed: np.ndarray) -> np.ndarray:
+    def unpack(self, packed):
         """(…, Pz) packed symmetric → (…, dz, dz), exactly symmetric."""
-        return np.take(packed, self.zmap, axis=-1)
+        return packed[..., self.zmap]

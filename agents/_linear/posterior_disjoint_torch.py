@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from banditsim.agents._disjoint_posterior import _F32_GUARD
+from banditsim.agents._linear.posterior_disjoint import _F32_GUARD
 from banditsim.agents._selection.row_groups import group_pairs
 
 

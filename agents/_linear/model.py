@@ -6,15 +6,13 @@ from collections.abc import Callable
 
 import numpy as np
 
+from banditsim._xp import cholesky
 from banditsim.agents._backend import check_backend
-from banditsim.agents._blas_threads import one_blas_thread
-from banditsim.agents._kron_layout import pair_products
-from banditsim.agents._linear_posterior import (
-    DisjointLinearPosterior,
-    SharedLinearPosterior,
-    item_design,
-    user_design,
-)
+from banditsim._blas_threads import one_blas_and_torch_thread as one_blas_thread
+from banditsim.agents._linear.design import item_design, user_design
+from banditsim.agents._linear.kron_layout import pair_products
+from banditsim.agents._linear.posterior_disjoint import DisjointLinearPosterior
+from banditsim.agents._linear.posterior_shared import SharedLinearPosterior
 from banditsim.agents._validation import check_choice, check_float, check_int
 from banditsim.agents.types import Context
 
@@ -57,18 +55,14 @@ class LinearModelMixin:
 
     def _posterior_for(self, dim: int):
         if self.posterior is None:
-            if self._backend == "torch":  # imported here: torch loads only when asked for
-                from banditsim.agents._torch_disjoint import TorchDisjointPosterior
-                from banditsim.agents._torch_shared import TorchSharedPosterior
+            if self.mode == "shared":
+                self.posterior = SharedLinearPosterior(self.n_replicas, dim, self.ridge, self._device)
+            elif self._backend == "torch":  # imported here: torch loads only when asked for
+                from banditsim.agents._linear.posterior_disjoint_torch import TorchDisjointPosterior
 
-                if self.mode == "disjoint":
-                    self.posterior = TorchDisjointPosterior(self.n_replicas, self.n_arms, dim, self.ridge, self._device)
-                else:
-                    self.posterior = TorchSharedPosterior(self.n_replicas, dim, self.ridge, self._device)
-            elif self.mode == "disjoint":
-                self.posterior = DisjointLinearPosterior(self.n_replicas, self.n_arms, dim, self.ridge)
+                self.posterior = TorchDisjointPosterior(self.n_replicas, self.n_arms, dim, self.ridge, self._device)
             else:
-                self.posterior = SharedLinearPosterior(self.n_replicas, dim, self.ridge)
+                self.posterior = DisjointLinearPosterior(self.n_replicas, self.n_arms, dim, self.ridge)
         elif self.posterior.dim != dim:
             raise ValueError(f"feature dimension changed from {self.posterior.dim} to {dim}")
         return self.posterior
@@ -98,13 +92,14 @@ class LinearModelMixin:
         self._items_cache = (raw, raw.copy(), items)
         return items
 
-    def _shared_packed(self, rows: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _shared_packed(self, rows: Context, on_device: bool = False) -> tuple:
         """Items z̃, per-row means of u = Wᵀx̃ (B, dz), covariances packed per distinct row
-        (U, dz(dz+1)/2) and each row's distinct row (B,) (``SharedLinearPosterior.project_packed``)."""
+        (U, dz(dz+1)/2) and each row's distinct row (B,) (``SharedLinearPosterior.project_packed``:
+        numpy, or on the posterior's device if ``on_device``)."""
         items = self._items(rows)
         x = user_design(rows, self.fit_intercept)
         post = self._posterior_for(x.shape[1] * items.shape[1])
-        return (items, *post.project_packed(rows.replica, x, items.shape[1]))
+        return (items, *post.project_packed(rows.replica, x, items.shape[1], on_device=on_device))
 
     def _shared_projection(self, rows: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         items, mean_u, packed, inverse = self._shared_packed(rows)
@@ -143,8 +138,9 @@ class LinearModelMixin:
             std = scale * np.sqrt(quad)
             return lambda n: mean + std * self._rng.standard_normal((n, *mean.shape))
         items, mean_u, cov_u = self._shared_projection(rows)
-        jitter = 1e-12 * np.trace(cov_u, axis1=1, axis2=2)[:, None, None] * np.eye(cov_u.shape[1])
-        factor = np.linalg.cholesky(cov_u + jitter)
+        factor, ok = cholesky(cov_u, relative_jitter=1e-12)
+        if not ok:
+            raise np.linalg.LinAlgError("the projected posterior covariance is not positive semi-definite")
 
         def draw(n):
             z = self._rng.standard_normal((n, *mean_u.shape))
