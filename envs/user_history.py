@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from banditsim._principal import principal_directions
 from banditsim.envs.world_errors import WorldConfigError
 
 __all__ = ["UserHistory", "check_history"]
@@ -55,9 +56,8 @@ class UserHistory:
         self.dim = min(dim, x.shape[1]) if self.k else 0
         if not self.k:
             return
-        self._centre = x.mean(0)
-        _, _, vt = np.linalg.svd(x - self._centre, full_matrices=False)
-        self._basis = vt[: self.dim].T.copy()  # (d, m), the agents' arm_dim reduction (agents._linear_agent)
+        self._centre, basis = principal_directions(x, self.dim)  # the agents' arm_dim reduction too
+        self._basis = basis.copy()  # (d, m)
         self._z = self.project(x)  # (n_items, m) every item's coordinates, extended as items are added
         self.bounds(x)
 
