@@ -9,6 +9,7 @@ import numpy as np
 from banditsim._xp import cholesky
 from banditsim.agents._backend import check_backend
 from banditsim._blas_threads import one_blas_and_torch_thread as one_blas_thread
+from banditsim._principal import principal_directions
 from banditsim.agents._linear.design import item_design, user_design
 from banditsim.agents._linear.kron_layout import pair_products
 from banditsim.agents._linear.posterior_disjoint import DisjointLinearPosterior
@@ -83,9 +84,7 @@ class LinearModelMixin:
         raw = z
         if self.arm_dim is not None and self.arm_dim < z.shape[1]:
             if self._arm_projection is None:
-                center = z.mean(axis=0)
-                _, _, vt = np.linalg.svd(z - center, full_matrices=False)
-                self._arm_projection = (center, vt[: self.arm_dim].T)
+                self._arm_projection = principal_directions(z, self.arm_dim)
             center, basis = self._arm_projection
             z = (z - center) @ basis
         items = item_design(z, self.fit_intercept)
