@@ -39,7 +39,7 @@ def old_envs(rev: str):
         tar.extractall(tmp, filter="data")
     pkg = tmp / "envs_ab"
     (tmp / "envs").rename(pkg)
-    for f in pkg.glob("*.py"):
+    for f in pkg.rglob("*.py"):  # subpackages too (envs/world/)
         text = re.sub(r"\b(from|import) (banditsim\.)?envs(?=[. ])", r"\1 envs_ab", f.read_text())
         f.write_text(text)
     sys.path.insert(0, str(tmp))
