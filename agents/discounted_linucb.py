@@ -8,14 +8,14 @@ from banditsim.agents._linear.model import LinearModelMixin
 from banditsim.agents._validation import check_float
 from banditsim.agents.base import IndexAgent
 from banditsim.agents.linucb import LinUCBAgent
-from banditsim.agents.discounted_linear import DiscountedLinearMixin, init_discount
+from banditsim.agents._linear.discounted import DiscountedLinearMixin, init_discount
 
 
 class DiscountedLinUCBAgent(DiscountedLinearMixin, LinearModelMixin, IndexAgent):
     """LinUCB's index x·μ + alpha·sqrt(xᵀΣx) on statistics that fade by ``gamma`` per decision step.
 
     A = ridge·I + Σ γ^(T−s)·φφᵀ and b = Σ γ^(T−s)·y·φ over the rows learned, s each row's decision
-    step and T the replica's clock, the newest such step (``agents.discounted_linear``,
+    step and T the replica's clock, the newest such step (``agents._linear.discounted``,
     ``agents._state.step_clock``: rows carry ``feedback.step``; without it each ``update`` call is one
     step); Σ = A⁻¹, μ = Σb.  Batched, delayed or chunked updates give the same model.  ``mode``
     'disjoint' or 'shared' as in ``linucb``; numpy only.  ``gamma=1`` is ``linucb`` (same decisions, same state).

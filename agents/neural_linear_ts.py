@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from banditsim._blas_threads import one_blas_and_torch_thread as one_blas_thread
-from banditsim.agents._neural_draws import FrozenScores, LastAct, lazy_propensities
-from banditsim.agents._neural_inputs import ItemTensor, float_tensor, long_tensor
-from banditsim.agents._neural_net import (
+from banditsim._xp import cholesky
+from banditsim.agents._neural.draws import FrozenScores, LastAct, lazy_propensities
+from banditsim.agents._neural.inputs import ItemTensor, float_tensor, long_tensor
+from banditsim.agents._neural.net import (
     RowLayout,
     Weights,
     all_item_features,
@@ -50,10 +51,10 @@ class NeuralLinearTSAgent(SamplingAgent):
     Each replica has its own weights, buffer and posterior.  ``device``: 'cpu', 'cuda', 'auto'.
 
     Cost (issue #18 goal 5): an act computes the features of every (row, item) pair once (one
-    batched product per layer, rows grouped by replica: ``agents._neural_net``) and one posterior
+    batched product per layer, rows grouped by replica: ``agents._neural.net``) and one posterior
     draw per row; the ``n_propensity_draws`` Monte-Carlo draws of the propensity are made only when
     ``Decision.propensities`` (or ``probabilities``) is first read, from the net and posterior the
-    agent acted with (``agents._neural_draws``), so an unlogged step pays nothing for them.  The
+    agent acted with (``agents._neural.draws``), so an unlogged step pays nothing for them.  The
     net's forward/backward runs only in a retrain: every ``retrain_every`` responses of a replica
     (default 200, the representation's refresh cadence), ``n_train_steps`` steps of ``batch_size``
     pairs, then one pass over the buffer to rebuild the last layer; between retrains an update is one
@@ -177,7 +178,7 @@ class NeuralLinearTSAgent(SamplingAgent):
 
     def _decide(self, rows):
         """One posterior draw per row decides now; the propensities' draws are made when first read
-        (``agents._neural_draws``)."""
+        (``agents._neural.draws``)."""
         import torch
         with one_blas_thread(), torch.no_grad():  # small tensors: torch's worker threads cost more than they give
             frozen = self._frozen(rows)
@@ -282,7 +283,9 @@ class NeuralLinearTSAgent(SamplingAgent):
         r = int(touched[0])  # one replica (a single stream, a runner cell): a slice, no index tensor
         idx = slice(r, r + 1) if touched.size == 1 else long_tensor(touched, self._device)
         with torch.no_grad():
-            chol = torch.linalg.cholesky(self._precision[idx].double())
+            chol, ok = cholesky(self._precision[idx].double())
+            if not ok:
+                raise np.linalg.LinAlgError("the last layer's precision is not positive definite")
             inv = torch.linalg.solve_triangular(chol, self._eye64(), upper=False)  # C⁻¹
             factor = inv.transpose(1, 2)
             self._mean[idx] = torch.matmul(factor, torch.matmul(inv, self._b[idx].double()[..., None]))[..., 0].float()

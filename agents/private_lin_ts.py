@@ -8,14 +8,14 @@ from banditsim.agents._linear.model import LinearModelMixin
 from banditsim.agents._linear.thompson_draws import LinearTSDecideMixin
 from banditsim.agents._validation import check_float
 from banditsim.agents.base import SamplingAgent
-from banditsim.agents.private_linear import PrivateLinearMixin
+from banditsim.agents._private.linear import PrivateLinearMixin
 
 
 class PrivateLinTSAgent(PrivateLinearMixin, LinearTSDecideMixin, LinearModelMixin, SamplingAgent):
     """``lin_ts`` (disjoint) learning only from tree-mechanism releases: (ε, δ)-jointly DP.
 
     The guarantee, its neighbouring relation, the noise σ, the regulariser shift and the
-    clipping (‖x‖ ≤ 1, |y| ≤ 1) are stated in ``agents.private_linear``.  ``epsilon`` > 0 and
+    clipping (‖x‖ ≤ 1, |y| ≤ 1) are stated in ``agents._private.linear``.  ``epsilon`` > 0 and
     ``delta`` in (0, 1) are the budget of the whole run, per replica; ``horizon`` sets the
     tree (1 + ⌈log₂ horizon⌉ levels; more steps start new trees, same guarantee).  Scores
     x·θ with θ ~ N(μ, noise_std²·Σ), Σ = (G̃ + (ridge + shift)·I)⁻¹, μ = Σũ.

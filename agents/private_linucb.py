@@ -8,14 +8,14 @@ from banditsim.agents._linear.model import LinearModelMixin
 from banditsim.agents._validation import check_float
 from banditsim.agents.base import IndexAgent
 from banditsim.agents.linucb import LinUCBAgent
-from banditsim.agents.private_linear import PrivateLinearMixin
+from banditsim.agents._private.linear import PrivateLinearMixin
 
 
 class PrivateLinUCBAgent(PrivateLinearMixin, LinearModelMixin, IndexAgent):
     """``linucb`` (disjoint) learning only from tree-mechanism releases: (ε, δ)-jointly DP.
 
     Ranks items by x·μ + alpha·sqrt(xᵀΣx) with Σ = (G̃ + (ridge + shift)·I)⁻¹, μ = Σũ from the
-    released statistics; the guarantee and its assumptions are in ``agents.private_linear``.
+    released statistics; the guarantee and its assumptions are in ``agents._private.linear``.
 
     Examples
     --------

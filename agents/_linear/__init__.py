@@ -12,5 +12,6 @@ the residual y − p).
 * ``posterior_shared``: one model per replica on user ⊗ item features (``kron_layout``), Cholesky
   updates; numpy or torch, written once over the array API (``banditsim._xp``);
 * ``thompson_draws``: the single-item Thompson decisions and their lazy propensities;
+* ``discounted``: the discounted agents' fading statistics (``DiscountedLinearMixin``);
 * ``online_noise``: ``lin_ts``'s noise scale estimated from its ridge fit's residuals.
 """

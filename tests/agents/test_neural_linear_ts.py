@@ -10,9 +10,9 @@ import pytest
 import torch
 from scipy import stats
 
-import banditsim.agents._neural_draws as neural_draws
+import banditsim.agents._neural.draws as neural_draws
 from banditsim.agents import Context, Feedback, make_agent
-from banditsim.agents._neural_net import RowLayout, Weights, all_item_features, pair_features
+from banditsim.agents._neural.net import RowLayout, Weights, all_item_features, pair_features
 from banditsim.agents.neural_linear_ts import NeuralLinearTSAgent
 
 torch.set_num_threads(1)

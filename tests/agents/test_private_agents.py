@@ -18,9 +18,9 @@ from scipy import stats
 from test_drift_agents import bernoulli_regret, linear_regret
 
 from banditsim.agents import Context, Feedback, make_agent
-from banditsim.agents._tree_mechanism import TreeAggregator, tree_levels
+from banditsim.agents._private.tree_mechanism import TreeAggregator, tree_levels
 from banditsim.agents.private_beta_ts import keep_probability, randomized_response
-from banditsim.agents.private_linear import PrivateDisjointPosterior, noise_sigma
+from banditsim.agents._private.linear import PrivateDisjointPosterior, noise_sigma
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from banditsim.agents._neural_inputs import long_tensor
+from banditsim.agents._neural.inputs import long_tensor
 from banditsim.agents._selection.row_groups import group_pairs
 
 

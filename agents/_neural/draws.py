@@ -22,8 +22,8 @@ from __future__ import annotations
 import numpy as np
 
 from banditsim._blas_threads import one_blas_and_torch_thread as one_blas_thread
-from banditsim.agents._neural_inputs import long_tensor
-from banditsim.agents._neural_net import RowLayout, Weights, all_item_features
+from banditsim.agents._neural.inputs import long_tensor
+from banditsim.agents._neural.net import RowLayout, Weights, all_item_features
 from banditsim.agents._propensity.monte_carlo import monte_carlo_propensities
 
 _CHUNK = 1 << 21  # score elements per block (rows × draws × items), as monte_carlo_propensities

@@ -14,7 +14,7 @@ guarantee is about what leaves it (actions, propensities, explanations, logs), n
 
 How: the agent only ever learns from released, noisy statistics.  Per replica and arm it keeps
 M = Σ vvᵀ over the rows it answered, v = [φ, y] ((D + 1) × (D + 1), D the design size), and
-releases its running sum through the binary-tree mechanism (``agents._tree_mechanism``): each
+releases its running sum through the binary-tree mechanism (``agents._private.tree_mechanism``): each
 update call is one step whose answered rows are summed into one leaf, each leaf enters at most
 m = 1 + ⌈log₂ horizon⌉ released p-sums, each p-sum carries fresh symmetric Gaussian noise
 N = (Z + Zᵀ)/√2 with Z_ij ~ N(0, σ²), and
@@ -63,8 +63,9 @@ import math
 
 import numpy as np
 
+from banditsim._xp import cholesky
 from banditsim.agents._linear.posterior_disjoint import DisjointLinearPosterior
-from banditsim.agents._tree_mechanism import TreeAggregator, tree_levels
+from banditsim.agents._private.tree_mechanism import TreeAggregator, tree_levels
 from banditsim.agents._validation import check_float, check_int
 from banditsim.agents.types import Context
 
@@ -159,11 +160,9 @@ class PrivateDisjointPosterior(DisjointLinearPosterior):
         d = self.dim
         g = released[..., :d, :d] + self.shift * np.eye(d)
         g = 0.5 * (g + np.swapaxes(g, -1, -2))
-        try:  # G̃ + 2Υ·I ≥ 0 ⇔ V ≥ ridge·I: one batched Cholesky (the jitter lets an exactly singular G pass)
-            np.linalg.cholesky(g + 1e-12 * (1.0 + np.abs(g).max()) * np.eye(d))
-            low = np.zeros(g.shape[:-2], dtype=bool)
-        except np.linalg.LinAlgError:
-            low = np.linalg.eigvalsh(g)[..., 0] < 0.0
+        # G̃ + 2Υ·I ≥ 0 ⇔ V ≥ ridge·I: one batched Cholesky (the jitter lets an exactly singular G pass)
+        _, ok = cholesky(g, relative_jitter=1e-12, scale=1.0 + np.abs(g).max())
+        low = np.zeros(g.shape[:-2], dtype=bool) if ok else np.linalg.eigvalsh(g)[..., 0] < 0.0
         if low.any():  # noise beat the shift (probability ≤ α): raise the eigenvalues to 0
             self.repaired += int(low.sum())
             w, q = np.linalg.eigh(g[low])
