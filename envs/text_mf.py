@@ -40,7 +40,7 @@ def text_coordinates(x: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray, f
     items' mean squared norm on those directions is ``dim`` (one unit per direction)."""
     x = np.asarray(x, dtype=np.float64)
     xc = x - x.mean(axis=0)
-    # the d×d scatter matrix's eigenvectors: ~10× faster than an SVD of the (n_items, d) matrix
+    # the d×d scatter matrix's eigenvectors: cheaper than an SVD of the (n_items ≫ d, d) matrix
     basis = np.linalg.eigh(xc.T @ xc)[1][:, ::-1][:, :dim]
     z = xc @ basis
     scale = float(np.sqrt(dim / max((z * z).sum(axis=1).mean(), 1e-300)))
