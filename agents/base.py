@@ -13,12 +13,13 @@ import numpy as np
 
 from banditsim.agents._propensity.gaussian_win import GaussianWinProbability
 from banditsim.agents._propensity.greedy import greedy_position_probability, greedy_probabilities
-from banditsim.agents._propensity.monte_carlo import monte_carlo_propensities, pooled_propensities
+from banditsim.agents._propensity.monte_carlo import monte_carlo_propensities
 from banditsim.agents._selection.ranking import top1_one_row, top_k
-from banditsim.agents._selection.row_groups import row_groups
 from banditsim.agents._state import one_row
 from banditsim.agents._thompson.frozen_slots import decide_frozen
-from banditsim.agents._thompson.sparse_slots import decide_from_winners, slot_winners, window
+from banditsim.agents._thompson.pooled import decide_pooled
+from banditsim.agents._thompson.slots import slot_layout
+from banditsim.agents._thompson.sparse_slots import decide_sparse
 from banditsim.agents._validation import (
     MAX_ABS_FEATURE,
     MAX_ABS_REWARD,
@@ -152,30 +153,6 @@ class Agent:
             kind = None if kind is None else kind[idx]
         self._learn(rows, arms, reward, kind)
 
-    def act_one(self, features: np.ndarray | None = None, mask: np.ndarray | None = None, replica: int = 0):
-        """Act for a single row; returns ``(action, propensity)`` (action is an array for slates)."""
-        ctx = Context(
-            features=None if features is None else np.asarray(features, dtype=np.float64)[None, :],
-            mask=None if mask is None else np.asarray(mask, dtype=bool)[None, :],
-            replica=np.array([replica]),
-        )
-        decision = self.act(ctx)
-        return decision.actions[0], decision.propensities[0]
-
-    def update_one(self, action, reward: float, kind: int | None = None, features=None, replica: int = 0,
-                   position: int | None = None) -> None:
-        """Update from a single row of feedback."""
-        ctx = Context(
-            features=None if features is None else np.asarray(features, dtype=np.float64)[None, :],
-            replica=np.array([replica]),
-        )
-        fb = Feedback(
-            reward=[reward],
-            kind=None if kind is None else [kind],
-            position=None if position is None else [position],
-        )
-        self.update(ctx, np.asarray(action, dtype=np.int64)[None, ...], fb)
-
     # ------------------------------------------------------------------ hooks
     def _decide(self, rows: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Return items (B, k), propensities (B, k) and optional probabilities (B, n_arms)."""
@@ -308,46 +285,53 @@ class IndexAgent(Agent):
 class SamplingAgent(Agent):
     """A Thompson-sampling policy: ranks items by one posterior draw of their scores.
 
-    Propensities are Monte-Carlo estimates from ``n_propensity_draws`` further draws,
-    (1 + hits) / (1 + n_propensity_draws), which always lies in (0, 1], or exact
-    (quadrature) probabilities where the scores are independent Gaussians per arm.
-    The paths, picked by the hooks a subclass implements:
+    **The sampling hook.**  A subclass implements one of
 
-    * ``_frozen_replica_draws`` (context-free posteriors): every row of a replica shares one
-      posterior, so each replica draws N = max(rows of the replica, n_propensity_draws + 1)
-      "slots" (full draws) that all its rows share — row b acts on its own slot and its
-      propensity is estimated from the next n_propensity_draws slots.  Single items use
-      only each slot's (masked) winner (``_decide_dense``; the propensity slots are drawn
-      when first read), or, when ``_exceedance``
-      offers a lazy sampler and the act is big, draw only the arms that can win a slot
-      (``_decide_lazy``: same distribution, O(Σ tails) instead of O(n_arms) per slot).
-      Slates rank the pool (``pooled_propensities``).
-    * ``_independent_gaussian`` (disjoint linear / logistic models, single items): the
-      action is one fresh draw per row and the propensity is the Gauss–Hermite integral
-      of ``GaussianWinProbability`` (no random numbers).
-    * otherwise ``_sampler``: fresh (n_draws, B, n_arms) draws (``monte_carlo_propensities``).
+    * ``_posterior_draws(replica, mask)``, for context-free posteriors (one per replica):
+      ``(n, rng) -> (n, len(replica), n_arms)`` independent score draws for rows of those
+      replicas, from the posterior as it is now (later updates must not reach them, so
+      propensities can be drawn when first read).  Arms that ``mask`` leaves out are never
+      shown and may be drawn from anything cheaper.  ``_sampler`` is derived from it;
+    * ``_sampler(rows)``, for contextual posteriors (scores depend on each row's features):
+      ``n -> (n, B, n_arms)`` independent draws from the agent's own random stream.
+
+    Everything else is this class's job.  Propensities are Monte-Carlo estimates from
+    ``n_propensity_draws`` further draws, (1 + hits) / (1 + n_propensity_draws), which always
+    lies in (0, 1], or exact (quadrature) probabilities where the scores are independent Gaussians:
+
+    * context-free single items: the rows of a replica share N = max(its rows,
+      n_propensity_draws + 1) slots (full draws, ``agents._thompson.slots``); row b acts on its own
+      slot and estimates its propensity from the next n_propensity_draws, drawn when first read
+      (``_thompson.frozen_slots``).  Big acts whose ``_exceedance`` offers a lazy exact sampler
+      draw only the arms that can win a slot (``_thompson.sparse_slots``: same distribution);
+    * context-free slates, or big masked single items, where a replica serves several rows: one
+      pool of slots ranked row by row (``_thompson.pooled``);
+    * ``_independent_gaussian`` (scores independent Gaussians per arm, single items): one fresh
+      draw per row, the propensity by ``GaussianWinProbability`` (no random numbers);
+    * otherwise fresh (n_propensity_draws, B, n_arms) draws (``monte_carlo_propensities``).
+
+    Optional hooks: ``_independent_gaussian``, ``_exceedance``, ``_posterior_at`` (explanations).
+    Agents that take some acts themselves say why in their ``_decide``: ``beta_ts`` (exact Beta
+    quadrature when replicas serve few rows), the linear Thompson agents (shared-mode draws
+    through Cholesky factors), ``neural_linear_ts`` (draws of its last layer).
     """
 
     def __init__(self, n_arms: int, *, n_propensity_draws: int = 256, **kwargs) -> None:
         super().__init__(n_arms, **kwargs)
         self.n_propensity_draws = check_int("n_propensity_draws", n_propensity_draws, minimum=1)
 
-    def _sampler(self, rows: Context) -> Callable[[int], np.ndarray]:
-        """A function n -> (n, B, n_arms) of independent posterior score draws."""
+    def _posterior_draws(self, replica: np.ndarray,
+                         mask: np.ndarray | None) -> Callable[[int, np.random.Generator], np.ndarray]:
+        """The sampling hook of context-free agents (class docstring)."""
         raise NotImplementedError
 
-    def _frozen_replica_draws(self, replicas: np.ndarray) -> Callable[[int, np.random.Generator], np.ndarray] | None:
-        """``(n, rng) -> (n, len(replicas), n_arms)`` independent score draws from the replicas'
-        posterior as it is now (later updates do not change them), or None (contextual agents).
-        Context-free agents implement this one hook; it also lets propensities be drawn on read."""
-        return None
+    def _sampler(self, rows: Context) -> Callable[[int], np.ndarray]:
+        """A function n -> (n, B, n_arms) of independent posterior score draws from the agent's stream."""
+        draw = self._posterior_draws(rows.replica, rows.mask)
+        return lambda n: draw(n, self._rng)
 
-    def _has_replica_draws(self) -> bool:
-        return type(self)._frozen_replica_draws is not SamplingAgent._frozen_replica_draws
-
-    def _replica_draws(self, replicas: np.ndarray, n: int) -> np.ndarray:
-        """(n, len(replicas), n_arms) draws from the agent's own random stream."""
-        return self._frozen_replica_draws(replicas)(n, self._rng)
+    def _context_free(self) -> bool:
+        return type(self)._posterior_draws is not SamplingAgent._posterior_draws
 
     def _propensity_rng(self) -> np.random.Generator:
         """The random stream of propensities drawn on read: a child of the agent's stream, so
@@ -380,24 +364,23 @@ class SamplingAgent(Agent):
         return why
 
     def _decide(self, rows):
-        if self.slate_size == 1 and self._has_replica_draws():
-            groups = _slot_layout(rows.replica, self.n_propensity_draws + 1)
+        width = self.n_propensity_draws + 1
+        layout = slot_layout(rows.replica, width) if self._context_free() else None
+        if layout is not None and self.slate_size == 1:
             # the lazy sampler completes a slot whenever none of its exceeding arms is allowed:
             # worth it only when masks leave most arms allowed
-            lazy = self._exceedance(groups[0].size * groups[3])
+            lazy = self._exceedance(layout[0].size * layout[3])
             if lazy is not None and (rows.mask is None or rows.mask.mean() >= 0.5):
-                return self._decide_lazy(lazy, rows, groups)
-            if rows.mask is None or rows.n_rows * (self.n_propensity_draws + 1) * self.n_arms <= 1 << 22:
-                return self._decide_dense(rows, groups)
-        # pooling pays only when some replica serves several rows (one row per replica, as in
-        # seed-batched benchmarks, gains nothing and pays the ranking overhead)
-        # a pool of (draws, replicas, n_arms) scores: O(draws × arms) memory, so big catalogs take
-        # the per-row path below instead (its Monte-Carlo draws come in bounded chunks)
-        if self._has_replica_draws() and rows.n_rows > 1:
-            replicas = row_groups(rows.replica)[0]
-            pool_cells = max(rows.n_rows, self.n_propensity_draws + 1) * replicas.size * self.n_arms
-            if replicas.size < rows.n_rows and pool_cells <= _POOL_CELLS:
-                return self._decide_pooled(rows)
+                return decide_sparse(lazy, self._rng, layout, rows.mask, self.n_arms, width)
+            if rows.mask is None or rows.n_rows * width * self.n_arms <= 1 << 22:
+                return decide_frozen(self._posterior_draws(layout[0], None), self._rng, self._propensity_rng,
+                                     layout, rows.mask, self.n_arms, width)
+        # pooling pays only when some replica serves several rows; a pool holds draws × replicas ×
+        # arms scores, so big catalogs take the per-row path below (its draws come in bounded chunks)
+        if layout is not None and layout[0].size < rows.n_rows:
+            if max(rows.n_rows, width) * layout[0].size * self.n_arms <= _POOL_CELLS:
+                return decide_pooled(self._posterior_draws(layout[0], None), self._rng, layout, rows.mask,
+                                     self.slate_size, self.n_propensity_draws)
         if self.slate_size == 1:
             gauss = self._independent_gaussian(rows)
             if gauss is not None and np.all(gauss[1] > 0):
@@ -415,49 +398,3 @@ class SamplingAgent(Agent):
             draw, items, rows.mask, self.n_propensity_draws, self.n_arms
         )
         return items, propensities, probabilities
-
-    def _decide_dense(self, rows, groups):
-        """Single items from full draws: every replica has n slots (see ``_slot_layout``); row b
-        acts on the winner of its slot and estimates its propensity from the winners of the next
-        n_propensity_draws slots, drawn when first read (``agents._thompson.frozen_slots``)."""
-        return decide_frozen(self._frozen_replica_draws(groups[0]), self._rng, self._propensity_rng, groups,
-                             rows.mask, self.n_arms, self.n_propensity_draws + 1)
-
-    def _decide_lazy(self, lazy, rows, groups):
-        """``_decide_dense`` with the slots drawn lazily: only the arms of a slot that can
-        win get a value (``agents._thompson.beta_exceedance``); the result has the same distribution."""
-        replicas, group, slot, n = groups
-        width = self.n_propensity_draws + 1
-        g, s, arm, value, complete = lazy.draw(replicas, n, self._rng)
-        key = g * n + s
-        winner = slot_winners(replicas.size * n, key, arm, value, window(group, slot, n, width), rows.mask, complete)
-        return decide_from_winners(winner, self.n_arms)
-
-    def _decide_pooled(self, rows):
-        replicas, group = np.unique(rows.replica, return_inverse=True)
-        group = group.reshape(-1)
-        counts = np.bincount(group)
-        order = np.argsort(group, kind="stable")
-        slot = np.empty(rows.n_rows, dtype=np.int64)
-        slot[order] = np.arange(rows.n_rows) - np.repeat(np.cumsum(counts) - counts, counts)
-        pool = self._replica_draws(replicas, max(int(counts.max()), self.n_propensity_draws + 1))
-        if np.isnan(pool).any():
-            raise FloatingPointError("agent produced NaN scores")
-        items = top_k(pool[slot, group], rows.mask, self.slate_size, self._rng)
-        propensities, probabilities = pooled_propensities(
-            pool, group, slot, items, rows.mask, self.n_propensity_draws
-        )
-        return items, propensities, probabilities
-
-
-def _slot_layout(replica: np.ndarray, width: int):
-    """``(replicas, group, slot, n)``: the distinct replicas, each row's index into them, its
-    slot among its replica's rows, and the slots drawn per replica, max(rows, width)."""
-    replicas, group = row_groups(replica)
-    if replicas.size == replica.size:
-        return replicas, group, np.zeros(replica.size, dtype=np.int64), width
-    counts = np.bincount(group)
-    order = np.argsort(group, kind="stable")
-    slot = np.empty(replica.size, dtype=np.int64)
-    slot[order] = np.arange(replica.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    return replicas, group, slot, max(int(counts.max()), width)

@@ -8,7 +8,7 @@ import numpy as np
 
 from banditsim.agents._selection.row_groups import row_groups
 from banditsim.agents._state import one_row
-from banditsim.agents._state.arm_stats import per_row, unit_interval
+from banditsim.agents._state.arm_stats import unit_interval
 from banditsim.agents._thompson import beta_ladder as ladder
 from banditsim.agents._thompson.beta_exact import decide_exact, dense_winners, few_rows_per_replica
 from banditsim.agents._thompson.beta_exceedance import ExceedancePool
@@ -125,15 +125,11 @@ class BetaTSAgent(SamplingAgent):
         replicas = row_groups(replica)[0]
         return self._threshold.sync(self.alpha, self.beta, replicas, 16 * replicas.size)
 
-    def _sampler(self, rows):
-        a, b = per_row(self.alpha, rows.replica), per_row(self.beta, rows.replica)
-        if rows.mask is not None:  # masked arms are never shown: sample them as cheap constants
-            a = np.where(rows.mask, a, 1.0)
-            b = np.where(rows.mask, b, 1.0)
-        return lambda n: beta_draws(a, b, n, self._rng, self._fast)
-
-    def _frozen_replica_draws(self, replicas):
-        a, b, fast = self.alpha[replicas], self.beta[replicas], self._fast  # copies: updates do not reach them
+    def _posterior_draws(self, replica, mask):
+        a, b, fast = self.alpha[replica], self.beta[replica], self._fast  # copies: updates do not reach them
+        if mask is not None:  # masked arms are never shown: sample them as cheap constants
+            a = np.where(mask, a, 1.0)
+            b = np.where(mask, b, 1.0)
         return lambda n, rng: beta_draws(a, b, n, rng, fast)
 
     def _posterior_at(self, replica, items):

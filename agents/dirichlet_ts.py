@@ -11,6 +11,23 @@ from banditsim.agents._validation import check_float
 from banditsim.agents.base import SamplingAgent
 
 
+def score_draws(counts: np.ndarray, values: np.ndarray, fallback: float):
+    """``(n, rng) -> (n, *counts.shape[:-1])`` draws of Σ_v v·p_v with p ~ Dirichlet(counts) (last axis).
+
+    >>> draw = score_draws(np.array([[1.0, 1.0], [1.0, 1e6]]), np.array([0.0, 1.0]), 0.5)
+    >>> draw(3, np.random.default_rng(0)).shape
+    (3, 2)
+    """
+
+    def draw(n, rng):
+        g = rng.standard_gamma(counts, size=(n, *counts.shape))
+        total = g.sum(axis=-1)
+        # all-zero gammas (only possible with tiny priors) fall back to a uniform distribution
+        return np.where(total > 0, dot_values(g, values) / np.where(total > 0, total, 1.0), fallback)
+
+    return draw
+
+
 class DirichletTSAgent(SamplingAgent):
     """Thompson sampling on the distribution of feedback kinds each arm produces.
 
@@ -58,36 +75,22 @@ class DirichletTSAgent(SamplingAgent):
         if self._lazy is not None:
             self._lazy.reset()
 
-    def _sampler(self, rows):
-        counts = self.counts[rows.replica]
-        values = self._kind_values
-
-        def draw(n):
-            g = self._rng.standard_gamma(counts, size=(n, *counts.shape))
-            total = g.sum(axis=-1)
-            # all-zero gammas (only possible with tiny priors) fall back to a uniform distribution
-            scores = np.where(total > 0, dot_values(g, values) / np.where(total > 0, total, 1.0), values.mean())
-            return scores
-
-        return draw
-
-    def _frozen_replica_draws(self, replicas):
+    def _posterior_draws(self, replica, mask):
         # Kinds of equal value are merged first (aggregation property: summing Dirichlet
         # components gives the Dirichlet of the summed counts), so default values draw 6
         # gammas per arm, not 7.  The score is Σ_v v·p_v with p ~ Dirichlet(merged counts).
         values, group = np.unique(self._kind_values, return_inverse=True)
-        counts = self.counts[replicas]  # a copy: later updates do not reach it
+        counts = self.counts[replica]  # a copy: later updates do not reach it
         if values.size < counts.shape[-1]:
             counts = merge_kinds(counts, group.reshape(-1), values.size)
-        fallback = self._kind_values.mean()
+        return score_draws(counts, values, self._kind_values.mean())
 
-        def draw(n, rng):
-            g = rng.standard_gamma(counts, size=(n, *counts.shape))
-            total = g.sum(axis=-1)
-            # all-zero gammas (only possible with tiny priors) fall back to a uniform distribution
-            return np.where(total > 0, dot_values(g, values) / np.where(total > 0, total, 1.0), fallback)
-
-        return draw
+    def _sampler(self, rows):
+        # The one deviation from deriving ``_sampler`` from ``_posterior_draws``: per-row draws
+        # (slates, big masked acts) draw every kind, unmerged.  Same distribution; merging here
+        # would change the random stream, hence the actions, of seeded slate runs.
+        draw = score_draws(self.counts[rows.replica], self._kind_values, self._kind_values.mean())
+        return lambda n: draw(n, self._rng)
 
     def _learn(self, rows, arms, reward, kind):
         if kind is None:

@@ -54,12 +54,8 @@ class GaussianTSAgent(SamplingAgent):
         rows = np.arange(items.shape[0])[:, None]
         return mean[rows, items], std[rows, items]
 
-    def _sampler(self, rows):
-        mean, std = self.posterior(rows.replica)
-        return lambda n: mean + std * self._rng.standard_normal((n, *mean.shape))
-
-    def _frozen_replica_draws(self, replicas):
-        mean, std = self.posterior(replicas)  # new arrays: later updates do not reach them
+    def _posterior_draws(self, replica, mask):
+        mean, std = self.posterior(replica)  # new arrays: later updates do not reach them
         return lambda n, rng: mean + std * rng.standard_normal((n, *mean.shape))
 
     def _learn(self, rows, arms, reward, kind):

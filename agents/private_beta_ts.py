@@ -102,8 +102,7 @@ class PrivateBetaTSAgent(SamplingAgent):
 
     # Beta posterior draws, the lazy exact sampler and its upkeep are beta_ts's (same state names)
     _exceedance = BetaTSAgent._exceedance
-    _sampler = BetaTSAgent._sampler
-    _frozen_replica_draws = BetaTSAgent._frozen_replica_draws
+    _posterior_draws = BetaTSAgent._posterior_draws
 
     def reseed(self, random_state) -> None:
         super().reseed(random_state)

@@ -134,8 +134,7 @@ MUTANTS: list[Mutant] = [
     _m("dirichlet_ts/propensity-overconfident", "agents/dirichlet_ts.py",
        "g = rng.standard_gamma(counts, size=(n, *counts.shape))", "g = rng.standard_gamma(4 * counts, size=(n, *counts.shape))", TS),
     _m("dirichlet_ts/sampler-extra-pseudocount", "agents/dirichlet_ts.py",
-       "g = self._rng.standard_gamma(counts, size=(n, *counts.shape))",
-       "g = self._rng.standard_gamma(counts + 1.0, size=(n, *counts.shape))", TS),
+       "draw = score_draws(self.counts[rows.replica], ", "draw = score_draws(self.counts[rows.replica] + 1.0, ", TS),
     _m("dirichlet_ts/double-count", "agents/dirichlet_ts.py",
        "np.add.at(self.counts, (rows.replica, arms, kind), 1.0)", "np.add.at(self.counts, (rows.replica, arms, kind), 2.0)", TS),
     # ---------------------------------------------------------------- propensities

@@ -91,17 +91,33 @@ def pooled_propensities(
     else:
         allowed = mask[row[:, None, None], cand]
     if k == 1:
-        first = allowed.argmax(axis=-1)
-        ok = np.take_along_axis(allowed, first[..., None], axis=-1)[..., 0]
-        winner = np.take_along_axis(cand, first[..., None], axis=-1)[..., 0]  # (B, W)
-        bb, ww = np.nonzero(~ok)
-        if bb.size:
-            scores = pool[draw_idx[bb, ww], group[bb]]
-            winner[bb, ww] = np.argmax(np.where(mask[bb], scores, -np.inf), axis=1)
+        winner = _first_allowed(pool, group, draw_idx, cand, allowed, mask)
         winner[:, 0] = items[:, 0]  # the realised draw chose items[b] (whatever the tie-break)
         hits = (winner == items[:, :1]).sum(axis=1, keepdims=True)
         counts = np.bincount((winner + (row * n_arms)[:, None]).ravel(), minlength=n_rows * n_arms)
         return hits / width, counts.reshape(n_rows, n_arms) / width
+    hit = _position_hits(pool, group, draw_idx, cand, allowed, mask, items)
+    hit[:, 0] = True
+    return hit.sum(axis=1) / width, None
+
+
+def _first_allowed(pool, group, draw_idx, cand, allowed, mask) -> np.ndarray:
+    """(B, W) masked winner of each row's window draws: the first allowed candidate, else the
+    argmax of the full masked draw."""
+    first = allowed.argmax(axis=-1)
+    ok = np.take_along_axis(allowed, first[..., None], axis=-1)[..., 0]
+    winner = np.take_along_axis(cand, first[..., None], axis=-1)[..., 0]  # (B, W)
+    bb, ww = np.nonzero(~ok)
+    if bb.size:
+        scores = pool[draw_idx[bb, ww], group[bb]]
+        winner[bb, ww] = np.argmax(np.where(mask[bb], scores, -np.inf), axis=1)
+    return winner
+
+
+def _position_hits(pool, group, draw_idx, cand, allowed, mask, items) -> np.ndarray:
+    """(B, W, k) whether each window draw's masked ranking puts ``items[b, j]`` at position j;
+    draws with fewer than k allowed candidates are ranked in full."""
+    k = items.shape[1]
     pos = np.cumsum(allowed, axis=-1) - 1  # rank of each candidate among the allowed ones
     ok = pos[..., -1] >= k - 1
     at = (cand[:, :, None, :] == items[:, None, :, None]) & allowed[:, :, None, :]
@@ -112,6 +128,4 @@ def pooled_propensities(
         chosen = np.take_along_axis(scores, items[bb], axis=1)
         rank = (scores[:, None, :] > chosen[:, :, None]).sum(axis=2)
         hit[bb, ww] = rank == np.arange(k)
-    hit[:, 0] = True
-    return hit.sum(axis=1) / width, None
-
+    return hit

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from banditsim.agents._selection.row_groups import row_groups
 from banditsim.agents._validation import check_float
 from banditsim.agents.types import checked_steps
 
@@ -73,8 +74,7 @@ class StepClock:
             steps = clock[replica] + 1
         elif steps.shape != replica.shape:
             raise RuntimeError(f"{steps.shape[0]} decision steps for {replica.shape[0]} answered rows")
-        reps, group = np.unique(replica, return_inverse=True)
-        group = group.reshape(-1)
+        reps, group = row_groups(replica)
         latest = np.full(reps.size, -1, dtype=np.int64)
         np.maximum.at(latest, group, steps)
         before = clock[reps]

@@ -2,10 +2,12 @@
 
 A "slot" is one full posterior draw of every arm of a replica; a replica's rows share its slots.
 
-* ``frozen_slots``: acting on full slot draws, the propensity slots drawn when first read;
-* ``sparse_slots``: the winners of slots of which only the arms that can win were drawn;
-* ``beta_exceedance`` (with ``beta_tail``) and ``dirichlet_exceedance``: exact lazy samplers that
-  draw only those arms;
+* ``slots``: which slots each row acts on and reads, and the propensity estimate from their winners;
+* ``frozen_slots``: single items from full slot draws, the propensity slots drawn when first read;
+* ``sparse_slots``: single items from slots of which only the arms that can win were drawn;
+* ``pooled``: slates (and big masked acts) ranked on one pool of slots;
+* ``beta_exceedance`` (with ``beta_tail``) and ``dirichlet_exceedance``: the exact lazy samplers
+  that draw only those arms;
 * ``beta_ladder``: exact Beta winners from one uniform per arm and a ladder of thresholds;
 * ``beta_exact``: Beta decisions whose propensity is the exact quadrature, computed on read.
 """

@@ -1,10 +1,9 @@
 """Single-item Thompson decisions whose Monte-Carlo propensities are drawn only when read.
 
-Same estimator as ``SamplingAgent._decide_dense``: each replica has n = max(rows, W) slots
-(full posterior draws), row b acts on its own slot and estimates its propensity from the
-winners of its window of W = n_propensity_draws + 1 slots (its own, then the next ones,
-cyclically; see ``agents._thompson.sparse_slots.window``). Here the slots the rows act on are drawn
-at once, and the others, from the replica's posterior frozen when the agent acted
+Each replica has n = max(rows, W) slots (full posterior draws); row b acts on its own slot
+and estimates its propensity from the winners of its window of W = n_propensity_draws + 1
+slots (its own, then the next ones, cyclically; ``agents._thompson.slots``).  The slots the rows
+act on are drawn at once, and the others, from the replica's posterior frozen when the agent acted
 (``draw(n, rng)``) and from a separate random stream, the first time
 ``Decision.propensities`` (or ``probabilities``) is read. Runs that never read them
 (benchmarks, unlogged steps) draw half as many variates or fewer, and reading them or not
@@ -18,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 from banditsim.agents._selection.ranking import argmax_random_ties
-from banditsim.agents._thompson.sparse_slots import decide_from_winners, window
+from banditsim.agents._thompson.slots import decide_from_winners, window
 
 _CHUNK = 1 << 22  # scores drawn at a time when only each slot's winner is kept
 
@@ -40,7 +39,7 @@ def decide_frozen(draw: Callable[[int, np.random.Generator], np.ndarray], rng: n
                   propensity_rng: Callable[[], np.random.Generator], groups: tuple, mask: np.ndarray | None,
                   n_arms: int, width: int):
     """Items (B, 1) now; propensities (B, 1) and probabilities as functions (see the module
-    docstring). ``groups`` is ``(replicas, group, slot, n)`` from ``base._slot_layout``.
+    docstring). ``groups`` is ``(replicas, group, slot, n)`` from ``slots.slot_layout``.
 
     >>> draw = lambda n, rng: np.tile([[[0.1, 0.9, 0.5]]], (n, 1, 1))
     >>> groups = (np.array([0]), np.array([0, 0]), np.array([0, 1]), 3)

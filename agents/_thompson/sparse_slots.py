@@ -1,4 +1,4 @@
-"""Single-item Thompson decisions and pooled Monte-Carlo propensities from sparse slot draws.
+"""Single-item Thompson decisions from sparse slot draws.
 
 A "slot" is one full posterior draw of every arm of a replica.  The lazy samplers
 (``agents._thompson.beta_exceedance``) report only the arms of each slot that exceed the replica's
@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+
+from banditsim.agents._thompson.slots import decide_from_winners, window
 
 _COMPLETE_CELLS = 1 << 16  # slot × arm draws completed at a time (bounds the memory of big catalogs)
 
@@ -41,33 +43,57 @@ def slot_winners(
     >>> slot_winners(3, key, arm, value, np.array([[0, 1]]), np.array([[True, False, False]]), full).tolist()
     [[0, 0]]
     """
-    best = np.full(n_slots, -np.inf)
-    np.maximum.at(best, key, value)
-    top = np.full(n_slots, -1, dtype=np.int64)
-    is_top = value == best[key]
-    top[key[is_top]] = arm[is_top]
-    winner = top[slot_ids]
+    winner = _best_exceedance(n_slots, key, arm, value)[slot_ids]
     if mask is None:
         bb, ww = np.nonzero(winner < 0)
     else:
         rows = np.arange(slot_ids.shape[0])[:, None]
         bb, ww = np.nonzero((winner < 0) | ~mask[rows, np.maximum(winner, 0)])
-    if bb.size == 0:
-        return winner
-    if mask is not None:  # the best exceedance is masked out: try the others, best first
-        order = np.lexsort((-value, key))
-        key, arm = key[order], arm[order]
-        counts = np.bincount(key, minlength=n_slots)
-        start = np.cumsum(counts) - counts
-        table = np.full((n_slots, max(int(counts.max(initial=0)), 1)), -1, dtype=np.int64)
-        table[key, np.arange(key.size) - start[key]] = arm
-        cand = table[slot_ids[bb, ww]]  # (n_bad, width), best first
-        allowed = (cand >= 0) & mask[bb[:, None], np.maximum(cand, 0)]
-        found = allowed.any(axis=1)
-        winner[bb[found], ww[found]] = cand[found, allowed[found].argmax(axis=1)]
-        bb, ww = bb[~found], ww[~found]
-        if bb.size == 0:
-            return winner
+    if bb.size and mask is not None:  # the best exceedance is masked out: try the others, best first
+        bb, ww = _next_allowed(winner, bb, ww, n_slots, key, arm, value, slot_ids, mask)
+    if bb.size:
+        _complete(winner, bb, ww, slot_ids, mask, complete)
+    return winner
+
+
+def decide_sparse(lazy, rng: np.random.Generator, layout: tuple, mask: np.ndarray | None, n_arms: int, width: int):
+    """Items (B, 1), propensities (B, 1) and probabilities from slots of which ``lazy`` (a
+    ``beta_exceedance.ExceedancePool`` or ``dirichlet_exceedance.DirichletExceedance``) draws only
+    the arms that can win; ``layout`` is ``slots.slot_layout``'s.  Same distribution as full draws."""
+    replicas, group, slot, n = layout
+    g, s, arm, value, complete = lazy.draw(replicas, n, rng)
+    winner = slot_winners(replicas.size * n, g * n + s, arm, value, window(group, slot, n, width), mask, complete)
+    return decide_from_winners(winner, n_arms)
+
+
+def _best_exceedance(n_slots: int, key: np.ndarray, arm: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """(n_slots,) the arm of each slot's largest exceedance (−1: the slot has none)."""
+    best = np.full(n_slots, -np.inf)
+    np.maximum.at(best, key, value)
+    top = np.full(n_slots, -1, dtype=np.int64)
+    is_top = value == best[key]
+    top[key[is_top]] = arm[is_top]
+    return top
+
+
+def _next_allowed(winner, bb, ww, n_slots, key, arm, value, slot_ids, mask):
+    """Give the (row, slot) pairs ``bb, ww`` their best allowed exceedance where they have one;
+    returns the pairs still without a winner."""
+    order = np.lexsort((-value, key))
+    key, arm = key[order], arm[order]
+    counts = np.bincount(key, minlength=n_slots)
+    start = np.cumsum(counts) - counts
+    table = np.full((n_slots, max(int(counts.max(initial=0)), 1)), -1, dtype=np.int64)
+    table[key, np.arange(key.size) - start[key]] = arm
+    cand = table[slot_ids[bb, ww]]  # (n_bad, width), best first
+    allowed = (cand >= 0) & mask[bb[:, None], np.maximum(cand, 0)]
+    found = allowed.any(axis=1)
+    winner[bb[found], ww[found]] = cand[found, allowed[found].argmax(axis=1)]
+    return bb[~found], ww[~found]
+
+
+def _complete(winner, bb, ww, slot_ids, mask, complete) -> None:
+    """Winners of the (row, slot) pairs ``bb, ww`` from completed draws of their slots, in chunks."""
     need, where = np.unique(slot_ids[bb, ww], return_inverse=True)
     where = where.reshape(-1)
     order = np.argsort(where, kind="stable")  # the (row, slot) pairs of each completed slot, together
@@ -82,27 +108,3 @@ def slot_winners(
             rows_draws = np.where(mask[bb[pick]], rows_draws, -np.inf)
         winner[bb[pick], ww[pick]] = np.argmax(rows_draws, axis=1)
         lo, step = hi, max(1, _COMPLETE_CELLS // draws.shape[1])
-    return winner
-
-
-def window(group: np.ndarray, slot: np.ndarray, n_slots: int, width: int) -> np.ndarray:
-    """Slot ids (B, width) read by each row: its own slot, then the next width − 1 (cyclic)
-    slots of its replica ``group`` (slot ids are group·n_slots + slot)."""
-    return group[:, None] * n_slots + (slot[:, None] + np.arange(width)[None, :]) % n_slots
-
-
-def decide_from_winners(winner: np.ndarray, n_arms: int):
-    """Items (B, 1), propensities (B, 1) and lazy probabilities from the window winners (B, W).
-
-    Column 0 is the row's own (realised) draw; the estimate (own hit + hits among the other
-    W − 1 draws) / W always lies in (0, 1], as in ``monte_carlo_propensities``.
-    """
-    n_rows, width = winner.shape
-    items = winner[:, :1]
-    propensities = (winner == items).sum(axis=1, keepdims=True) / width
-
-    def probabilities():
-        flat = (winner + (np.arange(n_rows) * n_arms)[:, None]).ravel()
-        return np.bincount(flat, minlength=n_rows * n_arms).reshape(n_rows, n_arms) / width
-
-    return items, propensities, probabilities

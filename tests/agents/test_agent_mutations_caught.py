@@ -98,7 +98,7 @@ def test_overconfident_dirichlet_fails_the_propensity_reference(monkeypatch, sla
                 self.counts /= 4.0
         return wrapper
 
-    monkeypatch.setattr(DirichletTSAgent, "_frozen_replica_draws", sharpened(DirichletTSAgent._frozen_replica_draws))
+    monkeypatch.setattr(DirichletTSAgent, "_posterior_draws", sharpened(DirichletTSAgent._posterior_draws))
     monkeypatch.setattr(DirichletTSAgent, "_sampler", sharpened(DirichletTSAgent._sampler))
     with pytest.raises(AssertionError):
         check_thompson_propensities("dirichlet_ts", slate_size)
