@@ -15,9 +15,9 @@ Examples
 """
 
 from banditsim.agents.base import Agent
-from banditsim.agents.feedback_kinds import KIND_NAMES, KIND_VALUES
 from banditsim.agents.registry import AGENTS, describe_agents, make_agent
 from banditsim.agents.types import Context, Decision, Feedback
+from banditsim.feedback_kinds import DEFAULT_REWARDS as KIND_VALUES, KINDS as KIND_NAMES  # the one kind table
 
 __all__ = [
     "AGENTS",

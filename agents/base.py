@@ -30,8 +30,8 @@ from banditsim.agents._validation import (
     check_kind_values,
     check_random_state,
 )
-from banditsim.agents.feedback_kinds import KIND_VALUES
 from banditsim.agents.types import Context, Decision, Feedback, decision_of
+from banditsim.feedback_kinds import DEFAULT_REWARDS
 
 _POOL_CELLS = 1 << 22  # largest pool of scores (draws × replicas × arms) drawn at once for pooled propensities
 
@@ -52,7 +52,7 @@ class Agent:
     random_state : int, np.random.Generator or None
         Seed of the agent's own random numbers: same seed, same actions.
     kind_values : sequence of float or None
-        Reward value of each feedback kind (default ``agents.feedback_kinds.KIND_VALUES``).
+        Reward value of each feedback kind (default ``banditsim.feedback_kinds.DEFAULT_REWARDS``).
     """
 
     name: ClassVar[str] = ""
@@ -77,7 +77,7 @@ class Agent:
         self.kind_values = kind_values
         self._kind_values = check_kind_values(kind_values)
         if self._kind_values is None:
-            self._kind_values = np.asarray(KIND_VALUES, dtype=np.float64)
+            self._kind_values = np.asarray(DEFAULT_REWARDS, dtype=np.float64)
         self._rng = check_random_state(random_state)
 
     def __repr__(self) -> str:

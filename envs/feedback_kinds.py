@@ -1,66 +1,37 @@
-"""Feedback kinds — the one table every package reads — and the reward map from kind to number.
+"""The world's side of the feedback kinds: the reward map from kind to number, and kind lookups.
 
-Each kind is one :class:`FeedbackKind` entry of :data:`FEEDBACK_KINDS`, ordered worst → best:
-its name, default reward, group (negative, neutral or positive) and its lower cut point in the
-ordinal feedback model (:mod:`envs.feedback`). The kind code is the index in :data:`KINDS`.
-Adding a kind is one entry here (codes of the kinds before it stay as they are); the agents'
-copy (:mod:`agents.feedback_kinds`, which may not import ``envs``) is checked equal to this
-table by a test.
+The kinds themselves are one table, :data:`banditsim.feedback_kinds.FEEDBACK_KINDS` (a leaf that
+agents read too); its names are re-exported here for the world's modules.
 
->>> KINDS
-('block', 'dislike', 'skip', 'neutral', 'click', 'like', 'save', 'share')
->>> [KINDS[c] for c in POSITIVE_CODES]
-['click', 'like', 'save', 'share']
+>>> KINDS[BLOCK], KINDS[SHARE]
+('block', 'share')
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from banditsim.envs.world_errors import FeedbackKindError
-
-
-@dataclass(frozen=True)
-class FeedbackKind:
-    """One feedback kind.
-
-    ``cut``: the lower cut point of this kind's latent-response interval, as (threshold,
-    offset): ``"neg"``/``"pos"`` for the user's ``tau_neg``/``tau_pos``, and the signed name of
-    a :class:`envs.feedback.FeedbackModel` offset field in temperature units (``""`` for none;
-    ``"-outer_offset"`` means ``tau − outer_offset·T``). The worst kind has no lower cut (``None``).
-    """
-
-    name: str
-    default_reward: float
-    group: str  # "negative", "neutral" or "positive"
-    cut: tuple[str, str] | None
-
-
-FEEDBACK_KINDS: tuple[FeedbackKind, ...] = (
-    FeedbackKind("block", -1.0, "negative", None),
-    FeedbackKind("dislike", -0.5, "negative", ("neg", "-outer_offset")),
-    FeedbackKind("skip", -0.1, "negative", ("neg", "-inner_offset")),
-    FeedbackKind("neutral", 0.0, "neutral", ("neg", "")),
-    FeedbackKind("click", 0.5, "positive", ("pos", "")),
-    FeedbackKind("like", 1.0, "positive", ("pos", "inner_offset")),
-    FeedbackKind("save", 1.0, "positive", ("pos", "outer_offset")),
-    FeedbackKind("share", 1.0, "positive", ("pos", "share_offset")),
+from banditsim.feedback_kinds import (  # noqa: F401 (the table's names, for the world's modules)
+    BLOCK,
+    CLICK,
+    DEFAULT_REWARDS,
+    DISLIKE,
+    FEEDBACK_KINDS,
+    KINDS,
+    LIKE,
+    N_CUTS,
+    N_KINDS,
+    NEGATIVE_CODES,
+    NEUTRAL,
+    POSITIVE_CODES,
+    SAVE,
+    SHARE,
+    SKIP,
+    FeedbackKind,
 )
-"""The kinds, worst → best. ``share`` is the strongest positive answer; its default reward
-equals ``save``'s, so a reward map that leaves it out gives every run the same rewards and
-regret as before ``share`` existed (only some ``save`` answers become ``share``)."""
-
-KINDS: tuple[str, ...] = tuple(k.name for k in FEEDBACK_KINDS)
-DEFAULT_REWARDS: tuple[float, ...] = tuple(k.default_reward for k in FEEDBACK_KINDS)
-N_KINDS: int = len(KINDS)
-N_CUTS: int = N_KINDS - 1
-NEGATIVE_CODES: tuple[int, ...] = tuple(i for i, k in enumerate(FEEDBACK_KINDS) if k.group == "negative")
-POSITIVE_CODES: tuple[int, ...] = tuple(i for i, k in enumerate(FEEDBACK_KINDS) if k.group == "positive")
-BLOCK, DISLIKE, SKIP, NEUTRAL, CLICK, LIKE, SAVE, SHARE = (KINDS.index(n) for n in (
-    "block", "dislike", "skip", "neutral", "click", "like", "save", "share"))
 
 
 def kind_code(name: str) -> int:
@@ -90,7 +61,7 @@ def reward_vector(reward_map: Mapping[str, float] | Sequence[float] | None = Non
     >>> reward_vector({"retweet": 1})
     Traceback (most recent call last):
     ...
-    envs.world_errors.FeedbackKindError: unknown feedback kind 'retweet' in reward map; known kinds: block, dislike, skip, neutral, click, like, save, share
+    banditsim.envs.world_errors.FeedbackKindError: unknown feedback kind 'retweet' in reward map; known kinds: block, dislike, skip, neutral, click, like, save, share
     """
     rewards = np.array(DEFAULT_REWARDS, dtype=np.float64)
     if reward_map is None:

@@ -36,10 +36,10 @@ from banditsim.envs.fit_ratings import fit_tastes, population_from_fit
 from banditsim.envs.population import Population
 from banditsim.envs.ratings import Ratings
 from banditsim.envs.world_errors import PopulationError
+from banditsim.feedback_kinds import FEEDBACK_KINDS
 
-#: score of each implicit kind on the world's ordinal ladder (share counts as save)
-KIND_SCORES = {"block": -3.0, "dislike": -2.0, "skip": -1.0, "neutral": 0.0, "click": 1.0, "like": 2.0,
-               "save": 3.0, "share": 3.0}
+#: score of each implicit kind on the world's ordinal ladder (the kind table's log scores; share counts as save)
+KIND_SCORES = {k.name: k.log_score for k in FEEDBACK_KINDS}
 IMPLICIT_THRESHOLDS = (-0.5, 0.5)
 SCALE_THRESHOLDS = (0.375, 0.625)  # fractions of the rating range: 2.5 and 3.5 on 1..5 stars
 MAX_ONE_HOT = 100  # distinct values of a text feature column turned into one-hot columns

@@ -14,7 +14,7 @@ import pytest
 
 from banditsim.agents import Context, Feedback, make_agent
 from banditsim.agents._state import one_row
-from banditsim.agents.feedback_kinds import KIND_VALUES
+from banditsim.agents import KIND_VALUES
 
 N_KINDS = len(KIND_VALUES)
 
