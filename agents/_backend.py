@@ -9,6 +9,7 @@ device, so both backends make the same draws and, up to float rounding, the same
 
 from __future__ import annotations
 
+from banditsim._device import check_device, cuda_missing
 from banditsim.agents._validation import check_choice
 
 BACKENDS = ("numpy", "torch")
@@ -29,12 +30,8 @@ def check_backend(backend: str, device: str | None) -> tuple[str, str | None]:
         if device not in (None, "cpu"):
             raise ValueError(f"backend='numpy' runs on the CPU only, not device={device!r}; use backend='torch'")
         return backend, None
-    if device is None:
-        device = "cpu"
-    if not isinstance(device, str) or not (device == "cpu" or device == "cuda" or device.startswith("cuda:")):
-        raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")
-    import torch
-
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} requested but CUDA is not available")
+    device = check_device("cpu" if device is None else device)
+    missing = cuda_missing(device)
+    if missing:
+        raise ValueError(f"device={device!r}: {missing}")
     return backend, device

@@ -47,7 +47,7 @@ def default_out(name: str) -> Path:
 
 def _columns(text: str) -> list[str]:
     """``a,b`` or ``[a, b]`` → ``["a", "b"]``: the config's list syntax works here too."""
-    from banditsim.sim.config.run_config import split_columns
+    from banditsim.sim.config.world_source import split_columns
 
     cols = split_columns(text)
     if not cols:

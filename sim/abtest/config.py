@@ -12,14 +12,9 @@ from pathlib import Path
 from pydantic import Field, model_validator
 
 from banditsim.sim.metrics import ab_metric_names
-from banditsim.sim.config.run_config import (
-    CatalogSection,
-    EmbeddingSection,
-    PopulationSection,
-    Section,
-    WorldSection,
-    experiment_name,
-)
+from banditsim.sim.config.run_config import experiment_name
+from banditsim.sim.config.section import Section
+from banditsim.sim.config.world_source import WorldSource
 from banditsim.sim.offline.config import load_section_config
 from banditsim.sim.config.policy_spec import PolicySpec, unique_labels
 
@@ -54,7 +49,7 @@ class ABTestSection(Section):
         return self
 
 
-class ABTestConfig(Section):
+class ABTestConfig(WorldSource):
     """An A/B test between two frozen policies, with sizing and a simulated power check.
 
     >>> ABTestConfig().control.label, ABTestConfig().treatment.label
@@ -62,10 +57,6 @@ class ABTestConfig(Section):
     """
 
     name: str = "abtest-movielens"
-    catalog: CatalogSection = Field(default_factory=CatalogSection)
-    embedding: EmbeddingSection = Field(default_factory=EmbeddingSection)
-    population: PopulationSection = Field(default_factory=PopulationSection)
-    world: WorldSection = Field(default_factory=WorldSection)
     control: PolicySpec = Field(default_factory=lambda: PolicySpec(label="random", kind="agent", name="random"))
     treatment: PolicySpec = Field(default_factory=lambda: PolicySpec(
         label="personalised", kind="ridge", temperature=0.05, epsilon=0.1))
@@ -78,8 +69,6 @@ class ABTestConfig(Section):
             raise ValueError("world.n_users is set by the test: use test.users_per_arm")
         if self.world.slate_size != 1:
             raise ValueError("the A/B test shows single items: world.slate_size must be 1")
-        if self.population.kind == "movielens" and self.catalog.source != "movielens-100k":
-            raise ValueError("population kind 'movielens' needs catalog source 'movielens-100k'")
         self.name = experiment_name("abtest", self)  # never 'abtest-movielens' on your own world
         return self
 

@@ -155,12 +155,7 @@ def run_abtest(cfg, item_vectors: np.ndarray, population, world_config) -> ABRes
 
 def run_abtest_from_config(cfg, progress: bool = False) -> ABResult:
     """Prepare the catalog, embeddings and users of ``cfg`` (as ``banditsim run`` does), then run."""
-    from banditsim.sim.config.run_config import RunConfig
     from banditsim.sim.run.prepare import prepare, world_config
 
-    run_cfg = RunConfig.model_validate({
-        "name": cfg.name, "catalog": cfg.catalog.model_dump(), "embedding": cfg.embedding.model_dump(),
-        "population": cfg.population.model_dump(), "world": cfg.world.model_dump(exclude={"n_users"}),
-        "run": {"root_seed": cfg.test.seed}, "agents": [{"name": "random"}]})
-    prep = prepare(run_cfg, progress=progress)
-    return run_abtest(cfg, prep.item_vectors, prep.population, world_config(run_cfg))
+    prep = prepare(cfg, progress=progress)
+    return run_abtest(cfg, prep.item_vectors, prep.population, world_config(cfg))

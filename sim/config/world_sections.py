@@ -17,6 +17,7 @@ from typing import Literal, Optional
 
 from pydantic import Field, create_model, field_validator, model_validator
 
+from banditsim._device import DEVICES
 from banditsim.agents._validation import MAX_ABS_REWARD  # one bound (1e6) for reward maps and the agents' input
 
 from banditsim.envs.dynamics import Blocking, Drift, Fatigue, Patience, Returns
@@ -119,7 +120,7 @@ WorldSection = create_model(
     "WorldSection", __base__=_WorldKeys,
     session_length=declared_field(WorldConfig, "session_length"),
     backend=declared_field(WorldConfig, "backend"),
-    device=(Literal["cpu", "cuda"], Field("cpu", description="cpu or cuda (backend torch)")),
+    device=(Literal[DEVICES], Field("cpu", description="cpu or cuda (backend torch)")),
     fatigue=_section(FatigueSection), drift=_section(DriftSection), blocking=_section(BlockingSection),
     patience=_section(PatienceSection), returns=_section(ReturnsSection), feedback=_section(FeedbackSection),
     cascade=_section(CascadeSection),

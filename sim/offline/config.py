@@ -12,14 +12,10 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from banditsim.sim.config.run_config import (
-    CatalogSection,
-    EmbeddingSection,
-    PopulationSection,
-    Section,
-    WorldSection,
-    experiment_name,
-)
+from banditsim.sim.config.run_config import experiment_name
+from banditsim.sim.config.section import Section
+from banditsim.sim.config.world_sections import WorldSection
+from banditsim.sim.config.world_source import WorldSource
 from banditsim.sim.config.policy_spec import PolicySpec, unique_labels
 from banditsim.sim.ope.registry import ESTIMATORS, get_estimator
 
@@ -68,7 +64,7 @@ class OPEExperimentSection(Section):
         return self
 
 
-class OPEConfig(Section):
+class OPEConfig(WorldSource):
     """Ground-truth OPE experiment.
 
     Examples
@@ -79,9 +75,6 @@ class OPEConfig(Section):
     """
 
     name: str = "ope-movielens"
-    catalog: CatalogSection = Field(default_factory=CatalogSection)
-    embedding: EmbeddingSection = Field(default_factory=EmbeddingSection)
-    population: PopulationSection = Field(default_factory=PopulationSection)
     world: WorldSection = Field(default_factory=_default_world)
     logging: PolicySpec = Field(default_factory=_default_logging)
     targets: list[PolicySpec] = Field(default_factory=_default_targets, min_length=1)
@@ -98,8 +91,6 @@ class OPEConfig(Section):
                 check_slate_policies(self.logging, self.targets)
             except PolicyError as exc:
                 raise ValueError(str(exc)) from None
-        if self.population.kind == "movielens" and self.catalog.source != "movielens-100k":
-            raise ValueError("population kind 'movielens' needs catalog source 'movielens-100k'")
         self.name = experiment_name("ope", self)  # never 'ope-movielens' on your own world
         return self
 
@@ -134,12 +125,3 @@ def load_ope_config(path: str | Path | None = None, overrides: Iterable[str] = (
     """The OPE config of ``path`` (default: the built-in MovieLens experiment)."""
     return load_section_config(OPEConfig, path, overrides)
 
-
-def run_config_for(cfg) -> object:
-    """A :class:`sim.config.RunConfig` with the world-building sections of ``cfg`` (for ``prepare``)."""
-    from banditsim.sim.config.run_config import RunConfig
-
-    return RunConfig.model_validate({
-        "name": cfg.name, "catalog": cfg.catalog.model_dump(), "embedding": cfg.embedding.model_dump(),
-        "population": cfg.population.model_dump(), "world": cfg.world.model_dump(),
-        "run": {"root_seed": cfg.experiment.seed}, "agents": [{"name": "random"}]})

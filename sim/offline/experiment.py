@@ -277,9 +277,7 @@ def _run_slates(cfg, world, policies, warm, times, seeds, ints) -> OPEResult:
 
 def run_ope_from_config(cfg, progress: bool = False) -> OPEResult:
     """Prepare the catalog, embeddings and users of ``cfg`` (as ``banditsim run`` does), then run."""
-    from banditsim.sim.offline.config import run_config_for
     from banditsim.sim.run.prepare import prepare, world_config
 
-    run_cfg = run_config_for(cfg)
-    prep = prepare(run_cfg, progress=progress)
-    return run_ope_experiment(cfg, prep.item_vectors, prep.population, world_config(run_cfg))
+    prep = prepare(cfg, progress=progress)
+    return run_ope_experiment(cfg, prep.item_vectors, prep.population, world_config(cfg))

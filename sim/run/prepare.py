@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from banditsim.sim.config.run_config import RunConfig
+from banditsim.sim.config.world_source import WorldSource
 
 
 @dataclass
@@ -23,7 +24,7 @@ class Prepared:
     come last, so the world can append them with ``add_items``.
     """
 
-    config: RunConfig
+    config: WorldSource               # a run's RunConfig, or the OPE / A/B config
     item_vectors: np.ndarray          # (n_items, d) float32, in arm order
     population: object                # envs.population.Population
     item_ids: list[str]               # in arm order
@@ -36,30 +37,27 @@ class Prepared:
     inputs: dict = field(default_factory=dict)  # hashes of what was read (sim.input_hashes)
 
 
-def world_config(cfg: RunConfig):
-    """The world's own :class:`envs.world_config.WorldConfig` for a run config."""
+def world_config(cfg: WorldSource):
+    """The world's own :class:`envs.world_config.WorldConfig` for a run, OPE or A/B config."""
     return cfg.world.to_envs()
 
 
-def check_cuda(cfg: RunConfig, asked_by: str | None = None) -> None:
+def check_cuda(cfg: WorldSource, asked_by: str | None = None) -> None:
     """Stop with one line, before anything is embedded or written, if CUDA is asked for but absent.
 
     ``asked_by`` names the switch in the message (the CLI passes ``--device cuda``).
     """
+    from banditsim._device import cuda_missing
     from banditsim.envs.errors import BanditsimError
 
-    world_cuda = cfg.world.backend == "torch" and cfg.world.device == "cuda"
-    if cfg.run.device != "cuda" and not world_cuda:
+    switch = cfg.cuda_switch()
+    missing = switch and cuda_missing("cuda")
+    if not missing:
         return
-    import torch
-
-    if torch.cuda.is_available():
-        return
-    build = "a CPU-only build" if torch.version.cuda is None else f"built for CUDA {torch.version.cuda}"
-    what = asked_by or ("run.device cuda" if cfg.run.device == "cuda" else "world.device cuda")
+    what = asked_by or switch
     hint = ("use --device cpu (--set run.compute=torch keeps the torch path, on the CPU)"
             if what.startswith("--") else "use device cpu (run.compute: torch keeps the torch path, on the CPU)")
-    raise BanditsimError(f"{what}: torch sees no CUDA device (torch {torch.__version__}, {build}); {hint}")
+    raise BanditsimError(f"{what}: {missing}; {hint}")
 
 
 def agent_compute(spec) -> str:
@@ -94,7 +92,7 @@ def compute_line(cfg: RunConfig) -> str | None:
             f"agents {agents}")
 
 
-def _population(cfg: RunConfig, vectors: np.ndarray, embed: Callable[[list[str]], np.ndarray],
+def _population(cfg: WorldSource, vectors: np.ndarray, embed: Callable[[list[str]], np.ndarray],
                 item_ids=None, progress: bool = False):
     """The run's users, built as ``population.kind`` says (``item_ids``: the catalog's, for kind ratings)."""
     p = cfg.population
@@ -115,7 +113,7 @@ def _population(cfg: RunConfig, vectors: np.ndarray, embed: Callable[[list[str]]
                               noise=p.noise, seed=p.seed)
 
 
-def _ratings_population(cfg: RunConfig, vectors: np.ndarray, item_ids, progress: bool):
+def _ratings_population(cfg: WorldSource, vectors: np.ndarray, item_ids, progress: bool):
     """Users fitted from the config's interaction log; one log line says what was matched and dropped."""
     from banditsim.envs.ratings_log import (LogSpec, describe_log, read_interaction_log, read_user_features,
                                   ratings_population)
@@ -137,9 +135,10 @@ def _ratings_population(cfg: RunConfig, vectors: np.ndarray, item_ids, progress:
     return pop
 
 
-def prepare(cfg: RunConfig, progress: bool = True,
+def prepare(cfg: WorldSource, progress: bool = True,
             before_embedding: Callable[[int], None] | None = None) -> Prepared:
-    """Load the catalog, embed it (cached), build the users and the cold-start order.
+    """Load the catalog, embed it (cached), build the users and the cold-start order of a run,
+    OPE or A/B config (what they share: :class:`~banditsim.sim.config.world_source.WorldSource`).
 
     ``before_embedding(n_items)`` runs once the catalog is read and before the expensive part, so
     checks that need the catalog's size (agent parameters) fail before anything is embedded.
@@ -165,8 +164,9 @@ def prepare(cfg: RunConfig, progress: bool = True,
 
     population = _population(cfg, res.vectors, embed, item_ids=catalog.ids, progress=progress)
     n = len(catalog)
-    n_new = int(round(cfg.cold_start.new_item_fraction * n))
-    rng = np.random.default_rng(np.random.SeedSequence(cfg.run.root_seed, spawn_key=(2**31,)))
+    fraction, seed = cfg.held_back()
+    n_new = int(round(fraction * n))
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2**31,)))
     held = np.sort(rng.choice(n, size=n_new, replace=False)) if n_new else np.array([], dtype=np.int64)
     keep = np.setdiff1d(np.arange(n), held)
     order = np.concatenate([keep, held]).astype(np.int64)
