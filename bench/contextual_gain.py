@@ -8,7 +8,7 @@ world's random stream, so the agents without it (context-free ones, and ``…/de
 exactly the world they would see with ``history_k = 0`` and are given the visible features only.
 
 Printed: per agent the cumulative regret per slot over the steps (mean over seeds, 95% t interval
-over seeds, ``sim.intervals.mean_ci``), slot-steps per person (steps × B / people seen: people leave when
+over seeds, ``banditsim.sim.stats.intervals.mean_ci``), slot-steps per person (steps × B / people seen: people leave when
 patience runs out and do not return, and new people take their slots; people still there at the end
 count as if they left then), the goal checks, and the command.
 ``--k-sweep 0,5,20`` runs one agent's regret against k instead.
@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from banditsim.sim.report.intervals import mean_ci
+from banditsim.sim.stats.intervals import mean_ci
 
 CONTEXT_FREE = [("beta_ts", {}), ("dirichlet_ts", {}), ("epsilon_greedy", {"epsilon": 0.1}), ("ucb1", {})]
 CONTEXTUAL = [("linucb", {"mode": "shared"}), ("lin_ts", {"mode": "shared"})]

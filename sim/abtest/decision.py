@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from banditsim.sim.abtest.stats import p_text
-from banditsim.sim.report.intervals import error_bars
+from banditsim.sim.stats.two_sample import p_text
+from banditsim.sim.stats.intervals import error_bars
 
 LOWER_IS_BETTER = ("negative_rate", "session_end_rate")
 """Metrics where a fall is an improvement."""

@@ -5,7 +5,7 @@
    Welch lift (treatment − control) with its 95% interval and p-value; a guardrail is flagged
    when the treatment raises it significantly (lift > 0, p < α).
 3. Sizing: users per arm for ``power`` at ``alpha`` to detect the observed lift of the primary
-   metric, from the observed variances (noncentral-t power, :mod:`sim.abtest_stats`).
+   metric, from the observed variances (noncentral-t power, :mod:`banditsim.sim.stats.two_sample`).
 4. Power check: ``power_tests`` simulated tests at the largest multiple of that size, all at
    once on the batched world; for each multiple, the first n users of each arm of each test
    form a test of size n (valid because users are independent under frozen policies);
@@ -22,7 +22,7 @@ import numpy as np
 
 from banditsim.sim.abtest.simulate import simulate_many
 from banditsim.sim.metrics import ab_metric_names
-from banditsim.sim.abtest.stats import power, required_n, welch, wilson
+from banditsim.sim.stats.two_sample import power, required_n, welch, wilson
 from banditsim.sim.offline.frozen_policies import build_policy, item_features
 from banditsim.sim.offline.warmup import collect_warmup
 

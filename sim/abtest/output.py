@@ -8,38 +8,10 @@ import numpy as np
 
 from banditsim.sim.metrics import ab_metric_names
 from banditsim.sim.atomic import write_json, write_parquet
+from banditsim.sim.report.experiment_plots import plot_power
 from banditsim.sim.report.html_report import write_report
 
 ABTEST_FILES = ("abtest.json", "users.parquet", "power.parquet", "power_curve.png", "report.html")
-
-
-def plot_power(curve: list[dict], required: int, power_target: float, path: str | Path) -> Path:
-    """Power vs users per arm: analytic lines (planned, true) and simulated points with intervals."""
-    from banditsim.sim.abtest.stats import power
-    from banditsim.sim.report.intervals import error_bars
-    from banditsim.sim.report.plots import _matplotlib, save_figure
-
-    plt = _matplotlib()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    if curve:
-        ns = np.array([c["users_per_arm"] for c in curve])
-        grid = np.unique(np.linspace(2, ns.max() * 1.1, 200).astype(int))
-        p = curve[0]
-        ax.plot(grid, power(grid, p["lift_planned"], p["var_control"], p["var_treatment"], p["alpha"]),
-                label="analytic (observed test's variances)")
-        rate = np.array([c["detection_rate"] for c in curve])
-        err = error_bars(rate, [c["low"] for c in curve], [c["high"] for c in curve])
-        ax.errorbar(ns, rate, yerr=err, fmt="o", color="black", capsize=4,
-                    label=f"simulated ({curve[0]['tests']} tests per point)")
-    ax.axhline(power_target, color="grey", ls=":", lw=1)
-    ax.axvline(required, color="grey", ls="--", lw=1, label=f"sized: {required:,} users per arm")
-    ax.set_xlabel("users per arm")
-    ax.set_ylabel("power (detection rate)")
-    ax.set_ylim(0, 1.02)
-    ax.set_title("Power check: detection rate vs users per arm (95% Wilson intervals)")
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    return save_figure(fig, path)
 
 
 def write_abtest_results(out: str | Path, cfg, result) -> list[Path]:
@@ -73,7 +45,7 @@ def lift_rich_table(lifts: list[dict], control: str, treatment: str):
     from rich import box
     from rich.table import Table
 
-    from banditsim.sim.abtest.stats import format_p
+    from banditsim.sim.stats.two_sample import format_p
 
     table = Table(title=f"A/B: {treatment} vs {control} (per-user means, Welch)", box=box.SIMPLE)
     for col in ("metric", "control", "treatment", "lift [95% CI]", "p", "flag"):

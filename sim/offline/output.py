@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from banditsim.sim.atomic import write_json, write_parquet
+from banditsim.sim.report.experiment_plots import own_log_title, plot_estimates
 from banditsim.sim.report.html_report import write_report
 
 OPE_FILES = ("ope.json", "estimates.parquet", "log.parquet", "estimate_vs_truth.png", "report.html")
@@ -28,43 +29,6 @@ def log_table(log):
     cols["features"] = pa.FixedSizeListArray.from_arrays(
         pa.array(log.features.astype(np.float32).ravel()), log.features.shape[1])
     return pa.table(cols)
-
-
-def plot_estimates(rows: list[dict], path: str | Path, title: str | None = None) -> Path:
-    """One panel per target: each estimator's estimate with its interval, the truth as a line;
-    the panel title gives the verdict, ESS and support. A target without an estimate (no-support)
-    gets a panel saying so; an interval with an infinite end is drawn without its bar."""
-    from banditsim.sim.report.intervals import error_bars
-    from banditsim.sim.report.plots import _matplotlib, save_figure
-
-    plt = _matplotlib()
-    targets = list(dict.fromkeys(r["target"] for r in rows))
-    fig, axes = plt.subplots(1, len(targets), figsize=(max(3.8 * len(targets), 8.0), 4.2), squeeze=False)
-    for ax, target in zip(axes[0], targets):
-        sub = [r for r in rows if r["target"] == target]
-        d = sub[0]
-        ax.set_title(f"{target}\n{d['verdict']}: ESS {d['ess']:,.0f} ({d['ess_share']:.1%}), "
-                     f"support {d['support']:.1%}" + ("" if d.get("support_exact", True) else " (est.)"), fontsize=9)
-        if d["truth"] is not None:
-            ax.axhline(d["truth"], color="black", lw=1.2, label="truth")
-        x = np.arange(len(sub))
-        for i, r in enumerate(sub):
-            if r["estimate"] is None:
-                ax.annotate("none", (x[i], 0.5), xycoords=("data", "axes fraction"), ha="center", fontsize=8,
-                            color="grey")
-                continue
-            colour = {True: "tab:green", False: "tab:red", None: "tab:grey"}[r["covers"]]
-            yerr = error_bars(r["estimate"], np.nan if r["low"] is None else r["low"],
-                              np.nan if r["high"] is None else r["high"])
-            ax.errorbar(x[i], r["estimate"], yerr=yerr[:, :1], fmt="o", color=colour, capsize=4)
-        ax.set_xticks(x, [r["estimator"] for r in sub], rotation=30)
-    axes[0][0].set_ylabel("policy value\n(95% interval, by user)")
-    if any(r["truth"] is not None for r in rows):
-        axes[0][0].legend(loc="best", fontsize=8)
-    fig.suptitle(title or "off-policy estimate vs exact truth\n(green: covers, red: misses, "
-                 "grey: interval excludes model bias or is undefined)", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 0.94))
-    return save_figure(fig, path)
 
 
 def write_ope_results(out: str | Path, cfg, result) -> list[Path]:
@@ -91,8 +55,7 @@ def write_log_ope_results(out: str | Path, log_path: str | Path, rows: list[dict
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "ope.json", {"log": str(log_path), "settings": settings, "estimates": rows})
     write_parquet(out / "estimates.parquet", pa.Table.from_pylist(rows))
-    plot_estimates(rows, out / "estimates.png", title=f"off-policy estimates on {Path(log_path).name}\n"
-                   "(95% intervals; a real log has no truth)")
+    plot_estimates(rows, out / "estimates.png", title=own_log_title(log_path))
     return [out / "ope.json", out / "estimates.parquet", out / "estimates.png", write_report(out)]
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from banditsim.sim.report.intervals import band
+from banditsim.sim.stats.intervals import band
 
 
 def new_item_share(out_dir: str | Path) -> dict:

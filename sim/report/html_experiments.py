@@ -5,34 +5,28 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from banditsim.sim.report.experiment_plots import own_log_title, plot_estimates, plot_power
 from banditsim.sim.report.html_page import esc, number, page, percent, png_file_figure, section, signed, table
+from banditsim.sim.report.result_documents import read_json
+from banditsim.sim.stats.two_sample import format_p
 
 
 def experiment_report(out_dir: Path) -> str:
     """The HTML text of an ``ope`` or ``abtest`` folder's report."""
-    from banditsim.sim.report.html_report import _json
-
     if (out_dir / "ope.json").is_file():
-        return ope_report(out_dir, _json(out_dir / "ope.json"))
-    return abtest_report(out_dir, _json(out_dir / "abtest.json"))
+        return ope_report(out_dir, read_json(out_dir / "ope.json"))
+    return abtest_report(out_dir, read_json(out_dir / "abtest.json"))
 
 
 def redraw_experiment_plots(out_dir: Path) -> list[Path]:
     """Redraw the plot of an ``ope`` or ``abtest`` folder from its JSON."""
-    from banditsim.sim.report.html_report import _json
-
     if (out_dir / "ope.json").is_file():
-        from banditsim.sim.offline.output import plot_estimates
-
-        doc = _json(out_dir / "ope.json")
+        doc = read_json(out_dir / "ope.json")
         if "log" in doc:  # estimates on a user's own log
             name = out_dir / "estimates.png"
-            return [plot_estimates(doc.get("estimates", []), name, title=(
-                f"off-policy estimates on {Path(doc['log']).name}\n(95% intervals; a real log has no truth)"))]
+            return [plot_estimates(doc.get("estimates", []), name, title=own_log_title(doc["log"]))]
         return [plot_estimates(doc.get("estimates", []), out_dir / "estimate_vs_truth.png")]
-    from banditsim.sim.abtest.output import plot_power
-
-    doc = _json(out_dir / "abtest.json")
+    doc = read_json(out_dir / "abtest.json")
     power = ((doc.get("config") or {}).get("test") or {}).get("power", 0.8)
     return [plot_power(doc.get("power_check", []), doc.get("required_users_per_arm", 0), power,
                        out_dir / "power_curve.png")]
@@ -124,8 +118,6 @@ def _ab_direction(metric: str, guardrail: bool) -> bool | None:
 
 def abtest_report(out_dir: Path, doc: dict) -> str:
     """Lifts with intervals and p-values, the better arm per metric, guardrails, sizing, power check."""
-    from banditsim.sim.abtest.stats import format_p
-
     cfg = doc.get("config") or {}
     control = (cfg.get("control") or {}).get("label", "control")
     treatment = (cfg.get("treatment") or {}).get("label", "treatment")

@@ -17,6 +17,7 @@ import numpy as np
 
 from banditsim.sim.report.html_page import esc, fig_png, number, page, png_figure, png_file_figure, section, table, write_page
 from banditsim.sim.report.metric_columns import plotted_metrics, shown_metrics, winner
+from banditsim.sim.report.result_documents import run_documents
 
 REPORT = "report.html"
 EXAMPLE_AGENTS, EXAMPLE_USERS, EXAMPLE_STEPS = 4, 2, 6
@@ -56,43 +57,16 @@ def redraw(out_dir: str | Path) -> list[Path]:
     else:
         from banditsim.sim.report.plots import plot_results
 
-        _run_documents(out_dir)  # a broken summary or manifest fails before any plot is redrawn
+        run_documents(out_dir)  # a broken summary or manifest fails before any plot is redrawn
         plots = plot_results(out_dir)
     return [*plots, write_report(out_dir)]
-
-
-def _json(path: Path) -> dict:
-    from banditsim.envs.errors import BanditsimError
-
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BanditsimError(f"{path} is unreadable ({type(exc).__name__}); rerun the command that wrote it") from None
-
-
-def _run_documents(out_dir: Path) -> tuple[dict, dict, dict]:
-    """``(manifest, summary's agents, config)`` of a run folder, or one error naming the broken file."""
-    from banditsim.envs.errors import BanditsimError
-
-    for name in ("manifest.json", "summary.json"):
-        if not (out_dir / name).is_file():
-            raise BanditsimError(f"{out_dir} is not a finished results directory: no {name}")
-    manifest, summary = _json(out_dir / "manifest.json"), _json(out_dir / "summary.json")
-    agents = summary.get("agents") if isinstance(summary, dict) else None
-    if not isinstance(agents, dict) or not all(isinstance(f, dict) for f in agents.values()):
-        raise BanditsimError(f"{out_dir / 'summary.json'} is not a banditsim summary (no agents object of figures); "
-                             "rerun banditsim run")
-    cfg = manifest.get("config") if isinstance(manifest, dict) else None
-    if not isinstance(cfg, dict):
-        raise BanditsimError(f"{out_dir / 'manifest.json'} is not a banditsim manifest (no config object)")
-    return manifest, agents, cfg
 
 
 def run_report(out_dir: Path) -> str:
     """The HTML text of a run folder's report."""
     from banditsim.sim.report.plots import read_columns
 
-    manifest, agents, cfg = _run_documents(out_dir)
+    manifest, agents, cfg = run_documents(out_dir)
     run, world = cfg.get("run", {}), cfg.get("world", {})
     metrics = read_columns(out_dir / "metrics.parquet")
     subtitle = (f"{len(agents)} agents × {run.get('seeds', '?')} seeds; {world.get('n_users', '?')} users × "
@@ -189,7 +163,7 @@ def _metric_figure(metrics: dict, s) -> bytes | None:
 def metric_figure(metrics: dict, s):
     """The report's matplotlib figure of one registered metric ``s`` over time, mean over seeds (95% band
     from MIN_SEEDS_FOR_BAND seeds); None (nothing left open) when no step defines it for every seed."""
-    from banditsim.sim.report.intervals import band
+    from banditsim.sim.stats.intervals import band
     from banditsim.sim.report.plots import _by_agent, _matplotlib, _smooth
 
     plt = _matplotlib()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from banditsim.sim.report.intervals import band
+from banditsim.sim.stats.intervals import band
 
 PLOT_FILES = ("regret.png", "feedback_rates.png", "session_length.png", "metrics.png", "fairness.png", "genres.png")
 
@@ -214,7 +214,7 @@ def plot_fairness(metrics, path: Path) -> bool:
 
 def plot_session_length(metrics, path: Path) -> None:
     """Mean length of the sessions that ended (patience ran out or step limit), per agent, 95% interval."""
-    from banditsim.sim.report.intervals import mean_ci
+    from banditsim.sim.stats.intervals import mean_ci
 
     plt = _matplotlib()
     fig, ax = plt.subplots(figsize=(8, 4.5))

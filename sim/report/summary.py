@@ -2,7 +2,7 @@
 
 Every registered metric with a column in metrics.parquet reduces over steps to one figure per
 (agent, seed) (:func:`sim.metrics.reduce_steps`), then over seeds to a mean with a 95% interval
-(:func:`sim.intervals.mean_ci`). A metric undefined on a run (NDCG with single items, session
+(:func:`banditsim.sim.stats.intervals.mean_ci`). A metric undefined on a run (NDCG with single items, session
 diversity when no session ended) is absent, never NaN; an interval bound that does not exist (one
 seed) is null. Each agent's entry also holds ``segments`` (feature → group → metric → figure) and
 ``fairness`` (grouping → group → exposure share with its interval, and the catalog share).
@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from banditsim.sim.report.intervals import mean_ci
-from banditsim.sim.run.feedback_delay import in_flight_figures
+from banditsim.sim.stats.intervals import mean_ci
 from banditsim.sim.metrics import METRICS, reduce_steps
 
 
@@ -147,3 +146,21 @@ def format_interval(fig: dict, digits: int = 3) -> str:
     if low is None or high is None or not (np.isfinite(low) and np.isfinite(high)):
         return f"{fig['mean']:.{digits}f}"
     return f"{fig['mean']:.{digits}f} ± {(high - low) / 2:.{digits}f}"
+
+
+def in_flight_figures(metrics: dict[str, np.ndarray], seed_rows: list[np.ndarray]) -> dict[str, dict]:
+    """``{"feedback_in_flight": {mean, low, high, per_seed}}``: the answers of one agent that never
+    reached it (in flight after the last step of each seed), with a 95% interval over seeds, for
+    ``summary.json``; empty when none was in flight (no delays) or metrics.parquet has no such column.
+
+    >>> m = {"step": np.array([0, 1, 0, 1]), "feedback_in_flight": np.array([3, 5, 2, 4])}
+    >>> in_flight_figures(m, [np.array([0, 1]), np.array([2, 3])])["feedback_in_flight"]["per_seed"]
+    [5.0, 4.0]
+    """
+    column = metrics.get("feedback_in_flight")
+    if column is None:
+        return {}
+    last = [float(column[rows[np.argmax(metrics["step"][rows])]]) for rows in seed_rows if rows.size]
+    if not any(last):
+        return {}
+    return {"feedback_in_flight": _figure(last)}

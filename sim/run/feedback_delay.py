@@ -258,26 +258,3 @@ def log_arrival_columns(t: int, arrival: np.ndarray, n_log_rows: int) -> dict[st
     """
     return {"decision_step": np.full(n_log_rows, t, dtype=np.int32),
             "arrival_step": np.repeat(arrival, n_log_rows // arrival.size).astype(np.int32)}
-
-
-
-def in_flight_figures(metrics: dict[str, np.ndarray], seed_rows: list[np.ndarray]) -> dict[str, dict]:
-    """``{"feedback_in_flight": {mean, low, high, per_seed}}``: the answers of one agent that never
-    reached it (in flight after the last step of each seed), with a 95% interval over seeds, for
-    ``summary.json``; empty when none was in flight (no delays) or metrics.parquet has no such column.
-
-    >>> m = {"step": np.array([0, 1, 0, 1]), "feedback_in_flight": np.array([3, 5, 2, 4])}
-    >>> in_flight_figures(m, [np.array([0, 1]), np.array([2, 3])])["feedback_in_flight"]["per_seed"]
-    [5.0, 4.0]
-    """
-    from banditsim.sim.report.intervals import mean_ci
-
-    column = metrics.get("feedback_in_flight")
-    if column is None:
-        return {}
-    last = [float(column[rows[np.argmax(metrics["step"][rows])]]) for rows in seed_rows if rows.size]
-    if not any(last):
-        return {}
-    finite = lambda x: float(x) if np.isfinite(x) else None  # noqa: E731  strict JSON: null, never NaN
-    m, lo, hi = mean_ci(last)
-    return {"feedback_in_flight": {"mean": finite(m), "low": finite(lo), "high": finite(hi), "per_seed": last}}

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from banditsim.sim.report.intervals import mean_ci
+from banditsim.sim.stats.intervals import mean_ci
 from banditsim.sim.config.notebook_size import pick
 
-DATA = Path(__file__).resolve().parents[1] / "notebooks" / "data"
+DATA = Path(__file__).resolve().parents[2] / "notebooks" / "data"
 DRAWS = 16
 """Monte-Carlo propensity draws of the Thompson agents."""
 GAMMA, WINDOW = 0.95, 20
@@ -49,7 +49,7 @@ class Point:
 
     @property
     def interval(self) -> tuple[float, float, float]:
-        """Mean and 95% Student-t interval over seeds (``sim.intervals.mean_ci``)."""
+        """Mean and 95% Student-t interval over seeds (``banditsim.sim.stats.intervals.mean_ci``)."""
         return mean_ci(self.per_seed)
 
 

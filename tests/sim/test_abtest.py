@@ -10,7 +10,7 @@ from scipy import stats
 from banditsim.envs.world_config import WorldConfig
 from banditsim.sim.abtest.experiment import run_abtest
 from banditsim.sim.abtest.config import ABTestConfig
-from banditsim.sim.abtest.stats import power, required_n, welch
+from banditsim.sim.stats.two_sample import power, required_n, welch
 from banditsim.sim.cli import main
 from tests.sim.tiny_world import TINY_CSV, tiny_items, tiny_population
 
@@ -89,8 +89,9 @@ def test_cli_abtest_end_to_end(tmp_path, capsys):
 def test_all_detected_power_point_plots_and_wilson_reaches_one(tmp_path):
     """Issue #16: a 30/30 power point's Wilson upper bound rounded to 0.9999999999999999 and
     matplotlib refused the negative error bar (``banditsim abtest`` exited 2)."""
-    from banditsim.sim.abtest.output import plot_power, write_abtest_results
-    from banditsim.sim.abtest.stats import wilson
+    from banditsim.sim.abtest.output import write_abtest_results
+    from banditsim.sim.report.experiment_plots import plot_power
+    from banditsim.sim.stats.two_sample import wilson
 
     lo, hi = wilson(np.array([30, 0, 17]), 30)
     assert hi[0] == 1.0 and lo[1] == 0.0
@@ -134,7 +135,7 @@ def test_underflowing_p_values_print_as_below_floor():
 def test_every_abtest_plot_has_a_title(tmp_path, monkeypatch):
     import matplotlib.figure
 
-    from banditsim.sim.abtest.output import plot_power
+    from banditsim.sim.report.experiment_plots import plot_power
 
     curve = [{"users_per_arm": 10, "tests": 5, "detection_rate": 0.4, "low": 0.1, "high": 0.8,
               "lift_planned": 0.1, "var_control": 0.1, "var_treatment": 0.1, "alpha": 0.05}]

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from banditsim.sim.studies import realism_study as rs
-from banditsim.sim.report.intervals import mean_ci
+from banditsim.sim.stats.intervals import mean_ci
 
 torch.set_num_threads(1)
 
@@ -83,3 +83,9 @@ def test_ci_size_prints_the_cadence_table(capsys):
     assert len(values) == 6 and all(np.isfinite(values)) and min(values) > 0
     assert "`python -m bench.production_realism --size ci --only every`" in out
 
+
+
+def test_the_study_catalog_is_the_notebooks_podcast_file():
+    # the study module sits two folders below the repository root (sim/studies/); a wrong depth
+    # points the catalog at a folder that does not exist
+    assert (rs.DATA / "podcasts.csv").is_file()

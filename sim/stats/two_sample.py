@@ -10,7 +10,9 @@ vectorised over leading axes (many metrics or many simulated tests at once).
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+
+# scipy.stats is imported inside the functions that use it: it is slow to load, and the report wing
+# imports this module for format_p alone.
 
 
 def welch(control: np.ndarray, treatment: np.ndarray, alpha: float = 0.05) -> dict[str, np.ndarray]:
@@ -23,6 +25,8 @@ def welch(control: np.ndarray, treatment: np.ndarray, alpha: float = 0.05) -> di
     >>> bool(r["low"] < 0.3 < r["high"]), bool(r["p"] < 0.05)
     (True, True)
     """
+    from scipy import stats
+
     c, t = np.asarray(control, dtype=np.float64), np.asarray(treatment, dtype=np.float64)
     nc, nt = c.shape[-1], t.shape[-1]
     mc, mt = c.mean(-1), t.mean(-1)
@@ -46,6 +50,8 @@ def power(n, delta, var_control, var_treatment, alpha: float = 0.05) -> np.ndarr
     >>> round(float(power(63, 0.5, 1.0, 1.0)), 2)                  # the textbook d = 0.5 case
     0.8
     """
+    from scipy import stats
+
     n = np.asarray(n, dtype=np.float64)
     vc, vt = np.asarray(var_control, dtype=np.float64), np.asarray(var_treatment, dtype=np.float64)
     se = np.sqrt((vc + vt) / n)
@@ -64,6 +70,8 @@ def required_n(delta, var_control, var_treatment, alpha: float = 0.05, target: f
     >>> required_n(0.5, 1.0, 1.0)
     64
     """
+    from scipy import stats
+
     delta = abs(float(delta))
     vsum = float(var_control) + float(var_treatment)
     if delta == 0 or not np.isfinite(delta):
@@ -88,6 +96,8 @@ def wilson(successes, trials, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarr
     >>> float(wilson(30, 30)[1])
     1.0
     """
+    from scipy import stats
+
     k, n = np.broadcast_arrays(np.asarray(successes), np.asarray(trials))
     low, high = np.empty(k.shape), np.empty(k.shape)
     for idx in np.ndindex(k.shape):  # loop over the few power-check points
