@@ -111,7 +111,8 @@ def estimate_log_file(path: str | Path, agents=(), *, train_fraction: float = TR
     """
     from banditsim.sim.ope.log_file import read_log_file
     from banditsim.sim.ope.registry import ESTIMATORS, get_estimator
-    from banditsim.sim.offline.experiment import estimate_row, estimate_target
+    from banditsim.sim.offline.estimate_rows import estimate_row
+    from banditsim.sim.offline.experiment import estimate_target
     from banditsim.sim.offline.reduce import reduce_rows
 
     estimators = list(ESTIMATORS) if estimators is None else list(estimators)

@@ -146,7 +146,7 @@ def estimate_slates(log: SlateOPELog, *, alpha: float = 0.05, interval: str = "c
     from banditsim.sim.ope import OPEInputError
     from banditsim.sim.ope.diagnostics import weight_diagnostics
     from banditsim.sim.ope.slate import SlateLog, independent_ips, reward_interaction_ips, standard_ips, whole_slate
-    from banditsim.sim.offline.experiment import estimate_row
+    from banditsim.sim.offline.estimate_rows import estimate_row
 
     slog = SlateLog(slate_id=log.slate_id, position=log.position, reward=log.reward,
                     pscore_item_position=log.pscore_item_position, pscore_cascade=log.pscore_cascade)
