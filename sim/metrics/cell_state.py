@@ -13,7 +13,7 @@ TRUTH_EVERY = 20
 expected reward of every item for every user, (B × n_items) values: they are computed on steps
 TRUTH_EVERY − 1, 2·TRUTH_EVERY − 1, … (19, 39, …: a fixed subsample, the same for every agent and
 seed, never the uninformed first step), which keeps the cost of all metrics under 10% of a run at
-n_users = 1,024 (``python -m banditsim.sim.metrics.cost``). A run shorter than TRUTH_EVERY steps has none of
+n_users = 1,024 (``python bench/metrics_cost.py``). A run shorter than TRUTH_EVERY steps has none of
 them. hit@1 is exact on every step."""
 
 

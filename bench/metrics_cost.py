@@ -1,4 +1,4 @@
-"""Time the metrics inside real cells: ``python -m banditsim.sim.metrics.cost --n-users 1024 --horizon 50``.
+"""Time the metrics inside real cells: ``python bench/metrics_cost.py --n-users 1024 --horizon 50``.
 
 Plays one seed of each quickstart agent at ``n_users`` users (MovieLens world) and reports, per
 agent and for the whole run, the time spent in :class:`sim.metrics.tracker.MetricTracker` (the truth
@@ -53,7 +53,7 @@ def measure(n_users: int = 1024, horizon: int = 50, print_line=print) -> float:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m banditsim.sim.metrics.cost", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python bench/metrics_cost.py", description=__doc__.split("\n")[0])
     ap.add_argument("--n-users", type=int, default=1024)
     ap.add_argument("--horizon", type=int, default=50)
     args = ap.parse_args(argv)
