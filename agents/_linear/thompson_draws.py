@@ -1,48 +1,36 @@
-"""Single-item Thompson decisions of the linear agents (LinTS, logistic TS), both modes.
+"""Single-item Thompson decisions of the linear agents (LinTS, logistic TS) in shared mode.
 
-* disjoint: scores are independent Gaussians per arm, the propensity is the quadrature of
-  ``GaussianWinProbability`` (same random stream and decisions as ``SamplingAgent``);
-* shared: u_b = mean_b + scale·F_b ε (F_b the Cholesky factor of S_b), item scores u_b·z̃ in
-  one float32 GEMM per chunk of draws, masked argmax in place, on the posterior's backend (numpy
-  or a torch device: one code over the array API, ``banditsim._xp``; the standard normals always
-  come from the numpy Generators, so both backends make the same draws). The deciding draw is
-  made at once; the ``n_propensity_draws`` Monte-Carlo draws come from the posterior frozen at act
-  time and a child random stream (``SamplingAgent._propensity_rng``) the first time
-  ``Decision.propensities`` or ``probabilities`` is read, so unlogged steps skip them and
-  reading them never changes the actions.
+u_b = mean_b + scale·F_b ε (F_b the Cholesky factor of S_b), item scores u_b·z̃ in one float32 GEMM
+per chunk of draws, masked argmax in place, on the posterior's backend (numpy or a torch device: one
+code over the array API, ``banditsim._xp``; the standard normals always come from the numpy
+Generators, so both backends make the same draws).  The deciding draw is made at once; the
+``n_propensity_draws`` Monte-Carlo draws come from the posterior frozen at act time and a child
+random stream (``SamplingAgent._propensity_rng``) the first time ``Decision.propensities`` or
+``probabilities`` is read, so unlogged steps skip them and reading them never changes the actions.
+Disjoint mode needs nothing here: its scores are independent Gaussians per arm, which
+``SamplingAgent._decide`` decides with the ``GaussianWinProbability`` quadrature as the propensity.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from banditsim._xp import cholesky, from_host, is_torch_array, namespace, to_host
 from banditsim._blas_threads import one_blas_and_torch_thread as one_blas_thread
+from banditsim._xp import cholesky, from_host, is_torch_array, namespace, to_host
 from banditsim.agents._linear.model import row_scale
-from banditsim.agents._propensity.gaussian_win import GaussianWinProbability
 from banditsim.agents._selection.ranking import top_k
 from banditsim.agents._state.scratch import Scratch
-from banditsim.agents.base import split_at
 
 _CHUNK = 1 << 21  # score elements per chunk of draws
 
 
 class LinearTSDecideMixin:
-    """``_decide`` for the linear Thompson agents; slates and zero variances go to the base class."""
+    """``_decide`` for the linear Thompson agents in shared mode (single items); the disjoint mode
+    (``_independent_gaussian``) and slates are ``SamplingAgent._decide``'s."""
 
     def _decide(self, rows):
-        if self.slate_size == 1:
-            if self.mode == "shared":
-                return self._decide_shared(rows)
-            gauss = self._independent_gaussian(rows)
-            if gauss is not None and np.all(gauss[1] > 0):
-                mean, std = gauss
-                scores = mean + std * self._rng.standard_normal(mean.shape)
-                items = top_k(scores, rows.mask, 1, self._rng)
-                if self.explain:  # the posterior mean of the chosen score and its std
-                    self._why = split_at(mean, std, items)
-                win = self.__dict__.setdefault("_win_probability", GaussianWinProbability())
-                return items, win(mean, std, items[:, 0], rows.mask)[:, None], None
+        if self.slate_size == 1 and self.mode == "shared":
+            return self._decide_shared(rows)
         return super()._decide(rows)
 
     def _decide_shared(self, rows):
