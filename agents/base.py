@@ -15,6 +15,13 @@ from banditsim.agents._propensity.gaussian_win import GaussianWinProbability
 from banditsim.agents._propensity.greedy import greedy_position_probability, greedy_probabilities
 from banditsim.agents._propensity.monte_carlo import monte_carlo_propensities
 from banditsim.agents._selection.ranking import top1_one_row, top_k
+from banditsim.agents._selection.rows import (
+    checked_context,
+    out_of_range,
+    take_rows,
+    too_few_allowed,
+    zero_replicas,
+)
 from banditsim.agents._state import one_row
 from banditsim.agents._thompson.frozen_slots import decide_frozen
 from banditsim.agents._thompson.pooled import decide_pooled
@@ -116,7 +123,7 @@ class Agent:
         """
         if context is None:
             n = feedback.reward.shape[0]  # n < 1: Context's own error
-            context = Context(n_rows=n) if n < 1 else _checked_context(None, None, None, _zeros(n), n)
+            context = Context(n_rows=n) if n < 1 else checked_context(None, None, None, zero_replicas(n), n)
         rows = self._resolve(context, check_mask=False)
         actions = decision.actions if isinstance(decision, Decision) else np.asarray(decision)
         if actions.dtype.kind not in "iu":
@@ -128,7 +135,7 @@ class Agent:
             raise ValueError(f"feedback.reward must have shape ({rows.n_rows},), got {reward.shape}")
         check_finite_array("feedback.reward", reward, MAX_ABS_REWARD)
         kind = feedback.kind
-        if kind is not None and kind.size and _out_of_range(kind, len(self._kind_values)):
+        if kind is not None and kind.size and out_of_range(kind, len(self._kind_values)):
             raise ValueError(f"feedback.kind must be in [0, {len(self._kind_values)}), got {kind.min()}..{kind.max()}")
         position = feedback.position
         keep = None
@@ -142,13 +149,13 @@ class Agent:
             keep = None if position is None else position >= 0
             arms = actions
         arms = arms.astype(np.int64, copy=False)
-        if arms.size and _out_of_range(arms, self.n_arms):
+        if arms.size and out_of_range(arms, self.n_arms):
             raise ValueError(f"actions must be in [0, {self.n_arms}), got {arms.min()}..{arms.max()}")
         if keep is not None and not keep.all():
             idx = np.flatnonzero(keep)
             if idx.size == 0:
                 return
-            rows = _take_rows(rows, idx)
+            rows = take_rows(rows, idx)
             arms, reward = arms[idx], reward[idx]
             kind = None if kind is None else kind[idx]
         self._learn(rows, arms, reward, kind)
@@ -170,12 +177,12 @@ class Agent:
     # ------------------------------------------------------------------ helpers
     def _resolve(self, context: Context | None, check_mask: bool = True) -> Context:
         if context is None:
-            return _checked_context(None, None, None, _zeros(1), 1)
+            return checked_context(None, None, None, zero_replicas(1), 1)
         ctx = context
         replica = ctx.replica
         if replica is None:
-            replica = _zeros(ctx.n_rows)
-        elif replica.size and _out_of_range(replica, self.n_replicas):
+            replica = zero_replicas(ctx.n_rows)
+        elif replica.size and out_of_range(replica, self.n_replicas):
             raise ValueError(f"replica must be in [0, {self.n_replicas}), got {replica.min()}..{replica.max()}")
         mask = ctx.mask
         if mask is not None:
@@ -183,7 +190,7 @@ class Agent:
                 raise ValueError(f"mask must have shape ({ctx.n_rows}, {self.n_arms}), got {mask.shape}")
             if mask.all():  # first: an all-True mask (the common case) needs no other check
                 mask = None
-            elif check_mask and _too_few_allowed(mask, self.slate_size):
+            elif check_mask and too_few_allowed(mask, self.slate_size):
                 raise ValueError(f"mask allows fewer than slate_size={self.slate_size} items in some row")
             elif check_mask:  # acting: lazy propensities/probabilities read it later, and callers
                 mask = mask.copy()  # (the world's observation) may change theirs in place meanwhile
@@ -195,7 +202,7 @@ class Agent:
         if ctx.arm_features is not None:
             self.__dict__.setdefault("_arms_checked", CheckedOnce()).check(
                 "context.arm_features", ctx.arm_features, MAX_ABS_FEATURE)
-        return _checked_context(ctx.features, ctx.arm_features, mask, replica, ctx.n_rows)
+        return checked_context(ctx.features, ctx.arm_features, mask, replica, ctx.n_rows)
 
 
 def split_at(exploit: np.ndarray, explore: np.ndarray, items: np.ndarray) -> dict[str, np.ndarray]:
@@ -211,60 +218,19 @@ def split_at(exploit: np.ndarray, explore: np.ndarray, items: np.ndarray) -> dic
     return {"exploit": exploit, "explore": explore}
 
 
-def _too_few_allowed(mask: np.ndarray, k: int) -> bool:
-    """True when some row of a bool mask allows fewer than k items (any() is ~10× faster than sum)."""
-    if k == 1:
-        return not mask.any(axis=1).all()
-    return bool((mask.view(np.uint8).sum(axis=1, dtype=np.int64) < k).any())
-
-
-def _out_of_range(values: np.ndarray, n: int) -> bool:
-    """True when some integer lies outside [0, n); for int64 one reduction (negatives read as huge unsigned),
-    for a single value none."""
-    if values.size == 1:
-        return not 0 <= values.item() < n
-    if values.dtype != np.int64:
-        return bool(values.min() < 0 or values.max() >= n)
-    return int(values.view(np.uint64).max()) >= n
-
-
-_ZEROS: dict[int, np.ndarray] = {}
-
-
-def _zeros(n_rows: int) -> np.ndarray:
-    """Read-only int64 zeros (n_rows,): the replica of rows that name none (shared, never written)."""
-    out = _ZEROS.get(n_rows)
-    if out is None:
-        out = np.zeros(n_rows, dtype=np.int64)
-        out.setflags(write=False)
-        if n_rows <= 1024:
-            _ZEROS[n_rows] = out
-    return out
-
-
-def _checked_context(features, arm_features, mask, replica, n_rows) -> Context:
-    """A Context from already-validated fields, skipping ``__post_init__`` (hot path)."""
-    ctx = object.__new__(Context)
-    ctx.__dict__.update(features=features, arm_features=arm_features, mask=mask, replica=replica, n_rows=n_rows)
-    return ctx
-
-
-def _take_rows(rows: Context, idx: np.ndarray) -> Context:
-    return _checked_context(None if rows.features is None else rows.features[idx], rows.arm_features,
-                            None if rows.mask is None else rows.mask[idx], rows.replica[idx], int(idx.size))
-
-
 class IndexAgent(Agent):
-    """A policy that ranks items by a deterministic index (ties broken uniformly at random)."""
+    """A policy that ranks items by a deterministic index (ties broken uniformly at random).
 
-    def _index(self, rows: Context) -> np.ndarray:
-        """Scores (B, n_arms); higher is better."""
+    The hook: ``_index_parts(rows)``, the index and its split into an estimate and an exploration term.
+    """
+
+    def _index_parts(self, rows: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(exploit, explore, index)``, each (B, n_arms); higher index is better."""
         raise NotImplementedError
 
-    def _index_parts(self, rows: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """``(exploit, explore, index)``, each (B, n_arms), for agents whose index is an estimate plus
-        an exploration term (``index`` exactly as ``_index`` computes it); None otherwise."""
-        return None
+    def _index(self, rows: Context) -> np.ndarray:
+        """The index alone (B, n_arms)."""
+        return self._index_parts(rows)[2]
 
     def _decide(self, rows):
         parts = self._index_parts(rows) if self.explain else None

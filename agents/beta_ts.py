@@ -98,6 +98,9 @@ class BetaTSAgent(SamplingAgent):
             self._pool.reset()
 
     def _decide(self, rows):
+        """Single items for replicas serving few rows take the exact Beta win probability, by
+        quadrature when read (``agents._thompson.beta_exact``): cheaper there than the slots a
+        replica's rows share.  Every other act is ``SamplingAgent``'s."""
         if self.slate_size == 1 and few_rows_per_replica(rows.replica):
             fast = self._fast
             draw = lambda a, b, n, rng: beta_draws(a, b, n, rng, fast)  # noqa: E731

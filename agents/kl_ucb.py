@@ -65,9 +65,6 @@ class KLUCBAgent(IndexAgent):
         self.n_bisection = check_int("n_bisection", n_bisection, minimum=1)
         self._stats = ArmStats(self.n_replicas, self.n_arms)
 
-    def _index(self, rows):
-        return self._index_parts(rows)[2]
-
     def _index_parts(self, rows):
         """(mean on [0, 1], upper bound − mean, upper bound); +inf for arms never pulled."""
         n = per_row(self._stats.counts, rows.replica)

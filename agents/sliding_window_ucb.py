@@ -68,9 +68,6 @@ class SlidingWindowUCBAgent(StepClock, IndexAgent):
         pulled = n > 0
         return mean, np.where(pulled, bonus, np.inf), np.where(pulled, mean + bonus, np.inf)
 
-    def _index(self, rows):
-        return self._index_parts(rows)[2]
-
     def _advance(self, replicas, elapsed):
         """Empty the slots of the steps the clocks passed (all of them after ``window`` or more)."""
         first = self.clock[replicas] - elapsed + 1  # the first step passed

@@ -35,9 +35,6 @@ class UCB1Agent(IndexAgent):
         self.c = check_float("c", c, 0.0)
         self._stats = ArmStats(self.n_replicas, self.n_arms)
 
-    def _index(self, rows):
-        return self._index_parts(rows)[2]
-
     def _index_parts(self, rows):
         """(mean, bonus, index): the index is the empirical mean plus the confidence bonus."""
         n = per_row(self._stats.counts, rows.replica)
