@@ -21,9 +21,8 @@ in μ (p > 1/2), that is the ranking by μ = (q − (1 − p))/(2p − 1), whose
 ε → ∞ flips vanish (1 − p = expit(−ε) is 0 in floating point from ε ≈ 745) and the agent is
 ``beta_ts`` with ``binarize=True`` and the same ``reward_range``, the same model and objective as
 ``beta_ts`` (equal in expectation; ``tests/agents/test_private_limit.py``).  Small ε (p → 1/2)
-washes the signal out and regret grows.  Until 2026-12-06 the bit was 1[reward > 0]: a click
-counted as much as a save, a different objective from ``beta_ts``'s, so large ε did not approach it
-(regret 63 against 56 in the README's privacy table).
+washes the signal out and regret grows.  The bit is Bernoulli of the mapped reward, not
+1[reward > 0], so that a click counts less than a save, as in ``beta_ts``'s objective.
 """
 
 from __future__ import annotations
