@@ -1,5 +1,9 @@
 """Run a sweep: every (agent, seed) cell of a config, into a results directory.
 
+:func:`run_experiment` prepares the catalog, embeddings and users itself; :func:`run_prepared`
+takes them already prepared (a notebook that looked at the items and users through
+:func:`banditsim.sim.run.prepare.prepare` embeds and fits only once). Both write the same folder.
+
 Results directory::
 
     manifest.json     config with every default, seeds, versions, git commit, embedding model/cache key
@@ -24,6 +28,7 @@ from banditsim.sim.atomic import is_partial, write_json
 from banditsim.sim.run.cells import Cell, cell_problem, is_complete, merge_cells, remove_cell, write_cell
 from banditsim.sim.config.run_config import RunConfig
 from banditsim.sim.run.prepare import Prepared, prepare
+from banditsim.sim.run.results_folder import claimed
 
 MANIFEST = "manifest.json"
 
@@ -180,8 +185,6 @@ def run_experiment(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False,
     last write; a second writer is refused. A run that fails before any cell is done leaves no
     folder that "holds a run"; a failed resume never touches a finished run's manifest.
     """
-    from banditsim.sim.run.results_folder import claimed
-
     start = time.perf_counter()
     out_dir = Path(out_dir)
     with claimed(out_dir, "run"):
@@ -190,6 +193,25 @@ def run_experiment(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False,
         prep = prepare(cfg, progress=progress, before_embedding=lambda n: check_agents(cfg, n))
         _check_inputs(out_dir, old, prep)
         return run_in_folder(prep, out_dir, old, start, log, progress)
+
+
+def run_prepared(prep: Prepared, out_dir: str | Path, *, progress: bool = False,
+                 log: Callable[[str], None] = print) -> RunResult:
+    """Run every cell of ``prep.config`` into a new results directory ``out_dir``.
+
+    ``out_dir`` must not exist or be empty (use :func:`run_experiment` with ``resume=True`` to
+    continue a killed sweep). Same files, same numbers as ``run_experiment(prep.config, out_dir)``.
+    """
+    start = time.perf_counter()
+    cfg = prep.config
+    out_dir = Path(out_dir)
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise BanditsimError(f"{out_dir} exists and is not an empty folder; choose another out_dir")
+    check_agents(cfg, len(prep.item_ids))
+    with claimed(out_dir, "run"):
+        log(f"{cfg.name}: {cfg.run.seeds * len(cfg.agents)} cells ({len(cfg.agents)} agents × {cfg.run.seeds} "
+            f"seeds), {cfg.world.n_users} users × {cfg.run.horizon} steps each")
+        return run_in_folder(prep, out_dir, None, start, log, progress)
 
 
 def run_in_folder(prep: Prepared, out_dir: Path, old: dict | None, start: float,

@@ -39,7 +39,7 @@ def runs(tmp_path_factory):
     import dataclasses
 
     from banditsim.sim.run.prepare import prepare
-    from banditsim.sim.run.prepared_run import run_prepared
+    from banditsim.sim.run.runner import run_prepared
 
     register_metric("test_liked", "TEST liked share", _liked, segment=True, description="test metric")
     try:

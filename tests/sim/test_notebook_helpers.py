@@ -150,7 +150,7 @@ def test_run_prepared_equals_runner_cells_and_cold_start_share(tmp_path):
     from banditsim.envs.errors import BanditsimError
     from banditsim.sim.report.cold_start_view import new_item_share, plot_cold_start
     from banditsim.sim.report.plots import read_columns
-    from banditsim.sim.run.prepared_run import run_prepared
+    from banditsim.sim.run.runner import run_prepared
 
     prep = tiny_prep({"world": {"n_users": 6}, "run": {"horizon": 10, "seeds": 2, "workers": 1},
                       "cold_start": {"new_item_fraction": 0.25, "release_step": 5},
