@@ -387,7 +387,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if isinstance(code, int) and code:  # click hands back the exit status it would have used
             raise SystemExit(code)
 
-    from banditsim.sim.run.interrupts import catching_signals
+    from banditsim.sim.interrupts import catching_signals
 
     try:
         with catching_signals():

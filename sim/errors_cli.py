@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Callable
 
-from banditsim.sim.run.interrupts import Interrupted
+from banditsim.sim.interrupts import Interrupted
 
 EXIT_BAD_INPUT = 2
 

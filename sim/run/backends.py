@@ -45,7 +45,7 @@ def _init_worker(shared: Any, parent: int | None = None) -> None:
     """
     global _SHARED
     _SHARED = shared
-    from banditsim.sim.run.interrupts import ignore_in_worker
+    from banditsim.sim.interrupts import ignore_in_worker
 
     ignore_in_worker()  # the parent cancels and ends workers on Ctrl-C / SIGTERM
     if parent is not None:

@@ -163,7 +163,7 @@ def test_an_interrupt_wrapped_by_a_c_extension_is_still_an_interrupt(capsys):
     """Ray's ``wait`` turns the exception our SIGINT handler raises into ``SystemError: ... returned a
     result with an exception set``; it must still end as ``interrupted``, exit 130, no traceback."""
     from banditsim.sim.errors_cli import run_guarded
-    from banditsim.sim.run.interrupts import Interrupted
+    from banditsim.sim.interrupts import Interrupted
 
     def wrapped():
         try:
