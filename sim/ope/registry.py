@@ -49,7 +49,8 @@ class EstimatorSpec:
         module, _, attr = self.function.partition(":")
         return getattr(importlib.import_module(module), attr)
 
-    def __call__(self, log, action_dist, *, estimated_rewards=None, settings: Mapping = None, **common):
+    def __call__(self, log, action_dist, *, estimated_rewards=None, settings: Mapping | None = None,
+                 **common):
         """The estimate on ``log``: ``common`` goes to every estimator, ``estimated_rewards`` to those
         with a reward model, a setting of ``settings`` to those whose ``options`` name it."""
         extra = {kw: settings[name] for kw, name in self.options.items() if settings and name in settings}
