@@ -23,8 +23,8 @@ import numpy as np
 from banditsim.sim.abtest.simulate import simulate_many
 from banditsim.sim.metrics import ab_metric_names
 from banditsim.sim.stats.two_sample import power, required_n, welch, wilson
-from banditsim.sim.offline.frozen_policies import build_policy, item_features
-from banditsim.sim.offline.warmup import collect_warmup
+from banditsim.sim.policies.frozen import build_policy, item_features
+from banditsim.sim.policies.warmup import collect_warmup
 
 
 def lift_table(users: np.ndarray, alpha: float, guardrails=("negative_rate", "session_end_rate")) -> list[dict]:

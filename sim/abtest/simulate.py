@@ -26,7 +26,7 @@ def simulate_tests(world, control, treatment, n_tests: int, n_per_arm: int, hori
     >>> from banditsim.envs.population import unit_rows
     >>> from banditsim.envs.world import World
     >>> from banditsim.sim.config.policy_spec import PolicySpec
-    >>> from banditsim.sim.offline.frozen_policies import build_policy
+    >>> from banditsim.sim.policies.frozen import build_policy
     >>> x = unit_rows(np.random.default_rng(0).normal(size=(20, 8)))
     >>> w = World(x, cluster_population(x, 50, n_clusters=3, seed=0), n_users=24, seed=1)
     >>> rnd = build_policy(PolicySpec(label="r", name="random"), x, x, [0.0] * 8, 0)  # one value per kind

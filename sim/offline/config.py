@@ -84,7 +84,7 @@ class OPEConfig(WorldSource):
     def _consistent(self):
         unique_labels([self.logging, *self.targets])
         if self.world.slate_size != 1:
-            from banditsim.sim.offline.frozen_policies import PolicyError
+            from banditsim.sim.policies.frozen import PolicyError
             from banditsim.sim.offline.slate_experiment import check_slate_policies
 
             try:

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from banditsim.sim.offline.frozen_policies import build_policy, exact_probabilities, item_features, shared_ridge
+from banditsim.sim.policies.frozen import build_policy, exact_probabilities, item_features, shared_ridge
 from banditsim.sim.offline.estimate_rows import estimate_row
 from banditsim.sim.offline.reduce import ReducedLog, reduce_rows
-from banditsim.sim.offline.warmup import collect_warmup
+from banditsim.sim.policies.warmup import collect_warmup
 
 
 @dataclass

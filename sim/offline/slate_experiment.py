@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from banditsim.sim.offline.frozen_policies import PolicyError
+from banditsim.sim.policies.frozen import PolicyError
 
 SLATE_ESTIMATORS = ("iips", "rips", "sips")
 

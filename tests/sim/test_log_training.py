@@ -1,7 +1,7 @@
 """Forgetting agents trained from a log age each row by its decision step (issue #21 follow-up).
 
 ``banditsim ope --log FILE --target ...`` (``sim.ope_log_file``) and the frozen policies trained on
-warm-up rows (``sim.frozen_policies``) learn a log in ONE update call.  With a plain ``Feedback`` a
+warm-up rows (``banditsim.sim.policies.frozen``) learn a log in ONE update call.  With a plain ``Feedback`` a
 forgetting agent took the whole log as one step (nothing aged); with ``Feedback.step`` from the log's
 ``step`` column (``LoadedLog.steps``) it holds what it would after learning the rows step by step.
 """
@@ -16,12 +16,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from banditsim.agents import Context, Feedback, make_agent
-from banditsim.sim.offline.frozen_policies import AgentPolicy
+from banditsim.sim.policies.frozen import AgentPolicy
 from banditsim.sim.ope.log import OPEInputError
 from banditsim.sim.ope.log_file import read_log_file
 from banditsim.sim.offline.log_file import estimate_log_file, trained_agent
 from banditsim.sim.config.policy_spec import PolicySpec
-from banditsim.sim.offline.warmup import WarmupRows
+from banditsim.sim.policies.warmup import WarmupRows
 from tests.agents.forgetting_state import assert_same_state
 
 N_ARMS, USERS, STEPS, DIM = 4, 5, 12, 3

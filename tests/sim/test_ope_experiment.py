@@ -11,11 +11,11 @@ import pytest
 from banditsim.envs.feedback_kinds import reward_vector
 from banditsim.sim.cli import main
 from banditsim.sim.config.errors import ConfigError
-from banditsim.sim.offline.frozen_policies import build_policy, exact_probabilities, item_features, shared_ridge
+from banditsim.sim.policies.frozen import build_policy, exact_probabilities, item_features, shared_ridge
 from banditsim.sim.offline.config import OPEConfig, load_ope_config
 from banditsim.sim.offline.experiment import collect_log, run_ope_experiment
 from banditsim.sim.config.policy_spec import PolicySpec
-from banditsim.sim.offline.warmup import collect_warmup
+from banditsim.sim.policies.warmup import collect_warmup
 from tests.sim.tiny_world import TINY_CSV, tiny_items, tiny_population, tiny_world
 
 TARGETS = [PolicySpec(label="greedy", kind="ridge", ridge=5.0),

@@ -1,4 +1,4 @@
-"""Frozen policies built from a :class:`~sim.policy_spec.PolicySpec` and trained on warm-up rows.
+"""Frozen policies built from a :class:`~banditsim.sim.config.policy_spec.PolicySpec` and trained on warm-up rows.
 
 Every policy answers ``decide(features, mask, rng) -> (actions, propensities, probabilities)``
 for a batch of B users: the items shown, the probability of each, and the full (B, n_items)
@@ -13,7 +13,7 @@ import numpy as np
 
 from banditsim.envs.errors import BanditsimError
 from banditsim.sim.config.policy_spec import PolicySpec
-from banditsim.sim.offline.warmup import WarmupRows
+from banditsim.sim.policies.warmup import WarmupRows
 
 
 class PolicyError(BanditsimError):
@@ -78,7 +78,7 @@ class RidgeScores:
     """A fitted ridge model as ``scores(features) -> (B, n_items)``; the last batch's scores are
     reused when the same features array comes again (policies sharing a model score once a step).
 
-    >>> from banditsim.sim.offline.warmup import WarmupRows
+    >>> from banditsim.sim.policies.warmup import WarmupRows
     >>> rng = np.random.default_rng(0); n = 200
     >>> rows = WarmupRows(rng.normal(size=(n, 3)), rng.integers(0, 4, n), rng.normal(size=n), np.zeros(n, int), np.full(n, 0.25))
     >>> f = RidgeScores(fit_ridge(rows, 4, np.eye(4), 1.0)); x = rng.normal(size=(5, 3))
