@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from banditsim.agents._selection.ranking import _masked
+from banditsim.agents._selection.ranking import masked_scores
 
 
 def greedy_position_probability(
@@ -35,7 +35,7 @@ def greedy_position_probability(
 
 def greedy_probabilities(scores: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     """Single-item distribution (B, n_arms) of the argmax with uniform tie-breaking."""
-    s = _masked(scores, mask)
+    s = masked_scores(scores, mask)
     ties = s == s.max(axis=1, keepdims=True)
     if mask is not None:
         ties &= mask

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 
-def _masked(scores: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+def masked_scores(scores: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """``scores`` with the arms ``mask`` leaves out at −inf."""
     return scores if mask is None else np.where(mask, scores, -np.inf)
 
 
@@ -19,7 +20,7 @@ def top_k(scores: np.ndarray, mask: np.ndarray | None, k: int, rng: np.random.Ge
         raise FloatingPointError("agent produced NaN scores")
     n_rows, n_arms = scores.shape
     if k == 1:
-        s = _masked(scores, mask)
+        s = masked_scores(scores, mask)
         best = s.max(axis=1, keepdims=True)
         ties = s == best
         if mask is not None:
