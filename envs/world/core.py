@@ -19,6 +19,7 @@ from banditsim.envs.user_history import UserHistory
 from banditsim.envs.world.answer_effects import AnswerEffects
 from banditsim.envs.world.cosines import Cosines
 from banditsim.envs.world.drift_update import DriftUpdate
+from banditsim.envs.world.gram_cache import GramCache
 from banditsim.envs.world.item_tables import ItemTables
 from banditsim.envs.world.oracle import ExactBest
 from banditsim.envs.world.refused_rows import all_refused, idle_rows, refuse_outputs
@@ -31,7 +32,7 @@ from banditsim.envs.world_config import WorldConfig
 from banditsim.envs.world_errors import ActionError, ItemVectorError, WorldConfigError
 
 
-class World(ItemTables, SessionSlots, Cosines, Utilities, ExactBest, SinglePath, SlatePath, AnswerEffects,
+class World(SessionSlots, Cosines, Utilities, ExactBest, SinglePath, SlatePath, AnswerEffects,
             DriftUpdate):
     """B simulated users stepping at once over a catalog of item vectors.
 
@@ -51,36 +52,34 @@ class World(ItemTables, SessionSlots, Cosines, Utilities, ExactBest, SinglePath,
     (3, 40)
     """
 
-    # Built once from the items and the population and never written afterwards (``add_items``
-    # rebinds them): copies share them. Read-only on the numpy backend, so a write would raise.
-    _SHARED = ("_item_pos_np", "_catalog_vectors", "_items", "_items_t", "_item_sq_norms", "_item_bias",
-               "_pop_cosines", "_neighbours", "_pop_candidates", "_item_centre_dots", "_pop_centre_dots")
-
     def __deepcopy__(self, memo):
-        """A deep copy that shares the read-only item geometry (``_SHARED``): copying a World over
-        100,000 items and 2,000 people costs its per-user state, not its 2.6 GiB of geometry."""
+        """A deep copy that shares the read-only item tables (:class:`ItemTables`, the catalog's
+        vectors and the Gram cache's items): copying a World over 100,000 items and 2,000 people
+        costs its per-user state, not its 2.6 GiB of tables. ``add_items`` rebinds them."""
         import copy
 
-        for name in self._SHARED:
-            value = self.__dict__.get(name)
-            if value is not None:
-                memo[id(value)] = value
+        memo[id(self._tables)] = self._tables
+        memo[id(self._catalog_vectors)] = self._catalog_vectors
         new = object.__new__(type(self))
         memo[id(self)] = new
         for key, value in self.__dict__.items():
             new.__dict__[key] = copy.deepcopy(value, memo)
         return new
 
-    def _freeze_shared(self) -> None:
-        """Make the shared build-time arrays read-only (numpy), so that a write raises."""
-        if self.be.name != "numpy":
-            return
-        for name in self._SHARED:
-            value = self.__dict__.get(name)
-            for arr in value if isinstance(value, tuple) else (value,):
-                if isinstance(arr, np.ndarray):
-                    arr.flags.writeable = False
-        self._gram.items.flags.writeable = False
+    def _set_items(self, x: np.ndarray, item_bias: np.ndarray) -> None:
+        """Build the item tables and the Gram cache for item positions ``x`` and biases ``item_bias``."""
+        be = self.be
+        # every product here feeds the world's numbers: one BLAS thread, so that they do not
+        # depend on the process's thread count (OpenBLAS splits the work, and the rounding, by it)
+        with one_blas_thread():
+            tables = ItemTables(be, self.config, self.population, self._basis, self._centre, x, item_bias)
+            first = tables.pop_candidates[0]
+            self._gram = GramCache(be, tables.items_np, self._drift_rate, be.to_numpy(first))
+            tables.pop_candidates += (self._gram.columns(first),)
+        if be.name == "numpy":  # shared by copies: read-only, so that a write raises
+            tables.freeze()
+            self._catalog_vectors.flags.writeable = False
+        self._tables = tables
 
     def __init__(self, item_vectors, population: Population, *, n_users: int = 1,
                  config: WorldConfig | None = None, seed: int | None = None):
@@ -127,7 +126,7 @@ class World(ItemTables, SessionSlots, Cosines, Utilities, ExactBest, SinglePath,
 
     @property
     def n_items(self) -> int:
-        return self._item_pos_np.shape[0]
+        return self._tables.positions_np.shape[0]
 
     @property
     def item_vectors(self) -> np.ndarray:
@@ -147,23 +146,24 @@ class World(ItemTables, SessionSlots, Cosines, Utilities, ExactBest, SinglePath,
         (default 0).
         """
         new = check_item_vectors(vectors, name="new item vectors")
-        if new.shape[1] != self._item_pos_np.shape[1]:
-            raise ItemVectorError(f"new item vectors have dim {new.shape[1]}, expected {self._item_pos_np.shape[1]}")
+        if new.shape[1] != self._tables.positions_np.shape[1]:
+            raise ItemVectorError(f"new item vectors have dim {new.shape[1]}, "
+                                  f"expected {self._tables.positions_np.shape[1]}")
         m = new.shape[0]
         nb = np.zeros(m) if item_bias is None else np.asarray(item_bias, dtype=np.float64).reshape(-1)
         if nb.shape != (m,) or not np.isfinite(nb).all():
             raise ItemVectorError(f"item_bias must be {m} finite numbers")
         old_n = self.n_items
-        ib = np.r_[self.be.to_numpy(self._item_bias).astype(np.float64), nb]
+        ib = np.r_[self.be.to_numpy(self._tables.item_bias).astype(np.float64), nb]
         self._catalog_vectors = np.r_[self._catalog_vectors, new]
-        self._set_items(np.r_[self._item_pos_np, self.population.positions_for(new, start=old_n)], ib)
+        self._set_items(np.r_[self._tables.positions_np, self.population.positions_for(new, start=old_n)], ib)
         if self._started:
             be = self.be
             self._allowed = be.cat([self._allowed, be.ones((self.n_users, m), "bool")], axis=1)
             self._built_cosines = be.zeros((self.n_users, self.n_items), "float32")
             self._row_offsets = self._rows * self.n_items
             self._fatigue.add_items(m)
-            self._fatigue.set_neighbors(*self._neighbours)
+            self._fatigue.set_neighbors(*self._tables.neighbours)
             self._rebuild_candidates(self._rows_np)
         return np.arange(old_n, old_n + m)
 

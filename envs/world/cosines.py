@@ -28,7 +28,7 @@ class Cosines:
         mv = true_rows(self._moved[rows_np])
         if len(mv) == len(rows_np) and len(mv):  # all moved (a full scan's usual case): no table rows
             return self._times_xt(be.asarray(rows_np, "int64"))
-        out = be.take_rows(self._pop_cosines, be.asarray(self._pop_index[rows_np], "int64"))
+        out = be.take_rows(self._tables.pop_cosines, be.asarray(self._pop_index[rows_np], "int64"))
         if len(mv):
             out[be.asarray(mv, "int64")] = self._times_xt(be.asarray(rows_np[mv], "int64"))
         return out
@@ -38,9 +38,9 @@ class Cosines:
         :mod:`banditsim._blas_threads`): fast for the few rows of a full scan, and the same numbers
         whatever the process's thread count."""
         if self.be.name != "numpy":
-            return self._tastes.times(rows, self._items_t)
+            return self._tastes.times(rows, self._tables.items_t)
         with one_blas_thread():
-            return self._tastes.times(rows, self._items_t)
+            return self._tastes.times(rows, self._tables.items_t)
 
     def _cosine_pairs(self, rows, cols):
         """θ·x for (rows, cols) backend index arrays of the same shape, as every exact value reads
@@ -48,14 +48,14 @@ class Cosines:
         product (the kernel of :meth:`_cosine_rows`), so ``step`` and ``expected_rewards`` agree."""
         be = self.be
         tm = be.asarray(self._pop_index, "int64")[rows]
-        s = be.gather(self._pop_cosines, tm, cols)
+        s = be.gather(self._tables.pop_cosines, tm, cols)
         if not self._drift_on:
             return s
         moved = self._moved[be.to_numpy(rows).reshape(-1)]
         if moved.any():
             at = be.asarray(true_rows(moved), "int64")
             flat = s.reshape(-1)
-            flat[at] = self._tastes.dot_pairs(self._items, rows.reshape(-1)[at], cols.reshape(-1)[at])
+            flat[at] = self._tastes.dot_pairs(self._tables.items, rows.reshape(-1)[at], cols.reshape(-1)[at])
             s = flat.reshape(s.shape)
         return s
 
@@ -63,13 +63,14 @@ class Cosines:
         """(B,) :meth:`_cosine_pairs` of one item per slot (backend ``items``): the same numbers, with
         the moved slots' dot products in row blocks (:meth:`TasteRows.dot_items`) when they are many."""
         be = self.be
-        s = be.take(self._pop_cosines, be.asarray(self._pop_index * self._pop_cosines.shape[1], "int64") + items)
+        pop_cosines = self._tables.pop_cosines
+        s = be.take(pop_cosines, be.asarray(self._pop_index * pop_cosines.shape[1], "int64") + items)
         mv = true_rows(self._moved) if self._drift_on else ()
         if len(mv) > self.n_users // 4:
-            s = be.where(be.asarray(self._moved, "bool"), self._tastes.dot_items(self._items, items), s)
+            s = be.where(be.asarray(self._moved, "bool"), self._tastes.dot_items(self._tables.items, items), s)
         elif len(mv):
             r = be.asarray(mv, "int64")
-            s[r] = self._tastes.dot_pairs(self._items, r, items[r])
+            s[r] = self._tastes.dot_pairs(self._tables.items, r, items[r])
         return s
 
     def _cosine_items_many(self, items_list):
@@ -80,9 +81,10 @@ class Cosines:
         mv = true_rows(self._moved) if self._drift_on else ()
         if len(mv) <= self.n_users // 4:
             return [self._cosine_items(it) for it in items_list], None
-        *dots, a_u = self._tastes.dot_items_many(self._items, items_list, self._centre_dir)
-        moved, off = be.asarray(self._moved, "bool"), be.asarray(self._pop_index * self._pop_cosines.shape[1], "int64")
-        return [be.where(moved, d, be.take(self._pop_cosines, off + it)) for d, it in zip(dots, items_list)], a_u
+        *dots, a_u = self._tastes.dot_items_many(self._tables.items, items_list, self._tables.centre_dir)
+        pop_cosines = self._tables.pop_cosines
+        moved, off = be.asarray(self._moved, "bool"), be.asarray(self._pop_index * pop_cosines.shape[1], "int64")
+        return [be.where(moved, d, be.take(pop_cosines, off + it)) for d, it in zip(dots, items_list)], a_u
 
     def _slate_cosines(self, ab):
         """(B, k) :meth:`_cosine_pairs` of every slot with its slate ``ab`` (the same numbers); when the
@@ -92,16 +94,17 @@ class Cosines:
         b, k = ab.shape
         if not self._drift_on or len(true_rows(self._moved)) <= b // 4:
             return self._cosine_pairs(be.arange(b)[:, None] + 0 * ab, ab)
-        dots = self._tastes.dot_items_many(self._items, [ab[:, c] for c in range(k)])
-        s = be.gather(self._pop_cosines, be.asarray(self._pop_index, "int64")[:, None], ab)
+        dots = self._tastes.dot_items_many(self._tables.items, [ab[:, c] for c in range(k)])
+        s = be.gather(self._tables.pop_cosines, be.asarray(self._pop_index, "int64")[:, None], ab)
         return be.where(be.asarray(self._moved, "bool")[:, None], be.cat([d[:, None] for d in dots], axis=1), s)
 
     def _cosine_rows(self):
         """(B, n_items) cosines of every slot with every item, exactly as :meth:`_cosine_pairs` gives them."""
         be = self.be
-        s = be.take_rows(self._pop_cosines, be.asarray(self._pop_index, "int64"))
+        s = be.take_rows(self._tables.pop_cosines, be.asarray(self._pop_index, "int64"))
         mv = true_rows(self._moved) if self._drift_on else ()
         if len(mv):
             r = be.asarray(mv, "int64")
-            s[r] = be.pair_dots(be.take_rows(self._tastes.v, r), self._items) * be.take(self._tastes.m, r)[:, None]
+            th = self._tastes
+            s[r] = be.pair_dots(be.take_rows(th.v, r), self._tables.items) * be.take(th.m, r)[:, None]
         return s

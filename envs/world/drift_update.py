@@ -46,11 +46,12 @@ class DriftUpdate:
         f64 = lambda v: be.astype(v, "float64")  # noqa: E731  per-row scalars in float64
         r, j = be.asarray(rows_np, "int64"), be.asarray(items_np, "int64")
         if s_rj is None:
-            s_rj = self._tastes.dot_pairs(self._items, r, j)
+            s_rj = self._tastes.dot_pairs(self._tables.items, r, j)
         s = f64(s_rj)
-        a = f64(self._tastes.dot_vector(r, self._centre_dir) if a_u is None else a_u[r])  # θ·u, what the step keeps
-        uj = f64(be.take(self._item_centre_dots, j))  # u·x_j
-        xq = 1.0 if self._item_sq_norms is None else f64(be.take(self._item_sq_norms, j))  # ‖x_j‖² (1 in full)
+        tables = self._tables
+        a = f64(self._tastes.dot_vector(r, tables.centre_dir) if a_u is None else a_u[r])  # θ·u: kept
+        uj = f64(be.take(tables.item_centre_dots, j))  # u·x_j
+        xq = 1.0 if tables.item_sq_norms is None else f64(be.take(tables.item_sq_norms, j))  # ‖x_j‖² (1 in full)
         rho2 = 1.0 - a * a
         n2 = rho2 + (2.0 * eta) * (s - a * uj) + (eta * eta) * (xq - uj * uj)  # ‖θ⊥ + η·x⊥_j‖²
         ok = be.to_numpy((rho2 > 1e-6) & (n2 > 1e-12))
@@ -61,12 +62,12 @@ class DriftUpdate:
             kb = be.asarray(keep, "int64")
             rows_np, r, j = rows_np[keep], r[kb], j[kb]
             s, a, uj, rho2, n2 = s[kb], a[kb], uj[kb], rho2[kb], n2[kb]
-            xq = xq if self._item_sq_norms is None else xq[kb]
+            xq = xq if self._tables.item_sq_norms is None else xq[kb]
             g = None if g is None else g[kb]
         f = be.sqrt(rho2 / n2)
         gam = a * (1.0 - f) / f - eta * uj
         f32, gam32 = be.astype(f, "float32"), be.astype(gam, "float32")
-        self._tastes.pull(r, self._items, j, eta, 1.0 / f32, self._centre_dir, gam32)
+        self._tastes.pull(r, self._tables.items, j, eta, 1.0 / f32, self._tables.centre_dir, gam32)
         if all_rows:
             self._move_every_candidate_row(r, j, f32, gam32)
         else:
@@ -86,14 +87,14 @@ class DriftUpdate:
             g = be.take_valid(gram, jz[:, None] + self._cand_cols)
         else:
             g = be.zeros(self._cand_cosines.shape, "float32")
-            g[r] = self._gram.entries(r, j, self._cand_cols, self._cand_items, self._items)
+            g[r] = self._gram.entries(r, j, self._cand_cols, self._cand_items, self._tables.items)
         fm = be.zeros(b, "float32") + 1.0
         fm[r] = f32
         gm = be.zeros(b, "float32")
         gm[r] = gam32
         tops = self._cand_cosines
         tops += g
-        tops += gm[:, None] * be.take(self._item_centre_dots, self._cand_items)
+        tops += gm[:, None] * be.take(self._tables.item_centre_dots, self._cand_items)
         tops *= fm[:, None]
         topb = self._cand_base
         topb[...] = tops
@@ -105,11 +106,11 @@ class DriftUpdate:
         entries when the caller has them)."""
         be = self.be
         if g is None:
-            g = self._gram.entries(r, j, self._cand_cols, self._cand_items, self._items)
+            g = self._gram.entries(r, j, self._cand_cols, self._cand_items, self._tables.items)
         top = be.take_rows(self._cand_items, r)
         tops = be.take_rows(self._cand_cosines, r)
         tops += g
-        tops += gam32[:, None] * be.take(self._item_centre_dots, top)
+        tops += gam32[:, None] * be.take(self._tables.item_centre_dots, top)
         tops *= f32[:, None]
         self._cand_cosines[r] = tops
         self._cand_base[r] = self._kappa[r][:, None] * tops + be.take_rows(self._cand_item_bias, r)

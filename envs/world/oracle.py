@@ -18,33 +18,34 @@ from banditsim.envs.world.rows import true_rows
 _D2_MARGIN = 1e-6  # float-rounding margin on the squared drift distance
 
 
+def candidate_lists(be, s, kappa, item_bias, k: int, allowed, base=None):
+    """Candidate lists from full cosine rows ``s`` (rows, n_items) with taste scales ``kappa``, item
+    biases ``item_bias`` and list length ``k`` (``base``: κ·s + b_i when the caller has it already;
+    ``allowed``: the rows' masks, or None when every item is allowed).
+
+    Returns (top, tops, tib, topb, ub): the top-K items by base utility κ·s + b_i, their
+    cosines, item biases, base utilities (−inf where not allowed) and the K-th largest
+    base utility, a bound on every other item's base utility.
+    """
+    if base is None:
+        base = kappa[:, None] * s + item_bias[None, :]
+    top = be.topk_indices(base, k)
+    rr = be.arange(base.shape[0])[:, None]
+    tops = be.gather(s, rr, top)
+    tib = item_bias[top]
+    topb = be.gather(base, rr, top)
+    ub = be.min(topb, 1) if k < base.shape[1] else be.zeros(base.shape[0], "float32") - np.inf
+    if allowed is not None:  # None: every item allowed
+        topb = be.where(be.gather(allowed, rr, top), topb, -np.inf)
+    return top, tops, tib, topb, ub
+
+
 class ExactBest:
     """World methods of the exact-best oracle."""
 
-    def _candidates(self, s, kappa, allowed, base=None):
-        """Candidate lists from full cosine rows ``s`` (rows, n_items) with taste scales ``kappa``
-        (``base``: κ·s + b_i when the caller has it already).
-
-        Returns (top, tops, tib, topb, ub): the top-K items by base utility κ·s + b_i, their
-        cosines, item biases, base utilities (−inf where not allowed) and the K-th largest
-        base utility, a bound on every other item's base utility.
-        """
-        be = self.be
-        if base is None:
-            base = kappa[:, None] * s + self._item_bias[None, :]
-        top = be.topk_indices(base, self._n_candidates)
-        rr = be.arange(base.shape[0])[:, None]
-        tops = be.gather(s, rr, top)
-        tib = self._item_bias[top]
-        topb = be.gather(base, rr, top)
-        ub = be.min(topb, 1) if self._n_candidates < base.shape[1] else be.zeros(base.shape[0], "float32") - np.inf
-        if allowed is not None:  # None: every item allowed
-            topb = be.where(be.gather(allowed, rr, top), topb, -np.inf)
-        return top, tops, tib, topb, ub
-
     def _alloc_candidates(self) -> None:
         """Candidate-list arrays (B, K) for the current K (``_n_candidates`` grows when items are added)."""
-        be, b, k = self.be, self.n_users, self._n_candidates
+        be, b, k = self.be, self.n_users, self._tables.n_candidates
         self._cand_items = be.zeros((b, k), "int64")
         self._cand_cols = be.zeros((b, k), "int64")  # the candidates' columns in the Gram cache
         self._cand_cosines = be.zeros((b, k), "float32")
@@ -61,7 +62,9 @@ class ExactBest:
             s = self._score_rows(rows_np)
         if allowed is None:
             allowed = be.take_rows(self._allowed, r)
-        top, tops, tib, topb, ub = self._candidates(s, self._kappa[r], allowed, base)
+        tables = self._tables
+        top, tops, tib, topb, ub = candidate_lists(be, s, self._kappa[r], tables.item_bias, tables.n_candidates,
+                                                   allowed, base)
         if self._cand_items.shape[1] != top.shape[1]:  # K grew with the catalog (add_items)
             self._alloc_candidates()
         self._cand_items[r], self._cand_cosines[r], self._cand_base[r], self._others_bound[r] = top, tops, topb, ub
@@ -70,8 +73,8 @@ class ExactBest:
         self._cand_allowed[r] = topa
         self._cand_item_bias[r] = be.where(topa, tib, -np.inf)
         self._built_cosines[r] = s
-        self._built_principal[r], self._drift_sq[r] = self._tastes.times(r, self._principal_dirs), 0.0
-        self._built_centre_dot[r] = self._tastes.dot_vector(r, self._centre_dir)
+        self._built_principal[r], self._drift_sq[r] = self._tastes.times(r, self._tables.principal_dirs), 0.0
+        self._built_centre_dot[r] = self._tastes.dot_vector(r, self._tables.centre_dir)
 
     def _others_bound_now(self):
         """(B,) bound on the base utility of every non-candidate item, now.
@@ -86,8 +89,9 @@ class ExactBest:
             return self._others_bound
         be = self.be
         dn = be.sqrt(be.where(self._drift_sq > 0, self._drift_sq + _D2_MARGIN, 0.0))
-        if self._item_norm_max != 1.0:  # items shorter than 1 in the tastes' span: D·x_i ≤ ‖D‖·max‖x_i‖
-            dn = dn * self._item_norm_max
+        if self._tables.item_norm_max != 1.0:  # items shorter than 1 in the tastes' span:
+            # D·x_i ≤ ‖D‖·max‖x_i‖
+            dn = dn * self._tables.item_norm_max
         return self._others_bound + self._kappa * be.astype(dn, "float32")
 
     def _split_bound_holds(self, rows_np: np.ndarray, kth):
@@ -101,16 +105,16 @@ class ExactBest:
         """
         be = self.be
         r = be.asarray(rows_np, "int64")
-        dp = self._tastes.times(r, self._principal_dirs) - be.take_rows(self._built_principal, r)
+        dp = self._tastes.times(r, self._tables.principal_dirs) - be.take_rows(self._built_principal, r)
         d2 = be.take(self._drift_sq, r)
         perp2 = d2 - be.sum(dp * dp, 1)
         perp = be.sqrt(be.where(d2 > 0, be.where(perp2 > 0, perp2, 0.0) + _D2_MARGIN, 0.0))
         need = kth - be.take(self._others_bound, r) - be.take(self._user_bias, r)
         kap = be.take(self._kappa, r)
-        inc = dp[:, :1] * self._hull_proj_t[0][None, :]
+        inc = dp[:, :1] * self._tables.hull_proj_t[0][None, :]
         for k in range(1, dp.shape[1]):
-            inc += dp[:, k:k + 1] * self._hull_proj_t[k][None, :]
-        ok = be.to_numpy(need >= kap * (be.max(inc, 1) + perp * self._residual_norm_max))
+            inc += dp[:, k:k + 1] * self._tables.hull_proj_t[k][None, :]
+        ok = be.to_numpy(need >= kap * (be.max(inc, 1) + perp * self._tables.residual_norm_max))
         return ok
 
     def _full_scan(self, bad: np.ndarray, k: int):

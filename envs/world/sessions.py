@@ -37,13 +37,13 @@ class SessionSlots:
         self._patience = np.zeros(b, dtype=np.int64)
         self._session_step = np.zeros(b, dtype=np.int64)
         self._moved = np.zeros(b, dtype=bool)  # θ differs from the population user's θ
-        self._tastes = TasteRows(be, b, self._items.shape[1])
+        self._tastes = TasteRows(be, b, self._tables.items.shape[1])
         self._allowed = be.ones((b, self.n_items), "bool")
         self._alloc_candidates()
         self._others_bound = be.zeros(b, "float32")
         # cosines θ_built·X when the candidates were built
         self._built_cosines = be.zeros((b, self.n_items), "float32")
-        self._built_principal = be.zeros((b, self._principal_dirs.shape[1]), "float32")  # V·θ_built
+        self._built_principal = be.zeros((b, self._tables.principal_dirs.shape[1]), "float32")  # V·θ_built
         self._drift_sq = be.zeros(b, "float64")  # ‖θ − θ_built‖² (float64: updated incrementally for long)
         self._built_centre_dot = be.zeros(b, "float32")  # c·θ_built (the catalog's centre, see Drift)
         self._kappa = be.zeros(b, "float32")
@@ -55,7 +55,7 @@ class SessionSlots:
         self._features = np.zeros((b, self.population.features.shape[1]), dtype=np.float32)
         self._hist.start(b)
         self._row_offsets = self._rows * self.n_items  # row offsets into flattened (B, n_items) arrays
-        self._fatigue = FatigueState(be, b, self.n_items, self.config.fatigue, *self._neighbours)
+        self._fatigue = FatigueState(be, b, self.n_items, self.config.fatigue, *self._tables.neighbours)
         self._spawn(np.arange(b))
         if self._trend is not None:
             self._trend.start(self.n_items)
@@ -73,9 +73,9 @@ class SessionSlots:
         self._next_person += len(rows)
         self._moved[rows] = False
         r, t = be.asarray(rows, "int64"), be.asarray(tm, "int64")
-        self._tastes.set_rows(r, self._pop_theta[t])
+        self._tastes.set_rows(r, self._tables.pop_theta[t])
         self._allowed[r] = True
-        top0, tops0, tib0, topb0, ub0, topl0 = self._pop_candidates
+        top0, tops0, tib0, topb0, ub0, topl0 = self._tables.pop_candidates
         self._cand_items[r] = top0[t]
         self._cand_cols[r] = topl0[t]
         self._cand_cosines[r] = tops0[t]
@@ -83,16 +83,16 @@ class SessionSlots:
         self._cand_base[r] = topb0[t]
         self._cand_allowed[r] = True
         self._others_bound[r] = ub0[t]
-        self._built_cosines[r] = self._pop_cosines[t]
-        self._built_principal[r] = self._pop_principal[t]
+        self._built_cosines[r] = self._tables.pop_cosines[t]
+        self._built_principal[r] = self._tables.pop_principal[t]
         self._drift_sq[r] = 0.0
-        self._built_centre_dot[r] = self._pop_centre_dots[t]
-        self._kappa[r] = self._pop_kappa[t]
-        self._user_bias[r] = self._pop_user_bias[t]
-        self._temperature[r] = self._pop_temperature[t]
-        self._cuts[r] = self._pop_cuts[t]
-        self._scaled_cuts[:, r] = self._pop_scaled_cuts[:, t]
-        self._inv_temperature[r] = self._pop_inv_temperature[t]
+        self._built_centre_dot[r] = self._tables.pop_centre_dots[t]
+        self._kappa[r] = self._tables.pop_kappa[t]
+        self._user_bias[r] = self._tables.pop_user_bias[t]
+        self._temperature[r] = self._tables.pop_temperature[t]
+        self._cuts[r] = self._tables.pop_cuts[t]
+        self._scaled_cuts[:, r] = self._tables.pop_scaled_cuts[:, t]
+        self._inv_temperature[r] = self._tables.pop_inv_temperature[t]
         self._features[rows] = self.population.features[tm]
         self._hist.reset_rows(rows)
         self._fatigue.reset_rows(r)

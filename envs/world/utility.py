@@ -45,7 +45,7 @@ class Utilities:
         """float64 utility κ·s + b_u + b_i − fatigue for (rows, cols) that broadcast (see :meth:`_exact_values`)."""
         be = self.be
         f64 = lambda a: be.astype(a, "float64")  # noqa: E731
-        u = f64(self._kappa[rows]) * f64(s) + f64(self._user_bias[rows]) + f64(self._item_bias[cols])
+        u = f64(self._kappa[rows]) * f64(s) + f64(self._user_bias[rows]) + f64(self._tables.item_bias[cols])
         if self._fatigue_on:
             if raw_fat is None:
                 raw_fat = be.gather(self._fatigue.f, rows, cols)
@@ -61,7 +61,7 @@ class Utilities:
         """Utility now for (rows, cols) index arrays of the same shape (``s``: their cosines)."""
         if s is None:
             s = self._cosine_pairs(rows, cols)
-        u = self._kappa[rows] * s + self._user_bias[rows] + self._item_bias[cols]
+        u = self._kappa[rows] * s + self._user_bias[rows] + self._tables.item_bias[cols]
         return u - self._fatigue_penalty(rows, cols)
 
     def _chosen_utility(self, items, flat, s):
@@ -72,7 +72,7 @@ class Utilities:
         """
         u = self._kappa * s
         u += self._user_bias
-        u += self._item_bias[items]
+        u += self._tables.item_bias[items]
         if not self._fatigue_on:
             return u, None
         raw = self.be.take(self._fatigue.f, flat)
@@ -81,7 +81,7 @@ class Utilities:
 
     def _utility_from_scores(self, rows, s):
         """Full utility rows of backend ``rows`` from their cosine rows ``s``; also the base rows."""
-        base = self._kappa[rows][:, None] * s + self._item_bias[None, :]
+        base = self._kappa[rows][:, None] * s + self._tables.item_bias[None, :]
         u = base + self._user_bias[rows][:, None]
         if self._fatigue_on:
             u = u - self._fatigue_strength * self._temperature[rows][:, None] * self._fatigue.rows_dense(rows)

@@ -200,13 +200,13 @@ def test_exact_best_after_many_centred_drift_steps(backend, k, basis, gram):
         res = w.step(a)
         assert (res.regret >= -1e-9).all()
         th = w.theta()
-        xs = w.be.to_numpy(w._items)
+        xs = w.be.to_numpy(w._tables.items)
         ths = th if basis == "full" else th.astype(np.float64) @ w._basis
         top = w.be.to_numpy(w._cand_items)
         np.testing.assert_allclose(w.be.to_numpy(w._cand_cosines), np.take_along_axis(ths @ xs.T, top, 1), atol=2e-5)
         other = np.ones((24, w.n_items), dtype=bool)
         np.put_along_axis(other, top, False, axis=1)
-        kap, ib = w.be.to_numpy(w._kappa), w.be.to_numpy(w._item_bias)
+        kap, ib = w.be.to_numpy(w._kappa), w.be.to_numpy(w._tables.item_bias)
         base = kap[:, None] * (ths @ xs.T) + ib[None, :]
         assert (np.where(other, base, -np.inf).max(1) <= w.be.to_numpy(w._others_bound_now()) + 1e-5).all()
     assert w.n_full_scans < 24 * 60

@@ -126,7 +126,7 @@ def test_one_trend_step_is_the_normalised_pull_of_the_active_rows(basis, rank):
     cfg = dataclasses.replace(CALM, drift=Drift(rate=0.0, trend_rate=0.2, trend_period=1000, basis=basis))
     w = _world(cfg, rank=rank)
     w.reset()
-    x = w._item_pos_np.astype(np.float64)  # the world's item positions (unit)
+    x = w._tables.positions_np.astype(np.float64)  # the world's item positions (unit)
     c = x.mean(0)  # the catalog's direction: each taste keeps its part along it (Drift)
     if basis == "tastes":  # the pull is toward the item's part in the tastes' span
         p = w._basis.astype(np.float64)

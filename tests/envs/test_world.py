@@ -255,18 +255,20 @@ def test_copies_share_the_read_only_item_geometry(small_items, small_population)
 
     w = World(small_items, small_population, n_users=8, seed=4)
     twin = copy.deepcopy(w)
-    for name in World._SHARED:
-        value = getattr(w, name)
-        assert getattr(twin, name) is value, name
+    assert twin._tables is w._tables and twin._catalog_vectors is w._catalog_vectors
+    assert not w._catalog_vectors.flags.writeable
+    for name in w._tables._FROZEN:
+        value = getattr(w._tables, name)
         for arr in value if isinstance(value, tuple) else (value,):
             assert arr is None or not arr.flags.writeable, name
+    assert small_population.theta.flags.writeable  # the population's own arrays are left alone
     assert twin._gram.items is w._gram.items and not w._gram.items.flags.writeable
     assert twin._gram.column_of is not w._gram.column_of  # the cache grows: each copy has its own
     with pytest.raises(ValueError, match="read-only"):
-        w._pop_cosines[0, 0] = 1.0
+        w._tables.pop_cosines[0, 0] = 1.0
     fresh = World(small_items, small_population, n_users=8, seed=4)
     twin.add_items(np.random.default_rng(1).normal(size=(3, small_items.shape[1])))
-    assert twin.n_items == w.n_items + 3 and w._pop_cosines.shape == fresh._pop_cosines.shape
+    assert twin.n_items == w.n_items + 3 and w._tables.pop_cosines.shape == fresh._tables.pop_cosines.shape
     for world in (w, fresh):
         world.reset(seed=5)
     for x, y in zip(run(w, 6, 1), run(fresh, 6, 1)):
@@ -276,7 +278,7 @@ def test_copies_share_the_read_only_item_geometry(small_items, small_population)
 
 def _non_candidate_max(w):
     """Max base utility κ·θ·x + b over each row's non-candidate items, recomputed from θ."""
-    kappa, ib, top = (w.be.to_numpy(a) for a in (w._kappa, w._item_bias, w._cand_items))
+    kappa, ib, top = (w.be.to_numpy(a) for a in (w._kappa, w._tables.item_bias, w._cand_items))
     base = kappa[:, None] * (w.theta() @ w.item_vectors.T) + ib[None, :]
     others = np.ones(base.shape, dtype=bool)
     np.put_along_axis(others, top, False, axis=1)
@@ -313,7 +315,7 @@ def test_incremental_drift_state_equals_recomputation(small_items, small_populat
         th = w.theta()
         # candidate cosines (moved by Gram entries) equal θ·x recomputed
         np.testing.assert_allclose(w._cand_cosines, np.take_along_axis(th @ x.T, w._cand_items, 1), atol=1e-5)
-        base_c = w._kappa[:, None] * w._cand_cosines + w._item_bias[w._cand_items]
+        base_c = w._kappa[:, None] * w._cand_cosines + w._tables.item_bias[w._cand_items]
         np.testing.assert_allclose(np.where(w._cand_allowed, base_c, -np.inf), w._cand_base, atol=1e-6)
         # the cheap bound and the hull bound really bound every non-candidate item
         other_max, _ = _non_candidate_max(w)
@@ -390,7 +392,7 @@ def test_drift_in_the_tastes_span_is_exact_and_stays_in_the_span(small_items, ba
     w = World(small_items, pop, n_users=300, seed=5, config=cfg)
     w.reset()
     _check_gram_mode(w, gram)
-    assert w._items.shape[1] == 5  # tastes and items in the 5 coordinates of the tastes' span
+    assert w._tables.items.shape[1] == 5  # tastes and items in the 5 coordinates of the tastes' span
     rng = np.random.default_rng(1)
     x = w.item_vectors
     before = w.theta()

@@ -75,7 +75,7 @@ def test_world_one_pass_cosines_equal_per_pair_ones(backend, small_items, small_
     (s1, s2), a_u = w._cosine_items_many([a1, a2])
     np.testing.assert_array_equal(_np(be, s1), _np(be, w._cosine_items(a1)))
     np.testing.assert_array_equal(_np(be, s2), _np(be, w._cosine_items(a2)))
-    np.testing.assert_array_equal(_np(be, a_u), _np(be, w._tastes.dot_vector(be.arange(b), w._centre_dir)))
+    np.testing.assert_array_equal(_np(be, a_u), _np(be, w._tastes.dot_vector(be.arange(b), w._tables.centre_dir)))
     for k in (1, 3, 5):
         ab = be.asarray(np.argsort(rng.random((b, w.n_items)), axis=1)[:, :k], "int64")
         ref = w._cosine_pairs(be.arange(b)[:, None] + 0 * ab, ab)
