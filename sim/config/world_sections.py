@@ -19,7 +19,6 @@ from pydantic import Field, create_model, field_validator, model_validator
 
 from banditsim._device import DEVICES
 from banditsim.agents._validation import MAX_ABS_REWARD  # one bound (1e6) for reward maps and the agents' input
-
 from banditsim.envs.dynamics import Blocking, Drift, Fatigue, Patience, Returns
 from banditsim.envs.feedback import FeedbackModel
 from banditsim.envs.feedback_kinds import DEFAULT_REWARDS, KINDS
@@ -47,7 +46,7 @@ def declared_field(cls, name: str, **override):
 
 
 class EnvsSection(Section):
-    """A config section mirroring one world part; :meth:`to_envs` builds that part."""
+    """A config section built from one world part's declaration; :meth:`to_envs` builds that part."""
 
     envs_class: typing.ClassVar[type]
 
@@ -67,7 +66,7 @@ class EnvsSection(Section):
 def section_for(cls, name: str) -> type[EnvsSection]:
     """The config section ``name`` of world part ``cls``: one field per entry of its ``parameters`` table."""
     model = create_model(name, __base__=EnvsSection,
-                         **{name: declared_field(cls, name) for name in cls.parameters})
+                         **{key: declared_field(cls, key) for key in cls.parameters})
     model.envs_class = cls
     return model
 
@@ -79,6 +78,10 @@ PatienceSection = section_for(Patience, "PatienceSection")
 ReturnsSection = section_for(Returns, "ReturnsSection")
 FeedbackSection = section_for(FeedbackModel, "FeedbackSection")
 CascadeSection = section_for(CascadeChoice, "CascadeSection")
+
+#: the world's parts: ``world.<key>`` section → the WorldConfig field it builds
+PARTS = {"fatigue": FatigueSection, "drift": DriftSection, "blocking": BlockingSection, "patience": PatienceSection,
+         "returns": ReturnsSection, "feedback": FeedbackSection, "cascade": CascadeSection}
 
 
 class _WorldKeys(Section):
@@ -102,17 +105,9 @@ class _WorldKeys(Section):
 
     def to_envs(self) -> WorldConfig:
         """The world's own :class:`WorldConfig` (``device`` only with backend torch)."""
-        w = self
-        return WorldConfig(
-            fatigue=w.fatigue.to_envs(), drift=w.drift.to_envs(), blocking=w.blocking.to_envs(),
-            patience=w.patience.to_envs(), returns=w.returns.to_envs(), feedback=w.feedback.to_envs(),
-            cascade=w.cascade.to_envs(), reward_map=dict(w.reward_map), session_length=w.session_length,
-            backend=w.backend, device=w.device if w.backend == "torch" else None, candidates=w.candidates,
-            history_k=w.history_k, history_dim=w.history_dim)
-
-
-def _section(cls):
-    return cls, Field(default_factory=cls)
+        return WorldConfig(**{key: getattr(self, key).to_envs() for key in PARTS},
+                           **{key: getattr(self, key) for key in WorldConfig.parameters},
+                           reward_map=dict(self.reward_map), device=self.device if self.backend == "torch" else None)
 
 
 #: the ``world`` section: every WorldConfig key (declared there) plus the run's n_users and slate_size
@@ -121,9 +116,7 @@ WorldSection = create_model(
     session_length=declared_field(WorldConfig, "session_length"),
     backend=declared_field(WorldConfig, "backend"),
     device=(Literal[DEVICES], Field("cpu", description="cpu or cuda (backend torch)")),
-    fatigue=_section(FatigueSection), drift=_section(DriftSection), blocking=_section(BlockingSection),
-    patience=_section(PatienceSection), returns=_section(ReturnsSection), feedback=_section(FeedbackSection),
-    cascade=_section(CascadeSection),
+    **{key: (section, Field(default_factory=section)) for key, section in PARTS.items()},
     history_k=declared_field(WorldConfig, "history_k", default=10, description=(
         "user-history context: mean of the last k positively answered items' embeddings appended to the user "
         "features (0: off; default 10, README 'User-history context'; envs/user_history.py)")),
