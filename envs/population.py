@@ -35,7 +35,7 @@ def check_item_vectors(item_vectors, name: str = "item vectors") -> np.ndarray:
     >>> check_item_vectors(np.array([[np.nan, 1.0]]))
     Traceback (most recent call last):
     ...
-    envs.world_errors.ItemVectorError: item vectors row 0 holds NaN or inf
+    banditsim.envs.world_errors.ItemVectorError: item vectors row 0 holds NaN or inf
     """
     x = np.asarray(item_vectors, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:

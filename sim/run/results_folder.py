@@ -37,7 +37,7 @@ def check_out_path(out: Path) -> None:
     >>> check_out_path(f / "run")
     Traceback (most recent call last):
     ...
-    envs.errors.BanditsimError: cannot create output folder ...a-file/run: ...a-file is not a folder
+    banditsim.envs.errors.BanditsimError: cannot create output folder ...a-file/run: ...a-file is not a folder
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -90,7 +90,7 @@ def claimed(out: str | Path, kind: str, discard_on_failure: bool = False) -> Ite
     ...         pass
     Traceback (most recent call last):
     ...
-    envs.errors.BanditsimError: results folder ... is in use by another banditsim command (pid ...); wait for it or choose another --out
+    banditsim.envs.errors.BanditsimError: results folder ... is in use by another banditsim command (pid ...); wait for it or choose another --out
     >>> out.exists()
     False
     """
