@@ -23,8 +23,8 @@ from __future__ import annotations
 import numpy as np
 from array_api_compat import array_namespace, device, is_torch_array
 
-__all__ = ["add_rows", "cholesky", "cholesky_inverse", "cholesky_solve", "device", "eye_like", "from_host",
-           "is_torch_array", "namespace", "namespace_on", "solve_lower", "to_host"]
+__all__ = ["add_at", "add_rows", "cholesky", "cholesky_inverse", "cholesky_solve", "device", "eye_like", "from_host",
+           "is_torch_array", "namespace", "namespace_on", "nonnegative", "row_dot", "solve_lower", "to_host"]
 
 
 def namespace(*arrays):
@@ -141,13 +141,40 @@ def add_rows(values, group: np.ndarray, n_groups: int):
     return np.asarray(onehot @ values)
 
 
+def add_at(target, index, values) -> None:
+    """target[index[i]] += values[i] for every i, repeated indices adding up, in place
+    (``np.add.at`` / ``index_add_`` along the first axis)."""
+    if is_torch_array(target):
+        target.index_add_(0, index, values)
+    else:
+        np.add.at(target, index, values)
+
+
+def row_dot(a, b):
+    """(n,) dot products of the rows of two (n, d) arrays (``einsum`` in numpy, a product's row sums
+    in torch: their own kernels, which round differently from each other's)."""
+    if is_torch_array(a):
+        return (a * b).sum(dim=1)
+    return np.einsum("pd,pd->p", a, b)
+
+
+def nonnegative(a):
+    """max(a, 0) elementwise, NaN kept (``np.maximum`` / ``clamp``: they differ on −0.0)."""
+    if is_torch_array(a):
+        return a.clamp(min=0.0)
+    return np.maximum(a, 0.0)
+
+
 def from_host(values, like, dtype: str = "float64"):
     """The host array ``values`` as an array of ``like``'s kind: for torch a tensor of ``dtype`` on
     ``like``'s device; for numpy ``values`` itself (no copy, no cast)."""
     if is_torch_array(like):
         import torch
 
-        return torch.as_tensor(np.asarray(values), dtype=getattr(torch, dtype), device=like.device)
+        values = np.asarray(values)
+        if not values.flags.writeable:  # torch would share memory it may not write
+            values = values.copy()
+        return torch.as_tensor(values, dtype=getattr(torch, dtype), device=like.device)
     return values
 
 

@@ -10,8 +10,11 @@ the residual y − p).
 * ``design``: the user and item design vectors [x, 1], [z, 1];
 * ``posterior_disjoint``: one model per (replica, arm) on user features, Sherman–Morrison updates;
 * ``posterior_shared``: one model per replica on user ⊗ item features (``kron_layout``), Cholesky
-  updates; numpy or torch, written once over the array API (``banditsim._xp``);
+  updates;
 * ``thompson_draws``: the single-item Thompson decisions and their lazy propensities;
 * ``discounted``: the discounted agents' fading statistics (``DiscountedLinearMixin``);
 * ``online_noise``: ``lin_ts``'s noise scale estimated from its ridge fit's residuals.
+
+Both posteriors and the Thompson draws run in numpy or on a torch device, written once over the
+array API (``banditsim._xp`` holds the few operations it lacks).
 """

@@ -58,12 +58,8 @@ class LinearModelMixin:
         if self.posterior is None:
             if self.mode == "shared":
                 self.posterior = SharedLinearPosterior(self.n_replicas, dim, self.ridge, self._device)
-            elif self._backend == "torch":  # imported here: torch loads only when asked for
-                from banditsim.agents._linear.posterior_disjoint_torch import TorchDisjointPosterior
-
-                self.posterior = TorchDisjointPosterior(self.n_replicas, self.n_arms, dim, self.ridge, self._device)
             else:
-                self.posterior = DisjointLinearPosterior(self.n_replicas, self.n_arms, dim, self.ridge)
+                self.posterior = DisjointLinearPosterior(self.n_replicas, self.n_arms, dim, self.ridge, self._device)
         elif self.posterior.dim != dim:
             raise ValueError(f"feature dimension changed from {self.posterior.dim} to {dim}")
         return self.posterior

@@ -1,17 +1,18 @@
 """One Gaussian linear model per (replica, arm), kept by Sherman–Morrison/Woodbury updates.
 
-State (float64, exact): Σ = (λI + Σ_i w_i x_i x_iᵀ)⁻¹, b and μ per pair.  Scoring reads a
-float32 copy of Σ's upper triangle (a quarter of the float64 bytes),
-rewritten only for the pairs an update touches.  Where float32 rounding could matter (an
-ill-conditioned Σ, e.g. near-collinear features) the quadratic form is redone in float64.
+State (float64, exact): Σ = (λI + Σ_i w_i x_i x_iᵀ)⁻¹, b and μ per pair, in numpy or on a torch
+device (written once over the array API: ``banditsim._xp``).  Scoring reads a float32 copy of
+Σ's upper triangle (a quarter of the float64 bytes), rewritten only for the pairs an update
+touches.  Where float32 rounding could matter (an ill-conditioned Σ, e.g. near-collinear
+features) the quadratic form is redone in float64.  Inputs and outputs are numpy arrays.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from banditsim._xp import add_at, from_host, is_torch_array, namespace_on, nonnegative, row_dot, to_host
 from banditsim.agents._selection.row_groups import group_pairs
-from banditsim.agents._state.scratch import Scratch
 
 # float32 scoring is trusted when xᵀΣx ≥ _F32_GUARD · (Σ_i |x_i| √Σ_ii)²: its rounding error is
 # then ≲ √P·2⁻²⁴/_F32_GUARD ≈ 1e-3 relative (P = packed size); below that, float64 is used.
@@ -21,7 +22,8 @@ _ZERO.setflags(write=False)
 
 
 class DisjointLinearPosterior:
-    """One linear model per (replica, arm) on the row's features.
+    """One linear model per (replica, arm) on the row's features; ``device`` None keeps it in
+    numpy, a torch device string ('cpu', 'cuda', ...) in torch.
 
     Updates are rank-m Woodbury updates of the stored covariances, grouped by (replica, arm)
     and zero-padded to the largest group, so any batch is one vectorised step (one row per
@@ -37,65 +39,83 @@ class DisjointLinearPosterior:
     >>> mean, quad = post.scores(np.array([0]), np.array([[1.0, 1.0]]))
     >>> np.allclose(quad[0, 1], [1, 1] @ post.cov[0, 1] @ [1, 1])
     True
+    >>> on_torch = DisjointLinearPosterior(n_replicas=1, n_arms=2, dim=2, ridge=1.0, device="cpu")
+    >>> on_torch.update(np.array([0, 0]), np.array([1, 1]), X, np.ones(2), np.array([1.0, 2.0]))
+    >>> np.allclose(on_torch.mean, post.mean)
+    True
     """
 
-    def __init__(self, n_replicas: int, n_arms: int, dim: int, ridge: float) -> None:
+    def __init__(self, n_replicas: int, n_arms: int, dim: int, ridge: float, device: str | None = None) -> None:
         self.n_replicas, self.n_arms, self.dim, self.ridge = n_replicas, n_arms, dim, ridge
-        self.cov = np.zeros((n_replicas, n_arms, dim, dim))
-        self.cov[..., np.arange(dim), np.arange(dim)] = 1.0 / ridge
-        self.b = np.zeros((n_replicas, n_arms, dim))
-        self.mean = np.zeros((n_replicas, n_arms, dim))
-        self._iu, self._ju = np.triu_indices(dim)
-        self._lin = self._iu * dim + self._ju
-        self._pack_scale = np.where(self._iu == self._ju, 1.0, 2.0).astype(np.float32)
-        self.packed = np.zeros((n_replicas, n_arms, self._lin.size), dtype=np.float32)
-        self.packed[..., self._iu == self._ju] = 1.0 / ridge
-        self._sd = np.full((n_replicas, n_arms, dim), np.sqrt(1.0 / ridge), dtype=np.float32)  # √Σ_ii
-        self._scratch = Scratch()
+        xp, self.device = namespace_on(device)
+        self.xp = xp
+        f64 = {"dtype": xp.float64, "device": self.device}
+        self._b = xp.zeros((n_replicas, n_arms, dim), **f64)
+        self._mean = xp.zeros((n_replicas, n_arms, dim), **f64)
+        self._cov = xp.zeros((n_replicas, n_arms, dim, dim), **f64)
+        diag = self._on_device(np.arange(dim), "int64")
+        self._cov[..., diag, diag] = 1.0 / ridge
+        iu, ju = np.triu_indices(dim)
+        self._lin = self._on_device(iu * dim + ju, "int64")
+        self._pack_scale = xp.asarray(np.where(iu == ju, 1.0, 2.0), dtype=xp.float32, device=self.device)
+        self.packed = xp.zeros((n_replicas, n_arms, iu.size), dtype=xp.float32, device=self.device)
+        self.packed[..., self._on_device(iu == ju, "bool")] = 1.0 / ridge
+        self._sd = xp.full((n_replicas, n_arms, dim), float(np.sqrt(1.0 / ridge)), dtype=xp.float32,
+                           device=self.device)  # √Σ_ii
 
-    def _buffer(self, name: str, shape: tuple[int, ...], dtype=np.float64) -> np.ndarray:
-        return self._scratch.buffer(name, shape, dtype)
+    # host (numpy) views of the state: the arrays themselves in numpy, copies from a torch device
+    cov = property(lambda self: to_host(self._cov))
+    b = property(lambda self: to_host(self._b))
+    mean = property(lambda self: to_host(self._mean))
+
+    def _on_device(self, values, dtype: str = "float64"):
+        return from_host(values, self._b, dtype)
 
     # ------------------------------------------------------------------ scoring
     def scores(self, replica: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """x·μ_a and xᵀΣ_a x for every row and arm, each (B, n_arms)."""
+        xp = self.xp
         n_rows = x.shape[0]
-        x32 = x.astype(np.float32)
-        full = np.multiply(x32[:, :, None], x32[:, None, :], out=self._buffer("full", (n_rows, self.dim, self.dim),
-                                                                             np.float32))
-        outer = np.take(full.reshape(n_rows, -1), self._lin, axis=1, mode="clip",  # mode: unbuffered
-                        out=self._buffer("outer", (n_rows, self._lin.size), np.float32))
+        xd = self._on_device(x)
+        x32 = xp.astype(xd, xp.float32)
+        outer = xp.reshape(x32[:, :, None] * x32[:, None, :], (n_rows, -1))[:, self._lin]
         outer *= self._pack_scale  # x_i x_j counted twice off the diagonal
-        absx = np.abs(x32)
+        absx = xp.abs(x32)
         one = n_rows == 1  # one row: the same branches, decided without array comparisons
         if n_rows == self.n_replicas and (replica.item() == 0 if one else np.array_equal(replica, np.arange(n_rows))):
-            quad = np.matmul(self.packed, outer[:, :, None])[:, :, 0]
-            mean = np.matmul(self.mean, x[:, :, None])[:, :, 0]
-            bound = np.matmul(self._sd, absx[:, :, None])[:, :, 0]
-        elif one or np.all(replica == replica[0]):  # one replica, many rows: plain GEMMs
+            packed, mean, sd = self.packed, self._mean, self._sd
+        elif not is_torch_array(xd) and (one or np.all(replica == replica[0])):
+            # one replica, many rows, in numpy: plain GEMMs (torch keeps its batched products,
+            # which round differently)
             r = int(replica[0])
-            quad = outer @ self.packed[r].T
-            mean = x @ self.mean[r].T
-            bound = absx @ self._sd[r].T
+            quad = (outer @ self.packed[r].T).astype(np.float64)
+            return self._finish_scores(replica, x, x @ self._mean[r].T, quad, absx @ self._sd[r].T)
         else:
-            quad = np.matmul(self.packed[replica], outer[:, :, None])[:, :, 0]
-            mean = np.matmul(self.mean[replica], x[:, :, None])[:, :, 0]
-            bound = np.matmul(self._sd[replica], absx[:, :, None])[:, :, 0]
-        quad = quad.astype(np.float64)
-        bb, kk = np.nonzero(quad < _F32_GUARD * np.square(bound, dtype=np.float64))
-        if bb.size:  # float32 cannot resolve these: redo them from the float64 state
-            cov = self.cov[replica[bb], kk]
-            quad[bb, kk] = np.einsum("nd,nde,ne->n", x[bb], cov, x[bb])
-        return mean, np.maximum(quad, 0.0, out=quad)
+            rep = self._on_device(replica, "int64")
+            packed, mean, sd = self.packed[rep], self._mean[rep], self._sd[rep]
+        quad = xp.astype(xp.matmul(packed, outer[:, :, None])[:, :, 0], xp.float64)
+        bound = xp.matmul(sd, absx[:, :, None])[:, :, 0]
+        return self._finish_scores(replica, xd, xp.matmul(mean, xd[:, :, None])[:, :, 0], quad, bound)
+
+    def _finish_scores(self, replica, x, mean, quad, bound):
+        """(mean, quad) as numpy, with the quadratic forms float32 cannot resolve redone in float64."""
+        xp = self.xp
+        bound = xp.astype(bound, xp.float64)
+        bb, kk = xp.nonzero(quad < _F32_GUARD * (bound * bound))
+        if bb.shape[0]:  # float32 cannot resolve these: redo them from the float64 state
+            cov = self._cov[self._on_device(replica, "int64")[bb], kk]
+            quad[bb, kk] = xp.einsum("nd,nde,ne->n", x[bb], cov, x[bb])
+        return to_host(mean), to_host(nonnegative(quad))
 
     def predict(self, replica: np.ndarray, arms: np.ndarray, x: np.ndarray) -> np.ndarray:
         """x_b·μ of each row's (replica, arm) model."""
-        return np.einsum("bd,bd->b", self.mean[replica, arms], x)
+        mean = self._mean[self._on_device(replica, "int64"), self._on_device(arms, "int64")]
+        return to_host(self.xp.einsum("bd,bd->b", mean, self._on_device(x)))
 
     # ------------------------------------------------------------------ learning
     def update(self, replica, arms, x, weights, target, newton: bool = False) -> None:
         """Add rows (x_i, w_i) to pair (replica_i, arm_i); ``target`` is y (ridge) or the residual (newton)."""
-        d = self.dim
+        xp, d = self.xp, self.dim
         pair = replica * self.n_arms + arms
         if pair.size == 1:  # one row (a single stream): the grouping group_pairs would return
             order = group = slot = _ZERO
@@ -103,45 +123,43 @@ class DisjointLinearPosterior:
         else:
             order, group, slot, pidx, width = group_pairs(pair)
         n_pairs = pidx.size
-        flat_cov = self.cov.reshape(-1, d, d)
-        xs = x[order]
-        xw = xs * np.sqrt(weights[order])[:, None]
-        cov = np.take(flat_cov, pidx, axis=0, mode="clip", out=self._buffer("cov", (n_pairs, d, d)))
+        pidx_d, group_d = self._on_device(pidx, "int64"), self._on_device(group, "int64")
+        xs = self._on_device(x[order])
+        xw = xs * self._on_device(np.sqrt(weights[order]))[:, None]
+        flat_cov = xp.reshape(self._cov, (-1, d, d))
+        cov = flat_cov[pidx_d]
         if width == 1:  # Sherman–Morrison: Σ −= vvᵀ, v = Σx / √(1 + xᵀΣx)
-            u = np.matmul(cov, xw[:, :, None])[:, :, 0]
-            v = u / np.sqrt(1.0 + np.einsum("pd,pd->p", xw, u))[:, None]
-            step = np.multiply(v[:, :, None], v[:, None, :], out=self._buffer("step", (n_pairs, d, d)))
-            np.subtract(cov, step, out=cov)  # v_i·v_j == v_j·v_i: Σ stays exactly symmetric
+            u = xp.matmul(cov, xw[:, :, None])[:, :, 0]
+            v = u / xp.sqrt(1.0 + row_dot(xw, u))[:, None]
+            cov -= v[:, :, None] * v[:, None, :]  # v_i·v_j == v_j·v_i: Σ stays exactly symmetric
         else:
-            xm = np.zeros((n_pairs, width, d))
-            xm[group, slot] = xw
-            u = np.matmul(cov, np.swapaxes(xm, 1, 2))  # (P, d, m)
-            inner = np.eye(width) + np.matmul(xm, u)  # (P, m, m)
-            cov -= np.matmul(u, np.linalg.solve(inner, np.swapaxes(u, 1, 2)))
-            cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
-        flat_cov[pidx] = cov
+            xm = xp.zeros((n_pairs, width, d), dtype=xp.float64, device=self.device)
+            xm[group_d, self._on_device(slot, "int64")] = xw
+            u = xp.matmul(cov, xp.matrix_transpose(xm))  # (P, d, m)
+            inner = xp.eye(width, dtype=xp.float64, device=self.device) + xp.matmul(xm, u)  # (P, m, m)
+            cov = cov - xp.matmul(u, xp.linalg.solve(inner, xp.matrix_transpose(u)))
+            cov = 0.5 * (cov + xp.matrix_transpose(cov))
+        flat_cov[pidx_d] = cov
         self._refresh_copies(pidx, cov)
-        flat_mean = self.mean.reshape(-1, d)
+        flat_mean = xp.reshape(self._mean, (-1, d))
         if newton:
-            grad = np.zeros((n_pairs, d))
-            np.add.at(grad, group, xs * target[order][:, None])
-            flat_mean[pidx] += np.matmul(cov, grad[:, :, None])[:, :, 0]
+            grad = xp.zeros((n_pairs, d), dtype=xp.float64, device=self.device)
+            add_at(grad, group_d, xs * self._on_device(target[order])[:, None])
+            flat_mean[pidx_d] += xp.matmul(cov, grad[:, :, None])[:, :, 0]
         else:
-            flat_b = self.b.reshape(-1, d)
-            contrib = xs * (weights * target)[order][:, None]
+            flat_b = xp.reshape(self._b, (-1, d))
+            contrib = xs * self._on_device((weights * target)[order])[:, None]
             if width == 1:
-                flat_b[pidx] += contrib
+                flat_b[pidx_d] += contrib
             else:
-                np.add.at(flat_b, pidx[group], contrib)
-            flat_mean[pidx] = np.matmul(cov, flat_b[pidx][:, :, None])[:, :, 0]
+                add_at(flat_b, pidx_d[group_d], contrib)
+            flat_mean[pidx_d] = xp.matmul(cov, flat_b[pidx_d][:, :, None])[:, :, 0]
 
-    def _refresh_copies(self, pidx: np.ndarray, cov: np.ndarray) -> None:
+    def _refresh_copies(self, pidx: np.ndarray, cov) -> None:
         """Rewrite the float32 scoring copies of the touched pairs only."""
-        d = self.dim
-        upper = np.take(cov.reshape(-1, d * d), self._lin, axis=1, mode="clip",  # mode: no buffering
-                        out=self._buffer("upper", (pidx.size, self._lin.size)))
-        upper32 = self._buffer("upper32", upper.shape, np.float32)
-        np.copyto(upper32, upper, casting="same_kind")
-        self.packed.reshape(-1, self._lin.size)[pidx] = upper32
-        diag = np.diagonal(cov, axis1=1, axis2=2)
-        self._sd.reshape(-1, d)[pidx] = np.sqrt(np.maximum(diag, 0.0))
+        xp, d = self.xp, self.dim
+        pidx_d = self._on_device(pidx, "int64")
+        upper = xp.reshape(cov, (pidx.size, d * d))[:, self._lin]
+        xp.reshape(self.packed, (-1, self._lin.shape[0]))[pidx_d] = xp.astype(upper, xp.float32)
+        sd = xp.sqrt(nonnegative(xp.linalg.diagonal(cov)))
+        xp.reshape(self._sd, (-1, d))[pidx_d] = xp.astype(sd, xp.float32)
