@@ -184,7 +184,7 @@ MUTANTS: list[Mutant] = [
        "z = (cuts[..., ks] - u[..., None]) / temp[..., None]", "z = cuts[..., ks] - u[..., None]", ENV,
        ("y_best = u_best[:, 0] * self._it", "y_best = u_best[:, 0]")),
     _m("world/oracle-item-bias-dropped", "envs/world/utility.py",
-       "u = f64(self._kappa[rows]) * f64(s) + f64(self._user_bias[rows]) + f64(self._item_bias[cols])",
+       "u = f64(self._kappa[rows]) * f64(s) + f64(self._user_bias[rows]) + f64(self._tables.item_bias[cols])",
        "u = f64(self._kappa[rows]) * f64(s) + f64(self._user_bias[rows])", ENV,
        ("val = expected_reward_scaled(u[:, 0] * self._it, self._ct, self.rewards)",
         "val = expected_reward_scaled(u[:, 0], self._ct, self.rewards)")),
@@ -223,8 +223,8 @@ MUTANTS: list[Mutant] = [
 
 
 def module_of(m: Mutant) -> str:
-    """The reporting group of a mutant: its file, with the two world files together."""
-    if m.path in ("envs/world.py", "envs/slate_choice.py"):
+    """The reporting group of a mutant: its file, with the world's files together."""
+    if m.path.startswith("envs/world/") or m.path == "envs/slate_choice.py":
         return "world reward/oracle"
     if m.path.startswith("sim/ope/"):
         return "sim/ope"
