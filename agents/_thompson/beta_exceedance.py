@@ -21,7 +21,6 @@ after whole observations (``tail_after_step``) and recomputed (``betaincc``) oth
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import ndtr
 
 from banditsim.agents._thompson.beta_tail import (
     beta_above,
@@ -30,11 +29,11 @@ from banditsim.agents._thompson.beta_tail import (
     tail_after_step,
     upper_tail,
 )
+from banditsim.agents._thompson.thresholds import beta_candidates, beta_moments, expected_above
 
 TARGET = 6.0
 CORE = 0.3
 _NEVER = np.iinfo(np.int64).max // 4
-_GRID = np.linspace(-6.0, 6.0, 49)  # candidate thresholds, in posterior sd units around the best means
 
 
 class ExceedancePool:
@@ -239,18 +238,10 @@ def _fit_threshold(a: np.ndarray, b: np.ndarray, target: float, steps: int = 12)
 def _pick_threshold(a: np.ndarray, b: np.ndarray, target: float) -> np.ndarray:
     """Per row, a threshold whose expected number of exceeding arms is ≈ ``target``.
 
-    Any threshold in (0, 1) keeps the draws exact; this one only sets the speed.  A normal
-    approximation of each Beta scores candidates around the largest posterior means.
+    Any threshold in (0, 1) keeps the draws exact; this one only sets the speed
+    (``agents._thompson.thresholds``).
     """
-    n = a + b
-    mean = a / n
-    sd = np.sqrt(a * b / (n * n * (n + 1.0)))
-    top = np.argmax(mean, axis=1)
-    rows = np.arange(a.shape[0])
-    cand = np.clip(mean[rows, top][:, None] + _GRID[None, :] * sd[rows, top][:, None], 1e-6, 1.0 - 1e-6)
-    cand = np.concatenate([cand, np.quantile(mean, [0.5, 0.9], axis=1).T.clip(1e-6, 1 - 1e-6)], axis=1)
-    expected = np.empty(cand.shape)
-    for c in range(cand.shape[1]):  # one candidate at a time: O(G × n_arms) memory, not 51×
-        expected[:, c] = ndtr((mean - cand[:, c:c + 1]) / sd).sum(axis=1)
-    best = np.argmin(np.abs(expected - target), axis=1)
-    return cand[rows, best]
+    mean, sd = beta_moments(a, b)
+    cand = beta_candidates(mean, sd)
+    best = np.argmin(np.abs(expected_above(mean, sd, cand) - target), axis=1)
+    return cand[np.arange(a.shape[0]), best]

@@ -24,9 +24,10 @@ chosen again (``fit_ladder``).
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import betainc, betainccinv, ndtr
+from scipy.special import betainc, betainccinv
 
 from banditsim.agents._state import one_row
+from banditsim.agents._thompson.thresholds import beta_candidates, beta_moments, expected_above
 
 LEVELS = (0.5, 1.5, 4.0)
 """Target Σ_k P(θ_k > x_j) of the upper rungs, highest threshold first; the lowest rung's is log K + 6,
@@ -40,7 +41,6 @@ MIN_ARMS_ONE_ROW = 16
 what the ladder saves."""
 _BAND = np.array([[1 / 3, 3.0]] * len(LEVELS) + [[0.75, 3.0]])  # refit when a rung's Σ G leaves these × its fitted Σ G
 _FIT = (0.7, 1.5)  # a fitted rung's Σ G lies within these × target (bisection on exact tails otherwise)
-_GRID = np.linspace(-6.0, 6.0, 49)  # candidate thresholds, in posterior sd units around the best means
 
 
 class LadderSampler:
@@ -248,20 +248,13 @@ def _tails(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 def _pick(a: np.ndarray, b: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Per row and rung, a threshold whose expected number of arms above it is ≈ target (normal
-    approximation of each Beta; any threshold in (0, 1) is exact, this one only sets the speed)."""
-    n = a + b
-    mean = a / n
-    sd = np.sqrt(a * b / (n * n * (n + 1.0)))
-    rows = np.arange(a.shape[0])
-    top = np.argmax(mean, axis=1)
-    cand = np.clip(mean[rows, top][:, None] + _GRID[None, :] * sd[rows, top][:, None], 1e-6, 1.0 - 1e-6)
-    cand = np.concatenate([cand, np.quantile(mean, [0.5, 0.9], axis=1).T.clip(1e-6, 1 - 1e-6)], axis=1)
-    expected = np.empty(cand.shape)
-    for c in range(cand.shape[1]):  # one candidate at a time: O(G × n_arms) memory
-        expected[:, c] = ndtr((mean - cand[:, c:c + 1]) / sd).sum(axis=1)
+    """Per row and rung, a threshold whose expected number of arms above it is ≈ target (any
+    threshold in (0, 1) is exact, this one only sets the speed: ``agents._thompson.thresholds``)."""
+    mean, sd = beta_moments(a, b)
+    cand = beta_candidates(mean, sd)
+    expected = expected_above(mean, sd, cand)
     best = np.abs(np.log((expected[:, :, None] + 1e-3) / target)).argmin(axis=1)  # (G, L)
-    return cand[rows[:, None], best]
+    return cand[np.arange(a.shape[0])[:, None], best]
 
 
 def _rows_view(replica: np.ndarray, n_replicas: int):

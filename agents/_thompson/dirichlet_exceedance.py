@@ -18,6 +18,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from banditsim.agents._thompson.beta_exceedance import ExceedancePool
+from banditsim.agents._thompson.thresholds import around_best, expected_above
 
 TARGET = 6.0
 
@@ -198,18 +199,6 @@ def dot_values(x: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 def _pick_level(mean: np.ndarray, sd: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Per row, a score level L with ≈ ``target[row]`` arms expected above it (normal approximation)."""
-    top = np.argmax(mean, axis=1)
-    rows = np.arange(mean.shape[0])
-    grid = np.linspace(-6.0, 6.0, 49)
-    cand = mean[rows, top][:, None] + grid[None, :] * sd[rows, top][:, None]
-    expected = _expected_above(mean, sd, cand)
-    return cand[rows, np.argmin(np.abs(expected - target[:, None]), axis=1)]
-
-
-def _expected_above(mean: np.ndarray, sd: np.ndarray, cand: np.ndarray) -> np.ndarray:
-    """(G, C) Σ_arms Φ((mean − cand_c)/sd): one candidate level at a time, so the memory is
-    O(G × n_arms), not O(C × G × n_arms) (a loop over the few candidates, never over arms)."""
-    out = np.empty(cand.shape)
-    for c in range(cand.shape[1]):
-        out[:, c] = ndtr((mean - cand[:, c:c + 1]) / sd).sum(axis=1)
-    return out
+    cand = around_best(mean, sd)
+    expected = expected_above(mean, sd, cand)
+    return cand[np.arange(mean.shape[0]), np.argmin(np.abs(expected - target[:, None]), axis=1)]
