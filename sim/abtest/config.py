@@ -15,7 +15,7 @@ from banditsim.sim.metrics import ab_metric_names
 from banditsim.sim.config.run_config import experiment_name
 from banditsim.sim.config.section import Section
 from banditsim.sim.config.world_source import WorldSource
-from banditsim.sim.offline.config import load_section_config
+from banditsim.sim.config.files import load_section_config
 from banditsim.sim.config.policy_spec import PolicySpec, unique_labels
 
 

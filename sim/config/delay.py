@@ -29,7 +29,7 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
-from banditsim.envs.feedback_kinds import KINDS as KIND_NAMES  # codes are indices: block 0 ... save 6
+from banditsim.envs.feedback_kinds import KINDS as KIND_NAMES  # a kind's code is its index here
 
 MAX_DELAY = 1_000_000_000  # steps; larger than any horizon a run can take
 DISTRIBUTIONS = ("fixed", "geometric", "lognormal")

@@ -30,6 +30,18 @@ def describe_validation_error(exc, source: str = "config") -> str:
     return f"{source}: {loc}: {msg}{tail}" if loc else f"{source}: {msg}{tail}"
 
 
+def validate_model(model, data, source: str = "config"):
+    """``data`` validated by pydantic ``model``; any problem is one :class:`ConfigError` line naming the key."""
+    from pydantic import ValidationError
+
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: top level must be a mapping of sections, got {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, source)) from None
+
+
 def _model_named(title: str):
     """The config model class called ``title`` (every config model derives from ``sim.config.Section``)."""
     from banditsim.sim.config.section import Section

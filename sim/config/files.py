@@ -1,4 +1,4 @@
-"""Read YAML/TOML run configs and apply ``--set key=value`` overrides."""
+"""Read YAML/TOML configs (run, ope, abtest) and apply ``--set key=value`` overrides."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Iterable
 
 from banditsim.sim.config.run_config import RunConfig, validate_config
-from banditsim.sim.config.errors import ConfigError
+from banditsim.sim.config.errors import ConfigError, validate_model
 
 
 def read_config_file(path: str | Path) -> dict:
@@ -166,3 +166,14 @@ def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -
     if isinstance(data, dict):
         data = resolve_relative_paths(data, Path.cwd())
     return validate_config(data, source)
+
+
+def load_section_config(model, path: str | Path | None, overrides: Iterable[str] = ()):
+    """An ``ope`` or ``abtest`` config (pydantic ``model``): read a YAML/TOML file (or nothing: defaults),
+    apply ``key=value`` overrides, validate."""
+    data = read_config_file(path) if path is not None else {}
+    if path is not None and isinstance(data, dict):
+        data = resolve_relative_paths(data, Path(path).resolve().parent)
+    if isinstance(data, dict):
+        data = apply_overrides(data, overrides)
+    return validate_model(model, data, Path(path).name if path is not None else "config")

@@ -12,7 +12,7 @@ from typing import Any, Literal, Optional
 from pydantic import Field, field_validator, model_validator
 
 from banditsim._device import DEVICES
-from banditsim.sim.config.errors import ConfigError
+from banditsim.sim.config.errors import validate_model
 from banditsim.sim.config.delay import FeedbackDelaySection  # the feedback_delay section (delays per kind)
 from banditsim.sim.config.section import Section
 from banditsim.sim.config.world_source import WorldSource
@@ -227,14 +227,5 @@ def experiment_name(prefix: str, cfg) -> str:
 
 
 def validate_config(data: dict, source: str = "config") -> RunConfig:
-    """Validate a config dict; any problem is one :class:`ConfigError` line naming the key."""
-    from pydantic import ValidationError
-
-    from banditsim.sim.config.errors import describe_validation_error
-
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: top level must be a mapping of sections, got {type(data).__name__}")
-    try:
-        return RunConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(describe_validation_error(exc, source)) from None
+    """Validate a run config dict; any problem is one :class:`ConfigError` line naming the key."""
+    return validate_model(RunConfig, data, source)

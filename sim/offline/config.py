@@ -16,6 +16,7 @@ from banditsim.sim.config.run_config import experiment_name
 from banditsim.sim.config.section import Section
 from banditsim.sim.config.world_sections import WorldSection
 from banditsim.sim.config.world_source import WorldSource
+from banditsim.sim.config.files import load_section_config
 from banditsim.sim.config.policy_spec import PolicySpec, unique_labels
 from banditsim.sim.ope.registry import ESTIMATORS, get_estimator
 
@@ -93,32 +94,6 @@ class OPEConfig(WorldSource):
                 raise ValueError(str(exc)) from None
         self.name = experiment_name("ope", self)  # never 'ope-movielens' on your own world
         return self
-
-
-def validate_section_config(model, data, source: str):
-    """Validate ``data`` with pydantic ``model``; any problem is one ConfigError line."""
-    from pydantic import ValidationError
-
-    from banditsim.sim.config.errors import ConfigError, describe_validation_error
-
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: top level must be a mapping of sections, got {type(data).__name__}")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(describe_validation_error(exc, source)) from None
-
-
-def load_section_config(model, path: str | Path | None, overrides: Iterable[str] = ()):
-    """Read a YAML/TOML file (or nothing: defaults), apply ``key=value`` overrides, validate."""
-    from banditsim.sim.config.files import apply_overrides, read_config_file, resolve_relative_paths
-
-    data = read_config_file(path) if path is not None else {}
-    if path is not None and isinstance(data, dict):
-        data = resolve_relative_paths(data, Path(path).resolve().parent)
-    if isinstance(data, dict):
-        data = apply_overrides(data, overrides)
-    return validate_section_config(model, data, Path(path).name if path is not None else "config")
 
 
 def load_ope_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -> OPEConfig:
