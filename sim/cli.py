@@ -241,7 +241,7 @@ def list_things() -> None:
     import gymnasium as gym
 
     import banditsim.envs  # noqa: F401  (registers the environments)
-    from banditsim.agents.registry import describe_agents
+    from banditsim.agents.registry import RESERVED_PARAMS, describe_agents
     from banditsim.envs.catalog import BUILTIN_CATALOGS
 
     table = Table(title="built-in catalogs")
@@ -259,8 +259,7 @@ def list_things() -> None:
     table.add_column("name")
     table.add_column("parameters (defaults)")
     for name, params in sorted(describe_agents().items()):
-        shown = {k: v for k, v in params.items() if k not in ("n_replicas", "slate_size", "random_state",
-                                                              "kind_values")}
+        shown = {k: v for k, v in params.items() if k not in RESERVED_PARAMS}
         table.add_row(name, ", ".join(f"{k}={v!r}" for k, v in shown.items()))
     console.print(table)
 
