@@ -315,7 +315,8 @@ class SamplingAgent(Agent):
         return None
 
     def _exceedance(self, n_slots: int) -> Any | None:
-        """A lazy exact sampler (``agents._thompson.beta_exceedance``) worth using for ``n_slots`` slots, or None."""
+        """A lazy exact sampler (``agents._thompson.beta_exceedance``) worth using for ``n_slots``
+        slots, or None."""
         return None
 
     def _posterior_at(self, replica: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

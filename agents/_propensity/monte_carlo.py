@@ -1,4 +1,5 @@
-"""Monte-Carlo propensities of Thompson sampling: from fresh draws per row, or from a pool of draws shared by a replica's rows."""
+"""Monte-Carlo propensities of Thompson sampling: from fresh draws per row, or from a pool of
+draws that a replica's rows share."""
 
 from __future__ import annotations
 

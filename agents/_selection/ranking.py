@@ -5,6 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 
+def checked_scores(scores: np.ndarray) -> np.ndarray:
+    """``scores`` itself; a NaN anywhere (a broken posterior) raises ``FloatingPointError``."""
+    if np.isnan(scores).any():
+        raise FloatingPointError("agent produced NaN scores")
+    return scores
+
+
 def masked_scores(scores: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     """``scores`` with the arms ``mask`` leaves out at −inf."""
     return scores if mask is None else np.where(mask, scores, -np.inf)
@@ -16,9 +23,7 @@ def top_k(scores: np.ndarray, mask: np.ndarray | None, k: int, rng: np.random.Ge
     >>> top_k(np.array([[0.1, 0.9, 0.5]]), None, 2, np.random.default_rng(0))
     array([[1, 2]])
     """
-    if np.isnan(scores).any():
-        raise FloatingPointError("agent produced NaN scores")
-    n_rows, n_arms = scores.shape
+    n_rows, n_arms = checked_scores(scores).shape
     if k == 1:
         s = masked_scores(scores, mask)
         best = s.max(axis=1, keepdims=True)

@@ -8,6 +8,7 @@ A "slot" is one full posterior draw of every arm of a replica; a replica's rows 
 * ``pooled``: slates (and big masked acts) ranked on one pool of slots;
 * ``beta_exceedance`` (with ``beta_tail``) and ``dirichlet_exceedance``: the exact lazy samplers
   that draw only those arms;
+* ``thresholds``: how those samplers choose the level that only a few arms exceed;
 * ``beta_ladder``: exact Beta winners from one uniform per arm and a ladder of thresholds;
 * ``beta_exact``: Beta decisions whose propensity is the exact quadrature, computed on read.
 """

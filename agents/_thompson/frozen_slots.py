@@ -16,22 +16,16 @@ from collections.abc import Callable
 
 import numpy as np
 
-from banditsim.agents._selection.ranking import argmax_random_ties
+from banditsim.agents._selection.ranking import argmax_random_ties, checked_scores
 from banditsim.agents._thompson.slots import decide_from_winners, window
 
 _CHUNK = 1 << 22  # scores drawn at a time when only each slot's winner is kept
 
 
-def _checked(pool: np.ndarray) -> np.ndarray:
-    if np.isnan(pool).any():
-        raise FloatingPointError("agent produced NaN scores")
-    return pool
-
-
 def _winners(draw, rng: np.random.Generator, n: int, n_groups: int, n_arms: int) -> np.ndarray:
     """(n, G) winners of n fresh slots per replica, drawn in chunks of ≤ ``_CHUNK`` scores."""
     step = max(1, _CHUNK // max(1, n_groups * n_arms))
-    parts = [argmax_random_ties(_checked(draw(min(step, n - lo), rng)), rng) for lo in range(0, n, step)]
+    parts = [argmax_random_ties(checked_scores(draw(min(step, n - lo), rng)), rng) for lo in range(0, n, step)]
     return np.concatenate(parts) if parts else np.empty((0, n_groups), dtype=np.int64)
 
 
@@ -54,7 +48,7 @@ def decide_frozen(draw: Callable[[int, np.random.Generator], np.ndarray], rng: n
         act = _winners(draw, rng, n_act, replicas.size, n_arms)  # (n_act, G)
         items = act[slot, group][:, None]
     else:
-        pool_act = _checked(draw(n_act, rng))  # (n_act, G, n_arms): masks differ by row, keep the scores
+        pool_act = checked_scores(draw(n_act, rng))  # (n_act, G, n_arms): masks differ by row, keep the scores
         items = argmax_random_ties(np.where(mask, pool_act[slot, group], -np.inf), rng)[:, None]
     cache: list = []
 
@@ -65,7 +59,7 @@ def decide_frozen(draw: Callable[[int, np.random.Generator], np.ndarray], rng: n
                 best = np.concatenate([act, _winners(draw, propensity_rng(), n - n_act, replicas.size, n_arms)])
                 winner = best.T.reshape(-1)[ids]
             else:
-                pool = np.concatenate([pool_act, _checked(draw(n - n_act, propensity_rng()))])
+                pool = np.concatenate([pool_act, checked_scores(draw(n - n_act, propensity_rng()))])
                 scores = pool[ids % n, ids // n]  # (B, W, n_arms)
                 winner = argmax_random_ties(np.where(mask[:, None, :], scores, -np.inf), propensity_rng())
             winner[:, 0] = items[:, 0]  # the realised draws (ties were broken when acting)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from banditsim.agents._propensity.monte_carlo import pooled_propensities
-from banditsim.agents._selection.ranking import top_k
+from banditsim.agents._selection.ranking import checked_scores, top_k
 
 
 def decide_pooled(draw: Callable[[int, np.random.Generator], np.ndarray], rng: np.random.Generator,
@@ -29,9 +29,7 @@ def decide_pooled(draw: Callable[[int, np.random.Generator], np.ndarray], rng: n
     ([[1, 2], [1, 2]], [[1.0, 1.0], [1.0, 1.0]])
     """
     replicas, group, slot, n = layout
-    pool = draw(n, rng)
-    if np.isnan(pool).any():
-        raise FloatingPointError("agent produced NaN scores")
+    pool = checked_scores(draw(n, rng))
     items = top_k(pool[slot, group], mask, slate_size, rng)
     propensities, probabilities = pooled_propensities(pool, group, slot, items, mask, n_draws)
     return items, propensities, probabilities
