@@ -1,8 +1,8 @@
 """Parameter declarations of the world's parts: each field's allowed values, written once on its class.
 
 Like scikit-learn's ``_parameter_constraints``: a frozen dataclass lists, in a class-level
-``parameters`` table, one :class:`Param` per public field (its default is the dataclass
-field's), and its ``__post_init__`` calls :func:`check_parameters`. The run config builds its
+``parameters`` table, one :class:`Param` per field a config may set (its default is the
+dataclass field's), and its ``__post_init__`` calls :func:`check_parameters`. The run config builds its
 world sections from the same table (``banditsim.sim.config.world_sections``), so a default,
 a range or a key's help text is written once. Plain checks, not pydantic, so the world's
 errors stay :class:`WorldConfigError` with one line naming the field.
@@ -44,12 +44,12 @@ class Param:
 
     def admits(self, value) -> bool:
         """Whether ``value`` is allowed."""
+        if self.choices is None and not (self.integer or self.finite or self.optional or self._bounds()):
+            return True  # help text only (a switch such as ``enabled``)
         if value is None:
             return self.optional
         if self.choices is not None:
             return value in self.choices
-        if not (self.integer or self.finite or self._bounds()):
-            return True  # help text only (a switch such as ``enabled``)
         if self.integer and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
             return False
         try:
