@@ -2,7 +2,7 @@
 
 :func:`rank_candidates` orders target policies by one estimator's off-policy estimate and says
 which ones beat the logging policy beyond doubt (interval above its on-policy value);
-:func:`ab_decision` reads the lift rows of an A/B test (``sim.abtest.lift_table``) and says
+:func:`ab_decision` reads the lift rows of an A/B test (``banditsim.sim.abtest.experiment.lift_table``) and says
 ship / do not ship / keep testing, with the reasons.
 """
 
@@ -19,7 +19,7 @@ LOWER_IS_BETTER = ("negative_rate", "session_end_rate")
 
 def rank_candidates(rows: list[dict], estimator: str = "dr", baseline: float | None = None,
                     by: str = "low") -> list[dict]:
-    """Targets sorted best first by ``estimator``'s interval, from ``sim.ope_experiment`` rows.
+    """Targets sorted best first by ``estimator``'s interval, from ``banditsim.sim.offline.experiment`` rows.
 
     ``by="low"`` (default) ranks by the lower end of the 95% interval — the cautious choice:
     a high but wide estimate is weak evidence; ``by="estimate"`` ranks by the point estimate.
@@ -68,7 +68,7 @@ def ab_decision(lifts: list[dict], primary: str = "reward", higher_is_better: bo
     """Ship when the primary metric improved significantly and no guardrail was breached.
 
     ``lifts``: rows with ``metric, lift, low, high, p_value, significant, guardrail,
-    guardrail_breached`` (as ``sim.abtest.lift_table`` returns).
+    guardrail_breached`` (as ``banditsim.sim.abtest.experiment.lift_table`` returns).
 
     >>> rows = [{"metric": "reward", "lift": 0.1, "low": 0.05, "high": 0.15, "p_value": 0.001,
     ...          "significant": True, "guardrail": False, "guardrail_breached": False},

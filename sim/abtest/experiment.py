@@ -101,7 +101,7 @@ class ABResult:
 
 
 def run_abtest(cfg, item_vectors: np.ndarray, population, world_config) -> ABResult:
-    """The whole A/B study of an :class:`~sim.abtest_config.ABTestConfig` on given items and users."""
+    """The whole A/B study of an :class:`~banditsim.sim.abtest.config.ABTestConfig` on given items and users."""
     from banditsim.envs.feedback_kinds import reward_vector
     from banditsim.envs.world import World
 

@@ -5,12 +5,12 @@
 2. Logging: the frozen logging policy plays a fresh world; for every logged row the world's
    exact expected reward of every item *before the step*, q(x, ·), gives the truth
    Σ_a π(a|x) q(x, a) of every target on that very context (user state included).
-   Only per-row sums are kept (:mod:`sim.ope_reduce`): memory is O(rows × targets).
+   Only per-row sums are kept (:mod:`banditsim.sim.offline.reduce`): memory is O(rows × targets).
 3. Estimation: IPS, SNIPS, DM, DR, switch-DR on the log with 95% intervals, cluster-robust
    by user (a user's rows in a multi-round session are not independent); true value = mean
    over logged rows of Σ_a π q (exact, no Monte Carlo).
 
-Every row carries the target's overlap diagnostics (:mod:`sim.ope.diagnostics`: ESS, max and
+Every row carries the target's overlap diagnostics (:mod:`banditsim.sim.ope.diagnostics`: ESS, max and
 p99 weight, support — exact here, from the logging policy's full distribution — and a verdict).
 A ``no-support`` target gets no number (``None``) and the other targets go on. ``covers`` is
 ``None`` where an interval cannot claim coverage: an infinite end, or an interval that excludes
@@ -57,7 +57,7 @@ class OPELog:
         return int(self.action.shape[0])
 
     def reduced(self, label: str) -> ReducedLog:
-        """The two-action summary log of target ``label`` (see :mod:`sim.ope_reduce`)."""
+        """The two-action summary log of target ``label`` (see :mod:`banditsim.sim.offline.reduce`)."""
         t = self.targets[label]
         return reduce_rows(self.pscore, self.reward, t["pi_logged"], t["pi_q"], self.q_logged,
                            t["pi_qhat"], self.qhat_logged)
@@ -110,7 +110,7 @@ def collect_log(world, logging, targets, reward_model, steps: int, max_rows: int
 
 def run_estimator(name: str, red: ReducedLog, *, alpha: float, interval: str, switch_tau, seed: int,
                   cluster=None):
-    """Registered estimator ``name`` (:mod:`sim.ope.registry`) on a reduced log."""
+    """Registered estimator ``name`` (:mod:`banditsim.sim.ope.registry`) on a reduced log."""
     from banditsim.sim.ope.registry import get_estimator
 
     return get_estimator(name)(red.log, red.action_dist, estimated_rewards=red.estimated_rewards,
@@ -189,7 +189,7 @@ class OPEResult:
 
 
 def run_ope_experiment(cfg, item_vectors: np.ndarray, population, world_config, *, world=None) -> OPEResult:
-    """The whole experiment of an :class:`~sim.ope_config.OPEConfig` on given items and users.
+    """The whole experiment of an :class:`~banditsim.sim.offline.config.OPEConfig` on given items and users.
 
     One world (default: :class:`envs.world.World` with ``cfg.world.n_users`` users, or ``world``)
     is reset with one seed for the warm-up and another for the log: fresh people each time.
@@ -228,7 +228,7 @@ def run_ope_experiment(cfg, item_vectors: np.ndarray, population, world_config, 
 
 
 def _run_slates(cfg, world, policies, warm, times, seeds, ints) -> OPEResult:
-    """The slate experiment (:mod:`sim.ope_slate_experiment`) after the shared warm-up and fits."""
+    """The slate experiment (:mod:`banditsim.sim.offline.slate_experiment`) after the shared warm-up and fits."""
     from banditsim.sim.offline.slate_experiment import check_slate_policies, collect_slate_log, estimate_slates
 
     ex = cfg.experiment

@@ -15,7 +15,7 @@ Two kinds of target policy:
   features, and item features (``action_context`` in an ``.npz``) where they use them.
 
 The logging distribution is usually unknown here, so the support is estimated from the weights
-(:mod:`sim.ope.diagnostics`); an ``.npz`` with obp's ``pi_b`` makes it exact for agent targets. Intervals are cluster-robust by ``user_id`` when the file has it.
+(:mod:`banditsim.sim.ope.diagnostics`); an ``.npz`` with obp's ``pi_b`` makes it exact for agent targets. Intervals are cluster-robust by ``user_id`` when the file has it.
 """
 
 from __future__ import annotations
@@ -95,8 +95,8 @@ def _agent_distribution(spec: dict, log, train, test, seed: int, steps: np.ndarr
 def estimate_log_file(path: str | Path, agents=(), *, train_fraction: float = TRAIN_FRACTION,
                       estimators=None, alpha: float = 0.05, interval: str = "clt", switch_tau="auto",
                       seed: int = 0) -> list[dict]:
-    """Rows as :func:`sim.ope_experiment.estimate_all` gives them, with ``truth`` None; ``estimators``:
-    names of :mod:`sim.ope.registry` (default: every registered one).
+    """Rows as :func:`banditsim.sim.offline.experiment.estimate_all` gives them, with ``truth`` None; ``estimators``:
+    names of :mod:`banditsim.sim.ope.registry` (default: every registered one).
 
     Examples
     --------
@@ -187,7 +187,7 @@ def _full_estimates(label, log, dist, user, estimators, common, estimate_row, be
 
 
 def _run_full(name: str, log, dist: np.ndarray, qhat, user, common: dict):
-    """Registered estimator ``name`` (:mod:`sim.ope.registry`) for a (n, n_actions) target distribution
+    """Registered estimator ``name`` (:mod:`banditsim.sim.ope.registry`) for a (n, n_actions) target distribution
     (same at every position)."""
     from banditsim.sim.ope.registry import get_estimator
 

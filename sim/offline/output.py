@@ -15,7 +15,7 @@ OPE_FILES = ("ope.json", "estimates.parquet", "log.parquet", "estimate_vs_truth.
 
 def log_table(log):
     """The logged rows as a pyarrow table, one ``pi_/truth_/model_<target>`` column triple per target
-    (a slate log: its own :meth:`~sim.ope_slate_experiment.SlateOPELog.table`)."""
+    (a slate log: its own :meth:`~banditsim.sim.offline.slate_experiment.SlateOPELog.table`)."""
     import pyarrow as pa
 
     if hasattr(log, "table"):
@@ -48,7 +48,7 @@ def write_ope_results(out: str | Path, cfg, result) -> list[Path]:
 
 def write_log_ope_results(out: str | Path, log_path: str | Path, rows: list[dict], settings: dict) -> list[Path]:
     """Write ``ope.json`` (the log's path, ``settings``, the rows), ``estimates.parquet`` and the
-    plot for estimates on a user's own log (``sim.ope_log_file``; no truth)."""
+    plot for estimates on a user's own log (``banditsim.sim.offline.log_file``; no truth)."""
     import pyarrow as pa
 
     out = Path(out)

@@ -4,7 +4,7 @@ IPS, SNIPS, DM, DR and switch-DR read a target policy π and a reward model q̂ 
 π(a_i | x_i), q̂(x_i, a_i) and Σ_a π(a | x_i) q̂(x_i, a); the true value reads Σ_a π q. So each
 row can be rewritten over two actions — 0: the logged action, 1: "any other action" with mass
 1 − π(a_i | x_i) and the π-weighted mean of q̂ (and q) over the other actions — and every
-estimator of :mod:`sim.ope` returns exactly the same numbers on the summary as on the full
+estimator of :mod:`banditsim.sim.ope` returns exactly the same numbers on the summary as on the full
 (rows × n_items) arrays, which are never kept.
 """
 

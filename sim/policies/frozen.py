@@ -45,7 +45,7 @@ def sample_rows(dist: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def fit_ridge(rows: WarmupRows, n_items: int, item_feats: np.ndarray, ridge: float):
-    """A :class:`sim.ope.RidgeRewardModel` (features ⊗ item features) fitted on warm-up rows."""
+    """A :class:`banditsim.sim.ope.RidgeRewardModel` (features ⊗ item features) fitted on warm-up rows."""
     from banditsim.sim.ope import BanditLog, RidgeRewardModel
 
     log = BanditLog(n_actions=n_items, action=rows.action, reward=rows.reward, pscore=rows.pscore,

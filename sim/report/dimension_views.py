@@ -1,8 +1,8 @@
 """Notebook views of a run's summary beyond regret: small multiples across evaluation dimensions
 (accuracy, diversity, coverage, novelty) and a metric per user segment.
 
-Both read ``summary.json``'s ``agents`` part (:func:`sim.summary.summarise`) and take labels and
-directions from the metric registry (:mod:`sim.metrics`).
+Both read ``summary.json``'s ``agents`` part (:func:`banditsim.sim.report.summary.summarise`) and take labels and
+directions from the metric registry (:mod:`banditsim.sim.metrics`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""``report.html`` of ``banditsim ope`` and ``banditsim abtest`` results folders (see :mod:`sim.html_report`)."""
+"""``report.html`` of ``banditsim ope`` and ``banditsim abtest`` results folders
+(see :mod:`banditsim.sim.report.html_report`)."""
 
 from __future__ import annotations
 

@@ -3,9 +3,9 @@
 It holds the config, the summary table (mean ± half-width of the 95% interval over seeds, the
 winner of each metric marked), every registered metric over time, the segment tables, the
 coverage and fairness views, and a few example users' sessions with the explanation of each
-recommendation (:mod:`sim.explanations`). Which metrics appear, with which label, digits and
-direction, comes from the metric registry (:mod:`sim.report_metrics`). ``ope`` and ``abtest``
-folders get theirs from :mod:`sim.html_report_experiments`; :func:`write_report` picks by folder.
+recommendation (:mod:`banditsim.sim.report.explanations`). Which metrics appear, with which label, digits and
+direction, comes from the metric registry (:mod:`banditsim.sim.report.metric_columns`). ``ope`` and ``abtest``
+folders get theirs from :mod:`banditsim.sim.report.html_experiments`; :func:`write_report` picks by folder.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The figures come from the results folder (``summary.json``, ``metrics.parquet``); how to show each
 one (label, digits, higher or lower is better, plotted or not) comes from the registry
-(:mod:`sim.metrics`). A figure of a folder that the registry no longer knows is still shown,
+(:mod:`banditsim.sim.metrics`). A figure of a folder that the registry no longer knows is still shown,
 under its own name, with no winner (its direction is unknown).
 """
 
@@ -27,7 +27,7 @@ class Shown:
 
 
 def registry() -> dict:
-    """name → registered metric (``sim.metrics``), in display order."""
+    """name → registered metric (``banditsim.sim.metrics``), in display order."""
     from banditsim.sim.metrics import METRICS
 
     return dict(METRICS)

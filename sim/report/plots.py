@@ -1,5 +1,5 @@
 """Plots of a results directory (PNG): regret with bands, feedback rates, sessions, genres, every
-registered metric over time (``metrics.png``, driven by :data:`sim.metrics.METRICS`) and the
+registered metric over time (``metrics.png``, driven by :data:`banditsim.sim.metrics.METRICS`) and the
 exposure shares of item groups against their catalog shares (``fairness.png``)."""
 
 from __future__ import annotations

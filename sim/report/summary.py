@@ -1,7 +1,7 @@
-"""Per-agent summary of a sweep, driven by the metric registry (:mod:`sim.metrics`).
+"""Per-agent summary of a sweep, driven by the metric registry (:mod:`banditsim.sim.metrics`).
 
 Every registered metric with a column in metrics.parquet reduces over steps to one figure per
-(agent, seed) (:func:`sim.metrics.reduce_steps`), then over seeds to a mean with a 95% interval
+(agent, seed) (:func:`banditsim.sim.metrics.reduce_steps`), then over seeds to a mean with a 95% interval
 (:func:`banditsim.sim.stats.intervals.mean_ci`). A metric undefined on a run (NDCG with single items, session
 diversity when no session ended) is absent, never NaN; an interval bound that does not exist (one
 seed) is null. Each agent's entry also holds ``segments`` (feature → group → metric → figure) and

@@ -3,7 +3,7 @@
 It records the processes the driver starts while Ray comes up (gcs_server, raylet, ...) and, until
 the end, everything below them (the agents, the workers). When its stdin reaches EOF without a
 "bye" line (the driver died, even by SIGKILL) it ends every recorded process still running (same
-pid *and* start time): SIGTERM, then SIGKILL after 2 s. Started by :class:`sim.ray_reaper.RayReaper`.
+pid *and* start time): SIGTERM, then SIGKILL after 2 s. Started by :class:`banditsim.sim.run.ray_reaper.RayReaper`.
 """
 
 import os

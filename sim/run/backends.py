@@ -102,7 +102,7 @@ def _abandon(pool: ProcessPoolExecutor) -> None:
     """Cancel queued cells and end the workers now (an interrupt or an error stopped the sweep).
 
     ``shutdown(wait=True)`` would let every queued cell run first: a sweep interrupted
-    with Ctrl-C used to keep computing for minutes. Finished cells are already on disk.
+    with Ctrl-C would keep computing for minutes. Finished cells are already on disk.
     """
     processes = list((getattr(pool, "_processes", None) or {}).values())
     for proc in processes:

@@ -23,7 +23,7 @@ def trace_recommendations(prep, agent_index: int, users, checkpoints, *, seed_in
                           user_names: list[str] | None = None) -> list[dict]:
     """Rows ``{agent, step, user, user_name, item, title, percentile, p_positive}``.
 
-    ``prep`` is :func:`sim.prepare.prepare`'s output, ``agent_index`` an index into
+    ``prep`` is :func:`banditsim.sim.run.prepare.prepare`'s output, ``agent_index`` an index into
     ``prep.config.agents``, ``users`` population rows of the example users and ``checkpoints``
     the steps (0 = before any feedback) at which to ask. Items held back for a cold start are
     not offered until their release step. The agent's answers for the example users are not

@@ -1,6 +1,6 @@
 """The interaction log of one cell, written step by step into preallocated column buffers.
 
-:func:`sim.play.play_cell` logs up to ``log.max_rows_per_cell`` rows (one per shown item). Instead
+:func:`banditsim.sim.run.play.play_cell` logs up to ``log.max_rows_per_cell`` rows (one per shown item). Instead
 of a dict of fresh arrays per step, concatenated at the end (two copies of the log at once), each
 column is one array of the cell's final length, allocated at its first step and filled in place;
 a step past the budget is cut to the rows that fit, as the old concatenate-then-cut did.

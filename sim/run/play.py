@@ -124,7 +124,7 @@ def play_cell(prep: Prepared, cell: Cell) -> dict:
     log = LogBuffer(log_rows)
     explainer = Explainer(agent, prep.item_vectors, b, POSITIVE) if log_rows > 0 else None
     step_log = _StepLog(b, cfg.world.slate_size) if log_rows > 0 else None
-    tracker = MetricTracker(prep, b)  # every registered metric (sim.metrics)
+    tracker = MetricTracker(prep, b)  # every registered metric (banditsim.sim.metrics)
     schedule = FeedbackSchedule.from_config(cfg, cell.seed_index)  # delayed / batched updates
     for t in range(horizon):
         if release is not None and t == release:
@@ -142,11 +142,11 @@ def play_cell(prep: Prepared, cell: Cell) -> dict:
         truth = tracker.truth(t, world, mask)  # exact truth before the step, on truth steps only
         res = world.step(decision.actions)
         fb = Feedback(reward=res.reward, kind=res.kind, position=res.position)
-        arrival, update = schedule.step(t, ctx, decision, fb)  # today: (ctx, decision, fb) at once
+        arrival, update = schedule.step(t, ctx, decision, fb)  # no delay, no batching: this step's answers
         if update is not None:
             agent.update(*update)
         cols.put(t, tracker.step(t, decision.actions, res, session_before, context_ids, world.n_items, truth))
-        cols.put(t, schedule.counts())  # answers in flight / buffered (sim.feedback_delay)
+        cols.put(t, schedule.counts())  # answers in flight / buffered (banditsim.sim.run.feedback_delay)
         if not log.full:
             why = explainer.columns(user_ids, decision, res.kind, res.position)
             rows = step_log.columns(t, context_ids, decision, res, user_ids, why)
@@ -160,7 +160,7 @@ def play_cell(prep: Prepared, cell: Cell) -> dict:
 
 class _StepLog:
     """One step's OBP-style log rows: one per shown item (per slate position for slates), with the
-    person's id and the "why" columns of :mod:`sim.explanations`; index columns built once per cell."""
+    person's id and the "why" columns of :mod:`banditsim.sim.report.explanations`; index columns built once per cell."""
 
     def __init__(self, b: int, k: int):
         self.b, self.k, self.n = b, k, b * k

@@ -181,7 +181,7 @@ def run_experiment(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False,
                    log: Callable[[str], None] = print) -> RunResult:
     """Run every unfinished cell of ``cfg`` and write the results directory.
 
-    The folder is held exclusively (:func:`sim.results_folder.claimed`) from the first check to the
+    The folder is held exclusively (:func:`banditsim.sim.run.results_folder.claimed`) from the first check to the
     last write; a second writer is refused. A run that fails before any cell is done leaves no
     folder that "holds a run"; a failed resume never touches a finished run's manifest.
     """

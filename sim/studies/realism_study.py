@@ -1,4 +1,4 @@
-"""The production-realism study (issue #21): exact regret against feedback delay, update cadence,
+"""The production-realism study: exact regret against feedback delay, update cadence,
 taste drift and the privacy budget ε, with 95% intervals over seeds.
 
 One definition of the world, the variants and the agents, used by ``notebooks/production_realism.ipynb``
@@ -156,7 +156,7 @@ class RealismStudy:
                         "category_column": "tags"},
             "population": {"kind": "clusters", "n_users": 500, "n_clusters": 6},
             # no user-history context: the study measures delay, cadence, drift and privacy on the
-            # visible features alone (its tables were measured so; README 'Production realism')
+            # visible features alone, as the README's 'Production realism' tables do
             "world": {"n_users": self.n_users, "history_k": 0},
             "agents": [{"name": "random"}],
             "run": {"horizon": self.horizon, "seeds": self.seeds},
