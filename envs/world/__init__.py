@@ -19,8 +19,8 @@ The parts, after RecSim's user state / user model / choice model split:
 - :mod:`~envs.world.sessions`: the slots' people, sessions, patience, return and churn;
 - :mod:`~envs.world.cosines` and :mod:`~envs.world.utility`: taste cosines, utilities and the one
   exact-value formula;
-- :mod:`~envs.world.oracle` (with :mod:`~envs.world.gram_cache`): the exact best items and slates
-  from per-slot candidates certified by a bound, O(B·(d + K)) a step;
+- :mod:`~envs.world.oracle` (with :mod:`~envs.world.candidates` and :mod:`~envs.world.gram_cache`):
+  the exact best items and slates from per-slot candidates certified by a bound, O(B·(d + K)) a step;
 - :mod:`~envs.world.single_path` and :mod:`~envs.world.slate_path` (the cascade): a step's answers;
 - :mod:`~envs.world.answer_effects` and :mod:`~envs.world.drift_update`: fatigue, blocks, drift;
 - :mod:`~envs.world.refused_rows`: rows a step leaves untouched (``active``);

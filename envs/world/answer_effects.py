@@ -63,8 +63,5 @@ class AnswerEffects:
         if (left < width).any():
             exhausted = np.zeros(self.n_users, dtype=bool)
             exhausted[bl[left < width]] = True
-        keep = self._cand_allowed[rb] & (self._cand_items[rb] != ib[:, None])
-        self._cand_allowed[rb] = keep
-        self._cand_base[rb] = be.where(keep, self._cand_base[rb], -np.inf)
-        self._cand_item_bias[rb] = be.where(keep, self._cand_item_bias[rb], -np.inf)
+        self._candidates.drop(rb, ib)
         return exhausted

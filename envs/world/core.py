@@ -160,7 +160,7 @@ class World(SessionSlots, Cosines, Utilities, ExactBest, SinglePath, SlatePath, 
         if self._started:
             be = self.be
             self._allowed = be.cat([self._allowed, be.ones((self.n_users, m), "bool")], axis=1)
-            self._built_cosines = be.zeros((self.n_users, self.n_items), "float32")
+            self._candidates.built_cosines = be.zeros((self.n_users, self.n_items), "float32")
             self._row_offsets = self._rows * self.n_items
             self._fatigue.add_items(m)
             self._fatigue.set_neighbors(*self._tables.neighbours)

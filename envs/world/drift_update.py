@@ -26,7 +26,7 @@ class DriftUpdate:
         rows = self._rows_np if idle is None else np.setdiff1d(self._rows_np, idle)
         if len(rows):
             be, j = self.be, self._trend.item_at(self._t, self.n_items)
-            cand = be.take_rows(self._cand_items, be.asarray(rows, "int64"))
+            cand = be.take_rows(self._candidates.items, be.asarray(rows, "int64"))
             g = be.take(self._trend.dots(self._gram.items, be), cand)
             self._drift(rows, np.full(len(rows), j), eta=self._trend.rate, g=g)
 
@@ -78,42 +78,42 @@ class DriftUpdate:
     def _move_every_candidate_row(self, r, j, f32, gam32) -> None:
         """Candidate cosines and base utilities after the drift of rows ``r``, updated in place for
         every slot (the others get + 0 and · 1: unchanged)."""
-        be, b = self.be, self.n_users
+        be, b, cand = self.be, self.n_users, self._candidates
         gram = self._gram.cols
         if gram is not None:
             ncol = gram.shape[1]
             jz = be.zeros(b, "int64") + self.n_items * ncol  # the cache's zero row
             jz[r] = j * ncol
-            g = be.take_valid(gram, jz[:, None] + self._cand_cols)
+            g = be.take_valid(gram, jz[:, None] + cand.gram_cols)
         else:
-            g = be.zeros(self._cand_cosines.shape, "float32")
-            g[r] = self._gram.entries(r, j, self._cand_cols, self._cand_items, self._tables.items)
+            g = be.zeros(cand.cosines.shape, "float32")
+            g[r] = self._gram.entries(r, j, cand.gram_cols, cand.items, self._tables.items)
         fm = be.zeros(b, "float32") + 1.0
         fm[r] = f32
         gm = be.zeros(b, "float32")
         gm[r] = gam32
-        tops = self._cand_cosines
+        tops = cand.cosines
         tops += g
-        tops += gm[:, None] * be.take(self._tables.item_centre_dots, self._cand_items)
+        tops += gm[:, None] * be.take(self._tables.item_centre_dots, cand.items)
         tops *= fm[:, None]
-        topb = self._cand_base
+        topb = cand.base
         topb[...] = tops
         topb *= self._kappa[:, None]
-        topb += self._cand_item_bias
+        topb += cand.item_bias
 
     def _move_candidate_rows(self, r, j, f32, gam32, g) -> None:
         """Candidate cosines and base utilities of the drifting rows ``r`` only (``g``: their Gram
         entries when the caller has them)."""
-        be = self.be
+        be, cand = self.be, self._candidates
         if g is None:
-            g = self._gram.entries(r, j, self._cand_cols, self._cand_items, self._tables.items)
-        top = be.take_rows(self._cand_items, r)
-        tops = be.take_rows(self._cand_cosines, r)
+            g = self._gram.entries(r, j, cand.gram_cols, cand.items, self._tables.items)
+        top = be.take_rows(cand.items, r)
+        tops = be.take_rows(cand.cosines, r)
         tops += g
         tops += gam32[:, None] * be.take(self._tables.item_centre_dots, top)
         tops *= f32[:, None]
-        self._cand_cosines[r] = tops
-        self._cand_base[r] = self._kappa[r][:, None] * tops + be.take_rows(self._cand_item_bias, r)
+        cand.cosines[r] = tops
+        cand.base[r] = self._kappa[r][:, None] * tops + be.take_rows(cand.item_bias, r)
 
     def _move_drift_distance(self, r, j, f, gam, eta, s, a, uj, xq) -> None:
         """‖θ − θ_built‖² of rows ``r`` after the step, from the step's float64 scalars.
@@ -124,10 +124,10 @@ class DriftUpdate:
         """
         be = self.be
         f64 = lambda v: be.astype(v, "float64")  # noqa: E731
-        xb = f64(be.take(self._built_cosines, r * self._built_cosines.shape[1] + j))
-        ab = f64(be.take(self._built_centre_dot, r))
+        xb = f64(be.take(self._candidates.built_cosines, r * self._candidates.built_cosines.shape[1] + j))
+        ab = f64(be.take(self._candidates.built_centre_dot, r))
         wx, h = f * eta, f * gam
         ww = wx * wx * xq + 2.0 * wx * h * uj + h * h
-        d2 = (f * be.take(self._drift_sq, r) + (1.0 - f) ** 2 + ww + 2.0 * f * (wx * s + h * a)
+        d2 = (f * be.take(self._candidates.drift_sq, r) + (1.0 - f) ** 2 + ww + 2.0 * f * (wx * s + h * a)
               - 2.0 * (wx * xb + h * ab))
-        self._drift_sq[r] = be.where(d2 > 0, d2, 0.0)
+        self._candidates.drift_sq[r] = be.where(d2 > 0, d2, 0.0)

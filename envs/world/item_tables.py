@@ -16,7 +16,7 @@ from banditsim._blas_threads import one_blas_thread
 from banditsim.envs.dynamics import near_duplicates
 from banditsim.envs.feedback import scaled_cuts
 from banditsim.envs.population import unit_rows
-from banditsim.envs.world.oracle import candidate_lists
+from banditsim.envs.world.candidates import candidate_lists
 
 _N_DIRS = 4  # principal directions used by the fallback drift bound
 _CAND_BLOCK = 1 << 24  # scores per row block when building every population user's candidates
@@ -120,7 +120,7 @@ class ItemTables:
         self.pop_principal = be.asarray(pth.astype(np.float64) @ v, "float32")
 
     def _initial_candidates(self):
-        """:func:`~envs.world.oracle.candidate_lists` of every population user with every item allowed,
+        """:func:`~envs.world.candidates.candidate_lists` of every population user with every item allowed,
         in row blocks of ≤ ``_CAND_BLOCK`` scores, so the temporaries stay small for big catalogs."""
         n_people, n_items = self.pop_cosines.shape
         step = max(1, _CAND_BLOCK // max(1, n_items))

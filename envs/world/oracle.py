@@ -13,45 +13,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from banditsim.envs.world.candidates import candidate_lists
 from banditsim.envs.world.rows import true_rows
 
 _D2_MARGIN = 1e-6  # float-rounding margin on the squared drift distance
 
 
-def candidate_lists(be, s, kappa, item_bias, k: int, allowed, base=None):
-    """Candidate lists from full cosine rows ``s`` (rows, n_items) with taste scales ``kappa``, item
-    biases ``item_bias`` and list length ``k`` (``base``: κ·s + b_i when the caller has it already;
-    ``allowed``: the rows' masks, or None when every item is allowed).
-
-    Returns (top, tops, tib, topb, ub): the top-K items by base utility κ·s + b_i, their
-    cosines, item biases, base utilities (−inf where not allowed) and the K-th largest
-    base utility, a bound on every other item's base utility.
-    """
-    if base is None:
-        base = kappa[:, None] * s + item_bias[None, :]
-    top = be.topk_indices(base, k)
-    rr = be.arange(base.shape[0])[:, None]
-    tops = be.gather(s, rr, top)
-    tib = item_bias[top]
-    topb = be.gather(base, rr, top)
-    ub = be.min(topb, 1) if k < base.shape[1] else be.zeros(base.shape[0], "float32") - np.inf
-    if allowed is not None:  # None: every item allowed
-        topb = be.where(be.gather(allowed, rr, top), topb, -np.inf)
-    return top, tops, tib, topb, ub
-
-
 class ExactBest:
     """World methods of the exact-best oracle."""
-
-    def _alloc_candidates(self) -> None:
-        """Candidate-list arrays (B, K) for the current K (``_n_candidates`` grows when items are added)."""
-        be, b, k = self.be, self.n_users, self._tables.n_candidates
-        self._cand_items = be.zeros((b, k), "int64")
-        self._cand_cols = be.zeros((b, k), "int64")  # the candidates' columns in the Gram cache
-        self._cand_cosines = be.zeros((b, k), "float32")
-        self._cand_item_bias = be.zeros((b, k), "float32")  # the candidates' item biases, −inf where blocked
-        self._cand_base = be.zeros((b, k), "float32")
-        self._cand_allowed = be.ones((b, k), "bool")
 
     def _rebuild_candidates(self, rows_np: np.ndarray, s=None, base=None, allowed=None) -> None:
         """Recompute candidate lists of ``rows`` from their full cosine rows ``s`` (``base``, ``allowed``:
@@ -62,19 +31,12 @@ class ExactBest:
             s = self._score_rows(rows_np)
         if allowed is None:
             allowed = be.take_rows(self._allowed, r)
-        tables = self._tables
-        top, tops, tib, topb, ub = candidate_lists(be, s, self._kappa[r], tables.item_bias, tables.n_candidates,
-                                                   allowed, base)
-        if self._cand_items.shape[1] != top.shape[1]:  # K grew with the catalog (add_items)
-            self._alloc_candidates()
-        self._cand_items[r], self._cand_cosines[r], self._cand_base[r], self._others_bound[r] = top, tops, topb, ub
-        self._cand_cols[r] = self._gram.columns(top)
-        topa = topb > -np.inf
-        self._cand_allowed[r] = topa
-        self._cand_item_bias[r] = be.where(topa, tib, -np.inf)
-        self._built_cosines[r] = s
-        self._built_principal[r], self._drift_sq[r] = self._tastes.times(r, self._tables.principal_dirs), 0.0
-        self._built_centre_dot[r] = self._tastes.dot_vector(r, self._tables.centre_dir)
+        tables, cand = self._tables, self._candidates
+        lists = candidate_lists(be, s, self._kappa[r], tables.item_bias, tables.n_candidates, allowed, base)
+        if cand.items.shape[1] != lists[0].shape[1]:  # K grew with the catalog (add_items)
+            cand.alloc_lists(self.n_users, tables.n_candidates)
+        cand.set_rows(r, lists, self._gram.columns(lists[0]), s, self._tastes.times(r, tables.principal_dirs),
+                      self._tastes.dot_vector(r, tables.centre_dir))
 
     def _others_bound_now(self):
         """(B,) bound on the base utility of every non-candidate item, now.
@@ -86,13 +48,13 @@ class ExactBest:
         parts apart adds up to more than ‖D‖).
         """
         if not self._drift_on:
-            return self._others_bound
+            return self._candidates.others_bound
         be = self.be
-        dn = be.sqrt(be.where(self._drift_sq > 0, self._drift_sq + _D2_MARGIN, 0.0))
+        dn = be.sqrt(be.where(self._candidates.drift_sq > 0, self._candidates.drift_sq + _D2_MARGIN, 0.0))
         if self._tables.item_norm_max != 1.0:  # items shorter than 1 in the tastes' span:
             # D·x_i ≤ ‖D‖·max‖x_i‖
             dn = dn * self._tables.item_norm_max
-        return self._others_bound + self._kappa * be.astype(dn, "float32")
+        return self._candidates.others_bound + self._kappa * be.astype(dn, "float32")
 
     def _split_bound_holds(self, rows_np: np.ndarray, kth):
         """For ``rows`` that failed :meth:`_others_bound_now`: does ``kth`` reach a tighter bound?
@@ -105,11 +67,12 @@ class ExactBest:
         """
         be = self.be
         r = be.asarray(rows_np, "int64")
-        dp = self._tastes.times(r, self._tables.principal_dirs) - be.take_rows(self._built_principal, r)
-        d2 = be.take(self._drift_sq, r)
+        cand = self._candidates
+        dp = self._tastes.times(r, self._tables.principal_dirs) - be.take_rows(cand.built_principal, r)
+        d2 = be.take(cand.drift_sq, r)
         perp2 = d2 - be.sum(dp * dp, 1)
         perp = be.sqrt(be.where(d2 > 0, be.where(perp2 > 0, perp2, 0.0) + _D2_MARGIN, 0.0))
-        need = kth - be.take(self._others_bound, r) - be.take(self._user_bias, r)
+        need = kth - be.take(cand.others_bound, r) - be.take(self._user_bias, r)
         kap = be.take(self._kappa, r)
         inc = dp[:, :1] * self._tables.hull_proj_t[0][None, :]
         for k in range(1, dp.shape[1]):
@@ -143,23 +106,23 @@ class ExactBest:
         be = self.be
         rows = self._rows
         r2 = rows[:, None]
-        cand = self._cand_items
+        cand = self._candidates.items
         k = min(n_best, cand.shape[1])
         if k == 1:
             # fast path: the best candidate by base utility is the best by utility when it
             # carries no fatigue (fatigue only lowers utility)
             kk = cand.shape[1]
-            j = be.argmax(self._cand_base, 1)
+            j = be.argmax(self._candidates.base, 1)
             flat = rows * kk + j
             items = be.take(cand, flat)
-            u_top = be.take(self._cand_base, flat) + self._user_bias
+            u_top = be.take(self._candidates.base, flat) + self._user_bias
             if self._fatigue_on:
                 fv = self._fatigue.values(rows, items)
                 u_top = u_top - self._fatigue_strength * self._temperature * fv
                 hot = true_rows(be.to_numpy(fv > 0))
                 if len(hot):
                     rh = be.asarray(hot, "int64")
-                    uc = (be.take_rows(self._cand_base, rh) + self._user_bias[rh][:, None]
+                    uc = (be.take_rows(self._candidates.base, rh) + self._user_bias[rh][:, None]
                           - self._fatigue_strength * self._temperature[rh][:, None]
                           * self._fatigue.values(rh[:, None], cand[rh]))
                     jh = be.argmax(uc, 1)[:, None]
@@ -168,9 +131,10 @@ class ExactBest:
             items, u_top = items[:, None], u_top[:, None]
             kth = u_top[:, 0]
         else:
-            util_c = self._cand_base + self._user_bias[:, None]
+            util_c = self._candidates.base + self._user_bias[:, None]
             if self._fatigue_on:
-                util_c = util_c - self._fatigue_strength * self._temperature[:, None] * self._fatigue.values(r2, cand)
+                util_c = (util_c
+                          - self._fatigue_strength * self._temperature[:, None] * self._fatigue.values(r2, cand))
             top = be.topk_indices(util_c, k)
             u_top = be.gather(util_c, r2, top)
             kth = be.min(u_top, 1)

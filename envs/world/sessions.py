@@ -15,6 +15,7 @@ import numpy as np
 from banditsim.envs.dynamics import FatigueState
 from banditsim.envs.feedback_kinds import N_CUTS, NEUTRAL
 from banditsim.envs.taste_rows import TasteRows
+from banditsim.envs.world.candidates import CandidateState
 from banditsim.envs.world.results import Observation
 from banditsim.envs.world.rows import true_rows
 from banditsim.envs.world_errors import WorldConfigError
@@ -39,18 +40,13 @@ class SessionSlots:
         self._moved = np.zeros(b, dtype=bool)  # θ differs from the population user's θ
         self._tastes = TasteRows(be, b, self._tables.items.shape[1])
         self._allowed = be.ones((b, self.n_items), "bool")
-        self._alloc_candidates()
-        self._others_bound = be.zeros(b, "float32")
-        # cosines θ_built·X when the candidates were built
-        self._built_cosines = be.zeros((b, self.n_items), "float32")
-        self._built_principal = be.zeros((b, self._tables.principal_dirs.shape[1]), "float32")  # V·θ_built
-        self._drift_sq = be.zeros(b, "float64")  # ‖θ − θ_built‖² (float64: updated incrementally for long)
-        self._built_centre_dot = be.zeros(b, "float32")  # c·θ_built (the catalog's centre, see Drift)
+        self._candidates = CandidateState(be, b, self._tables.n_candidates, self.n_items,
+                                          self._tables.principal_dirs.shape[1])
         self._kappa = be.zeros(b, "float32")
         self._user_bias = be.zeros(b, "float32")
         self._temperature = be.ones(b, "float32")
         self._cuts = be.zeros((b, N_CUTS), "float32")
-        self._scaled_cuts = be.zeros((N_CUTS, b), "float32")  # cut points / temperature (see envs.feedback.scaled_cuts)
+        self._scaled_cuts = be.zeros((N_CUTS, b), "float32")  # cut points / temperature (feedback.scaled_cuts)
         self._inv_temperature = be.ones(b, "float32")  # 1 / temperature
         self._features = np.zeros((b, self.population.features.shape[1]), dtype=np.float32)
         self._hist.start(b)
@@ -73,26 +69,16 @@ class SessionSlots:
         self._next_person += len(rows)
         self._moved[rows] = False
         r, t = be.asarray(rows, "int64"), be.asarray(tm, "int64")
-        self._tastes.set_rows(r, self._tables.pop_theta[t])
+        tables = self._tables
+        self._tastes.set_rows(r, tables.pop_theta[t])
         self._allowed[r] = True
-        top0, tops0, tib0, topb0, ub0, topl0 = self._tables.pop_candidates
-        self._cand_items[r] = top0[t]
-        self._cand_cols[r] = topl0[t]
-        self._cand_cosines[r] = tops0[t]
-        self._cand_item_bias[r] = tib0[t]
-        self._cand_base[r] = topb0[t]
-        self._cand_allowed[r] = True
-        self._others_bound[r] = ub0[t]
-        self._built_cosines[r] = self._tables.pop_cosines[t]
-        self._built_principal[r] = self._tables.pop_principal[t]
-        self._drift_sq[r] = 0.0
-        self._built_centre_dot[r] = self._tables.pop_centre_dots[t]
-        self._kappa[r] = self._tables.pop_kappa[t]
-        self._user_bias[r] = self._tables.pop_user_bias[t]
-        self._temperature[r] = self._tables.pop_temperature[t]
-        self._cuts[r] = self._tables.pop_cuts[t]
-        self._scaled_cuts[:, r] = self._tables.pop_scaled_cuts[:, t]
-        self._inv_temperature[r] = self._tables.pop_inv_temperature[t]
+        self._candidates.start_rows(r, t, tables)
+        self._kappa[r] = tables.pop_kappa[t]
+        self._user_bias[r] = tables.pop_user_bias[t]
+        self._temperature[r] = tables.pop_temperature[t]
+        self._cuts[r] = tables.pop_cuts[t]
+        self._scaled_cuts[:, r] = tables.pop_scaled_cuts[:, t]
+        self._inv_temperature[r] = tables.pop_inv_temperature[t]
         self._features[rows] = self.population.features[tm]
         self._hist.reset_rows(rows)
         self._fatigue.reset_rows(r)
@@ -148,6 +134,7 @@ class SessionSlots:
             if cfg.fatigue.enabled:
                 self._fatigue.recover_rows(self.be.asarray(ret_rows, "int64"), cfg.returns.gap)
             self._new_session(ret_rows)
-        self._hist.record(responded & (kinds > NEUTRAL), item, self._catalog_vectors)  # before new people reset it
+        # before new people reset it
+        self._hist.record(responded & (kinds > NEUTRAL), item, self._catalog_vectors)
         self._spawn(true_rows(churned))
         return terminated, truncated, returned, churned

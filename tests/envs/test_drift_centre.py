@@ -202,8 +202,8 @@ def test_exact_best_after_many_centred_drift_steps(backend, k, basis, gram):
         th = w.theta()
         xs = w.be.to_numpy(w._tables.items)
         ths = th if basis == "full" else th.astype(np.float64) @ w._basis
-        top = w.be.to_numpy(w._cand_items)
-        np.testing.assert_allclose(w.be.to_numpy(w._cand_cosines), np.take_along_axis(ths @ xs.T, top, 1), atol=2e-5)
+        top = w.be.to_numpy(w._candidates.items)
+        np.testing.assert_allclose(w.be.to_numpy(w._candidates.cosines), np.take_along_axis(ths @ xs.T, top, 1), atol=2e-5)
         other = np.ones((24, w.n_items), dtype=bool)
         np.put_along_axis(other, top, False, axis=1)
         kap, ib = w.be.to_numpy(w._kappa), w.be.to_numpy(w._tables.item_bias)

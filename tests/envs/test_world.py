@@ -278,7 +278,7 @@ def test_copies_share_the_read_only_item_geometry(small_items, small_population)
 
 def _non_candidate_max(w):
     """Max base utility κ·θ·x + b over each row's non-candidate items, recomputed from θ."""
-    kappa, ib, top = (w.be.to_numpy(a) for a in (w._kappa, w._tables.item_bias, w._cand_items))
+    kappa, ib, top = (w.be.to_numpy(a) for a in (w._kappa, w._tables.item_bias, w._candidates.items))
     base = kappa[:, None] * (w.theta() @ w.item_vectors.T) + ib[None, :]
     others = np.ones(base.shape, dtype=bool)
     np.put_along_axis(others, top, False, axis=1)
@@ -314,9 +314,9 @@ def test_incremental_drift_state_equals_recomputation(small_items, small_populat
         np.testing.assert_allclose(r.expected_reward_chosen, er[np.arange(700), a], atol=1e-5)
         th = w.theta()
         # candidate cosines (moved by Gram entries) equal θ·x recomputed
-        np.testing.assert_allclose(w._cand_cosines, np.take_along_axis(th @ x.T, w._cand_items, 1), atol=1e-5)
-        base_c = w._kappa[:, None] * w._cand_cosines + w._tables.item_bias[w._cand_items]
-        np.testing.assert_allclose(np.where(w._cand_allowed, base_c, -np.inf), w._cand_base, atol=1e-6)
+        np.testing.assert_allclose(w._candidates.cosines, np.take_along_axis(th @ x.T, w._candidates.items, 1), atol=1e-5)
+        base_c = w._kappa[:, None] * w._candidates.cosines + w._tables.item_bias[w._candidates.items]
+        np.testing.assert_allclose(np.where(w._candidates.allowed, base_c, -np.inf), w._candidates.base, atol=1e-6)
         # the cheap bound and the hull bound really bound every non-candidate item
         other_max, _ = _non_candidate_max(w)
         assert (other_max <= w._others_bound_now() + 1e-5).all()
