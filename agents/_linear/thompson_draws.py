@@ -112,7 +112,7 @@ def _break_ties(scores, best, mask, rng):
     """Rows whose maximum is tied get a uniformly random tied item (``top_k``, on the host); others keep
     ``best``."""
     xp = namespace(scores)
-    top = xp.take_along_axis(scores, best[:, None], axis=1)
+    top = scores[from_host(np.arange(best.shape[0]), scores, "int64"), best][:, None]
     tied = to_host(xp.nonzero(xp.sum(xp.astype(scores == top, xp.int64), axis=1) > 1)[0])
     if tied.size:
         rows = from_host(tied, scores, "int64")
