@@ -5,6 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 
+def in_order(replica: np.ndarray, n: int) -> bool:
+    """True when ``replica`` is exactly 0, 1, …, n − 1 (one row per replica, in order: no grouping needed).
+
+    >>> in_order(np.arange(3), 3), in_order(np.array([0, 2]), 2), in_order(np.array([], dtype=int), 0)
+    (True, False, False)
+    """
+    return bool(n and replica.size == n and replica[0] == 0 and replica[-1] == n - 1
+                and (n == 1 or np.all(np.diff(replica) == 1)))
+
+
 def row_groups(replica: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(replicas, group)``: the distinct replicas of the rows and each row's index into them.
 
@@ -13,9 +23,8 @@ def row_groups(replica: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     >>> row_groups(np.array([2, 0, 2]))
     (array([0, 2]), array([1, 0, 1]))
     """
-    n = replica.size
-    if n and replica[0] == 0 and replica[-1] == n - 1 and (n == 1 or np.all(np.diff(replica) == 1)):
-        return replica, np.arange(n)
+    if in_order(replica, replica.size):
+        return replica, np.arange(replica.size)
     replicas, group = np.unique(replica, return_inverse=True)
     return replicas, group.reshape(-1)
 

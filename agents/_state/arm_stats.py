@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from banditsim.agents._selection.row_groups import in_order
 from banditsim.agents._validation import check_range
 
 
@@ -14,8 +15,7 @@ def per_row(table: np.ndarray, replica: np.ndarray) -> np.ndarray:
     >>> per_row(t, np.arange(3)) is t, per_row(t, np.array([2, 0])).shape
     (True, (2, 2))
     """
-    n = table.shape[0]
-    if replica.size == n and replica[0] == 0 and replica[-1] == n - 1 and np.all(np.diff(replica) == 1):
+    if in_order(replica, table.shape[0]):
         return table
     return table[replica]
 

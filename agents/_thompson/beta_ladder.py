@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betainc, betainccinv
 
+from banditsim.agents._selection.row_groups import in_order
 from banditsim.agents._state import one_row
 from banditsim.agents._thompson.thresholds import beta_candidates, beta_moments, expected_above
 
@@ -263,6 +264,4 @@ def _rows_view(replica: np.ndarray, n_replicas: int):
     if replica.size == 1:
         r = int(replica[0])
         return slice(r, r + 1)
-    if replica.size == n_replicas and replica[0] == 0 and replica[-1] == n_replicas - 1:
-        return slice(None) if np.all(np.diff(replica) == 1) else replica
-    return replica
+    return slice(None) if in_order(replica, n_replicas) else replica
