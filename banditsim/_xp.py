@@ -2,10 +2,12 @@
 
 Code written for both backends takes its namespace from its arrays (``namespace(a)``, the array
 API of ``array_api_compat``) and uses the array API.  What the API lacks is here, one function
-each: a Cholesky factorisation that reports failure instead of raising, its solves and inverse, a
-lower-triangular solve, a row scatter-add, and moves between host (numpy) arrays and a torch
-device.  Each keeps the exact calls its backend is known by (LAPACK through numpy/scipy, or
-torch's own kernels), so code moved onto these helpers computes the same numbers, bit for bit.
+each: a Cholesky factorisation that reports failure instead of raising (the one jitter-plus-Cholesky
+of the agents), its solves and inverse, a lower-triangular solve, scatter-adds, and moves between
+host (numpy) arrays and a torch device; so are row dot products and max(·, 0), which the API has
+but whose numpy and torch kernels round differently.  Each keeps the exact calls its backend used
+before (LAPACK through numpy/scipy, or torch's own kernels), so code moved onto these helpers
+computes the same numbers, bit for bit.
 
 A leaf of the package: it imports neither ``envs``, ``agents`` nor ``sim``, and torch only when a
 torch tensor is passed in.
@@ -21,9 +23,9 @@ False
 from __future__ import annotations
 
 import numpy as np
-from array_api_compat import array_namespace, device, is_torch_array
+from array_api_compat import array_namespace, is_torch_array
 
-__all__ = ["add_at", "add_rows", "cholesky", "cholesky_inverse", "cholesky_solve", "device", "eye_like", "from_host",
+__all__ = ["add_at", "add_rows", "cholesky", "cholesky_inverse", "cholesky_solve", "eye_like", "from_host",
            "is_torch_array", "namespace", "namespace_on", "nonnegative", "row_dot", "solve_lower", "to_host"]
 
 

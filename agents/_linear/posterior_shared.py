@@ -13,8 +13,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from banditsim._xp import add_rows, cholesky, cholesky_inverse, cholesky_solve, from_host, namespace_on, \
-    solve_lower, to_host
+from banditsim._xp import (
+    add_rows,
+    cholesky,
+    cholesky_inverse,
+    cholesky_solve,
+    from_host,
+    namespace_on,
+    solve_lower,
+    to_host,
+)
 from banditsim.agents._linear.kron_layout import KronLayout, pair_products
 from banditsim.agents._selection.row_groups import distinct_contexts, group_pairs, unique_rows
 
