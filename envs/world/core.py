@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from banditsim.envs.backend import Backend
 from banditsim._blas_threads import one_blas_thread
+from banditsim.envs.backend import Backend
 from banditsim.envs.feedback_kinds import BLOCK, is_monotone, reward_vector
 from banditsim.envs.population import Population, check_item_vectors, taste_span
 from banditsim.envs.taste_trend import TasteTrend

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from banditsim._blas_threads import one_blas_thread
 from banditsim.envs.dynamics import near_duplicates
 from banditsim.envs.feedback import scaled_cuts
 from banditsim.envs.population import unit_rows
