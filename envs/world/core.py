@@ -25,6 +25,7 @@ from banditsim.envs.world.oracle import ExactBest
 from banditsim.envs.world.refused_rows import all_refused, idle_rows, refuse_outputs
 from banditsim.envs.world.results import StepResult
 from banditsim.envs.world.sessions import SessionSlots
+from banditsim.envs.world.sharing import deepcopy_sharing
 from banditsim.envs.world.single_path import SinglePath
 from banditsim.envs.world.slate_path import SlatePath
 from banditsim.envs.world.utility import Utilities
@@ -56,15 +57,7 @@ class World(SessionSlots, Cosines, Utilities, ExactBest, SinglePath, SlatePath, 
         """A deep copy that shares the read-only item tables (:class:`ItemTables`, the catalog's
         vectors and the Gram cache's items): copying a World over 100,000 items and 2,000 people
         costs its per-user state, not its 2.6 GiB of tables. ``add_items`` rebinds them."""
-        import copy
-
-        memo[id(self._tables)] = self._tables
-        memo[id(self._catalog_vectors)] = self._catalog_vectors
-        new = object.__new__(type(self))
-        memo[id(self)] = new
-        for key, value in self.__dict__.items():
-            new.__dict__[key] = copy.deepcopy(value, memo)
-        return new
+        return deepcopy_sharing(self, memo, self._tables, self._catalog_vectors)
 
     def _set_items(self, x: np.ndarray, item_bias: np.ndarray) -> None:
         """Build the item tables and the Gram cache for item positions ``x`` and biases ``item_bias``."""

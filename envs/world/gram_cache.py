@@ -12,9 +12,9 @@ computed for the drifting rows directly (B·K·d work a step, see :meth:`GramCac
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
+
+from banditsim.envs.world.sharing import deepcopy_sharing
 
 _GRAM_CACHE_BYTES = 256 << 20  # largest cache of Gram columns
 
@@ -41,12 +41,7 @@ class GramCache:
 
     def __deepcopy__(self, memo):
         """A deep copy that shares ``items`` (read-only) and copies the growing columns."""
-        memo[id(self.items)] = self.items
-        new = object.__new__(type(self))
-        memo[id(self)] = new
-        for key, value in self.__dict__.items():
-            new.__dict__[key] = copy.deepcopy(value, memo)
-        return new
+        return deepcopy_sharing(self, memo, self.items)
 
     def columns(self, items):
         """Columns of ``cols`` for (backend) ``items``, adding the items that have none yet.
