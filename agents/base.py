@@ -282,6 +282,11 @@ class SamplingAgent(Agent):
     through Cholesky factors), ``neural_linear_ts`` (draws of its last layer).
     """
 
+    lazy_min_work: ClassVar[int] = 100_000
+    """Single-item acts drawing at least this many slots × arms use the lazy exact sampler that
+    ``_exceedance`` offers: its fixed cost per call (~1–2 ms) pays only for many draws (one replica
+    serving 64 users over 1,682 items), not for 100 seeds × 2 slots × 100 arms."""
+
     def __init__(self, n_arms: int, *, n_propensity_draws: int = 256, **kwargs) -> None:
         super().__init__(n_arms, **kwargs)
         self.n_propensity_draws = check_int("n_propensity_draws", n_propensity_draws, minimum=1)
@@ -314,9 +319,8 @@ class SamplingAgent(Agent):
         """(mean, std), each (B, n_arms), when scores are independent Gaussians per arm; else None."""
         return None
 
-    def _exceedance(self, n_slots: int) -> Any | None:
-        """A lazy exact sampler (``agents._thompson.beta_exceedance``) worth using for ``n_slots``
-        slots, or None."""
+    def _exceedance(self) -> Any | None:
+        """The agent's lazy exact sampler (``agents._thompson.beta_exceedance``), or None."""
         return None
 
     def _posterior_at(self, replica: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -336,7 +340,8 @@ class SamplingAgent(Agent):
         if layout is not None and self.slate_size == 1:
             # the lazy sampler completes a slot whenever none of its exceeding arms is allowed:
             # worth it only when masks leave most arms allowed
-            lazy = self._exceedance(layout[0].size * layout[3])
+            big = layout[0].size * layout[3] * self.n_arms >= self.lazy_min_work
+            lazy = self._exceedance() if big else None
             if lazy is not None and (rows.mask is None or rows.mask.mean() >= 0.5):
                 return decide_sparse(lazy, self._rng, layout, rows.mask, self.n_arms, width)
             if rows.mask is None or rows.n_rows * width * self.n_arms <= 1 << 22:

@@ -64,10 +64,6 @@ class BetaTSAgent(SamplingAgent):
 
     name = "beta_ts"
     test_params: ClassVar[dict[str, Any]] = {"n_propensity_draws": 32}
-    lazy_min_work: ClassVar[int] = 100_000
-    """Single-item acts drawing at least this many slots × arms use the lazy exact sampler
-    (``agents._thompson.beta_exceedance``): its fixed cost per call (~1–2 ms) pays only for many draws
-    (e.g. one replica serving 64 users over 1,682 items), not for 100 seeds × 2 slots × 100 arms."""
 
     def __init__(self, n_arms, *, alpha_prior: float = 1.0, beta_prior: float = 1.0,
                  reward_range=(0.0, 1.0), binarize: bool = False, n_propensity_draws: int = 256, **kwargs):
@@ -84,9 +80,7 @@ class BetaTSAgent(SamplingAgent):
         self._pool: ExceedancePool | None = None
         self._threshold: LadderSampler | None = None
 
-    def _exceedance(self, n_slots):
-        if n_slots * self.n_arms < self.lazy_min_work:
-            return None
+    def _exceedance(self):
         if self._pool is None:
             self._pool = ExceedancePool(self.alpha, self.beta)
         self._pool.alpha, self._pool.beta = self.alpha, self.beta

@@ -51,9 +51,6 @@ class DirichletTSAgent(SamplingAgent):
 
     name = "dirichlet_ts"
     test_params: ClassVar[dict[str, Any]] = {"n_propensity_draws": 16}
-    lazy_min_work: ClassVar[int] = 100_000
-    """Single-item acts drawing at least this many slots × arms use the lazy exact sampler
-    (``agents._thompson.dirichlet_exceedance``; needs alpha_prior ≥ 0.5 so that no gamma underflows)."""
 
     def __init__(self, n_arms, *, alpha_prior: float = 1.0, n_propensity_draws: int = 256, **kwargs):
         super().__init__(n_arms, n_propensity_draws=n_propensity_draws, **kwargs)
@@ -61,9 +58,8 @@ class DirichletTSAgent(SamplingAgent):
         self.counts = np.full((self.n_replicas, self.n_arms, len(self._kind_values)), self.alpha_prior)
         self._lazy: DirichletExceedance | None = None
 
-    def _exceedance(self, n_slots):
-        small = n_slots * self.n_arms < self.lazy_min_work
-        if small or self.alpha_prior < 0.5 or np.unique(self._kind_values).size < 2:
+    def _exceedance(self):
+        if self.alpha_prior < 0.5 or np.unique(self._kind_values).size < 2:  # tiny priors: gammas underflow
             return None
         if self._lazy is None:
             self._lazy = DirichletExceedance(self.counts, self._kind_values)

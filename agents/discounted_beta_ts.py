@@ -44,8 +44,8 @@ class DiscountedBetaTSAgent(StepClock, BetaTSAgent):
         super().__init__(n_arms, **kwargs)
         self.gamma = check_gamma(gamma)
 
-    def _exceedance(self, n_slots):
-        return super()._exceedance(n_slots) if self.gamma == 1.0 else None
+    def _exceedance(self):
+        return super()._exceedance() if self.gamma == 1.0 else None
 
     def _advance(self, replicas, elapsed):
         if self.gamma == 1.0:

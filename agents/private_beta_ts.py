@@ -83,7 +83,6 @@ class PrivateBetaTSAgent(SamplingAgent):
 
     name = "private_beta_ts"
     test_params: ClassVar[dict[str, Any]] = {"n_propensity_draws": 32, "epsilon": 1.0}
-    lazy_min_work: ClassVar[int] = BetaTSAgent.lazy_min_work
 
     def __init__(self, n_arms, *, epsilon: float = 1.0, alpha_prior: float = 1.0, beta_prior: float = 1.0,
                  reward_range=(0.0, 1.0), n_propensity_draws: int = 256, **kwargs):

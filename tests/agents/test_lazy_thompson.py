@@ -58,7 +58,7 @@ def test_lazy_actions_follow_exact_thompson_probabilities(target):
     agent = make_agent("beta_ts", n_arms, random_state=1, n_propensity_draws=1, alpha_prior=1.0)
     agent.lazy_min_work = 0
     agent.alpha[0], agent.beta[0] = _posterior(n_arms, rng)
-    pool = agent._exceedance(1 << 20)
+    pool = agent._exceedance()
     pool.target, pool.low, pool.high = target, 0.0, 1e9
     counts = _lazy_counts(agent, 500, 60)
     assert _chi2_pvalue(counts, _win_probabilities(agent.alpha[0], agent.beta[0])) > 1e-3
@@ -216,7 +216,7 @@ def _dense_dirichlet_counts(tally, n, allowed=None, seed=0):
 @pytest.mark.parametrize("target", [6.0, 0.2])  # 0.2: most slots have no score above L -> completion
 def test_lazy_dirichlet_scores_follow_full_sampling(target):
     agent, tally = _dirichlet_agent(40, 20, n_propensity_draws=1)
-    lazy = agent._exceedance(1 << 20)
+    lazy = agent._exceedance()
     lazy.target, lazy.adapt = target, False
     counts = _lazy_counts(agent, 500, 40)
     dense = _dense_dirichlet_counts(tally, 40_000)
