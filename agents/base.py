@@ -320,7 +320,8 @@ class SamplingAgent(Agent):
         return None
 
     def _exceedance(self) -> Any | None:
-        """The agent's lazy exact sampler (``agents._thompson.beta_exceedance``), or None."""
+        """The agent's lazy exact sampler (``agents._thompson.beta_exceedance``,
+        ``dirichlet_exceedance``), or None."""
         return None
 
     def _posterior_at(self, replica: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
