@@ -2,60 +2,45 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from typing import Any
 
 from banditsim.agents.base import Agent
-from banditsim.agents.beta_ts import BetaTSAgent
-from banditsim.agents.dirichlet_ts import DirichletTSAgent
-from banditsim.agents.epsilon_greedy import EpsilonGreedyAgent
-from banditsim.agents.gaussian_ts import GaussianTSAgent
-from banditsim.agents.kl_ucb import KLUCBAgent
-from banditsim.agents.random_policy import RandomAgent
-from banditsim.agents.ucb1 import UCB1Agent
 
-AGENTS: dict[str, type[Agent]] = {
-    cls.name: cls
-    for cls in (
-        BetaTSAgent,
-        GaussianTSAgent,
-        DirichletTSAgent,
-        UCB1Agent,
-        KLUCBAgent,
-        EpsilonGreedyAgent,
-        RandomAgent,
-    )
-}
-
-
-def _register_optional() -> None:
-    from banditsim.agents.lin_ts import LinTSAgent
-    from banditsim.agents.linucb import LinUCBAgent
-    from banditsim.agents.logistic_ts import LogisticTSAgent
-    from banditsim.agents.neural_linear_ts import NeuralLinearTSAgent
-
-    for cls in (LinUCBAgent, LinTSAgent, LogisticTSAgent, NeuralLinearTSAgent):
-        AGENTS[cls.name] = cls
-    _register_drift_and_private()
+#: Every agent as ``"module:Class"`` under ``banditsim.agents``, in the order ``banditsim list`` shows
+#: them. Adding an agent is its module plus one line here.
+AGENT_CLASSES = (
+    "beta_ts:BetaTSAgent",
+    "gaussian_ts:GaussianTSAgent",
+    "dirichlet_ts:DirichletTSAgent",
+    "ucb1:UCB1Agent",
+    "kl_ucb:KLUCBAgent",
+    "epsilon_greedy:EpsilonGreedyAgent",
+    "random_policy:RandomAgent",
+    "linucb:LinUCBAgent",
+    "lin_ts:LinTSAgent",
+    "logistic_ts:LogisticTSAgent",
+    "neural_linear_ts:NeuralLinearTSAgent",
+    "discounted_beta_ts:DiscountedBetaTSAgent",
+    "discounted_gaussian_ts:DiscountedGaussianTSAgent",
+    "sliding_window_ucb:SlidingWindowUCBAgent",
+    "discounted_linucb:DiscountedLinUCBAgent",
+    "discounted_lin_ts:DiscountedLinTSAgent",
+    "private_lin_ts:PrivateLinTSAgent",
+    "private_linucb:PrivateLinUCBAgent",
+    "private_beta_ts:PrivateBetaTSAgent",
+)
 
 
-def _register_drift_and_private() -> None:
-    """Agents for drifting tastes and differentially private agents (issue #21)."""
-    from banditsim.agents.discounted_beta_ts import DiscountedBetaTSAgent
-    from banditsim.agents.discounted_gaussian_ts import DiscountedGaussianTSAgent
-    from banditsim.agents.discounted_lin_ts import DiscountedLinTSAgent
-    from banditsim.agents.discounted_linucb import DiscountedLinUCBAgent
-    from banditsim.agents.private_beta_ts import PrivateBetaTSAgent
-    from banditsim.agents.private_lin_ts import PrivateLinTSAgent
-    from banditsim.agents.private_linucb import PrivateLinUCBAgent
-    from banditsim.agents.sliding_window_ucb import SlidingWindowUCBAgent
-
-    for cls in (DiscountedBetaTSAgent, DiscountedGaussianTSAgent, SlidingWindowUCBAgent, DiscountedLinUCBAgent,
-                DiscountedLinTSAgent, PrivateLinTSAgent, PrivateLinUCBAgent, PrivateBetaTSAgent):
-        AGENTS[cls.name] = cls
+def _agent_class(path: str) -> type[Agent]:
+    module, name = path.split(":")
+    return getattr(importlib.import_module(f"banditsim.agents.{module}"), name)
 
 
-_register_optional()
+AGENTS: dict[str, type[Agent]] = {cls.name: cls for cls in map(_agent_class, AGENT_CLASSES)}
+"""Name → agent class, built from :data:`AGENT_CLASSES`."""
+
 
 
 def agent_params(cls: type[Agent]) -> dict[str, Any]:
