@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from banditsim._xp import from_host, namespace
+from banditsim._xp import from_host, namespace, take_last
 
 _INDEX_NAMES = ("xi", "xk", "zj", "zl", "zmap", "to_dense", "direct", "swapped")
 
@@ -26,8 +26,8 @@ def sym_pairs(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def pair_products(v, iu, ju):
     """(B, P) products v_i v_k over the pairs (iu, ju)."""
-    out = v[:, iu]
-    out *= v[:, ju]
+    out = take_last(v, iu)
+    out *= take_last(v, ju)
     return out
 
 
@@ -81,10 +81,10 @@ class KronLayout:
         """C (…, Px, Pz) of exactly symmetric covariances (…, D, D)."""
         xp = namespace(cov)
         flat = xp.reshape(cov, (*cov.shape[:-2], -1))
-        c = flat[..., self.direct]
-        c += xp.where(self.off, flat[..., self.swapped], 0.0)
+        c = take_last(flat, self.direct)
+        c += xp.where(self.off, take_last(flat, self.swapped), 0.0)
         return c
 
     def unpack(self, packed):
         """(…, Pz) packed symmetric → (…, dz, dz), exactly symmetric."""
-        return packed[..., self.zmap]
+        return take_last(packed, self.zmap)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from banditsim._xp import add_at, from_host, is_torch_array, namespace_on, nonnegative, row_dot, to_host
+from banditsim._xp import add_at, from_host, is_torch_array, namespace_on, nonnegative, row_dot, take_last, to_host
 from banditsim.agents._selection.row_groups import group_pairs
 
 # float32 scoring is trusted when xᵀΣx ≥ _F32_GUARD · (Σ_i |x_i| √Σ_ii)²: its rounding error is
@@ -78,7 +78,7 @@ class DisjointLinearPosterior:
         n_rows = x.shape[0]
         xd = self._on_device(x)
         x32 = xp.astype(xd, xp.float32)
-        outer = xp.reshape(x32[:, :, None] * x32[:, None, :], (n_rows, -1))[:, self._lin]
+        outer = take_last(xp.reshape(x32[:, :, None] * x32[:, None, :], (n_rows, -1)), self._lin)
         outer *= self._pack_scale  # x_i x_j counted twice off the diagonal
         absx = xp.abs(x32)
         one = n_rows == 1  # one row: the same branches, decided without array comparisons
@@ -159,7 +159,7 @@ class DisjointLinearPosterior:
         """Rewrite the float32 scoring copies of the touched pairs only."""
         xp, d = self.xp, self.dim
         pidx_d = self._on_device(pidx, "int64")
-        upper = xp.reshape(cov, (pidx.size, d * d))[:, self._lin]
+        upper = take_last(xp.reshape(cov, (pidx.size, d * d)), self._lin)
         xp.reshape(self.packed, (-1, self._lin.shape[0]))[pidx_d] = xp.astype(upper, xp.float32)
         sd = xp.sqrt(nonnegative(xp.linalg.diagonal(cov)))
         xp.reshape(self._sd, (-1, d))[pidx_d] = xp.astype(sd, xp.float32)

@@ -21,6 +21,7 @@ from banditsim._xp import (
     from_host,
     namespace_on,
     solve_lower,
+    take_last,
     to_host,
 )
 from banditsim.agents._linear.kron_layout import KronLayout, pair_products
@@ -191,7 +192,7 @@ class SharedLinearPosterior:
         n_pairs = layout.zj.size
         xd = self._on_device(x)
         gram = self._grouped_gram(groups, pair_products(xd, self._maps.xi, self._maps.xk), zz[:, :n_pairs])
-        dense = xp.reshape(gram, (touched.size, -1))[:, self._maps.to_dense]
+        dense = take_last(xp.reshape(gram, (touched.size, -1)), self._maps.to_dense)
         precision = self._precision[self._on_device(touched, "int64")] + dense
         increment = xp.reshape(self._grouped_gram(groups, xd, zz[:, n_pairs:]), (touched.size, -1))
         self._finish(touched, precision, increment, newton)
