@@ -84,3 +84,11 @@ def test_host_moves():
         moved = _xp.from_host(read_only, torch.zeros(1), "int64")
     assert moved.dtype == torch.int64 and moved.tolist() == [0, 1, 2]
     assert _xp.namespace(moved) is _xp.namespace_on("cpu")[0]
+
+
+def test_take_last_gathers_the_last_axis_by_an_index_of_any_shape():
+    a = np.arange(24.0).reshape(2, 3, 4)
+    index = np.array([[3, 0], [1, 1]])
+    expected = a[..., index]  # (2, 3, 2, 2)
+    assert np.array_equal(_xp.take_last(a, index), expected)
+    assert np.array_equal(_xp.take_last(torch.from_numpy(a), torch.from_numpy(index)).numpy(), expected)
