@@ -69,19 +69,6 @@ def unique_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return first, inverse.reshape(-1)
 
 
-def segment_sum(values: np.ndarray, inverse: np.ndarray, n_groups: int) -> np.ndarray:
-    """(n_groups, …) sums of ``values`` rows by group ``inverse`` (a sparse product, no Python loop).
-
-    >>> segment_sum(np.array([[1.0], [2.0], [4.0]]), np.array([1, 0, 1]), 2).tolist()
-    [[2.0], [5.0]]
-    """
-    from scipy.sparse import csr_matrix
-
-    n = inverse.size
-    onehot = csr_matrix((np.ones(n), (inverse, np.arange(n))), shape=(n_groups, n))
-    return np.asarray(onehot @ values.reshape(n, -1)).reshape(n_groups, *values.shape[1:])
-
-
 _PROJECTION = np.random.default_rng(20240607).standard_normal(64)  # fixed: results never depend on it
 
 
