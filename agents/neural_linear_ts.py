@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from banditsim._device import resolve_device
 from banditsim._blas_threads import one_blas_and_torch_thread as one_blas_thread
 from banditsim._xp import cholesky
 from banditsim.agents._neural.draws import FrozenScores, LastAct, lazy_propensities
@@ -19,7 +20,7 @@ from banditsim.agents._neural.net import (
     single_pair_features,
 )
 from banditsim.agents._selection.ranking import top_k
-from banditsim.agents._validation import check_choice, check_float, check_int
+from banditsim.agents._validation import check_float, check_int
 from banditsim.agents.base import SamplingAgent
 
 _WEIGHT_NAMES = ("w_user", "w_item", "b1", "w2", "b2")
@@ -29,15 +30,11 @@ if TYPE_CHECKING:  # torch is imported where it is used: `import agents` stays l
     import torch
 
 
-def resolve_device(device: str) -> torch.device:
-    """'cpu', 'cuda' or 'auto' (cuda when available) → torch.device."""
+def torch_device(device: str) -> torch.device:
+    """'cpu', 'cuda', 'cuda:N' or 'auto' (cuda when available) → torch.device (:mod:`banditsim._device`)."""
     import torch
-    check_choice("device", device, ("cpu", "cuda", "auto"))
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' requested but CUDA is not available")
-    return torch.device(device)
+
+    return torch.device(resolve_device(device))
 
 
 class NeuralLinearTSAgent(SamplingAgent):
@@ -92,7 +89,7 @@ class NeuralLinearTSAgent(SamplingAgent):
         self.batch_size = check_int("batch_size", batch_size, minimum=1)
         self.buffer_size = check_int("buffer_size", buffer_size, minimum=1)
         self.device = device
-        self._device = resolve_device(device)
+        self._device = torch_device(device)
         self._gen = torch.Generator(device=self._device)
         self._gen.manual_seed(int(self._rng.integers(2**62)))
         self._init_seed = int(self._rng.integers(2**62))  # initial weights do not depend on when we build

@@ -40,3 +40,29 @@ def cuda_missing(device: str) -> str | None:
         return None
     build = "a CPU-only build" if torch.version.cuda is None else f"built for CUDA {torch.version.cuda}"
     return f"torch sees no CUDA device (torch {torch.__version__}, {build})"
+
+
+def resolve_device(device) -> str:
+    """The device to compute on: ``"auto"`` becomes ``"cuda"`` when torch sees a GPU, else ``"cpu"``;
+    any other name is checked (:func:`check_device`) and a CUDA device torch cannot see is refused
+    (``ValueError``, naming the setting and why).
+
+    >>> resolve_device("cpu")
+    'cpu'
+    >>> resolve_device("tpu")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown device 'tpu'; use auto, cpu, cuda or cuda:N
+    """
+    if device == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        check_device(device)
+    except ValueError:
+        raise ValueError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
+    why = cuda_missing(device)
+    if why is not None:
+        raise ValueError(f"device={device!r}: {why}")
+    return device

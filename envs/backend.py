@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
+from banditsim._device import cuda_missing
 from banditsim.envs.world_errors import WorldConfigError
 
 _DTYPES = ("float32", "float64", "int64", "bool")
@@ -36,9 +37,13 @@ class Backend:
         self.name = name
         self.device = device or "cpu"
         if name == "torch":
+            try:
+                why = cuda_missing(self.device)
+            except ValueError as e:
+                raise WorldConfigError(f"backend {e}") from None
+            if why is not None:
+                raise WorldConfigError(f"backend device {self.device!r}: {why}")
             torch = self.torch
-            if self.device.startswith("cuda") and not torch.cuda.is_available():
-                raise WorldConfigError(f"backend device {self.device!r} requested but CUDA is not available")
             self._dt = {"float32": torch.float32, "float64": torch.float64,
                         "int64": torch.int64, "bool": torch.bool}
         elif device not in (None, "cpu"):

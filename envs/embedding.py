@@ -20,6 +20,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from banditsim._device import check_device, resolve_device
 from banditsim.envs.cpu_threads import default_threads, torch_threads
 from banditsim.envs.embed_batches import plan_batches
 from banditsim.envs.embedding_cache import EmbeddingCache, collection_key, default_cache_dir, text_hash, warn
@@ -113,16 +114,11 @@ def config_dim(model_dir: Path) -> int | None:
 
 
 def pick_device(device: str = "auto") -> str:
-    """``"auto"`` → ``"cuda"`` when available, else ``"cpu"``."""
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise EmbeddingError(f"unknown device {device!r}; use auto, cpu or cuda")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise EmbeddingError("device cuda was asked for but torch sees no CUDA GPU")
-    return device
+    """``"auto"`` → ``"cuda"`` when available, else ``"cpu"`` (:func:`banditsim._device.resolve_device`)."""
+    try:
+        return resolve_device(device)
+    except ValueError as e:
+        raise EmbeddingError(str(e)) from None
 
 
 class TextEmbedder:
@@ -145,8 +141,11 @@ class TextEmbedder:
         if threads is not None and threads < 1:
             raise EmbeddingError(f"threads must be >= 1 (or None to choose them), got {threads}")
         self.model_dir = resolve_model_dir(model)
-        if device not in ("auto", "cpu", "cuda") and not str(device).startswith("cuda:"):
-            raise EmbeddingError(f"unknown device {device!r}; use auto, cpu or cuda")
+        if device != "auto":
+            try:
+                check_device(device)
+            except ValueError:
+                raise EmbeddingError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
         self.requested_device = device
         self.device = device if device != "auto" else "auto"
         self.batch_size = batch_size

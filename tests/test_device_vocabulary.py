@@ -41,3 +41,49 @@ def test_a_missing_gpu_is_named_the_same_way_by_agents_and_configs():
 
     with pytest.raises(BanditsimError, match=re.escape(f"run.device cuda: {reason}")):
         check_cuda(RunConfig(run={"device": "cuda"}))
+
+
+@pytest.mark.parametrize("bad", ["gpu", "cuda:", "cuda:one", "CPU", "tpu"])
+def test_the_world_the_embedder_and_the_neural_agent_refuse_what_the_vocabulary_refuses(bad):
+    from banditsim.agents.neural_linear_ts import NeuralLinearTSAgent
+    from banditsim.envs.backend import Backend
+    from banditsim.envs.errors import EmbeddingError
+    from banditsim.envs.embedding import TextEmbedder, pick_device
+    from banditsim.envs.world_errors import WorldConfigError
+
+    with pytest.raises(WorldConfigError, match=re.escape(repr(bad))):
+        Backend("torch", bad)
+    with pytest.raises(EmbeddingError, match=re.escape(f"unknown device {bad!r}")):
+        TextEmbedder(device=bad)
+    with pytest.raises(EmbeddingError, match=re.escape(f"unknown device {bad!r}")):
+        pick_device(bad)
+    with pytest.raises(ValueError, match=re.escape(f"unknown device {bad!r}")):
+        NeuralLinearTSAgent(4, device=bad)
+
+
+def test_auto_and_cpu_resolve_the_same_way_everywhere():
+    from banditsim._device import resolve_device
+    from banditsim.agents.neural_linear_ts import torch_device
+    from banditsim.envs.embedding import pick_device
+
+    expected = "cpu" if cuda_missing("cuda") else "cuda"
+    assert resolve_device("auto") == pick_device("auto") == torch_device("auto").type == expected
+    assert resolve_device("cpu") == pick_device("cpu") == torch_device("cpu").type == "cpu"
+
+
+def test_a_missing_gpu_is_refused_by_the_world_the_embedder_and_the_neural_agent_with_the_same_reason():
+    from banditsim.agents.neural_linear_ts import NeuralLinearTSAgent
+    from banditsim.envs.backend import Backend
+    from banditsim.envs.errors import EmbeddingError
+    from banditsim.envs.embedding import pick_device
+    from banditsim.envs.world_errors import WorldConfigError
+
+    reason = cuda_missing("cuda:0")
+    if reason is None:
+        pytest.skip("torch sees a CUDA device here")
+    with pytest.raises(WorldConfigError, match=re.escape(reason)):
+        Backend("torch", "cuda:0")
+    with pytest.raises(EmbeddingError, match=re.escape(reason)):
+        pick_device("cuda:0")
+    with pytest.raises(ValueError, match=re.escape(reason)):
+        NeuralLinearTSAgent(4, device="cuda")
