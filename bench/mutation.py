@@ -100,22 +100,29 @@ MUTANTS: list[Mutant] = [
     _m("kl_ucb/kl-second-term-flipped", "agents/kl_ucb.py", "np.log((1 - p) / (1 - q))", "np.log((1 - q) / (1 - p))", AG),
     _m("kl_ucb/upper-limit-0.9", "agents/kl_ucb.py", "hi = np.ones_like(lo)", "hi = np.full_like(lo, 0.9)", AG),
     _m("linucb/no-sqrt", "agents/linucb.py", "self.alpha * np.sqrt(quad)", "self.alpha * quad", LIN),
-    _m("linucb/minus-bonus", "agents/linucb.py", "mean + self.alpha", "mean - self.alpha", LIN),
+    _m("linucb/minus-bonus", "agents/linucb.py", "return mean, bonus, mean + bonus", "return mean, bonus, mean - bonus", LIN,
+       ("mean + self.alpha", "mean - self.alpha")),
     # ---------------------------------------------------------------- linear posteriors
     _m("disjoint/sherman-morrison-no-sqrt", "agents/_linear/posterior_disjoint.py",
-       "v = u / np.sqrt(1.0 + np.einsum(\"pd,pd->p\", xw, u))[:, None]",
-       "v = u / (1.0 + np.einsum(\"pd,pd->p\", xw, u))[:, None]", LIN),
+       "v = u / xp.sqrt(1.0 + row_dot(xw, u))[:, None]", "v = u / (1.0 + row_dot(xw, u))[:, None]", LIN,
+       ("v = u / np.sqrt(1.0 + np.einsum(\"pd,pd->p\", xw, u))[:, None]",
+        "v = u / (1.0 + np.einsum(\"pd,pd->p\", xw, u))[:, None]")),
     _m("disjoint/off-diagonal-once", "agents/_linear/posterior_disjoint.py",
        "outer *= self._pack_scale", "outer *= 1.0", LIN),
     _m("disjoint/prior-ridge-not-inverse", "agents/_linear/posterior_disjoint.py",
-       "self.cov[..., np.arange(dim), np.arange(dim)] = 1.0 / ridge",
-       "self.cov[..., np.arange(dim), np.arange(dim)] = ridge", LIN),
+       "self._cov[..., diag, diag] = 1.0 / ridge", "self._cov[..., diag, diag] = ridge", LIN,
+       ("self.cov[..., np.arange(dim), np.arange(dim)] = 1.0 / ridge",
+        "self.cov[..., np.arange(dim), np.arange(dim)] = ridge")),
     _m("disjoint/woodbury-no-symmetrise-sign", "agents/_linear/posterior_disjoint.py",
-       "inner = np.eye(width) + np.matmul(xm, u)", "inner = np.eye(width) - np.matmul(xm, u)", LIN),
+       "inner = xp.eye(width, dtype=xp.float64, device=self.device) + xp.matmul(xm, u)",
+       "inner = xp.eye(width, dtype=xp.float64, device=self.device) - xp.matmul(xm, u)", LIN,
+       ("inner = np.eye(width) + np.matmul(xm, u)", "inner = np.eye(width) - np.matmul(xm, u)")),
     _m("linear/sampler-std-no-sqrt", "agents/_linear/model.py",
        "std = scale * np.sqrt(quad)", "std = scale * quad", LIN),
     _m("linear/quadrature-std-no-sqrt", "agents/_linear/model.py",
-       "return mean, self._score_scale() * np.sqrt(quad)", "return mean, self._score_scale() * quad", LIN),
+       "return mean, row_scale(self, rows.replica) * np.sqrt(quad)",
+       "return mean, row_scale(self, rows.replica) * quad", LIN,
+       ("return mean, self._score_scale() * np.sqrt(quad)", "return mean, self._score_scale() * quad")),
     _m("linear/shared-draw-unscaled", "agents/_linear/model.py",
        "u = mean_u + scale * np.einsum", "u = mean_u + np.einsum", LIN),
     # ---------------------------------------------------------------- Thompson posteriors
@@ -152,12 +159,14 @@ MUTANTS: list[Mutant] = [
     _m("selection/mc-realised-draw-not-counted", "agents/_propensity/monte_carlo.py",
        "propensities = (1.0 + hits) / (1.0 + n_draws)", "propensities = (1.0 + hits) / n_draws", AG),
     # ---------------------------------------------------------------- envs/feedback.py
-    _m("feedback/outer-offset-inner", "envs/feedback.py",
-       "cols = [tau_neg - o2 * temperature", "cols = [tau_neg - o1 * temperature", ENV),
+    _m("feedback/outer-offset-inner", "banditsim/feedback_kinds.py",
+       'FeedbackKind("dislike", -0.5, "negative", ("neg", "-outer_offset")',
+       'FeedbackKind("dislike", -0.5, "negative", ("neg", "-inner_offset")', ENV),
     _m("feedback/probabilities-no-temperature", "envs/feedback.py",
        "cdf = _sig((cuts - utility[..., None]) / temperature[..., None])", "cdf = _sig(cuts - utility[..., None])", ENV),
     _m("feedback/expected-sign", "envs/feedback.py",
-       "return rewards[6] - cdf.sum(-1)", "return rewards[6] + cdf.sum(-1)", ENV),
+       "return rewards[-1] - cdf.sum(-1)", "return rewards[-1] + cdf.sum(-1)", ENV,
+       ("return rewards[6] - cdf.sum(-1)", "return rewards[6] + cdf.sum(-1)")),
     _m("feedback/big-batch-no-temperature", "envs/feedback.py",
        "term = _sig((cuts[..., k] - utility) * inv_t) * step", "term = _sig(cuts[..., k] - utility) * step", ENV),
     _m("feedback/halved-noise", "envs/feedback.py",
@@ -169,7 +178,8 @@ MUTANTS: list[Mutant] = [
     _m("feedback/scaled-expected-sign", "envs/feedback.py",
        "return top - np.einsum(", "return top + np.einsum(", ENV),
     _m("feedback/last-step-dropped", "envs/feedback.py",
-       "ks = [k for k in range(6) if steps[k] != 0.0]", "ks = [k for k in range(5) if steps[k] != 0.0]", ENV),
+       "ks = [k for k in range(N_CUTS) if steps[k] != 0.0]", "ks = [k for k in range(N_CUTS - 1) if steps[k] != 0.0]", ENV,
+       ("ks = [k for k in range(6) if steps[k] != 0.0]", "ks = [k for k in range(5) if steps[k] != 0.0]")),
     _m("feedback/logit-sign", "envs/feedback.py",
        "latent = np.log(uniforms) - np.log1p(-uniforms)\n        latent += y",
        "latent = np.log1p(-uniforms) - np.log(uniforms) + 0.2\n        latent += y", ENV),
@@ -240,6 +250,21 @@ def copy_tree(dest: Path, source: str | None, tests_from: str | None) -> None:
     if tests_from:
         shutil.rmtree(dest / "tests")
         _archive(tests_from, "tests", dest)
+    link_package_folders(dest)
+
+
+def link_package_folders(tree: Path) -> None:
+    """Make ``import banditsim.envs`` (and .agents, .sim) load the copy's folders, not the installed
+    checkout's: ``tree/banditsim`` comes first on PYTHONPATH, and a link ``banditsim/envs -> ../envs``
+    is where the import looks for the subpackage. A commit from before the package existed (its
+    code imports ``envs``, found through PYTHONPATH) needs no links."""
+    package = tree / "banditsim"
+    if not package.is_dir():
+        return
+    for folder in ("envs", "agents", "sim"):
+        link = package / folder
+        if not link.exists():
+            link.symlink_to(Path("..") / folder, target_is_directory=True)
 
 
 def _archive(commit: str, sub: str | None, dest: Path) -> None:
