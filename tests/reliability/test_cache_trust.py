@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import io
 import os
+import time
 import shutil
 import signal
 import zipfile
@@ -401,6 +402,7 @@ def embed_child(texts: list, cache_dir: str, batch_size: int, flush_seconds: flo
     def add_and_say(self, idx, vectors):
         add(self, idx, vectors)
         print("batch", flush=True)
+        time.sleep(0.25)  # leaves the parent time to signal mid-run, however loaded the machine
     embedding_mod._BatchSaver.add = add_and_say
     emb = TextEmbedder(device="cpu", batch_size=batch_size)
     emb._load()

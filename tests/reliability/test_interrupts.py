@@ -148,15 +148,24 @@ def test_embed_interrupted_keeps_finished_batches(forkserver, tmp_path):
     catalog.write_text("id,title\n" + "\n".join(f"{i},{t}" for i, t in enumerate(texts)) + "\n")
     cache = tmp_path / "cache"
     log = tmp_path / "embed.log"
-    started = time.monotonic()
+    # interrupt once a finished batch has reached the cache (batches are flushed at least every
+    # FLUSH_SECONDS): a fixed wait interrupted a loaded machine's embed before any batch was done
     code, seconds, left = interrupt(forkserver, ["embed", "--catalog", str(catalog), "--cache-dir", str(cache)],
-                                    log, signal.SIGINT, lambda: time.monotonic() - started > 12)
+                                    log, signal.SIGINT, lambda: any(cache.rglob("shard-*.npz")))
     _check("embed", code, seconds, left, log, signal.SIGINT)
+    from banditsim.envs.cache_shard import read_shard
     from banditsim.envs.embedding import embed_texts
+    from banditsim.envs.embedding_cache import text_hash
 
-    res = embed_texts(texts[:64 * 4], cache_dir=cache, progress=False)
-    record_trust("1 interrupts", "embed keeps batches", "correct" if res.n_cached > 0 else "wrong")
-    assert res.n_cached > 0, "an interrupted embed threw away every finished batch"
+    on_disk = {h for shard in cache.rglob("shard-*.npz") for h in read_shard(shard, shard.parent.name, 384)[0]}
+    finished = [t for t in texts if text_hash(t) in on_disk]
+    rest = [t for t in texts if text_hash(t) not in on_disk]
+    assert finished and rest, (len(finished), len(rest))  # interrupted after a batch, before the end
+    # the rerun takes every finished text from the cache and embeds only the others
+    res = embed_texts(finished[:192] + rest[:64], cache_dir=cache, progress=False)
+    ok = res.n_cached == min(192, len(finished)) and res.n_embedded == min(64, len(rest))
+    record_trust("1 interrupts", "embed keeps batches", "correct" if ok else "wrong")
+    assert ok, (res.n_cached, res.n_embedded, len(finished), len(rest))
 
 
 def test_an_interrupt_wrapped_by_a_c_extension_is_still_an_interrupt(capsys):
