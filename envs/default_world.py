@@ -46,8 +46,11 @@ def world_parts(item_vectors=None, population: Population | None = None, *, cata
     :data:`CLUSTER_USERS`); with a population (or the default world's 943), a fixed random
     subset of that many of its users (drawn with :data:`POOL_SEED`, so it does not depend on the
     episode seed); ``None`` keeps every population user. Every episode (``reset``) seats one
-    person drawn from that pool. With no catalog and no population: the MovieLens world.
+    person drawn from that pool. With no catalog and no population, or ``catalog="movielens-100k"``
+    and no population: the MovieLens world.
     """
+    if population is None and item_vectors is None and isinstance(catalog, str) and catalog == "movielens-100k":
+        catalog = None  # the built-in catalog by name is the default world: its movies and their fitted users
     items = _items(item_vectors, catalog)
     n_users = _checked_n_users(n_users)
     if population is not None and not isinstance(population, Population):

@@ -132,3 +132,17 @@ def test_bad_kwargs_are_one_clear_error(kwargs, error, message, small_items, sma
         with pytest.raises(error) as caught:
             gym.make(env_id, **kwargs)
         assert message in str(caught.value)
+
+
+def test_the_builtin_catalog_by_name_is_the_default_world_with_its_fitted_users():
+    """``catalog="movielens-100k"`` names the default world: the movies and the 943 users fitted to
+    their ratings (not users sampled around item clusters), pooled by ``n_users`` like any population."""
+    from banditsim.envs.default_world import movielens_world_parts, world_parts
+
+    items, population = movielens_world_parts()
+    named_items, named_population = world_parts(catalog="movielens-100k")
+    assert named_items is items and named_population is population and population.n_users == 943
+    _, pool = world_parts(catalog="movielens-100k", n_users=50)
+    assert pool.n_users == 50
+    rows = [np.flatnonzero((population.theta == t).all(axis=1))[0] for t in pool.theta]
+    assert len(set(rows)) == 50  # 50 distinct fitted users, not new ones
