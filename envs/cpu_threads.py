@@ -3,8 +3,8 @@
 torch starts with one intra-op thread per core it counts, which is more than this process may
 use when a CPU affinity mask or a container quota (cgroup ``cpu.max``) allows fewer. A thread
 more than the CPUs there are is not free: every operator waits at a barrier for its slowest
-thread, so one descheduled thread stalls them all (on 2 cores beside one busy process, an embedding
-with 2 threads ran 3-10x slower than with 1).
+thread, so one descheduled thread stalls them all: on a loaded machine more threads can be much
+slower than one (figures: bench/README.md).
 """
 
 from __future__ import annotations

@@ -4,9 +4,9 @@ The texts are tokenised once and ordered by token count, longest first (equal co
 order). Consecutive texts then form a batch of at most ``max_texts`` texts whose padded size
 (texts × the longest one's tokens) stays within ``token_budget``; a text longer than the budget
 gets a batch of its own. Ordering by tokens rather than characters keeps the [PAD] share small
-(MovieLens titles in batches of 64: 27% of the tokens fed to the model were padding when ordered
-by characters, 4% by tokens), and the budget keeps long texts in small batches and short ones in
-big ones. Padding does not change a text's vector (the pooling is masked), only the work.
+(texts of one length in characters can differ widely in tokens, and a batch pads every text to its
+longest; figures: bench/README.md), and the budget keeps long texts in small batches and short ones
+in big ones. Padding does not change a text's vector (the pooling is masked), only the work.
 """
 
 from __future__ import annotations

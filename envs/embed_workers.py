@@ -1,11 +1,11 @@
 """Model calls for planned batches, run side by side on worker threads (one torch thread each).
 
 A small transformer on short texts is a chain of small matrix products: split across two threads
-each product waits at a barrier for the slower one, so two intra-op threads ran the MovieLens
-titles only ≈1.3x one thread on an idle 2-core machine, and 2-10x *slower* than one thread beside
-other busy processes (one descheduled thread stalls every operator). Two workers that each run
-whole batches with one torch thread share nothing but the weights and never wait for each other:
-the cores stay busy whatever the load (torch releases the GIL inside its operators).
+each product waits at a barrier for the slower one, so two intra-op threads gain little over one
+even on an idle machine, and beside other busy processes they lose (one descheduled thread stalls
+every operator; figures: bench/README.md). Two workers that each run whole batches with one torch
+thread share nothing but the weights and never wait for each other: the cores stay busy whatever
+the load (torch releases the GIL inside its operators).
 
 :func:`run_batches` keeps the caller's side single-threaded: the caller prepares each batch (the
 tokenizer is not thread-safe), the workers run only ``forward``, and results come back in plan
