@@ -47,12 +47,12 @@ class NeuralLinearTSAgent(SamplingAgent):
     ``retrain_every`` responses of a replica, ``n_train_steps`` Adam steps of squared error).
     Each replica has its own weights, buffer and posterior.  ``device``: 'cpu', 'cuda', 'auto'.
 
-    Cost (issue #18 goal 5): an act computes the features of every (row, item) pair once (one
-    batched product per layer, rows grouped by replica: ``agents._neural.net``) and one posterior
-    draw per row; the ``n_propensity_draws`` Monte-Carlo draws of the propensity are made only when
+    Cost: an act computes the features of every (row, item) pair once (one batched product per
+    layer, rows grouped by replica: ``banditsim.agents._neural.net``) and one posterior draw per
+    row; the ``n_propensity_draws`` Monte-Carlo draws of the propensity are made only when
     ``Decision.propensities`` (or ``probabilities``) is first read, from the net and posterior the
-    agent acted with (``agents._neural.draws``), so an unlogged step pays nothing for them.  The
-    net's forward/backward runs only in a retrain: every ``retrain_every`` responses of a replica
+    agent acted with (``banditsim.agents._neural.draws``), so an unlogged step pays nothing for
+    them.  The net's forward/backward runs only in a retrain: every ``retrain_every`` responses of a replica
     (default 200, the representation's refresh cadence), ``n_train_steps`` steps of ``batch_size``
     pairs, then one pass over the buffer to rebuild the last layer; between retrains an update is one
     forward pass of the responded pairs and a (H+1)-sized Cholesky.  Acting, learning and reading

@@ -1,4 +1,4 @@
-"""LinTS's noise scale, estimated online from the residuals of its ridge fit (issue #18 goal 7).
+"""LinTS's noise scale, estimated online from the residuals of its ridge fit.
 
 For a replica with n answers y and design rows φ, the ridge fit (precision A = λI + ΦᵀΦ, b = Φᵀy,
 μ = A⁻¹b) leaves the residual sum of squares

@@ -11,7 +11,7 @@ computed again on a read instead of being kept (B × K × (H+1) floats a decisio
 (1 + hits) / (1 + n_propensity_draws), hits counted over n_propensity_draws further draws, and the
 matching distribution over items.  Single items go through blocks of rows with all their draws at
 once (one (n × H+1)·(H+1 × K) product per row, the mask folded into it, the argmax by numpy on the
-CPU: torch's is ~50× slower there); slates through ``monte_carlo_propensities`` itself.  The
+CPU, where torch's argmax is far slower); slates through ``monte_carlo_propensities`` itself.  The
 draws come from a torch generator seeded at act time from the agent's propensity stream
 (``SamplingAgent._propensity_rng``): reading them late, out of order or not at all never changes
 the actions or another decision's propensities.

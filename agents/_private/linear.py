@@ -50,9 +50,9 @@ D + 1 = 18) 2Υ ≈ 123, i.e. a ridge of ≈ 245·B² on the features (≈ 245 o
 which keeps the model near its prior for hundreds of rows per arm: that gap to the non-private
 agent is the price of the guarantee, by design, not a defect.  As ε → ∞, σ and Υ vanish and, for rows within the bounds,
 the agent becomes exactly its non-private version with the same ``ridge``
-(``tests/agents/test_private_limit.py``: Σ, μ within 1e-4 at ε = 1e9).  Until 2026-12-06 the model
-was read in the scaled design φ, which silently doubled the ridge: regret 26.6 against ``linucb``'s
-18.7 at ε = 1e9 on that test's world.
+(``tests/agents/test_private_limit.py``: Σ, μ within 1e-4 at ε = 1e9).  That is why the model is
+read in the design z and not in the scaled φ: there the same ``ridge`` would count twice, and the
+agent would not reach ``linucb`` even at ε → ∞ (figures: bench/README.md).
 Disjoint models only (one per arm, on the user's features); numpy only.  Memory: the tree keeps
 2·m·arms·(D + 1)² floats per replica (96 MB for 1,682 arms, 16 user features, horizon 1024).
 """

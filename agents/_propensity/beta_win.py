@@ -11,8 +11,8 @@ exponential to Gaussian.  Competitors whose F_j is within 1e-15 of 1 wherever th
 mass are left out exactly (``_competitors``).  F_j is ``scipy.special.betainc`` (log taken, with
 its leading-term asymptote where it underflows); no random numbers.  Cost: ≈ 60 betainc per
 (row, competitor that matters).  Accuracy against a fine grid and closed forms
-(tests/agents/test_propensities_beta_quadrature.py): relative error ≤ 1e-5 in smooth cases, worst
-measured 3e-3 for a flat posterior against very sharp competitors (a cliff in the integrand).
+(tests/agents/test_propensities_beta_quadrature.py): relative error ≤ 1e-5 in smooth cases, the
+largest found 3e-3 for a flat posterior against very sharp competitors (a cliff in the integrand).
 Shapes below ~0.1 put draws at exactly 0 or 1 in float64 (ties); there the figure is an estimate.
 """
 

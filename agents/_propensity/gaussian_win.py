@@ -6,7 +6,7 @@ Gauss–Hermite rule in a's z-scale misses it.  Newton steps find the bump's mod
 by log-concavity each side beyond the mode ± σ decays at least exponentially with the slope
 measured there, so each side is mapped onto [0, 1] by τ = −log(1 − u(1 − e⁻⁴⁵)) / rate and
 integrated with 8-node Gauss–Legendre.  log Φ and its derivatives are read from a table by
-linear interpolation (``scipy.special.log_ndtr`` costs ≈50 ns an element); the table error,
+linear interpolation (far cheaper per element than ``scipy.special.log_ndtr``); the table error,
 ≤ h²/8 · |(log Φ)''| ≤ 2e-6 per competitor (h = 1/256), is far below the quadrature's.  Every
 large temporary lives in a reused buffer (``agents._state.scratch``).  Accuracy against the exact
 integral (tests/agents/test_propensities.py): relative error ≲ 3e-3, typically 5e-4, from 2 to
@@ -65,7 +65,7 @@ class GaussianWinProbability:
     """
 
     def __init__(self, block: int = 1 << 17) -> None:
-        self.n_newton, self.block = 6, block  # 6 fixed Newton steps: the accuracy above was measured with them
+        self.n_newton, self.block = 6, block  # 6 fixed Newton steps: the accuracy above is for them
         self._scratch = Scratch()
 
     def _buffer(self, name: str, shape: tuple[int, ...], dtype=np.float64) -> np.ndarray:

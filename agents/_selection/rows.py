@@ -8,7 +8,8 @@ from banditsim.agents.types import Context
 
 
 def too_few_allowed(mask: np.ndarray, k: int) -> bool:
-    """True when some row of a bool mask allows fewer than k items (any() is ~10× faster than sum)."""
+    """True when some row of a bool mask allows fewer than k items (for k = 1 a row's any() answers
+    without counting)."""
     if k == 1:
         return not mask.any(axis=1).all()
     return bool((mask.view(np.uint8).sum(axis=1, dtype=np.int64) < k).any())

@@ -25,7 +25,8 @@ from banditsim.agents._selection.row_groups import row_groups
 QUADRATURE_ROWS = 3
 """Quadrature costs ≈ 40 incomplete-beta evaluations per (row, arm); a shared Monte-Carlo pool
 costs ≈ 2 gamma draws per (draw, arm) for all the replica's rows, so per row the quadrature is
-cheaper while a replica serves up to ~3 rows (measured: betainc 0.16–0.5 µs, a gamma 23 ns)."""
+cheaper while a replica serves up to ~3 rows (one incomplete-beta evaluation costs as much as
+7–20 gamma draws; timings: bench/README.md)."""
 _CHUNK = 1 << 21  # scores drawn at a time for the probabilities
 
 
