@@ -10,8 +10,8 @@ agents' small tensors lose to its wake-ups).  This module imports neither ``envs
 
 The libraries are found once by threadpoolctl (again only when ``sys.modules`` has grown, so a
 BLAS or torch loaded later is limited too) and their own ``get``/``set`` entry points are then
-called directly: OpenBLAS's two C functions through ctypes.  That costs a few microseconds a use
-(threadpoolctl's ``threadpool_limits`` block costs about a tenth of a millisecond) and avoids
+called directly: OpenBLAS's two C functions through ctypes.  That costs a small fraction of
+threadpoolctl's ``threadpool_limits`` block per use (figures: bench/README.md) and avoids
 threadpoolctl's rule that only the first thread to set an OpenBLAS limit may set it, under which a
 limit would silently do nothing in any other thread.
 
@@ -32,7 +32,7 @@ import threading
 
 
 def _mine(local: threading.local) -> list:
-    """This thread's [depth in uses, per-thread settings to restore] (one thread-local read, ~0.1 µs)."""
+    """This thread's [depth in uses, per-thread settings to restore] (one thread-local read)."""
     try:
         return local.mine
     except AttributeError:
@@ -135,7 +135,7 @@ class _OneThread:
     def __init__(self, state: _State):
         self._s = state
 
-    def __enter__(self):  # written out: every Python call or thread-local access here costs ~0.1 µs
+    def __enter__(self):  # written out: it wraps every small product, where each call counts
         s = self._s
         lock = s.lock
         lock.acquire()

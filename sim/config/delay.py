@@ -10,8 +10,8 @@ entry uses ``default``), in whole steps:
   the nearest step.
 
 An answer with delay d to a decision at step t arrives at step t + d: the agent learns from it
-after acting at that step (d = 0 is today's behaviour, learning before the next step). The
-sampler itself is :mod:`sim.feedback_delay`.
+after acting at that step (d = 0: learning before the next step, as without delays). The
+sampler itself is :mod:`banditsim.sim.run.feedback_delay`.
 
 Examples
 --------

@@ -12,9 +12,9 @@ TRUTH_EVERY = 20
 """The truth-ranking metrics (NDCG/precision/recall@k, true-rank percentile) need the exact
 expected reward of every item for every user, (B × n_items) values: they are computed on steps
 TRUTH_EVERY − 1, 2·TRUTH_EVERY − 1, … (19, 39, …: a fixed subsample, the same for every agent and
-seed, never the uninformed first step), which keeps the cost of all metrics under 10% of a run at
-n_users = 1,024 (``python bench/metrics_cost.py``). A run shorter than TRUTH_EVERY steps has none of
-them. hit@1 is exact on every step."""
+seed, never the uninformed first step), which keeps the metrics a small share of a run's cost
+(``python bench/metrics_cost.py`` measures it; the figure is in bench/README.md). A run shorter
+than TRUTH_EVERY steps has none of them. hit@1 is exact on every step."""
 
 
 def is_truth_step(t: int) -> bool:

@@ -29,7 +29,7 @@ Verdict, first match wins (thresholds are module constants):
   since ``E[w]`` is the supported mass). A handful of rows or users carries the estimate, or
   the log has not yet seen the rare, heavy-weight rows that carry much of the target's value
   (the observed weights then look tame, their ESS too, but they average well below 1 and IPS
-  is far off); either way a normal interval's coverage falls short of 95% (measured by
+  is far off); either way a normal interval's coverage falls short of 95% (shown by
   ``bench/ope_coverage.py``).
 - ``ok`` otherwise.
 """

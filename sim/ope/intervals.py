@@ -8,9 +8,10 @@ importance weights for self-normalised ones). Two interval kinds:
   the delta-method (linearised) terms ``(numer - V * denom) / mean(denom)``.
 - ``"bootstrap"``: Poisson bootstrap, vectorised: each replicate reweights every unit by
   an independent Poisson(1) count; counts are drawn in blocks of units (a loop over
-  blocks of 65,536 units, never over units) by a 16-bit inverse-CDF table lookup (4x
-  faster than ``Generator.poisson``) and reduced with one matrix product per block.
-  About 2 s for 200 replicates of 1,000,000 rounds on one core; CLT is ~100x cheaper.
+  blocks of 65,536 units, never over units) by a 16-bit inverse-CDF table lookup (one
+  table read per count, cheaper than ``Generator.poisson``'s sampling) and reduced with one
+  matrix product per block. Its cost grows with the replicates; CLT is one pass over the data
+  (timings: bench/README.md).
 
 Cluster-robust intervals (``cluster=`` one id per row, e.g. the user): rows of one user are
 not independent, so both kinds work on per-cluster sums. ``numer`` and ``denom`` (the row

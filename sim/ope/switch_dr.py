@@ -20,7 +20,8 @@ rows are switched, the estimate carries the reward model's bias on them, which t
 does not include: it is then marked ``excludes_model_bias`` (never counted as covering). With
 ``tau="auto"`` it is marked so always, even where the rule kept DR: the rule keeps DR exactly
 when the model looks wrong on the heavy-weight rows, so the interval is not valid conditional on
-that choice (``bench/ope_coverage.py`` measured 37–87% coverage on those replications). A fixed
+that choice (on the replications where the rule kept DR its interval covers far less than 95%:
+``bench/ope_coverage.py``, figures in bench/README.md). A fixed
 ``tau`` at or above every weight is DR, with DR's interval.
 """
 

@@ -19,9 +19,9 @@ The decision's mask is not kept (it only constrains acting; no agent's update re
 Answers whose arrival falls after the horizon never reach the agent: they are counted
 (``feedback_in_flight`` at the last step) and logged with ``arrival_step = -1``; answers that
 arrived but wait for the next scheduled update when the run ends are ``feedback_buffered``.
-With no delay and ``update_every: 1`` the agent gets exactly today's update call (the same
-context and decision, the same feedback arrays plus ``step``), so such runs are bit-identical to
-runs without this module.
+With no delay and ``update_every: 1`` the agent gets exactly the update call of an undelayed
+loop (the same context and decision, the same feedback arrays plus ``step``), so such runs are
+bit-identical to a loop that calls ``update`` directly after each step.
 
 Delays come from their own random stream (:func:`delay_seed`: one per seed index, the same for
 every agent), one uniform per answer turned into a delay by its kind's quantile function: the
@@ -54,8 +54,8 @@ def delay_quantile(spec: DelaySpec, u: np.ndarray) -> np.ndarray:
     """Delays in steps (float, whole numbers) at probabilities ``u`` in (0, 1) of ``spec``.
 
     The quantile functions of ``scipy.stats.geom`` (shifted to 0, 1, 2, ...) and
-    ``scipy.stats.lognorm`` (then rounded), written out: scipy's per-call overhead is ~0.2 ms,
-    paid every step (``tests/sim/test_feedback_delay.py`` checks them equal to scipy's).
+    ``scipy.stats.lognorm`` (then rounded), written out: scipy's per-call overhead would be paid
+    every step (``tests/sim/test_feedback_delay.py`` checks them equal to scipy's).
 
     >>> delay_quantile(DelaySpec(dist="geometric", mean=1.0), np.array([0.4, 0.6, 0.8])).tolist()
     [0.0, 1.0, 2.0]
@@ -169,7 +169,7 @@ class FeedbackSchedule:
 
     @property
     def immediate(self) -> bool:
-        """True when every answer reaches the agent in its own step (today's behaviour)."""
+        """True when every answer reaches the agent in its own step (as in an undelayed loop)."""
         return self._draw is None and self.update_every == 1
 
     def counts(self) -> dict[str, int]:

@@ -1,9 +1,10 @@
 """The interaction log of one cell, written step by step into preallocated column buffers.
 
-:func:`banditsim.sim.run.play.play_cell` logs up to ``log.max_rows_per_cell`` rows (one per shown item). Instead
-of a dict of fresh arrays per step, concatenated at the end (two copies of the log at once), each
-column is one array of the cell's final length, allocated at its first step and filled in place;
-a step past the budget is cut to the rows that fit, as the old concatenate-then-cut did.
+:func:`banditsim.sim.run.play.play_cell` logs up to ``log.max_rows_per_cell`` rows (one per shown
+item). Each column is one array of the cell's final length, allocated at its first step and filled
+in place, rather than fresh arrays per step concatenated at the end (two copies of the log at
+once); a step past the budget is cut to its first rows that fit, the rows a concatenate-then-cut
+would keep.
 """
 
 from __future__ import annotations
