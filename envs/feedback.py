@@ -19,43 +19,71 @@ kind everywhere else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields, make_dataclass
 from functools import lru_cache
 from typing import ClassVar
 
 import numpy as np
 from scipy.special import expit
 
-from banditsim.envs.feedback_kinds import FEEDBACK_KINDS, N_CUTS
+from banditsim.envs.feedback_kinds import CUT_OFFSETS, FEEDBACK_KINDS, N_CUTS
 from banditsim.envs.parameters import Param, check_parameters
 from banditsim.envs.world_errors import WorldConfigError
 
 
+def _offset_order() -> tuple[tuple[str, str], ...]:
+    """(nearer, farther) names of neighbouring offsets on one threshold, from the kind table.
+
+    Walking away from a threshold (down the table from ``tau_neg``, up it from ``tau_pos``) the
+    offsets must grow, so that the cut points increase from the worst kind to the best.
+
+    >>> _offset_order()
+    (('inner_offset', 'outer_offset'), ('outer_offset', 'share_offset'))
+    """
+    pairs: list[tuple[str, str]] = []
+    for anchor, walk in (("neg", FEEDBACK_KINDS[:0:-1]), ("pos", FEEDBACK_KINDS[1:])):
+        names = [k.offset_name for k in walk if k.cut[0] == anchor and k.offset_name]
+        pairs += [p for p in zip(names, names[1:]) if p not in pairs]
+    return tuple(pairs)
+
+
+#: one float field per offset the kind table declares, in table order (so also positionally)
+_OffsetFields = make_dataclass("_OffsetFields", [(k.offset_name, float, field(default=k.offset_default))
+                                                 for k in CUT_OFFSETS], frozen=True)
+_OffsetFields.__module__ = __name__
+
+
 @dataclass(frozen=True)
-class FeedbackModel:
+class FeedbackModel(_OffsetFields):
     """Offsets (in temperature units) of the inner cut points; see the module docstring.
+
+    Its fields are the offsets the kinds of :data:`envs.feedback_kinds.FEEDBACK_KINDS` declare
+    (``inner_offset``, ``outer_offset``, ``share_offset``), each with its default and help text.
 
     >>> FeedbackModel().cut_points(np.array([-1.0]), np.array([1.0]), np.array([0.5])).tolist()
     [[-2.0, -1.5, -1.0, 1.0, 1.5, 2.0, 2.5]]
+    >>> FeedbackModel(share_offset=1.5)
+    Traceback (most recent call last):
+    ...
+    banditsim.envs.world_errors.WorldConfigError: share_offset must be above outer_offset
     """
 
-    inner_offset: float = 1.0
-    outer_offset: float = 2.0
-    share_offset: float = 3.0
-
     parameters: ClassVar[dict[str, Param]] = {
-        "inner_offset": Param("temperatures between skip/dislike and click/like cut points", gt=0, finite=True),
-        "outer_offset": Param("temperatures between dislike/block and like/save cut points", gt=0, finite=True),
-        "share_offset": Param("temperatures between positive threshold and the share cut point (above save's "
-                              "outer_offset)", gt=0, finite=True),
-    }
+        k.offset_name: Param(k.offset_help, gt=0, finite=True) for k in CUT_OFFSETS}
+    offset_order: ClassVar[tuple[tuple[str, str], ...]] = _offset_order()
 
     def __post_init__(self):
         check_parameters(self, "feedback")
-        if not self.inner_offset < self.outer_offset:
-            raise WorldConfigError("inner_offset must be below outer_offset")
-        if not self.outer_offset < self.share_offset:
-            raise WorldConfigError("share_offset must be above outer_offset")
+        for nearer, farther in self.offset_order:
+            if not getattr(self, nearer) < getattr(self, farther):
+                raise WorldConfigError(self._order_message(nearer, farther))
+
+    def _order_message(self, nearer: str, farther: str) -> str:
+        """The broken order, said of the offset a user moved: ``farther``'s when only it left its default."""
+        default = {f.name: f.default for f in fields(self)}
+        if getattr(self, farther) != default[farther] and getattr(self, nearer) == default[nearer]:
+            return f"{farther} must be above {nearer}"
+        return f"{nearer} must be below {farther}"
 
     def offsets(self) -> list[tuple[str, float]]:
         """(threshold, signed offset in temperature units) of each cut point, worst kind first.
@@ -65,9 +93,9 @@ class FeedbackModel:
         """
         out = []
         for kind in FEEDBACK_KINDS[1:]:
-            anchor, field = kind.cut
-            sign = -1.0 if field.startswith("-") else 1.0
-            out.append((anchor, sign * float(getattr(self, field.lstrip("-"))) if field else 0.0))
+            anchor, signed_name = kind.cut
+            sign = -1.0 if signed_name.startswith("-") else 1.0
+            out.append((anchor, sign * float(getattr(self, kind.offset_name)) if signed_name else 0.0))
         return out
 
     def cut_points(self, tau_neg, tau_pos, temperature):

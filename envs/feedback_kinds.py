@@ -17,6 +17,7 @@ from banditsim.envs.world_errors import FeedbackKindError
 from banditsim.feedback_kinds import (  # noqa: F401 (the table's names, for the world's modules)
     BLOCK,
     CLICK,
+    CUT_OFFSETS,
     DEFAULT_REWARDS,
     DISLIKE,
     FEEDBACK_KINDS,

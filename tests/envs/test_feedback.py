@@ -4,7 +4,7 @@ import pytest
 from banditsim.envs.errors import BanditsimError
 from banditsim.envs.feedback import FeedbackModel, expected_reward, kind_probabilities, sample_kinds
 from banditsim.envs.feedback_kinds import DEFAULT_REWARDS, KINDS, reward_vector
-from banditsim.envs.world_errors import FeedbackKindError
+from banditsim.envs.world_errors import FeedbackKindError, WorldConfigError
 
 
 def _cuts(n):
@@ -64,3 +64,32 @@ def test_expected_reward_of_a_big_batch_is_the_exact_sum():
     want = np.diff(np.c_[np.zeros(n), cdf, np.ones(n)], axis=1) @ r
     np.testing.assert_allclose(expected_reward(u, cuts, temp, r), want, atol=1e-12)
     np.testing.assert_allclose(expected_reward(u[:100], cuts[:100], temp[:100], r), want[:100], atol=1e-12)
+
+
+@pytest.mark.parametrize("offsets,message", [
+    ({"inner_offset": 2.5}, "inner_offset must be below outer_offset"),
+    ({"outer_offset": 0.5}, "outer_offset must be above inner_offset"),
+    ({"outer_offset": 3.0}, "outer_offset must be below share_offset"),
+    ({"share_offset": 1.5}, "share_offset must be above outer_offset"),
+    ({"inner_offset": 2.2, "outer_offset": 2.1}, "inner_offset must be below outer_offset"),
+])
+def test_offsets_must_grow_away_from_the_threshold_and_the_message_names_the_moved_one(offsets, message):
+    with pytest.raises(WorldConfigError) as e:
+        FeedbackModel(**offsets)
+    assert str(e.value) == message
+
+
+def test_feedback_model_is_a_value_object_over_the_declared_offsets():
+    """The fields come from the kind table, in table order, and behave as a plain frozen dataclass's."""
+    import copy
+    import dataclasses
+    import pickle
+
+    model = FeedbackModel(0.7, 1.9)
+    assert [f.name for f in dataclasses.fields(FeedbackModel)] == ["inner_offset", "outer_offset", "share_offset"]
+    assert (model.inner_offset, model.outer_offset, model.share_offset) == (0.7, 1.9, 3.0)
+    assert model == FeedbackModel(inner_offset=0.7, outer_offset=1.9) and hash(model) == hash((0.7, 1.9, 3.0))
+    assert pickle.loads(pickle.dumps(model)) == model == copy.deepcopy(model)
+    assert dataclasses.replace(model, share_offset=4.0).share_offset == 4.0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        model.inner_offset = 0.5
