@@ -14,7 +14,7 @@ does not count towards ``max_steps``: a policy that keeps choosing a disallowed 
 episode, so bound it with ``gymnasium.wrappers.TimeLimit`` (or mask it). In the vector env the
 other slots step as usual, in the same batched world step (``World.step(actions, active=...)``).
 
-Random numbers (:mod:`envs.world.refused_rows`): a step in which nothing is shown (a refused single-env
+Random numbers (:mod:`banditsim.envs.world.refused_rows`): a step in which nothing is shown (a refused single-env
 step, or a vector step refused in every slot) draws nothing, so what follows is exactly what would
 have followed without it. A vector step in which some slots act draws what a step with every slot
 acting draws (a refused slot's draws are thrown away), so an acting slot's answer does not depend on

@@ -177,7 +177,7 @@ def load_catalog_file(
 ) -> Catalog:
     """Load a catalog from CSV, TSV, JSON Lines, a JSON array or parquet.
 
-    Cells are read as text exactly as written (:mod:`envs.catalog_files`): ids are kept
+    Cells are read as text exactly as written (:mod:`banditsim.envs.catalog_files`): ids are kept
     verbatim, surrounding spaces included, so ``00123``, ``007`` and ``7``, ``1`` and ``1.0``
     are distinct ids, and ``NA`` or ``null`` is a title. Only an empty cell is missing; a cell
     of only whitespace or invisible characters (zero-width space, BOM, NBSP, ...) counts as

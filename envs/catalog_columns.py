@@ -1,5 +1,5 @@
-"""Checks every catalog reader applies to the columns it read (:mod:`envs.catalog_files`,
-:mod:`envs.catalog_parquet`): each needed column present once, every cell valid UTF-8 text."""
+"""Checks every catalog reader applies to the columns it read (:mod:`banditsim.envs.catalog_files`,
+:mod:`banditsim.envs.catalog_parquet`): each needed column present once, every cell valid UTF-8 text."""
 
 from __future__ import annotations
 

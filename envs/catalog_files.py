@@ -14,9 +14,9 @@ missing: an empty CSV/TSV field, a JSON ``null`` or absent key, a parquet null.
   array of objects, or JSON Lines. A number keeps its digits as written (``1.50`` stays
   ``1.50``); ``true``/``false`` read as that text; ``NaN``/``Infinity`` (not JSON), a key
   written twice in one object, or a cell holding an object or a list of lists is an error.
-* Parquet (``.parquet``, ``.pq``): see :mod:`envs.catalog_parquet`.
+* Parquet (``.parquet``, ``.pq``): see :mod:`banditsim.envs.catalog_parquet`.
 
-Every problem is one :class:`~envs.errors.CatalogError` naming the file (and the column and
+Every problem is one :class:`~banditsim.envs.errors.CatalogError` naming the file (and the column and
 row where there is one).
 """
 

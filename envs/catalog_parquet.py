@@ -1,4 +1,4 @@
-"""Reading a parquet catalog's columns as exact text (see :mod:`envs.catalog_files`).
+"""Reading a parquet catalog's columns as exact text (see :mod:`banditsim.envs.catalog_files`).
 
 Each cell becomes the string that spells its value, never a Python repr of a container:
 

@@ -3,7 +3,7 @@
 A CSV, TSV or JSON catalog is UTF-8, with or without a byte-order mark; a UTF-16 or UTF-32
 file is read when it starts with its byte-order mark. Anything else — bytes that are not
 UTF-8, NUL characters (UTF-16 without a mark), a compressed or binary file — is one
-:class:`~envs.errors.CatalogError` naming the problem, never text with stray characters.
+:class:`~banditsim.envs.errors.CatalogError` naming the problem, never text with stray characters.
 """
 
 from __future__ import annotations

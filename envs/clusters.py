@@ -48,7 +48,7 @@ def cluster_population(item_vectors, n_users: int = 1000, *, n_clusters: int = 2
                        seed: int | None = 0, **calibration) -> Population:
     """Users whose θ = normalise(centre_c + noise·g/√d) for a random cluster c of the items.
 
-    ``calibration`` goes to :func:`envs.population.synthetic_population` (thresholds,
+    ``calibration`` goes to :func:`banditsim.envs.population.synthetic_population` (thresholds,
     temperature, features). Visible features: a noisy random projection of θ.
 
     >>> rng = np.random.default_rng(0)

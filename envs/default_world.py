@@ -34,12 +34,12 @@ def movielens_world_parts() -> tuple[np.ndarray, Population]:
 def world_parts(item_vectors=None, population: Population | None = None, *, catalog=None, n_users=None):
     """(item vectors, population) of an env from its keyword arguments.
 
-    ``catalog``: the items, as a :class:`~envs.catalog.Catalog` (its texts embedded by the embedding
-    model, :func:`envs.embedding.embed_texts`, cached on disk), a path to a catalog file
-    (:func:`envs.catalog.load_catalog`: columns ``id`` and ``title``; load a
-    :class:`~envs.catalog.Catalog` yourself for other columns) or an (n_items, dim) array of item
+    ``catalog``: the items, as a :class:`~banditsim.envs.catalog.Catalog` (its texts embedded by the embedding
+    model, :func:`banditsim.envs.embedding.embed_texts`, cached on disk), a path to a catalog file
+    (:func:`banditsim.envs.catalog.load_catalog`: columns ``id`` and ``title``; load a
+    :class:`~banditsim.envs.catalog.Catalog` yourself for other columns) or an (n_items, dim) array of item
     vectors. ``item_vectors`` is the array form under its older name; give one of the two.
-    ``population``: users built for those items (:class:`~envs.population.Population`).
+    ``population``: users built for those items (:class:`~banditsim.envs.population.Population`).
 
     ``n_users``: how many distinct simulated people the episodes are drawn from. Without a
     population, that many users are sampled around the item clusters (default

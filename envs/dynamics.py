@@ -9,7 +9,7 @@
   :class:`Drift`), or toward the projection of x_j onto the span of the population's tastes
   (``Drift(basis="tastes")``).
   With ``trend_rate`` > 0 every user is also pulled each step toward a shared trend item that
-  changes every ``trend_period`` steps (exogenous, population-wide: :mod:`envs.taste_trend`).
+  changes every ``trend_period`` steps (exogenous, population-wide: :mod:`banditsim.envs.taste_trend`).
 - **Blocking**: a ``block`` response removes the item from the user's mask for good; a
   blocked item shown again is always answered ``block``.
 - **Patience**: a session starts with ``initial`` patience; each negative response costs 1;
@@ -73,13 +73,13 @@ class Drift:
     so θ never leaves that span: a documented model choice, not an approximation of
     ``"full"`` (the user moves toward the part of the item their taste model can express).
     MovieLens-fitted tastes span 64 of the 384 embedding dimensions (ridge in a principal
-    subspace, :mod:`envs.fit_ratings`), so every taste operation of the world then runs in 64
+    subspace, :mod:`banditsim.envs.fit_ratings`), so every taste operation of the world then runs in 64
     dimensions, u being the direction of the centre's projection. Where the tastes span every
     dimension the two bases are the same model.
 
     ``trend_rate`` > 0 adds an exogenous trend: every step each user's θ is also pulled toward
     one shared trend item by ``trend_rate`` (by the same rule), and the trend jumps to another
-    item every ``trend_period`` steps (:mod:`envs.taste_trend`). Off by default (0).
+    item every ``trend_period`` steps (:mod:`banditsim.envs.taste_trend`). Off by default (0).
 
     >>> Drift(basis="tastes").basis
     'tastes'

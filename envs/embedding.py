@@ -206,8 +206,8 @@ class TextEmbedder:
         """Embed ``texts`` → float32 (n, dim), unit rows in the order given. Runs the model (no cache).
 
         The texts are tokenised once and run in batches of similar token counts (see
-        :mod:`envs.embed_batches`); on the CPU :meth:`workers` batches run side by side, one torch
-        thread each (see :mod:`envs.embed_workers`). ``on_batch(idx, vectors)`` is called after
+        :mod:`banditsim.envs.embed_batches`); on the CPU :meth:`workers` batches run side by side, one torch
+        thread each (see :mod:`banditsim.envs.embed_workers`). ``on_batch(idx, vectors)`` is called after
         each batch with the positions in ``texts`` it covered and their vectors (so a caller can
         save work before the whole list is done)."""
         import torch
@@ -252,7 +252,7 @@ class TextEmbedder:
 
     def workers(self) -> int:
         """Batches run at once: ``threads`` if given, else the CPUs torch may use
-        (:func:`envs.cpu_threads.default_threads`); 1 off the CPU."""
+        (:func:`banditsim.envs.cpu_threads.default_threads`); 1 off the CPU."""
         if self.device != "cpu":
             return 1
         return self.threads if self.threads is not None else default_threads()

@@ -1,6 +1,6 @@
 """On-disk cache of text embeddings, keyed by model identity and text hash.
 
-Layout: ``<cache_dir>/<model_key>/shard-*.npz``. A shard (see :mod:`envs.cache_shard`) records the
+Layout: ``<cache_dir>/<model_key>/shard-*.npz``. A shard (see :mod:`banditsim.envs.cache_shard`) records the
 model key and dimension it was written for, the sha256 of each text, the vectors and a checksum;
 a shard that fails any check on read is skipped (one warning line, moved aside to
 ``unreadable/``) and its texts are embedded again. New vectors go to a new shard written to a
@@ -70,7 +70,7 @@ class EmbeddingCache:
 
     ``dim`` (when given) is the only row width accepted, and ``unit_norm`` requires every row to
     have L2 norm 1 (within 1e-3): the embedding model's vectors. A shard that breaks either, or any
-    other check of :func:`envs.cache_shard.read_shard`, is never used.
+    other check of :func:`banditsim.envs.cache_shard.read_shard`, is never used.
 
     Examples
     --------

@@ -3,7 +3,7 @@
 * :func:`fit_biases`: ``r̂ = μ + b_u + b_i`` by alternating shrunk means (the taste model without tastes).
 * :func:`fit_mf`: matrix factorisation of the same rank with no text,
   ``r̂ = μ + b_u + b_i + p_u·q_i``, by alternating ridge solves (every user's, then every item's, in
-  batches: :func:`envs.grouped_ridge.grouped_ridge`). An item without training rows gets ``q_i = 0``
+  batches: :func:`banditsim.envs.grouped_ridge.grouped_ridge`). An item without training rows gets ``q_i = 0``
   and ``b_i = 0``: MF cannot score it.
 """
 

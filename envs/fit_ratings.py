@@ -1,14 +1,14 @@
 """Fit user tastes to real ratings on the item embeddings (text-regularised matrix factorisation).
 
-Model, in rating units (:mod:`envs.text_mf`): ``r̂_ui = μ + b_u + b_i + w_u · v_i`` with item vectors
+Model, in rating units (:mod:`banditsim.envs.text_mf`): ``r̂_ui = μ + b_u + b_i + w_u · v_i`` with item vectors
 ``v_i = Mᵀx̃_i + δ_i``: a learned linear map of the item's text embedding plus a per-item offset
 shrunk toward 0, so warm items come close to matrix factorisation while an item without ratings
 is scored by its text alone. Every user's ``w_u`` and every item's ``v_i`` is a batched ridge solve
-in bounded memory (:mod:`envs.grouped_ridge`); how far items may leave their text is chosen on a
-validation split inside the ratings given (:mod:`envs.text_mf_choice`).
+in bounded memory (:mod:`banditsim.envs.grouped_ridge`); how far items may leave their text is chosen on a
+validation split inside the ratings given (:mod:`banditsim.envs.text_mf_choice`).
 
-As a :class:`~envs.population.Population` (:func:`population_from_fit`): the fitted item vectors
-become item positions in the embedding space (:func:`envs.text_mf.world_positions`), so the world's
+As a :class:`~banditsim.envs.population.Population` (:func:`population_from_fit`): the fitted item vectors
+become item positions in the embedding space (:func:`banditsim.envs.text_mf.world_positions`), so the world's
 utility ``κ_u θ_u·y_i + b_u + b_i`` *is* the predicted rating, while agents keep seeing the text
 embeddings. A rating ≥ 4 is positive and ≤ 2 negative, so ``tau_pos = 3.5``, ``tau_neg = 2.5``; the
 temperature is the logistic scale of the user's (shrunk) residual sd, ``T_u = s_u·√3/π``.
@@ -58,16 +58,16 @@ def fit_tastes(item_vectors, ratings: Ratings, *, dim: int = 64, l2: float = 10.
     ``dim``: the rank (at most the embedding's dimension − 1: the item positions need one direction
     outside the tastes' span). ``text_scale`` (how tightly items are tied to their text) and
     ``map_ridge`` (the text map's ridge): chosen on a validation split when not given
-    (:mod:`envs.text_mf_choice`), and then so is the number of alternating sweeps (at most
+    (:mod:`banditsim.envs.text_mf_choice`), and then so is the number of alternating sweeps (at most
     ``n_iter``; with both settings given, ``n_iter`` sweeps). ``progress``: a bar over the fits on a
-    terminal (off one, a line every 10 s whatever ``progress`` says; see :mod:`envs.progress`).
+    terminal (off one, a line every 10 s whatever ``progress`` says; see :mod:`banditsim.envs.progress`).
 
     Keys: ``mu``, ``user_bias``, ``item_bias``, ``v`` (n_users, d) full-space taste vectors,
     ``user_shift`` (n_users,), ``item_positions`` (n_items, d) unit rows (with ``v·y_i + user_shift``
     the taste part of the predicted rating), ``resid_sd`` (n_users,), ``text_scale``, ``map_ridge``,
     ``sweeps``, ``validation`` (the validation tables; empty when both settings were given) and
     ``latent`` (the fit's own arrays: ``w``, ``v``, ``map``, ``text_v``, ``rated``; see
-    :func:`envs.text_mf.fit_text_mf`).
+    :func:`banditsim.envs.text_mf.fit_text_mf`).
     """
     from banditsim.envs.text_mf import text_coordinates, world_positions
 
@@ -100,7 +100,7 @@ def _checked_item_vectors(item_vectors, ratings: Ratings, dim: int) -> tuple[np.
 
 def _fit_with_settings(xt, basis, ratings: Ratings, text_scale, map_ridge, progress: bool, kw: dict):
     """(fit, text scale, map ridge, validation tables): the settings not given are chosen on a
-    validation split first (:mod:`envs.text_mf_choice`), then the fit runs on every rating."""
+    validation split first (:mod:`banditsim.envs.text_mf_choice`), then the fit runs on every rating."""
     from banditsim._blas_threads import one_blas_thread
     from banditsim.envs.progress import progress_bar
     from banditsim.envs.text_mf import fit_text_mf

@@ -42,9 +42,9 @@ def persona_population(personas: Sequence[str] | str | Path, item_vectors, n_use
 
     ``personas`` is a list of sentences or a persona file path. Persona vectors come from
     ``persona_vectors`` (n_personas, d) or ``embed(list_of_texts)``; by default the
-    banditsim embedding model (:func:`envs.embedding.embed_texts`). Users are assigned to
+    banditsim embedding model (:func:`banditsim.envs.embedding.embed_texts`). Users are assigned to
     personas round-robin (``n_users`` defaults to one per persona). ``calibration`` goes
-    to :func:`envs.population.synthetic_population`.
+    to :func:`banditsim.envs.population.synthetic_population`.
 
     >>> rng = np.random.default_rng(0)
     >>> x = rng.normal(size=(30, 8))

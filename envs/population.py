@@ -6,15 +6,15 @@ Utility of item i for user u (before dynamics)::
 
 θ_u is a unit vector in the item-embedding space (never shown to agents), κ_u the user's
 taste strength, b_u and b_i user and item biases. ``tau_neg``/``tau_pos``/``temperature``
-are the per-user ordinal parameters of :mod:`envs.feedback`. ``features`` are what an
+are the per-user ordinal parameters of :mod:`banditsim.envs.feedback`. ``features`` are what an
 agent may see about the user.
 
 ``x_i`` is where the world places item i: the catalog's item vector, unless the population
-carries ``item_positions`` (users fitted with per-item offsets, :mod:`envs.text_mf`): then the
+carries ``item_positions`` (users fitted with per-item offsets, :mod:`banditsim.envs.text_mf`): then the
 world scores every user against those positions while agents keep seeing the catalog's vectors.
 
-Constructors: :func:`envs.fit_ratings.movielens_population` (fitted on real ratings),
-:func:`envs.personas.persona_population` (persona text), :func:`envs.clusters.cluster_population`
+Constructors: :func:`banditsim.envs.fit_ratings.movielens_population` (fitted on real ratings),
+:func:`banditsim.envs.personas.persona_population` (persona text), :func:`banditsim.envs.clusters.cluster_population`
 (around item clusters).
 """
 

@@ -1,7 +1,7 @@
 """Ratings as parallel arrays, the per-user train/test split, and the shrunk bias means.
 
-The shared ground of the taste fits (:mod:`envs.fit_ratings`, :mod:`envs.text_mf`,
-:mod:`envs.text_mf_choice`, :mod:`envs.fit_baselines`): it imports none of them.
+The shared ground of the taste fits (:mod:`banditsim.envs.fit_ratings`, :mod:`banditsim.envs.text_mf`,
+:mod:`banditsim.envs.text_mf_choice`, :mod:`banditsim.envs.fit_baselines`): it imports none of them.
 """
 
 from __future__ import annotations

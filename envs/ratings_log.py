@@ -21,7 +21,7 @@ or any values mapped to them by ``feedback_map``). The rules, all applied in thi
   (or ``negative_threshold``/``positive_threshold`` when given). Implicit kinds get −0.5/+0.5:
   skip and worse are negative, click and better positive.
 
-Tastes are then fitted exactly as the built-in MovieLens users (:func:`envs.fit_ratings.fit_tastes`).
+Tastes are then fitted exactly as the built-in MovieLens users (:func:`banditsim.envs.fit_ratings.fit_tastes`).
 """
 
 from __future__ import annotations
@@ -176,7 +176,7 @@ def _kind_scores(raw: np.ndarray, spec: LogSpec, path: Path, what: str) -> np.nd
 
 
 def read_interaction_log(path: str | Path, item_ids, spec: LogSpec) -> tuple[Ratings, dict]:
-    """Read ``path`` into :class:`~envs.ratings.Ratings` over the catalog ``item_ids``.
+    """Read ``path`` into :class:`~banditsim.envs.ratings.Ratings` over the catalog ``item_ids``.
 
     Returns the ratings (users in order of first appearance, items in catalog order, times
     when a timestamp column is given) and an info dict of counts and thresholds.

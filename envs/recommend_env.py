@@ -1,14 +1,14 @@
-"""Gymnasium environments over a one-user :class:`~envs.world.World`.
+"""Gymnasium environments over a one-user :class:`~banditsim.envs.world.World`.
 
 ``banditsim/Recommend-v0`` shows one item per step (``Discrete(n_items)``);
 ``banditsim/Slate-v0`` shows ``slate_size`` items (``MultiDiscrete``).
 Your own world: ``gym.make("banditsim/Recommend-v0", catalog=..., population=..., n_users=...)``
-(a :class:`~envs.catalog.Catalog`, a catalog file path or an item-vector array; users built for
-those items; how many distinct people the episodes are drawn from: :func:`envs.default_world.world_parts`).
+(a :class:`~banditsim.envs.catalog.Catalog`, a catalog file path or an item-vector array; users built for
+those items; how many distinct people the episodes are drawn from: :func:`banditsim.envs.default_world.world_parts`).
 Without them, the MovieLens movies and their 943 fitted users.
 Observation: ``{"user": user features (d_u [+ m],) float32, "mask": allowed items (n_items,) int8}``:
 the population's visible features, then with ``WorldConfig(history_k=k > 0)`` the user-history
-context (m = ``history_dim`` coordinates, :mod:`envs.user_history`);
+context (m = ``history_dim`` coordinates, :mod:`banditsim.envs.user_history`);
 item features are fixed and available as ``env.unwrapped.item_vectors``.
 An episode is one session: ``terminated`` when patience runs out, ``truncated`` after
 ``max_steps``. ``reset(seed=s)`` re-seeds a fresh world (``World(seed=s).reset()``
@@ -23,7 +23,7 @@ mask repeated per slate position (slate_size·n_items,)) and ``info["action_mask
 ``env.action_space.sample(mask=…)`` takes: int8 (n_items,), or a tuple of slate_size of them)
 say which items are allowed. Showing a disallowed (blocked) item earns the reward map's ``block``
 reward and changes nothing (``info["disallowed"]`` True; the step does not count towards
-``max_steps``): the rule is in :mod:`envs.action_masks`.
+``max_steps``): the rule is in :mod:`banditsim.envs.action_masks`.
 
 The ``user`` Box is bounded by the population's own feature ranges (the features a user shows
 are always one population row) and, for the history part, by the range of the catalog's items in
@@ -31,7 +31,7 @@ those coordinates (a mean of items lies between them; 0, the empty history, too)
 a bounded space.
 
 Render modes: ``ansi`` (one line), ``rgb_array`` (an (H, W, 3) uint8 picture of the session,
-see :mod:`envs.render_session`), ``human`` (the same picture in a matplotlib window, drawn on
+see :mod:`banditsim.envs.render_session`), ``human`` (the same picture in a matplotlib window, drawn on
 every step; with no interactive backend it warns once and draws nothing). With
 ``render_mode=None`` nothing is recorded or drawn and matplotlib is never imported.
 """
@@ -190,7 +190,7 @@ class RecommendEnv(FollowsCatalog, gym.Env):
 
     def _refused(self, a: np.ndarray, bad: np.ndarray):
         """A disallowed item was shown: the world refuses the step (the ``block`` reward as a
-        penalty, nothing drawn or changed: :mod:`envs.action_masks`)."""
+        penalty, nothing drawn or changed: :mod:`banditsim.envs.action_masks`)."""
         res = self.world.step(a, active=np.zeros(1, dtype=bool))
         pos, item = (int(v[0]) for v in first_disallowed(a, bad))
         self._last = res.observation

@@ -1,7 +1,7 @@
 """Position-aware cascade choice for slates.
 
 The user scans the slate top-down. Position p is examined with probability ``e_p`` (given
-the scan reached it); an examined item draws an ordinal response (:mod:`envs.feedback`).
+the scan reached it); an examined item draws an ordinal response (:mod:`banditsim.envs.feedback`).
 The first examined item with a non-neutral response gets that response and the scan
 stops; if none, the slate's response is ``neutral`` at position −1. Hence at most one
 item per slate is positive, and higher positions are more likely to be answered.

@@ -1,7 +1,7 @@
 """The B slots' taste vectors θ, stored as scale × direction so a drift step is one sparse axpy.
 
 θ_r = m_r·v_r. The drift step θ ← (θ + η·x_j + γ·u)/n (u a fixed direction, γ per row, n the
-factor that keeps θ unit: see :mod:`envs.world.drift_update`) becomes v ← v + (η/m)·x_j + (γ/m)·u
+factor that keeps θ unit: see :mod:`banditsim.envs.world.drift_update`) becomes v ← v + (η/m)·x_j + (γ/m)·u
 and m ← m/n: a single in-place pass over the drifting rows (a CSR product accumulated into v
 on numpy, ``index_add_`` on torch), with no division pass over v and nothing done for rows
 that do not drift. Rows whose scale falls below 2⁻²⁰ are folded back (v ← m·v, m ← 1), so v
@@ -22,7 +22,7 @@ _FOLD = 2.0 ** -20
 
 
 class TasteRows:
-    """(B, d) tastes θ = m·v on a :class:`envs.backend.Backend`.
+    """(B, d) tastes θ = m·v on a :class:`banditsim.envs.backend.Backend`.
 
     Examples
     --------

@@ -17,9 +17,9 @@ stays near its text position; an item with none *is* its text position, so cold 
 text alone. ``λ_δ → ∞`` is the text-only model (tastes on a map of the text, no offsets).
 
 ``M`` starts as the top-``dim`` principal directions of the text (the text-only model's
-coordinates); the per-group solves are :func:`envs.grouped_ridge.grouped_ridge`, in bounded memory.
+coordinates); the per-group solves are :func:`banditsim.envs.grouped_ridge.grouped_ridge`, in bounded memory.
 The sweeps are not run to convergence: their number is chosen on validation rows (early stopping,
-:mod:`envs.text_mf_choice`), since past a point more sweeps fit the training rows better and
+:mod:`banditsim.envs.text_mf_choice`), since past a point more sweeps fit the training rows better and
 held-out rows worse.
 """
 

@@ -1,7 +1,7 @@
 """How far item vectors may leave their text, and how smooth the text map is: chosen on a
 validation split of the training ratings, never on a report's test split.
 
-The text-regularised fit (:mod:`envs.text_mf`) has two settings that matter: the text scale (how
+The text-regularised fit (:mod:`banditsim.envs.text_mf`) has two settings that matter: the text scale (how
 tightly each item is tied to its text position; the ridge penalties are those of the MF baseline)
 and the ridge of the map from text to item vectors. The rule, inside whatever ratings the fit is
 given:
@@ -66,7 +66,7 @@ def choose_settings(xt: np.ndarray, basis: np.ndarray, ratings, *, scales=TEXT_S
                     fraction: float = VALIDATION_FRACTION, bar=None, **fit_kw) -> tuple[float, float, int, dict]:
     """(text scale, map ridge, sweeps, the validation tables) for ``ratings`` by the rule above.
 
-    ``fit_kw`` go to :func:`envs.text_mf.fit_text_mf` (not ``map_ridge``, which is chosen here: the
+    ``fit_kw`` go to :func:`banditsim.envs.text_mf.fit_text_mf` (not ``map_ridge``, which is chosen here: the
     validation fits use the middle ridge); ``bar`` advances once per scale.
     """
     from banditsim.envs.text_mf import fit_text_mf, predict_text_mf

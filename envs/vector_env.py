@@ -20,7 +20,7 @@ from banditsim.envs.world_errors import WorldConfigError
 
 
 class BanditVectorEnv(FollowsCatalog, VectorEnv):
-    """B users stepping at once (``num_envs`` = B) over :class:`~envs.world.World`.
+    """B users stepping at once (``num_envs`` = B) over :class:`~banditsim.envs.world.World`.
 
     Sessions that end are restarted inside the same step (``autoreset_mode`` SAME_STEP):
     the returned observation of an ended slot is already the next session's first one.
@@ -31,10 +31,10 @@ class BanditVectorEnv(FollowsCatalog, VectorEnv):
     bool masks in sb3-contrib's layout ((B, n_items), or (B, slate_size·n_items)). A slot shown a
     disallowed (blocked) item is refused as in the single envs (the ``block`` penalty, nothing about
     it changes, the step does not count towards ``max_steps``) while the other slots step, in one
-    batched world step: the rule and its random numbers are in :mod:`envs.action_masks`. Malformed
-    actions raise :class:`~envs.world_errors.ActionError`. No render modes: render one slot with
+    batched world step: the rule and its random numbers are in :mod:`banditsim.envs.action_masks`. Malformed
+    actions raise :class:`~banditsim.envs.world_errors.ActionError`. No render modes: render one slot with
     ``banditsim/Recommend-v0``. ``catalog``, ``population`` and ``n_users`` as for the single envs
-    (:func:`envs.default_world.world_parts`): ``n_users`` is the pool of distinct people the
+    (:func:`banditsim.envs.default_world.world_parts`): ``n_users`` is the pool of distinct people the
     ``num_envs`` slots draw their sessions from.
 
     >>> from banditsim.envs.clusters import cluster_population

@@ -15,7 +15,7 @@ from banditsim.envs.slate_choice import CascadeChoice
 class WorldConfig:
     """Every world parameter; defaults switch all dynamics on.
 
-    ``reward_map``: kind name → reward (see :func:`envs.feedback_kinds.reward_vector`).
+    ``reward_map``: kind name → reward (see :func:`banditsim.envs.feedback_kinds.reward_vector`).
     ``session_length``: steps after which a session is truncated (``None``: no limit).
     ``backend``/``device``: ``"numpy"`` or ``"torch"`` (``device`` ``"cpu"`` or ``"cuda"``).
     ``candidates``: size of the per-user top-utility candidate list used to find the best

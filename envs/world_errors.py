@@ -1,6 +1,6 @@
 """User-facing errors of the simulated world (population, feedback, world, envs).
 
-Each derives from :class:`envs.errors.BanditsimError`, so the CLI prints it as one line.
+Each derives from :class:`banditsim.envs.errors.BanditsimError`, so the CLI prints it as one line.
 """
 
 from __future__ import annotations
