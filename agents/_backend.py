@@ -1,6 +1,6 @@
 """Where the linear agents' posterior math runs: numpy (default) or torch on a device.
 
-Same scheme as the world's ``envs.backend.Backend``: ``backend='numpy'`` runs on the CPU
+Same scheme as the world's ``banditsim.envs.backend.Backend``: ``backend='numpy'`` runs on the CPU
 (``device`` must be None or 'cpu'); ``backend='torch'`` runs on ``device`` ('cpu' by
 default, 'cuda', 'cuda:1', ...).  torch is imported only when the torch backend is asked
 for.  Random numbers always come from the agent's numpy Generator and are moved to the

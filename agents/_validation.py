@@ -106,7 +106,7 @@ def check_kind_values(value: Any) -> np.ndarray | None:
 
 
 MAX_ABS_REWARD = 1e6
-"""Largest reward magnitude an agent learns from (the bound ``sim.config`` puts on a reward map):
+"""Largest reward magnitude an agent learns from (the bound ``banditsim.sim.config`` puts on a reward map):
 sums of squares over a long run stay far from float overflow, even in float32 models."""
 
 MAX_ABS_FEATURE = 1e6

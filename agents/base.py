@@ -266,7 +266,7 @@ class SamplingAgent(Agent):
     lies in (0, 1], or exact (quadrature) probabilities where the scores are independent Gaussians:
 
     * context-free single items: the rows of a replica share N = max(its rows,
-      n_propensity_draws + 1) slots (full draws, ``agents._thompson.slots``); row b acts on its own
+      n_propensity_draws + 1) slots (full draws, ``banditsim.agents._thompson.slots``); row b acts on its own
       slot and estimates its propensity from the next n_propensity_draws, drawn when first read
       (``_thompson.frozen_slots``).  Big acts whose ``_exceedance`` offers a lazy exact sampler
       draw only the arms that can win a slot (``_thompson.sparse_slots``: same distribution);
@@ -320,7 +320,7 @@ class SamplingAgent(Agent):
         return None
 
     def _exceedance(self) -> Any | None:
-        """The agent's lazy exact sampler (``agents._thompson.beta_exceedance``,
+        """The agent's lazy exact sampler (``banditsim.agents._thompson.beta_exceedance``,
         ``dirichlet_exceedance``), or None."""
         return None
 

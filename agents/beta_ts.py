@@ -43,11 +43,11 @@ class BetaTSAgent(SamplingAgent):
     success is drawn instead (Agrawal & Goyal 2012), which keeps the posterior exact for
     Bernoulli rewards and is equivalent in expectation otherwise.  Single items for replicas
     serving at most 3 rows each (one stream, seeds as replicas) draw one sample per row and
-    compute the exact propensity by quadrature only when it is read (``agents._thompson.beta_exact``);
+    compute the exact propensity by quadrature only when it is read (``banditsim.agents._thompson.beta_exact``);
     that sample's winner comes from one uniform per arm and the quantiles of the few arms above a
-    ladder of thresholds (``agents._thompson.beta_ladder``: from 256 arms, or 16 for a one-row act)
+    ladder of thresholds (``banditsim.agents._thompson.beta_ladder``: from 256 arms, or 16 for a one-row act)
     instead of two gamma variates per arm.  Replicas serving more rows share Monte-Carlo draws,
-    and big such acts draw only the arms that can win (``agents._thompson.beta_exceedance``).  Every path draws
+    and big such acts draw only the arms that can win (``banditsim.agents._thompson.beta_exceedance``).  Every path draws
     from the exact posterior.
 
     Examples
@@ -93,7 +93,7 @@ class BetaTSAgent(SamplingAgent):
 
     def _decide(self, rows):
         """Single items for replicas serving few rows take the exact Beta win probability, by
-        quadrature when read (``agents._thompson.beta_exact``): cheaper there than the slots a
+        quadrature when read (``banditsim.agents._thompson.beta_exact``): cheaper there than the slots a
         replica's rows share.  Every other act is ``SamplingAgent``'s."""
         if self.slate_size == 1 and few_rows_per_replica(rows.replica):
             fast = self._fast

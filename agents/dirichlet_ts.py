@@ -35,7 +35,7 @@ class DirichletTSAgent(SamplingAgent):
     draws a kind distribution per arm and scores its expected value under ``kind_values``,
     so a block (−1) hurts more than a skip (−0.1).  Learns from ``feedback.kind``; when a
     row carries no kind, the kind whose value is nearest to its reward is counted.  Big
-    single-item acts draw only the arms that can win (``agents._thompson.dirichlet_exceedance``, exact).
+    single-item acts draw only the arms that can win (``banditsim.agents._thompson.dirichlet_exceedance``, exact).
 
     Examples
     --------

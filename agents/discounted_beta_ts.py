@@ -15,7 +15,7 @@ class DiscountedBetaTSAgent(StepClock, BetaTSAgent):
     """Beta Thompson sampling whose success/failure counts decay by ``gamma`` per decision step.
 
     With prior (α₀, β₀) and mapped rewards r ∈ [0, 1] (as ``beta_ts``), time is each replica's
-    clock, the decision step of the newest answer learned (``agents._state.step_clock``; rows carry
+    clock, the decision step of the newest answer learned (``banditsim.agents._state.step_clock``; rows carry
     their decision steps in ``feedback.step``, else each ``update`` call is one step).  When a
     replica's clock moves k steps its counts decay, α ← α₀ + γ^k(α − α₀), β ← β₀ + γ^k(β − β₀),
     and a row decided a steps before the clock adds γ^a·r and γ^a·(1 − r).  At clock T the

@@ -14,7 +14,7 @@ class DiscountedGaussianTSAgent(StepClock, GaussianTSAgent):
     """Gaussian Thompson sampling on exponentially weighted pull counts and reward sums.
 
     Time is each replica's clock, the decision step of the newest answer learned
-    (``agents._state.step_clock``; rows carry their decision steps in ``feedback.step``, else each
+    (``banditsim.agents._state.step_clock``; rows carry their decision steps in ``feedback.step``, else each
     ``update`` call is one step).  When the clock moves k steps the counts n and sums s decay,
     n ← γ^k·n, s ← γ^k·s, and a row decided a steps before the clock adds γ^a and γ^a·r: at
     clock T, n = Σ γ^(T−s) and s = Σ γ^(T−s)·r over the rows learned, however they were batched

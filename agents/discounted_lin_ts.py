@@ -15,8 +15,8 @@ class DiscountedLinTSAgent(DiscountedLinearMixin, LinearTSDecideMixin, LinearMod
     """``lin_ts`` (posterior N(μ, noise_std²·Σ)) on statistics that fade by ``gamma`` per decision step.
 
     A = ridge·I + Σ γ^(T−s)·φφᵀ and b = Σ γ^(T−s)·y·φ over the rows learned, s each row's decision
-    step and T the replica's clock, the newest such step (``agents._linear.discounted``,
-    ``agents._state.step_clock``: rows carry ``feedback.step``; without it each ``update`` call is one
+    step and T the replica's clock, the newest such step (``banditsim.agents._linear.discounted``,
+    ``banditsim.agents._state.step_clock``: rows carry ``feedback.step``; without it each ``update`` call is one
     step); Σ = A⁻¹, μ = Σb; batched, delayed or chunked updates give the same model; sampling and
     propensities as in ``lin_ts``.  ``mode`` 'disjoint' or 'shared'; numpy only.  ``gamma=1`` is
     ``lin_ts`` with the same fixed ``noise_std``: the noise scale stays a number here (default

@@ -15,8 +15,8 @@ class DiscountedLinUCBAgent(DiscountedLinearMixin, LinearModelMixin, IndexAgent)
     """LinUCB's index x·μ + alpha·sqrt(xᵀΣx) on statistics that fade by ``gamma`` per decision step.
 
     A = ridge·I + Σ γ^(T−s)·φφᵀ and b = Σ γ^(T−s)·y·φ over the rows learned, s each row's decision
-    step and T the replica's clock, the newest such step (``agents._linear.discounted``,
-    ``agents._state.step_clock``: rows carry ``feedback.step``; without it each ``update`` call is one
+    step and T the replica's clock, the newest such step (``banditsim.agents._linear.discounted``,
+    ``banditsim.agents._state.step_clock``: rows carry ``feedback.step``; without it each ``update`` call is one
     step); Σ = A⁻¹, μ = Σb.  Batched, delayed or chunked updates give the same model.  ``mode``
     'disjoint' or 'shared' as in ``linucb``; numpy only.  ``gamma=1`` is ``linucb`` (same decisions, same state).
 

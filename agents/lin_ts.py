@@ -17,23 +17,23 @@ class LinTSAgent(LinearTSDecideMixin, LinearModelMixin, SamplingAgent):
     """Thompson sampling with the posterior N(μ, σ²·Σ), Σ = (ridge·I + XᵀX)⁻¹.
 
     σ is ``noise_std``: by default ``'auto'``, estimated online per replica from the ridge fit's
-    residuals (``agents._linear.online_noise``: 5 pseudo-observations at 0.5, then the data), so a problem
+    residuals (``banditsim.agents._linear.online_noise``: 5 pseudo-observations at 0.5, then the data), so a problem
     with little noise is not explored as if it had σ = 0.5; a number fixes it.
 
     ``mode='disjoint'`` (default): independent per-arm models on the user features [x, 1].
     The arms' posteriors are independent, so the sampled score x·θ_a is drawn exactly as
     x·μ_a + noise_std·sqrt(xᵀΣ_a x)·ε_a — the same distribution as sampling θ_a, at the
     cost of one quadratic form per arm (Σ_a kept by Sherman–Morrison/Woodbury updates).
-    Its propensity is the quadrature of ``agents._propensity.gaussian_win`` (no random numbers).
+    Its propensity is the quadrature of ``banditsim.agents._propensity.gaussian_win`` (no random numbers).
     ``mode='shared'``: one model on [x, 1] ⊗ [z_item, 1] (needs arm features, reduced to their
     top ``arm_dim`` principal components; scores items never shown).  The precision is
     refactored exactly (one Cholesky per update call, never per row); a row's item scores
     are z̃·u with u = Wᵀx̃ drawn exactly through the Cholesky factor of its small (dz × dz)
     covariance, and propensities are Monte-Carlo estimates from ``n_propensity_draws``
-    more draws (``agents._linear.thompson_draws``).  Sampling goes through Cholesky factors, which
+    more draws (``banditsim.agents._linear.thompson_draws``).  Sampling goes through Cholesky factors, which
     are unique (unlike eigen/SVD square roots), so a seed gives the same draws on any BLAS
     up to rounding.  ``backend='torch'`` with ``device`` ('cpu', 'cuda', ...) keeps the
-    posterior math in torch (``agents._backend``): same random stream, same decisions.
+    posterior math in torch (``banditsim.agents._backend``): same random stream, same decisions.
 
     Examples
     --------
@@ -59,7 +59,7 @@ class LinTSAgent(LinearTSDecideMixin, LinearModelMixin, SamplingAgent):
 
     def noise_scale(self) -> np.ndarray:
         """The noise standard deviation each replica samples with, (n_replicas,): ``noise_std``, or
-        with ``noise_std='auto'`` its online estimate (``agents._linear.online_noise``)."""
+        with ``noise_std='auto'`` its online estimate (``banditsim.agents._linear.online_noise``)."""
         if self.noise_std != "auto":
             return np.full(self.n_replicas, self.noise_std)
         return self._noise.scale(self.posterior, self.ridge)

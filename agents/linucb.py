@@ -20,7 +20,7 @@ class LinUCBAgent(LinearModelMixin, IndexAgent):
     scores items never shown (cold start).  Σ = (ridge·I +
     XᵀX)⁻¹, μ = Σ Xᵀr.  Deterministic apart from tie-breaking: propensities are exact.
     ``backend='torch'`` with ``device`` ('cpu', 'cuda', ...) keeps the posterior math in
-    torch (``agents._backend``), with the same decisions.
+    torch (``banditsim.agents._backend``), with the same decisions.
 
     Examples
     --------

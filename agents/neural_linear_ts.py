@@ -175,7 +175,7 @@ class NeuralLinearTSAgent(SamplingAgent):
 
     def _decide(self, rows):
         """One posterior draw per row decides now; the propensities' draws are made when first read
-        (``agents._neural.draws``)."""
+        (``banditsim.agents._neural.draws``)."""
         import torch
         with one_blas_thread(), torch.no_grad():  # small tensors: torch's worker threads cost more than they give
             frozen = self._frozen(rows)

@@ -15,7 +15,7 @@ class PrivateLinTSAgent(PrivateLinearMixin, LinearTSDecideMixin, LinearModelMixi
     """``lin_ts`` (disjoint) learning only from tree-mechanism releases: (ε, δ)-jointly DP.
 
     The guarantee, its neighbouring relation, the noise σ, the regulariser shift and the
-    clipping (‖x‖ ≤ 1, |y| ≤ 1) are stated in ``agents._private.linear``.  ``epsilon`` > 0 and
+    clipping (‖x‖ ≤ 1, |y| ≤ 1) are stated in ``banditsim.agents._private.linear``.  ``epsilon`` > 0 and
     ``delta`` in (0, 1) are the budget of the whole run, per replica; ``horizon`` sets the
     tree (1 + ⌈log₂ horizon⌉ levels; more steps start new trees, same guarantee).  Scores
     x·θ with θ ~ N(μ, noise_std²·Σ), Σ = (G̃ + (ridge + shift)·I)⁻¹, μ = Σũ.

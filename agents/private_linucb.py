@@ -15,7 +15,7 @@ class PrivateLinUCBAgent(PrivateLinearMixin, LinearModelMixin, IndexAgent):
     """``linucb`` (disjoint) learning only from tree-mechanism releases: (ε, δ)-jointly DP.
 
     Ranks items by x·μ + alpha·sqrt(xᵀΣx) with Σ = (G̃ + (ridge + shift)·I)⁻¹, μ = Σũ from the
-    released statistics; the guarantee and its assumptions are in ``agents._private.linear``.
+    released statistics; the guarantee and its assumptions are in ``banditsim.agents._private.linear``.
 
     Examples
     --------

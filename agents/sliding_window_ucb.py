@@ -20,7 +20,7 @@ class SlidingWindowUCBAgent(StepClock, IndexAgent):
 
     n and mean are each arm's pulls and mean reward over the answers decided in the replica's last
     ``window`` steps (its clock, the decision step of the newest answer learned, and the
-    ``window − 1`` before; ``agents._state.step_clock``: rows carry their decision steps in
+    ``window − 1`` before; ``banditsim.agents._state.step_clock``: rows carry their decision steps in
     ``feedback.step``, else each ``update`` call is one step), t the replica's pulls in that
     window; an arm not pulled in the window comes first (index +inf).  The window is in decision
     steps whatever the update cadence: N steps' rows in one call, late answers (one decided

@@ -190,11 +190,11 @@ class Feedback:
     """The response to a Decision, one row per decision.
 
     ``reward`` (B,) float is already mapped through the reward map; ``kind`` (B,) int
-    indexes the tuple of feedback kinds (see ``agents.feedback_kinds``); for slates
+    indexes the tuple of feedback kinds (see ``banditsim.feedback_kinds``); for slates
     ``position`` (B,) int says which slate position got the response (-1: none).
     ``step`` (B,) int, optional: the decision step of each row (when the answered item was
     shown, not when the answer arrived).  The forgetting agents age what they learned by it
-    (``agents._state.step_clock``); every other agent ignores it.  Without it a forgetting agent
+    (``banditsim.agents._state.step_clock``); every other agent ignores it.  Without it a forgetting agent
     counts each update call as one step.
 
     Examples

@@ -1,7 +1,7 @@
 """Exponentially weighted ridge statistics for the discounted linear agents (D-LinUCB, D-LinTS).
 
 Time is each replica's clock, the decision step of the newest answer it learned
-(``agents._state.step_clock``: rows carry their decision steps in ``feedback.step``, else each
+(``banditsim.agents._state.step_clock``: rows carry their decision steps in ``feedback.step``, else each
 ``update`` call is one step).  When an update moves a replica's clock by k steps and brings rows
 decided a_i steps before the new clock::
 

@@ -34,7 +34,7 @@ class LinearModelMixin:
     mode the item embeddings are first reduced to their top ``arm_dim`` principal components
     (fitted once, on the first ``arm_features`` seen) so the model stays small.
     ``backend='torch'`` (with ``device`` 'cpu', 'cuda', ...) keeps the posterior in torch
-    (``agents._backend``); inputs, outputs and random numbers stay numpy.
+    (``banditsim.agents._backend``); inputs, outputs and random numbers stay numpy.
     """
 
     n_arms: int

@@ -7,7 +7,7 @@ as it was when the agent acted: the net's weights (the agent replaces them when 
 changes them in place), the rows' inputs and a copy of their replicas' (μ, F).  The features are
 computed again on a read instead of being kept (B × K × (H+1) floats a decision).
 
-``lazy_propensities`` is the estimator of ``agents._propensity.monte_carlo.monte_carlo_propensities``:
+``lazy_propensities`` is the estimator of ``banditsim.agents._propensity.monte_carlo.monte_carlo_propensities``:
 (1 + hits) / (1 + n_propensity_draws), hits counted over n_propensity_draws further draws, and the
 matching distribution over items.  Single items go through blocks of rows with all their draws at
 once (one (n × H+1)·(H+1 × K) product per row, the mask folded into it, the argmax by numpy on the

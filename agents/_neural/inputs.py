@@ -2,7 +2,7 @@
 
 The runner hands the same read-only item matrix (1,682 × 384) to every ``act`` and ``update``;
 converting it costs a copy each call, so ``ItemTensor`` keeps the converted tensor while the same
-read-only array that owns its data comes back (the rule of ``agents._validation.CheckedOnce``).  A
+read-only array that owns its data comes back (the rule of ``banditsim.agents._validation.CheckedOnce``).  A
 writable array, or a view, is converted every call: its contents may have changed in between.
 """
 

@@ -14,7 +14,7 @@ guarantee is about what leaves it (actions, propensities, explanations, logs), n
 
 How: the agent only ever learns from released, noisy statistics.  Per replica and arm it keeps
 M = Σ vvᵀ over the rows it answered, v = [φ, y] ((D + 1) × (D + 1), D the design size), and
-releases its running sum through the binary-tree mechanism (``agents._private.tree_mechanism``): each
+releases its running sum through the binary-tree mechanism (``banditsim.agents._private.tree_mechanism``): each
 update call is one step whose answered rows are summed into one leaf, each leaf enters at most
 m = 1 + ⌈log₂ horizon⌉ released p-sums, each p-sum carries fresh symmetric Gaussian noise
 N = (Z + Zᵀ)/√2 with Z_ij ~ N(0, σ²), and

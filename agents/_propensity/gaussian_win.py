@@ -8,7 +8,7 @@ measured there, so each side is mapped onto [0, 1] by τ = −log(1 − u(1 − 
 integrated with 8-node Gauss–Legendre.  log Φ and its derivatives are read from a table by
 linear interpolation (far cheaper per element than ``scipy.special.log_ndtr``); the table error,
 ≤ h²/8 · |(log Φ)''| ≤ 2e-6 per competitor (h = 1/256), is far below the quadrature's.  Every
-large temporary lives in a reused buffer (``agents._state.scratch``).  Accuracy against the exact
+large temporary lives in a reused buffer (``banditsim.agents._state.scratch``).  Accuracy against the exact
 integral (tests/agents/test_propensities.py): relative error ≲ 3e-3, typically 5e-4, from 2 to
 400 arms and std ratios 1/5..30 — against ~1/sqrt(p·n) for a Monte-Carlo estimate from n draws.
 """

@@ -1,7 +1,7 @@
 """Time for agents that forget: elapsed decision steps, per replica.
 
 Each replica has a clock: the latest decision step of an answer it learned from (−1 before any).
-An update call's rows carry their decision steps (``feedback.step``, ``agents.types.Feedback``);
+An update call's rows carry their decision steps (``feedback.step``, ``banditsim.agents.types.Feedback``);
 the clock of each replica in the call moves to the latest of them, the state learned so far ages
 by the steps it moved (``_advance``), and each new row enters with its own age, clock − step.  So
 after learning rows of steps s the state is what one sees with weight γ^(T − s) per row (T: the

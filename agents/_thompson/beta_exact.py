@@ -3,7 +3,7 @@
 When every replica serves at most ``QUADRATURE_ROWS`` rows (one user's stream, seeds batched as
 replicas), a decision draws one posterior sample per row and keeps a copy of those rows'
 posteriors.  Reading ``Decision.propensities`` then computes the exact P(the chosen arm has the
-largest allowed draw) by quadrature (``agents._propensity.beta_win``), with no random numbers;
+largest allowed draw) by quadrature (``banditsim.agents._propensity.beta_win``), with no random numbers;
 reading ``probabilities`` takes that exact value for the chosen arm and splits the rest,
 1 − p, among the other allowed arms in proportion to how often each won among
 ``n_propensity_draws`` fresh draws of the frozen posterior (uniformly when none did), so the row

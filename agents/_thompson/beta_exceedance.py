@@ -239,7 +239,7 @@ def _pick_threshold(a: np.ndarray, b: np.ndarray, target: float) -> np.ndarray:
     """Per row, a threshold whose expected number of exceeding arms is ≈ ``target``.
 
     Any threshold in (0, 1) keeps the draws exact; this one only sets the speed
-    (``agents._thompson.thresholds``).
+    (``banditsim.agents._thompson.thresholds``).
     """
     mean, sd = beta_moments(a, b)
     cand = beta_candidates(mean, sd)

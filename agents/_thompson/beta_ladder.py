@@ -250,7 +250,7 @@ def _tails(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 def _pick(a: np.ndarray, b: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Per row and rung, a threshold whose expected number of arms above it is ≈ target (any
-    threshold in (0, 1) is exact, this one only sets the speed: ``agents._thompson.thresholds``)."""
+    threshold in (0, 1) is exact, this one only sets the speed: ``banditsim.agents._thompson.thresholds``)."""
     mean, sd = beta_moments(a, b)
     cand = beta_candidates(mean, sd)
     expected = expected_above(mean, sd, cand)

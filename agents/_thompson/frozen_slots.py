@@ -2,7 +2,7 @@
 
 Each replica has n = max(rows, W) slots (full posterior draws); row b acts on its own slot
 and estimates its propensity from the winners of its window of W = n_propensity_draws + 1
-slots (its own, then the next ones, cyclically; ``agents._thompson.slots``).  The slots the rows
+slots (its own, then the next ones, cyclically; ``banditsim.agents._thompson.slots``).  The slots the rows
 act on are drawn at once, and the others, from the replica's posterior frozen when the agent acted
 (``draw(n, rng)``) and from a separate random stream, the first time
 ``Decision.propensities`` (or ``probabilities``) is read. Runs that never read them

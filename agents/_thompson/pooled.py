@@ -2,7 +2,7 @@
 
 Every replica draws n = max(rows of the replica, n_draws + 1) full slots at once; row b ranks its
 own slot (``slots.slot_layout``) and estimates its propensities from the next n_draws slots
-(``agents._propensity.monte_carlo.pooled_propensities``).  Costs O(n × replicas × arms) memory,
+(``banditsim.agents._propensity.monte_carlo.pooled_propensities``).  Costs O(n × replicas × arms) memory,
 so the caller keeps big pools on the per-row path.
 """
 

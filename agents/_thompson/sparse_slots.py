@@ -1,7 +1,7 @@
 """Single-item Thompson decisions from sparse slot draws.
 
 A "slot" is one full posterior draw of every arm of a replica.  The lazy samplers
-(``agents._thompson.beta_exceedance``) report only the arms of each slot that exceed the replica's
+(``banditsim.agents._thompson.beta_exceedance``) report only the arms of each slot that exceed the replica's
 threshold, with their exact values; every other arm is known to lie below it.  The
 (masked) winner of a slot is therefore its best allowed exceeding arm, or — when it has
 none — the argmax of a completion of the slot drawn on demand (``complete``).
