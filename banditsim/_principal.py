@@ -1,5 +1,5 @@
 """Principal directions of a catalog's item vectors: the world's user-history coordinates
-(:mod:`envs.user_history`) and the linear agents' ``arm_dim`` reduction use the same ones.
+(:mod:`banditsim.envs.user_history`) and the linear agents' ``arm_dim`` reduction use the same ones.
 
 A leaf: it imports neither ``envs``, ``agents`` nor ``sim``, so both sides may use it.
 """

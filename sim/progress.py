@@ -1,4 +1,4 @@
-"""Progress for the experiment side (cells, fitting): the same counters as :mod:`envs.progress`.
+"""Progress for the experiment side (cells, fitting): the same counters as :mod:`banditsim.envs.progress`.
 
 On a terminal a tqdm bar; off one (a log file, CI) a plain line at least every 10 s with
 done/total, rate and ETA. ``BANDITSIM_PROGRESS_SECONDS`` sets the interval,

@@ -37,7 +37,7 @@ _PARAMS = {"fixed": ("steps",), "geometric": ("mean",), "lognormal": ("median", 
 
 
 class _Section(BaseModel):
-    """A config section: unknown keys are errors (the same rules as ``sim.config.Section``)."""
+    """A config section: unknown keys are errors (the same rules as ``banditsim.sim.config.section.Section``)."""
 
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
@@ -104,7 +104,7 @@ class _DelayKinds(_Section):
         return all(self.spec_for(k).is_zero() for k in KIND_NAMES)
 
 
-#: one optional entry per kind of :data:`envs.feedback_kinds.KINDS` (a new kind gets its key too)
+#: one optional entry per kind of :data:`banditsim.envs.feedback_kinds.KINDS` (a new kind gets its key too)
 FeedbackDelaySection = create_model(
     "FeedbackDelaySection", __base__=_DelayKinds, __module__=__name__,
     default=(DelaySpec, Field(default_factory=_no_delay, description="delay of kinds without their own entry")),

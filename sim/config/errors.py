@@ -43,7 +43,7 @@ def validate_model(model, data, source: str = "config"):
 
 
 def _model_named(title: str):
-    """The config model class called ``title`` (every config model derives from ``sim.config.Section``)."""
+    """The config model class called ``title`` (every config model derives from ``banditsim.sim.config.section.Section``)."""
     from banditsim.sim.config.section import Section
 
     todo = [Section]

@@ -2,7 +2,7 @@
 
 ``banditsim run``, ``ope`` and ``abtest`` configs all derive from :class:`WorldSource`, so these
 four sections, their defaults and their cross-checks are written once, and
-``sim.run.prepare.prepare`` takes any of them.
+``banditsim.sim.run.prepare.prepare`` takes any of them.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""Metrics: one registry (:mod:`sim.metrics.registry`) drives metrics.parquet, summary.json, the
+"""Metrics: one registry (:mod:`banditsim.sim.metrics.registry`) drives metrics.parquet, summary.json, the
 printed table, the plots, the segment tables and the A/B guardrails.
 
 Start at :data:`METRICS` (name → :class:`Metric`) and :func:`register_metric`; the built-ins are
-in :mod:`sim.metrics.builtin`, what a step function sees in :mod:`sim.metrics.cell_state`, and
-the per-cell driver called by :mod:`sim.play` in :mod:`sim.metrics.tracker`.
+in :mod:`banditsim.sim.metrics.builtin`, what a step function sees in :mod:`banditsim.sim.metrics.cell_state`, and
+the per-cell driver called by :mod:`banditsim.sim.run.play` in :mod:`banditsim.sim.metrics.tracker`.
 """
 
 from banditsim.sim.metrics.registry import (

@@ -1,9 +1,9 @@
 """The built-in metrics: one function and one :func:`register_metric` line each.
 
-Feedback rates come from the kind table (:mod:`envs.feedback_kinds`): a new kind gets its rate
-with no edit here. Ranking metrics use the world's exact truth (:mod:`sim.metrics.ranking`),
-diversity the item embeddings (:mod:`sim.metrics.diversity`), coverage/Gini/novelty the
-exposures (:mod:`sim.metrics.exposure`).
+Feedback rates come from the kind table (:mod:`banditsim.envs.feedback_kinds`): a new kind gets its rate
+with no edit here. Ranking metrics use the world's exact truth (:mod:`banditsim.sim.metrics.ranking`),
+diversity the item embeddings (:mod:`banditsim.sim.metrics.diversity`), coverage/Gini/novelty the
+exposures (:mod:`banditsim.sim.metrics.exposure`).
 """
 
 from __future__ import annotations

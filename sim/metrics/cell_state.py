@@ -46,7 +46,7 @@ class CellState:
     ``popularity`` (n_total,) from fitted ratings or None; ``shown`` (n_total,) exposures so far,
     this step included; ``n_live`` items in the world now (cold start releases more);
     ``session_sum``/``session_sq``/``session_n`` per user row: the running sums of the session's
-    shown item vectors (for per-session diversity); ``segments`` from :mod:`sim.metrics.segments`.
+    shown item vectors (for per-session diversity); ``segments`` from :mod:`banditsim.sim.metrics.segments`.
     """
 
     unit_items: np.ndarray
@@ -112,7 +112,7 @@ class StepView:
     """One step as metric functions see it.
 
     ``t`` step; ``slates`` (B, k) items shown (k = 1 for single items); ``result`` the world's
-    :class:`envs.world.StepResult`; ``session_step`` (B,) steps of the session before this one;
+    :class:`banditsim.envs.world.StepResult`; ``session_step`` (B,) steps of the session before this one;
     ``truth`` a :class:`Truth` on truth steps (:func:`is_truth_step`), else None;
     ``cell`` the :class:`CellState` (exposures already include this step)."""
 

@@ -1,6 +1,6 @@
 """Ranking quality against the world's exact truth (pure, vectorised over user rows).
 
-``values`` is a (B, n) array of exact expected rewards (:meth:`envs.world.World.expected_rewards`)
+``values`` is a (B, n) array of exact expected rewards (:meth:`banditsim.envs.world.World.expected_rewards`)
 with the items a row may not be shown set to ``-inf``. Relevance for NDCG is the exact expected
 reward shifted by the reward map's minimum, ``gain = E − r_min ≥ 0`` (expected rewards can be
 negative; shifting keeps every item's gain non-negative and the order unchanged; an item at the

@@ -22,7 +22,7 @@ The step function gets a :class:`StepView` and returns
 - a float for the whole step (NaN: not computed this step); ``reduce="mean"`` averages the steps
   where it is defined, ``reduce="last"`` takes the last defined step (running figures such as
   coverage), ``reduce="sum"`` adds them;
-- ``applies(cell)`` (a :class:`sim.metrics.cell_state.CellState`) decides once per cell whether
+- ``applies(cell)`` (a :class:`banditsim.sim.metrics.cell_state.CellState`) decides once per cell whether
   the metric exists on this run at all (NDCG needs slates): a metric that does not apply has no
   column and is absent from summary.json, never NaN.
 """
@@ -54,7 +54,7 @@ class Metric:
     not an A/B metric; its function may read only ``v.result`` and ``v.slates``); ``plot``: drawn
     over time in ``metrics.png``; ``group``: a heading the table and the report sort by;
     ``needs_truth``: reads ``v.truth`` (the exact expected reward of every item, computed only on
-    every :data:`sim.metrics.cell_state.TRUTH_EVERY`-th step; ``v.truth`` is None on the others).
+    every :data:`banditsim.sim.metrics.cell_state.TRUTH_EVERY`-th step; ``v.truth`` is None on the others).
     """
 
     name: str

@@ -1,4 +1,4 @@
-"""The per-cell metric driver :mod:`sim.play` calls: every registered metric, every step.
+"""The per-cell metric driver :mod:`banditsim.sim.run.play` calls: every registered metric, every step.
 
 For each step it returns the metrics.parquet columns: the base columns (step, users, expected
 and best expected reward, cumulative regret, sessions ended and their lengths, a count per

@@ -191,7 +191,7 @@ class OPEResult:
 def run_ope_experiment(cfg, item_vectors: np.ndarray, population, world_config, *, world=None) -> OPEResult:
     """The whole experiment of an :class:`~banditsim.sim.offline.config.OPEConfig` on given items and users.
 
-    One world (default: :class:`envs.world.World` with ``cfg.world.n_users`` users, or ``world``)
+    One world (default: :class:`banditsim.envs.world.World` with ``cfg.world.n_users`` users, or ``world``)
     is reset with one seed for the warm-up and another for the log: fresh people each time.
     """
     from banditsim.envs.feedback_kinds import reward_vector

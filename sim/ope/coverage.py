@@ -1,4 +1,4 @@
-"""One replication of a coverage study on a :class:`~sim.ope.sessions.SessionLog`.
+"""One replication of a coverage study on a :class:`~banditsim.sim.ope.sessions.SessionLog`.
 
 :func:`evaluate_session` runs the estimators on one log for every target, with diagnostics
 (exact support from the logging policy's distribution) and intervals cluster-robust by user
@@ -18,7 +18,7 @@ from banditsim.sim.ope.registry import ESTIMATORS, get_estimator, needs_reward_m
 def evaluate_session(slog, targets, truths: dict[str, float], estimators=None, *,
                      clustered: bool = True, alpha: float = 0.05) -> list[dict]:
     """Rows ``target, estimator, verdict, value, low, high, covers`` (+ diagnostics) for one log;
-    ``estimators``: names of :mod:`sim.ope.registry` (default: every registered one).
+    ``estimators``: names of :mod:`banditsim.sim.ope.registry` (default: every registered one).
 
     ``covers`` follows :meth:`Estimate.covers` (``None`` for no estimate, infinite ends, or an
     interval excluding model bias); a ``no-support`` target gets ``value=None``.

@@ -1,8 +1,8 @@
 """Direct method: ``V = mean_i sum_a pi_e(a | x_i, k_i) q_hat(x_i, a, k_i)``.
 
 ``q_hat`` comes from obp-style ``estimated_rewards`` (n, n_actions, len_list), or from a
-:class:`~sim.ope.reward_model.RidgeRewardModel` (default: cross-fitted on the log, see
-:func:`sim.ope._common.model_terms`).
+:class:`~banditsim.sim.ope.reward_model.RidgeRewardModel` (default: cross-fitted on the log, see
+:func:`banditsim.sim.ope._common.model_terms`).
 Interval: CLT (or Poisson bootstrap) over the per-round terms with ``q_hat`` held fixed, so
 it ignores the reward model's bias — which no resampling of the log can reveal (a misspecified
 model is wrong by the same amount in every resample). The :class:`Estimate` is therefore

@@ -1,7 +1,7 @@
 """Doubly robust: ``V = mean_i [ q_hat(x_i, pi_e) + w_i (r_i - q_hat(x_i, a_i)) ]``.
 
 Unbiased when the propensities are right, whatever ``q_hat``; lower variance than IPS when
-``q_hat`` is good. ``q_hat`` as in :func:`~sim.ope.direct.direct_method`. Interval: CLT (or
+``q_hat`` is good. ``q_hat`` as in :func:`~banditsim.sim.ope.direct.direct_method`. Interval: CLT (or
 Poisson bootstrap) over the per-round terms with ``q_hat`` held fixed (cluster-robust with
 ``cluster``). That interval includes the model's error when ``q_hat`` does not depend on the
 evaluated rows — a model fitted on other data, or the default cross-fitting: DR's terms are

@@ -5,7 +5,7 @@ SNIPS: V = sum_i w_i r_i / sum_i w_i.
 
 Intervals: ``"clt"`` (default) uses the per-round terms ``w_i r_i`` (IPS) or the
 delta-method terms ``w_i (r_i - V) / mean(w)`` (SNIPS); ``"bootstrap"`` is the vectorised
-Poisson bootstrap of :mod:`sim.ope.intervals`. ``cluster`` (one user id per row) makes
+Poisson bootstrap of :mod:`banditsim.sim.ope.intervals`. ``cluster`` (one user id per row) makes
 either cluster-robust. Both match obp 0.4.1's point estimates.
 """
 

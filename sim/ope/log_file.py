@@ -11,7 +11,7 @@ Columns (parquet/CSV), banditsim's log names:
 - targets: ``pi_<label>`` — the target policy's probability of the logged action, in [0, 1];
 - ``step``: the decision step of each row (banditsim's ``log.parquet`` has it), read by
   :meth:`LoadedLog.steps` when agents are trained from the log: a forgetting agent
-  (``discounted_*``, ``sliding_window_ucb``) ages each row by it (``agents.Feedback.step``). A log
+  (``discounted_*``, ``sliding_window_ucb``) ages each row by it (``banditsim.agents.Feedback.step``). A log
   without it (e.g. OBP's ``bandit_feedback``) is one decision per row, in file order.
 
 ``.npz`` (``numpy.savez`` of obp's ``bandit_feedback`` dict, read with ``allow_pickle=False`` —
@@ -20,7 +20,7 @@ never pickle): ``n_actions``, ``action``, ``reward``, ``pscore``, optional ``pos
 logging policy's whole distribution (n, n_actions[, len_list]) — not a target — which makes the
 support and expected-ESS diagnostics exact for agent targets (it must agree with ``pscore``).
 
-Every problem is one :class:`~sim.ope.log.OPEInputError` line naming the file and the column.
+Every problem is one :class:`~banditsim.sim.ope.log.OPEInputError` line naming the file and the column.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Open Bandit Pipeline's README evaluates ``BernoulliTS(is_zozotown_prior=True)`` on the
 random policy's log of campaign ``all`` by IPW and divides by the random log's mean click
 rate: a relative value of **1.198**. :func:`bts_relative_value` does the same with
-:mod:`sim.ope.bernoulli_ts_zozotown` (obp's action distribution, exactly, for the same
+:mod:`banditsim.sim.ope.bernoulli_ts_zozotown` (obp's action distribution, exactly, for the same
 seed) and reports two errors:
 
 - sampling error of the 10,000 logged rounds: a delta-method CLT interval of the ratio

@@ -102,7 +102,7 @@ def policy_from_pscores(log: BanditLog) -> np.ndarray:
     It only summarises what the logging policy did on average; it is not the policy that
     logged it (on the Open Bandit Dataset it gives BTS a relative value of 1.594, against
     1.198 for obp's actual Bernoulli TS). For Bernoulli TS use
-    :func:`sim.ope.bernoulli_ts_zozotown.bernoulli_ts_action_dist`. Pairs never logged get
+    :func:`banditsim.sim.ope.bernoulli_ts_zozotown.bernoulli_ts_action_dist`. Pairs never logged get
     probability 0.
 
     Examples
@@ -158,9 +158,9 @@ def evaluate_bts_from_random(
     The target is Bernoulli TS with the ZOZOTOWN prior of ``campaign`` (obp's evaluation
     policy; :func:`zozotown_bts_action_dist`, ``n_sim`` simulations). The deployed BTS
     updated its posterior while logging, so "on-policy" is a reference, not the truth for
-    the prior-only policy. DR uses a :class:`~sim.ope.reward_model.RidgeRewardModel`
+    the prior-only policy. DR uses a :class:`~banditsim.sim.ope.reward_model.RidgeRewardModel`
     (context ⊗ item one-hot, per position) fitted on the random log. For the relative
-    value and its Monte-Carlo error see :mod:`sim.ope.obd_bts_check`.
+    value and its Monte-Carlo error see :mod:`banditsim.sim.ope.obd_bts_check`.
 
     Examples
     --------

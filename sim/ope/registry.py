@@ -1,11 +1,11 @@
 """The off-policy estimators by name: one table that the ``ope`` config's choices and every dispatch read.
 
 An estimator is a function ``(log, action_dist, *, alpha, interval, random_state, cluster, ...) ->
-Estimate`` (:mod:`sim.ope.ipw` is the pattern). :data:`ESTIMATORS` names each one by its
+Estimate`` (:mod:`banditsim.sim.ope.ipw` is the pattern). :data:`ESTIMATORS` names each one by its
 ``"module:function"`` path, imported when first used, so that reading the choices (the config does)
 imports no estimator. Adding an estimator is its module plus one :func:`register_estimator` line
 below; it then is a choice of ``experiment.estimators`` in ``banditsim ope`` configs, runs by
-default there and on ``banditsim ope --log``, and in the coverage study (:mod:`sim.ope.coverage`).
+default there and on ``banditsim ope --log``, and in the coverage study (:mod:`banditsim.sim.ope.coverage`).
 Like Open Bandit Pipeline's ``OffPolicyEvaluation``, callers loop over the table and hand every
 estimator the same inputs; an entry says which extra ones it takes.
 

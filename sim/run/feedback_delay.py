@@ -10,7 +10,7 @@ rows of each arrival step would do, bit for bit for the counting agents (tested)
 
 What an agent gets for a delayed answer is the row of its decision step: the user's features,
 the item matrix, the replica, the actions and the feedback (reward, kind, slate position), as an
-``agents.Feedback`` whose ``step`` is each row's decision step, so the
+``banditsim.agents.Feedback`` whose ``step`` is each row's decision step, so the
 forgetting agents age answers by elapsed decision time, not by update calls (every update,
 delayed, batched or not, carries it).
 The decision's mask is not kept (it only constrains acting; no agent's update reads it, which

@@ -38,7 +38,7 @@ class Prepared:
 
 
 def world_config(cfg: WorldSource):
-    """The world's own :class:`envs.world_config.WorldConfig` for a run, OPE or A/B config."""
+    """The world's own :class:`banditsim.envs.world_config.WorldConfig` for a run, OPE or A/B config."""
     return cfg.world.to_envs()
 
 

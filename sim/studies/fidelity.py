@@ -8,12 +8,12 @@ Two splits of the ratings a population is fitted from:
   item's text can score it.
 
 On each split every method is fitted on the training rows and scores the held-out rows: the
-simulator's model (text-regularised MF, :mod:`envs.text_mf`: ``P(positive)`` of the population,
+simulator's model (text-regularised MF, :mod:`banditsim.envs.text_mf`: ``P(positive)`` of the population,
 exactly as the world uses it, item positions included), the same fit with every item at its text
 position (no offsets: what the text alone carries), random, item popularity (mean training
 rating), user+item biases only, and matrix factorisation of the same rank with no text. The
 text-MF settings are chosen on a validation split inside the training rows
-(:mod:`envs.text_mf_choice`) and recorded under ``text_mf``. A held-out row is *liked* when its
+(:mod:`banditsim.envs.text_mf_choice`) and recorded under ``text_mf``. A held-out row is *liked* when its
 score is above the population's ``tau_pos``, *disliked* below ``tau_neg`` (rows between are left
 out of the AUCs). Reported: global AUC, mean
 per-user AUC (users with a like and a dislike held out), and a calibration table of predicted

@@ -50,7 +50,7 @@ def play_episodes(env, act, learn, n: int, seed0: int = EVAL_SEED0) -> dict:
 
 
 def _bandit_policy(name: str, env, seed: int):
-    """(act, learn) for a bandit agent of :mod:`agents.registry` (or uniform over allowed items)."""
+    """(act, learn) for a bandit agent of :mod:`banditsim.agents.registry` (or uniform over allowed items)."""
     from banditsim.agents.registry import make_agent
     from banditsim.agents.types import Context, Decision, Feedback
     from banditsim.envs.feedback_kinds import reward_vector
