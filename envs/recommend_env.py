@@ -103,7 +103,7 @@ class RecommendEnv(FollowsCatalog, gym.Env):
         n = self.world.n_items
         if self.slate_size is not None:
             self.world._check_slate_size(self.slate_size)
-        self._follow_catalog()  # the spaces follow world.n_items (envs.catalog_spaces)
+        self._follow_catalog()  # the spaces follow world.n_items (banditsim.envs.catalog_spaces)
         self._last = None
         self._needs_seed = True
         self._picture = None

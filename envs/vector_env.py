@@ -58,7 +58,7 @@ class BanditVectorEnv(FollowsCatalog, VectorEnv):
         self.slate_size = None if slate_size is None else int(slate_size)
         if slate_size is not None:
             self.world._check_slate_size(int(slate_size))
-        self._follow_catalog()  # the spaces follow world.n_items (envs.catalog_spaces)
+        self._follow_catalog()  # the spaces follow world.n_items (banditsim.envs.catalog_spaces)
         self._started = False
         self._mask = None
 

@@ -41,7 +41,7 @@ class WorldConfig:
     history_dim: int = 16
 
     # the parts (fatigue … cascade) check themselves; reward_map is checked where it is turned into
-    # a reward vector (envs.feedback_kinds.reward_vector)
+    # a reward vector (banditsim.envs.feedback_kinds.reward_vector)
     parameters: ClassVar[dict[str, Param]] = {
         "session_length": Param("steps per session (null: sessions end by patience only)", ge=1, optional=True),
         "backend": Param("numpy or torch", choices=("numpy", "torch")),

@@ -52,7 +52,7 @@ class EmbeddingSection(Section):
     cache_dir: Optional[str] = None
 
 
-FEEDBACK_LOG_KINDS = KINDS  # kinds an implicit log may hold (envs.ratings_log scores share as save)
+FEEDBACK_LOG_KINDS = KINDS  # kinds an implicit log may hold (banditsim.envs.ratings_log scores share as save)
 #: population keys that only kind 'ratings' reads (an error with any other kind)
 RATINGS_ONLY_KEYS = ("file", "rating_column", "feedback_column", "feedback_map", "timestamp_column",
                      "user_features_file", "user_feature_columns", "negative_threshold", "positive_threshold")

@@ -9,7 +9,7 @@ Adding a metric is one function and one line::
 
     from banditsim.sim.metrics import register_metric
 
-    def _long_items(v):                     # v: sim.metrics.StepView of one step
+    def _long_items(v):                     # v: banditsim.sim.metrics.StepView of one step
         return (v.result.kind == 5).astype(float)   # (B,) per user row, or a float for the step
 
     register_metric("like_share", "share of likes", _long_items, digits=3, higher_is_better=True)

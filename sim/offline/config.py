@@ -54,7 +54,7 @@ class OPEExperimentSection(Section):
     @field_validator("estimators")
     @classmethod
     def _registered(cls, names: list[str]) -> list[str]:
-        for name in names:  # the choices are the registry's (sim.ope.registry)
+        for name in names:  # the choices are the registry's (banditsim.sim.ope.registry)
             get_estimator(name)
         return names
 

@@ -26,7 +26,7 @@ class Prepared:
 
     config: WorldSource               # a run's RunConfig, or the OPE / A/B config
     item_vectors: np.ndarray          # (n_items, d) float32, in arm order
-    population: object                # envs.population.Population
+    population: object                # banditsim.envs.population.Population
     item_ids: list[str]               # in arm order
     titles: list[str]                 # in arm order
     categories: np.ndarray            # (n_items, n_categories) bool, in arm order
@@ -34,7 +34,7 @@ class Prepared:
     order: np.ndarray                 # arm index -> catalog row
     n_initial: int                    # arms available from the start
     embedding_info: dict
-    inputs: dict = field(default_factory=dict)  # hashes of what was read (sim.input_hashes)
+    inputs: dict = field(default_factory=dict)  # hashes of what was read (banditsim.sim.run.input_hashes)
 
 
 def world_config(cfg: WorldSource):
