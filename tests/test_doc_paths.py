@@ -9,14 +9,16 @@ trailing ``/`` names a folder) and a ``file.py:name`` must define ``name``; a do
 name must import, its last parts read as attributes of the longest importable module; a backticked
 ``_private`` name, or ``Class.attr`` of a class of ours, must be defined somewhere in the package.
 Paths of a user's own files (the walks' ``agents/my_agent.py``) are not repository paths: they are
-listed in ``NOT_IN_REPO``.
+listed in ``NOT_IN_REPO``. The package's own docstrings and comments are held to the same rules.
 """
 
 from __future__ import annotations
 
 import ast
 import importlib
+import io
 import re
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -139,3 +141,27 @@ def test_every_private_or_class_attribute_name_is_defined(doc):
             if ours and not all(p in names for p in parts):
                 unknown.append(f"{d}:{n}: {text}")
     assert not unknown, "code names the docs mention that the package does not define:\n" + "\n".join(unknown)
+
+
+def _doc_lines(path: Path):
+    """(line number, text) of the docstring and comment lines of a module."""
+    src = path.read_text(encoding="utf-8")
+    keep = set()
+    for node in ast.walk(ast.parse(src)):
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            keep.update(range(node.lineno, node.end_lineno + 1))
+    keep.update(t.start[0] for t in tokenize.generate_tokens(io.StringIO(src).readline) if t.type == tokenize.COMMENT)
+    lines = src.splitlines()
+    return [(n, lines[n - 1]) for n in sorted(keep)]
+
+
+def test_docstrings_and_comments_name_existing_paths_and_modules():
+    """A docstring that names ``tests/agents/test_private_limit.py`` or ``banditsim.sim.run.play``
+    sends its reader there: the file must exist and the name must import."""
+    wrong = []
+    for path in sorted(_package_files()):
+        for n, line in _doc_lines(path):
+            where = f"{path.relative_to(ROOT)}:{n}"
+            wrong += [f"{where}: {m.group(1)}" for m in PATH.finditer(line) if not (ROOT / m.group(1)).exists()]
+            wrong += [f"{where}: {m.group(0)}" for m in DOTTED.finditer(line) if not _resolves(m.group(0))]
+    assert not wrong, "docstrings and comments name what does not exist:\n" + "\n".join(wrong)
