@@ -4,8 +4,8 @@ the experiments (``banditsim.sim``) read.
 A leaf module: it imports none of the three, so agents, which may not see the world, read the same
 table as the world. Each kind is one :class:`FeedbackKind` entry of :data:`FEEDBACK_KINDS`, ordered
 worst → best: its name, default reward, group (negative, neutral or positive), its lower cut point
-in the ordinal feedback model (:mod:`envs.feedback`) and its score in an implicit interaction log
-(:mod:`envs.ratings_log`). The kind code is the index in :data:`KINDS`. Adding a kind is one entry
+in the ordinal feedback model (:mod:`banditsim.envs.feedback`) and its score in an implicit interaction log
+(:mod:`banditsim.envs.ratings_log`). The kind code is the index in :data:`KINDS`. Adding a kind is one entry
 here (codes of the kinds before it stay as they are); reward maps, feedback rates, delays and log
 columns follow from the table. A kind whose cut point needs an offset of its own declares it in
 its entry (``offset_default``, ``offset_help``): the offset field of ``FeedbackModel``, its
@@ -30,9 +30,9 @@ class FeedbackKind:
 
     ``cut``: the lower cut point of this kind's latent-response interval, as (threshold,
     offset): ``"neg"``/``"pos"`` for the user's ``tau_neg``/``tau_pos``, and the signed name of
-    a :class:`envs.feedback.FeedbackModel` offset field in temperature units (``""`` for none;
+    a :class:`banditsim.envs.feedback.FeedbackModel` offset field in temperature units (``""`` for none;
     ``"-outer_offset"`` means ``tau − outer_offset·T``). The worst kind has no lower cut (``None``).
-    ``log_score``: the kind's score when a user's implicit log names it (:mod:`envs.ratings_log`).
+    ``log_score``: the kind's score when a user's implicit log names it (:mod:`banditsim.envs.ratings_log`).
     ``offset_default``/``offset_help``: given by the one kind that declares its cut's offset, they
     make that offset a field of ``FeedbackModel`` and a ``world.feedback`` config key, with this
     default and help text; a kind that reuses an offset declared by another leaves them out.

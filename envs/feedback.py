@@ -1,10 +1,10 @@
-"""Ordinal feedback: utility → probabilities of the feedback kinds (:data:`envs.feedback_kinds.KINDS`).
+"""Ordinal feedback: utility → probabilities of the feedback kinds (:data:`banditsim.envs.feedback_kinds.KINDS`).
 
 One cumulative-logit model covers all kinds. A user has a negative threshold
 ``tau_neg``, a positive threshold ``tau_pos`` (> ``tau_neg``) and a temperature ``T``.
 The latent response is ``u + T·ε`` with ε standard logistic; the kind is the number of
 cut points below it. Each kind's lower cut point comes from its entry in
-:data:`envs.feedback_kinds.FEEDBACK_KINDS`; with the default kinds they are::
+:data:`banditsim.envs.feedback_kinds.FEEDBACK_KINDS`; with the default kinds they are::
 
     tau_neg − o2·T, tau_neg − o1·T, tau_neg, tau_pos, tau_pos + o1·T, tau_pos + o2·T, tau_pos + o3·T
 
@@ -57,7 +57,7 @@ _OffsetFields.__module__ = __name__
 class FeedbackModel(_OffsetFields):
     """Offsets (in temperature units) of the inner cut points; see the module docstring.
 
-    Its fields are the offsets the kinds of :data:`envs.feedback_kinds.FEEDBACK_KINDS` declare
+    Its fields are the offsets the kinds of :data:`banditsim.envs.feedback_kinds.FEEDBACK_KINDS` declare
     (``inner_offset``, ``outer_offset``, ``share_offset``), each with its default and help text.
 
     >>> FeedbackModel().cut_points(np.array([-1.0]), np.array([1.0]), np.array([0.5])).tolist()
