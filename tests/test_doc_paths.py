@@ -35,9 +35,11 @@ PATH_NAME = re.compile(r"(?<![\w/.~-])((?:" + "|".join(FOLDERS) + r")/[\w/.-]*\.
 TICKED = re.compile(r"`([^`\n]+)`")
 CODE_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 
-# the walks in ARCHITECTURE.md create these: they are the reader's new files, not ours
-NOT_IN_REPO = {"agents/my_agent.py", "sim/ope/my_estimator.py", "banditsim.sim.ope.my_estimator",
-               "banditsim.sim.ope.module"}  # README: "banditsim.sim.ope.module" stands for any estimator's module
+NOT_IN_REPO = {
+    "agents/my_agent.py", "sim/ope/my_estimator.py", "banditsim.sim.ope.my_estimator",  # the walks' new files
+    "banditsim.sim.ope.module",  # README: stands for any estimator's module
+    "bench/results/latest.json", "bench/results/latest.md",  # written by `python -m bench`, ignored by git
+}
 
 
 def _lines(*docs: str):
