@@ -5,7 +5,9 @@ API of ``array_api_compat``) and uses the array API.  What the API lacks is here
 each: a Cholesky factorisation that reports failure instead of raising (the one jitter-plus-Cholesky
 of the agents), its solves and inverse, a lower-triangular solve, scatter-adds, and moves between
 host (numpy) arrays and a torch device; so are row dot products and max(·, 0), which the API has
-but whose numpy and torch kernels round differently.  Each keeps the exact calls its backend used
+but whose numpy and torch kernels round differently.  The world's (``envs.backend.Backend``) are here
+too: the logistic function, unordered top-k, gathers by flat index and by rows, and the per-pair dot
+products its exact values are built from.  Each keeps the exact calls its backend used
 before (LAPACK through numpy/scipy, or torch's own kernels), so code moved onto these helpers
 computes the same numbers, bit for bit.
 
@@ -25,8 +27,11 @@ from __future__ import annotations
 import numpy as np
 from array_api_compat import array_namespace, is_torch_array
 
-__all__ = ["add_at", "add_rows", "cholesky", "cholesky_inverse", "cholesky_solve", "eye_like", "from_host",
-           "is_torch_array", "namespace", "namespace_on", "nonnegative", "row_dot", "solve_lower", "take_last", "to_host"]
+__all__ = ["add_at", "add_rows", "asarray_on", "cholesky", "cholesky_inverse", "cholesky_solve", "eye_like", "from_host",
+           "is_torch_array", "namespace", "namespace_on", "nonnegative", "pair_dots", "row_dot", "sigmoid",
+           "solve_lower", "take_flat", "take_last", "take_rows", "to_host", "top_k_indices", "vec_dot"]
+
+_PAIR_BLOCK = 1 << 24  # products formed at a time by pair_dots on torch
 
 
 def namespace(*arrays):
@@ -168,6 +173,68 @@ def row_dot(a, b):
     return np.einsum("pd,pd->p", a, b)
 
 
+def vec_dot(a, b):
+    """Dot products over the last axis of two arrays that broadcast (``np.vecdot``; in torch the
+    product's sum over the last axis). Each pair goes through the same kernel whatever else shares
+    the call, so a pair's value does not depend on its neighbours; not :func:`row_dot`'s kernel
+    (``einsum``), which rounds differently in numpy."""
+    if is_torch_array(a):
+        return (a * b).sum(-1)
+    if hasattr(np, "vecdot"):
+        return np.vecdot(a, b)
+    return np.einsum("...j,...j->...", a, b)  # pragma: no cover - numpy < 2.0
+
+
+def pair_dots(a, x):
+    """(m, n) :func:`vec_dot` of every row of ``a`` (m, d) with every row of ``x`` (n, d), each pair by
+    that kernel (not a matrix product, whose rounding depends on its blocking). numpy's ``vecdot``
+    never forms the (m, n, d) products; torch's does, so it works in blocks of rows."""
+    if not is_torch_array(a):
+        return vec_dot(a[:, None, :], x[None, :, :])
+    import torch
+
+    n, d = x.shape
+    step = max(1, _PAIR_BLOCK // max(1, n * d))
+    parts = [vec_dot(a[lo:lo + step, None, :], x[None]) for lo in range(0, a.shape[0], step)]
+    return torch.cat(parts) if parts else a.new_zeros((0, n))
+
+
+def sigmoid(x):
+    """1 / (1 + e⁻ˣ) elementwise (scipy's ``expit`` / ``torch.sigmoid``)."""
+    if is_torch_array(x):
+        return x.sigmoid()
+    from scipy.special import expit
+
+    return expit(x)
+
+
+def top_k_indices(x, k: int):
+    """Indices of the ``k`` largest entries of each row of the 2-d ``x``, in no order, shape (rows, k)
+    (``k`` capped at the row length): ``np.argpartition`` / ``torch.topk``."""
+    n = x.shape[1]
+    k = min(k, n)
+    if is_torch_array(x):
+        return x.topk(k, dim=1, sorted=False).indices
+    # a copy: a slice would keep the whole (rows, n) int64 partition alive
+    return np.argpartition(x, n - k, axis=1)[:, n - k:].copy()
+
+
+def take_flat(x, flat, in_range: bool = False):
+    """``x.reshape(-1)[flat]`` for a C-contiguous ``x`` (``ndarray.take``: faster than fancy indexing).
+    ``in_range``: the indices are known to be valid, so numpy skips its bounds check (~30 % faster on
+    large gathers; an out-of-range index would wrap instead of raising)."""
+    if isinstance(x, np.ndarray):  # tested first: a step makes dozens of these calls
+        return x.reshape(-1).take(flat, mode="wrap") if in_range else x.reshape(-1).take(flat)
+    return x.reshape(-1)[flat]
+
+
+def take_rows(x, index):
+    """The rows ``x[index]`` (a copy; ``ndarray.take`` / ``index_select`` along the first axis)."""
+    if isinstance(x, np.ndarray):  # tested first: a step makes dozens of these calls
+        return x.take(index, axis=0)
+    return x.index_select(0, index)
+
+
 def nonnegative(a):
     """max(a, 0) elementwise, NaN kept (``np.maximum`` / ``clamp``: they differ on −0.0)."""
     if is_torch_array(a):
@@ -186,6 +253,20 @@ def from_host(values, like, dtype: str = "float64"):
             values = values.copy()
         return torch.as_tensor(values, dtype=getattr(torch, dtype), device=like.device)
     return values
+
+
+def asarray_on(values, dtype: str, where: str | None):
+    """``values`` (host values or an array) as an array of dtype ``dtype`` (a name): numpy for
+    ``where`` None, else a torch tensor on device ``where``; copied only when the dtype or the device
+    changes. ``np.asarray`` and then ``torch.as_tensor``, not the array API's ``asarray``: torch's
+    refuses the negative strides of a reversed view, and numpy's costs six times ``np.asarray``."""
+    if where is None:
+        return np.asarray(values, dtype=dtype)
+    import torch
+
+    if isinstance(values, torch.Tensor):
+        return values.to(device=where, dtype=getattr(torch, dtype))
+    return torch.as_tensor(np.asarray(values, dtype=dtype), device=where)
 
 
 def to_host(a) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""A thin array backend so the world runs on numpy or torch with the same code.
+"""The world's arrays on numpy or torch, written once over the array API.
 
 Randomness always comes from a ``numpy.random.Generator`` and is moved to the backend,
 so both backends see the same draws and give the same numbers (up to float rounding).
@@ -6,25 +6,21 @@ so both backends see the same draws and give the same numbers (up to float round
 
 from __future__ import annotations
 
-import numpy as np
-from scipy.special import expit
-
 from banditsim._device import cuda_missing
+from banditsim._xp import asarray_on, namespace_on, pair_dots, sigmoid, take_flat, take_rows, to_host, top_k_indices, vec_dot
 from banditsim.envs.world_errors import WorldConfigError
 
 _DTYPES = ("float32", "float64", "int64", "bool")
-_PAIR_BLOCK = 1 << 24  # products formed at a time by Backend.pair_dots on torch
-
-
-def _vecdot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Dot products over the last axis, one kernel call per pair (broadcasting the others)."""
-    if hasattr(np, "vecdot"):
-        return np.vecdot(a, b)
-    return np.einsum("...j,...j->...", a, b)  # pragma: no cover - numpy < 2.0
 
 
 class Backend:
-    """Array operations on numpy (``name="numpy"``) or torch (``name="torch"``).
+    """The world's arrays on numpy (``name="numpy"``) or torch (``name="torch"``, on ``device``).
+
+    ``xp`` is the array-API namespace of either (``array_api_compat.numpy`` or ``.torch``): the world
+    writes its array operations once over it. The backend adds arrays made on its device from host
+    values and dtype names (:meth:`asarray`, :meth:`zeros`, :meth:`ones`, :meth:`arange`, :meth:`cat`)
+    and, under the names the world uses, the operations numpy and torch spell or round differently
+    (:mod:`banditsim._xp`).
 
     >>> be = Backend("numpy")
     >>> be.to_numpy(be.sigmoid(be.asarray([0.0]))).tolist()
@@ -43,141 +39,44 @@ class Backend:
                 raise WorldConfigError(f"backend {e}") from None
             if why is not None:
                 raise WorldConfigError(f"backend device {self.device!r}: {why}")
-            torch = self.torch
-            self._dt = {"float32": torch.float32, "float64": torch.float64,
-                        "int64": torch.int64, "bool": torch.bool}
         elif device not in (None, "cpu"):
             raise WorldConfigError(f"the numpy backend runs on 'cpu' only, not {device!r}")
+        self._where = self.device if name == "torch" else None  # namespace_on's and asarray_on's
+        self.xp = namespace_on(self._where)[0]
+        self._dtypes = {d: getattr(self.xp, d) for d in _DTYPES}
 
-    @property
-    def torch(self):
-        """The torch module (a property, not an attribute: modules cannot be deep-copied or pickled,
-        and a World on the torch backend is deep-copied per cell)."""
-        import torch
+    def __reduce__(self):
+        """Copied and pickled as its name and device: its namespace is a module, which can be
+        neither, and a World is deep-copied per cell."""
+        return Backend, (self.name, self.device)
 
-        return torch
-
-    # construction / conversion
     def asarray(self, x, dtype: str = "float32"):
-        if self.name == "numpy":
-            return np.asarray(x, dtype=dtype)
-        if isinstance(x, self.torch.Tensor):
-            return x.to(device=self.device, dtype=self._dt[dtype])
-        return self.torch.as_tensor(np.asarray(x, dtype=dtype), device=self.device)
+        """``x`` (host values or a backend array) as a backend array of ``dtype``, copied only when
+        the dtype or the device changes."""
+        return asarray_on(x, dtype, self._where)
 
     def zeros(self, shape, dtype: str = "float32"):
-        if self.name == "numpy":
-            return np.zeros(shape, dtype=dtype)
-        return self.torch.zeros(shape, dtype=self._dt[dtype], device=self.device)
+        return self.xp.zeros(shape, dtype=self._dtypes[dtype], device=self.device)
 
     def ones(self, shape, dtype: str = "bool"):
-        if self.name == "numpy":
-            return np.ones(shape, dtype=dtype)
-        return self.torch.ones(shape, dtype=self._dt[dtype], device=self.device)
+        return self.xp.ones(shape, dtype=self._dtypes[dtype], device=self.device)
 
     def arange(self, n: int):
-        return np.arange(n) if self.name == "numpy" else self.torch.arange(n, device=self.device)
-
-    def to_numpy(self, x) -> np.ndarray:
-        if self.name == "numpy" or isinstance(x, np.ndarray):
-            return np.asarray(x)
-        return x.detach().cpu().numpy()
-
-    def copy(self, x):
-        return x.copy() if self.name == "numpy" else x.clone()
+        return self.xp.arange(n, device=self.device)
 
     def cat(self, xs, axis: int = 0):
-        return np.concatenate(xs, axis=axis) if self.name == "numpy" else self.torch.cat(xs, dim=axis)
+        return self.xp.concat(xs, axis=axis)
 
-    def astype(self, x, dtype: str):
-        return x.astype(dtype) if self.name == "numpy" else x.to(self._dt[dtype])
-
-    # math
-    def sigmoid(self, x):
-        return expit(x) if self.name == "numpy" else self.torch.sigmoid(x)
-
-    def where(self, cond, a, b):
-        if self.name == "numpy":
-            return np.where(cond, a, b)
-        t = self.torch
-        a = a if isinstance(a, t.Tensor) else t.as_tensor(a, device=self.device, dtype=b.dtype if isinstance(b, t.Tensor) else None)
-        b = b if isinstance(b, t.Tensor) else t.as_tensor(b, device=self.device, dtype=a.dtype)
-        return t.where(cond, a, b)
-
-    def max(self, x, axis: int):
-        return x.max(axis=axis) if self.name == "numpy" else x.amax(dim=axis)
-
-    def min(self, x, axis: int):
-        return x.min(axis=axis) if self.name == "numpy" else x.amin(dim=axis)
-
-    def argmax(self, x, axis: int):
-        return x.argmax(axis=axis) if self.name == "numpy" else x.argmax(dim=axis)
-
-    def any(self, x, axis: int):
-        return x.any(axis=axis) if self.name == "numpy" else x.any(dim=axis)
-
-    def sum(self, x, axis: int):
-        return x.sum(axis=axis) if self.name == "numpy" else x.sum(dim=axis)
-
-    def sqrt(self, x):
-        return np.sqrt(x) if self.name == "numpy" else self.torch.sqrt(x)
-
-    def matmul(self, a, b):
-        return a @ b
-
-    def topk_indices(self, x, k: int):
-        """Indices of the ``k`` largest entries of each row (unordered), shape (rows, k)."""
-        n = x.shape[1]
-        k = min(k, n)
-        if self.name == "numpy":
-            # a copy: a slice would keep the whole (rows, n) int64 partition alive
-            return np.argpartition(x, n - k, axis=1)[:, n - k:].copy()
-        return self.torch.topk(x, k, dim=1, sorted=False).indices
-
-    def take(self, x, flat):
-        """``x.reshape(-1)[flat]`` (flat indices into a C-contiguous ``x``)."""
-        if self.name == "numpy":
-            return x.reshape(-1).take(flat)
-        return x.reshape(-1)[flat]
-
-    def take_valid(self, x, flat):
-        """:meth:`take` for indices known to be in range (numpy: no bounds check, ~30 % faster
-        on large gathers; an out-of-range index would wrap instead of raising)."""
-        if self.name == "numpy":
-            return x.reshape(-1).take(flat, mode="wrap")
-        return x.reshape(-1)[flat]
-
-    def take_rows(self, x, idx):
-        """Rows ``x[idx]`` (a copy)."""
-        if self.name == "numpy":
-            return x.take(idx, axis=0)
-        return x.index_select(0, idx)
-
-    def rowdot(self, a, b):
-        """Row-wise dot products of two (n, d) arrays → (n,).
-
-        Every pair goes through the same kernel as :meth:`pair_dots` (and as
-        ``envs.taste_rows.TasteRows.dot_items``), so a pair's value does not depend on which
-        other pairs share the call: the world's exact values agree bit for bit.
-        """
-        if self.name == "numpy":
-            return _vecdot(a, b)
-        return (a * b).sum(-1)
-
-    def pair_dots(self, a, x):
-        """(m, n) dot products of every row of ``a`` (m, d) with every row of ``x`` (n, d), each
-        pair by :meth:`rowdot`'s kernel (not a matrix product, whose rounding depends on blocking);
-        torch works in blocks of rows so no (m, n, d) product is ever whole."""
-        if self.name == "numpy":
-            return _vecdot(a[:, None, :], x[None, :, :])
-        n, d = x.shape
-        step = max(1, _PAIR_BLOCK // max(1, n * d))
-        parts = [(a[lo:lo + step, None, :] * x[None]).sum(-1) for lo in range(0, a.shape[0], step)]
-        return self.torch.cat(parts) if parts else self.zeros((0, n), "float32")
-
-    def gather(self, x, rows, cols):
+    @staticmethod
+    def gather(x, rows, cols):
         """``x[rows, cols]`` for a C-contiguous 2-d ``x`` (rows, cols broadcast), via flat indices."""
-        flat = rows * x.shape[1] + cols
-        if self.name == "numpy":
-            return x.reshape(-1).take(flat)
-        return x.reshape(-1)[flat]
+        return take_flat(x, rows * x.shape[1] + cols)
+
+    # the operations numpy and torch spell or round differently (banditsim._xp)
+    to_numpy = staticmethod(to_host)
+    sigmoid = staticmethod(sigmoid)
+    topk_indices = staticmethod(top_k_indices)
+    take = staticmethod(take_flat)
+    take_rows = staticmethod(take_rows)
+    rowdot = staticmethod(vec_dot)
+    pair_dots = staticmethod(pair_dots)

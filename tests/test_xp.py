@@ -92,3 +92,49 @@ def test_take_last_gathers_the_last_axis_by_an_index_of_any_shape():
     expected = a[..., index]  # (2, 3, 2, 2)
     assert np.array_equal(_xp.take_last(a, index), expected)
     assert np.array_equal(_xp.take_last(torch.from_numpy(a), torch.from_numpy(index)).numpy(), expected)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_gathers_by_flat_index_and_by_rows(backend):
+    a = np.arange(12.0).reshape(3, 4)
+    flat, rows = np.array([[0, 5], [11, 6]]), np.array([2, 0, 2])
+    on = (lambda v: v) if backend == "numpy" else torch.from_numpy
+    assert np.array_equal(_xp.to_host(_xp.take_flat(on(a), on(flat))), a.reshape(-1)[flat])
+    assert np.array_equal(_xp.to_host(_xp.take_flat(on(a), on(flat), in_range=True)), a.reshape(-1)[flat])
+    assert np.array_equal(_xp.to_host(_xp.take_rows(on(a), on(rows))), a[rows])
+    with pytest.raises((IndexError, RuntimeError)):
+        _xp.take_flat(on(a), on(np.array([12])))  # out of range: raises unless promised in range
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_top_k_indices_and_sigmoid(backend):
+    x = np.array([[0.5, 3.0, -1.0, 2.0], [9.0, 8.0, 7.0, 6.0]], dtype=np.float32)
+    on = (lambda v: v) if backend == "numpy" else torch.from_numpy
+    top = np.sort(_xp.to_host(_xp.top_k_indices(on(x), 2)), axis=1)
+    assert top.tolist() == [[1, 3], [0, 1]]
+    assert _xp.top_k_indices(on(x), 9).shape == (2, 4)  # k capped at the row length
+    np.testing.assert_allclose(_xp.to_host(_xp.sigmoid(on(x))), 1.0 / (1.0 + np.exp(-x)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_pair_dots_give_each_pair_the_value_vec_dot_gives_it_alone(backend, monkeypatch):
+    rng = np.random.default_rng(3)
+    a, x = rng.normal(size=(7, 33)).astype(np.float32), rng.normal(size=(5, 33)).astype(np.float32)
+    on = (lambda v: v) if backend == "numpy" else torch.from_numpy
+    monkeypatch.setattr(_xp, "_PAIR_BLOCK", 2 * 5 * 33)  # torch: blocks of two rows
+    got = _xp.to_host(_xp.pair_dots(on(a), on(x)))
+    alone = np.array([[_xp.to_host(_xp.vec_dot(on(a[i:i + 1]), on(x[j:j + 1])))[0] for j in range(5)]
+                      for i in range(7)])
+    assert np.array_equal(got, alone)
+    np.testing.assert_allclose(got, a @ x.T, rtol=1e-4, atol=1e-5)
+    assert _xp.pair_dots(on(a[:0]), on(x)).shape == (0, 5)
+
+
+def test_asarray_on_converts_once_and_keeps_host_arrays():
+    host = np.arange(4, dtype=np.int64)
+    assert _xp.asarray_on(host, "int64", None) is host
+    assert _xp.asarray_on(host, "float32", None).dtype == np.float32
+    reversed_view = np.arange(4.0)[::-1]  # negative strides: torch.asarray refuses them
+    moved = _xp.asarray_on(reversed_view, "float32", "cpu")
+    assert moved.dtype == torch.float32 and moved.tolist() == [3.0, 2.0, 1.0, 0.0]
+    assert _xp.asarray_on(moved, "float64", "cpu").dtype == torch.float64

@@ -19,6 +19,7 @@ def candidate_lists(be, s, kappa, item_bias, k: int, allowed, base=None):
     cosines, item biases, base utilities (−inf where not allowed) and the K-th largest
     base utility, a bound on every other item's base utility.
     """
+    xp = be.xp
     if base is None:
         base = kappa[:, None] * s + item_bias[None, :]
     top = be.topk_indices(base, k)
@@ -26,9 +27,9 @@ def candidate_lists(be, s, kappa, item_bias, k: int, allowed, base=None):
     tops = be.gather(s, rr, top)
     tib = item_bias[top]
     topb = be.gather(base, rr, top)
-    ub = be.min(topb, 1) if k < base.shape[1] else be.zeros(base.shape[0], "float32") - np.inf
+    ub = xp.min(topb, axis=1) if k < base.shape[1] else be.zeros(base.shape[0], "float32") - np.inf
     if allowed is not None:  # None: every item allowed
-        topb = be.where(be.gather(allowed, rr, top), topb, -np.inf)
+        topb = xp.where(be.gather(allowed, rr, top), topb, -np.inf)
     return top, tops, tib, topb, ub
 
 
@@ -80,21 +81,21 @@ class CandidateState:
     def set_rows(self, r, lists, gram_cols, s, principal, centre_dot) -> None:
         """Rows ``r`` take fresh ``lists`` (:func:`candidate_lists`) built from cosine rows ``s``,
         with the lists' Gram columns, V·θ and u·θ now."""
-        be = self.be
+        xp = self.be.xp
         top, tops, tib, topb, ub = lists
         self.items[r], self.cosines[r], self.base[r], self.others_bound[r] = top, tops, topb, ub
         self.gram_cols[r] = gram_cols
         topa = topb > -np.inf
         self.allowed[r] = topa
-        self.item_bias[r] = be.where(topa, tib, -np.inf)
+        self.item_bias[r] = xp.where(topa, tib, -np.inf)
         self.built_cosines[r] = s
         self.built_principal[r], self.drift_sq[r] = principal, 0.0
         self.built_centre_dot[r] = centre_dot
 
     def drop(self, rb, ib) -> None:
         """Item ``ib[i]`` leaves row ``rb[i]``'s list (blocked): −inf base utility from now on."""
-        be = self.be
+        xp = self.be.xp
         keep = self.allowed[rb] & (self.items[rb] != ib[:, None])
         self.allowed[rb] = keep
-        self.base[rb] = be.where(keep, self.base[rb], -np.inf)
-        self.item_bias[rb] = be.where(keep, self.item_bias[rb], -np.inf)
+        self.base[rb] = xp.where(keep, self.base[rb], -np.inf)
+        self.item_bias[rb] = xp.where(keep, self.item_bias[rb], -np.inf)

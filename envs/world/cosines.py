@@ -62,12 +62,12 @@ class Cosines:
     def _cosine_items(self, items):
         """(B,) :meth:`_cosine_pairs` of one item per slot (backend ``items``): the same numbers, with
         the moved slots' dot products in row blocks (:meth:`TasteRows.dot_items`) when they are many."""
-        be = self.be
+        be, xp = self.be, self.be.xp
         pop_cosines = self._tables.pop_cosines
         s = be.take(pop_cosines, be.asarray(self._pop_index * pop_cosines.shape[1], "int64") + items)
         mv = true_rows(self._moved) if self._drift_on else ()
         if len(mv) > self.n_users // 4:
-            s = be.where(be.asarray(self._moved, "bool"), self._tastes.dot_items(self._tables.items, items), s)
+            s = xp.where(be.asarray(self._moved, "bool"), self._tastes.dot_items(self._tables.items, items), s)
         elif len(mv):
             r = be.asarray(mv, "int64")
             s[r] = self._tastes.dot_pairs(self._tables.items, r, items[r])
@@ -77,26 +77,26 @@ class Cosines:
         """:meth:`_cosine_items` of several (B,) backend item arrays (the same numbers), and θ·u of
         every slot (:meth:`TasteRows.dot_vector`'s numbers, for :meth:`_drift`) or None: when the
         moved slots are many, one pass over the tastes serves them all (:meth:`TasteRows.dot_items_many`)."""
-        be = self.be
+        be, xp = self.be, self.be.xp
         mv = true_rows(self._moved) if self._drift_on else ()
         if len(mv) <= self.n_users // 4:
             return [self._cosine_items(it) for it in items_list], None
         *dots, a_u = self._tastes.dot_items_many(self._tables.items, items_list, self._tables.centre_dir)
         pop_cosines = self._tables.pop_cosines
         moved, off = be.asarray(self._moved, "bool"), be.asarray(self._pop_index * pop_cosines.shape[1], "int64")
-        return [be.where(moved, d, be.take(pop_cosines, off + it)) for d, it in zip(dots, items_list)], a_u
+        return [xp.where(moved, d, be.take(pop_cosines, off + it)) for d, it in zip(dots, items_list)], a_u
 
     def _slate_cosines(self, ab):
         """(B, k) :meth:`_cosine_pairs` of every slot with its slate ``ab`` (the same numbers); when the
         moved slots are many, one pass over the tastes for all k positions (:meth:`TasteRows.dot_items_many`)
         instead of a gathered copy of θ per (slot, position)."""
-        be = self.be
+        be, xp = self.be, self.be.xp
         b, k = ab.shape
         if not self._drift_on or len(true_rows(self._moved)) <= b // 4:
             return self._cosine_pairs(be.arange(b)[:, None] + 0 * ab, ab)
         dots = self._tastes.dot_items_many(self._tables.items, [ab[:, c] for c in range(k)])
         s = be.gather(self._tables.pop_cosines, be.asarray(self._pop_index, "int64")[:, None], ab)
-        return be.where(be.asarray(self._moved, "bool")[:, None], be.cat([d[:, None] for d in dots], axis=1), s)
+        return xp.where(be.asarray(self._moved, "bool")[:, None], be.cat([d[:, None] for d in dots], axis=1), s)
 
     def _cosine_rows(self):
         """(B, n_items) cosines of every slot with every item, exactly as :meth:`_cosine_pairs` gives them."""

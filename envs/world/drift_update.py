@@ -41,9 +41,9 @@ class DriftUpdate:
         another rate than the drift's, and the rows' (m, K) rate·x_j·x_c (the trend). ``a_u`` (B,):
         every slot's θ·u when already computed (the same numbers as ``dot_vector``).
         """
-        be = self.be
+        be, xp = self.be, self.be.xp
         eta = self._drift_rate if eta is None else eta
-        f64 = lambda v: be.astype(v, "float64")  # noqa: E731  per-row scalars in float64
+        f64 = lambda v: xp.astype(v, xp.float64)  # noqa: E731  per-row scalars in float64
         r, j = be.asarray(rows_np, "int64"), be.asarray(items_np, "int64")
         if s_rj is None:
             s_rj = self._tastes.dot_pairs(self._tables.items, r, j)
@@ -64,9 +64,9 @@ class DriftUpdate:
             s, a, uj, rho2, n2 = s[kb], a[kb], uj[kb], rho2[kb], n2[kb]
             xq = xq if self._tables.item_sq_norms is None else xq[kb]
             g = None if g is None else g[kb]
-        f = be.sqrt(rho2 / n2)
+        f = xp.sqrt(rho2 / n2)
         gam = a * (1.0 - f) / f - eta * uj
-        f32, gam32 = be.astype(f, "float32"), be.astype(gam, "float32")
+        f32, gam32 = xp.astype(f, xp.float32), xp.astype(gam, xp.float32)
         self._tastes.pull(r, self._tables.items, j, eta, 1.0 / f32, self._tables.centre_dir, gam32)
         if all_rows:
             self._move_every_candidate_row(r, j, f32, gam32)
@@ -84,7 +84,7 @@ class DriftUpdate:
             ncol = gram.shape[1]
             jz = be.zeros(b, "int64") + self.n_items * ncol  # the cache's zero row
             jz[r] = j * ncol
-            g = be.take_valid(gram, jz[:, None] + cand.gram_cols)
+            g = be.take(gram, jz[:, None] + cand.gram_cols, in_range=True)
         else:
             g = be.zeros(cand.cosines.shape, "float32")
             g[r] = self._gram.entries(r, j, cand.gram_cols, cand.items, self._tables.items)
@@ -122,12 +122,12 @@ class DriftUpdate:
         ‖D'‖² = f‖D‖² + (1 − f)² + ‖w‖² + 2f·θ·w − 2·θ_b·w
         (θ_b·x_j a gather from the built cosines).
         """
-        be = self.be
-        f64 = lambda v: be.astype(v, "float64")  # noqa: E731
+        be, xp = self.be, self.be.xp
+        f64 = lambda v: xp.astype(v, xp.float64)  # noqa: E731
         xb = f64(be.take(self._candidates.built_cosines, r * self._candidates.built_cosines.shape[1] + j))
         ab = f64(be.take(self._candidates.built_centre_dot, r))
         wx, h = f * eta, f * gam
         ww = wx * wx * xq + 2.0 * wx * h * uj + h * h
         d2 = (f * be.take(self._candidates.drift_sq, r) + (1.0 - f) ** 2 + ww + 2.0 * f * (wx * s + h * a)
               - 2.0 * (wx * xb + h * ab))
-        self._candidates.drift_sq[r] = be.where(d2 > 0, d2, 0.0)
+        self._candidates.drift_sq[r] = xp.where(d2 > 0, d2, 0.0)

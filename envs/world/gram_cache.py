@@ -83,4 +83,4 @@ class GramCache:
         if self.cols is not None:
             return be.take(self.cols, (j * self.cols.shape[1])[:, None] + be.take_rows(cand_cols, r))
         xc = items[be.take_rows(cand_items, r)]  # (m, K, d): gathered only without the cache
-        return be.matmul(xc, be.take_rows(items, j)[:, :, None])[:, :, 0] * self.rate
+        return (xc @ be.take_rows(items, j)[:, :, None])[:, :, 0] * self.rate

@@ -49,12 +49,12 @@ class ExactBest:
         """
         if not self._drift_on:
             return self._candidates.others_bound
-        be = self.be
-        dn = be.sqrt(be.where(self._candidates.drift_sq > 0, self._candidates.drift_sq + _D2_MARGIN, 0.0))
+        xp = self.be.xp
+        dn = xp.sqrt(xp.where(self._candidates.drift_sq > 0, self._candidates.drift_sq + _D2_MARGIN, 0.0))
         if self._tables.item_norm_max != 1.0:  # items shorter than 1 in the tastes' span:
             # D·x_i ≤ ‖D‖·max‖x_i‖
             dn = dn * self._tables.item_norm_max
-        return self._candidates.others_bound + self._kappa * be.astype(dn, "float32")
+        return self._candidates.others_bound + self._kappa * xp.astype(dn, xp.float32)
 
     def _split_bound_holds(self, rows_np: np.ndarray, kth):
         """For ``rows`` that failed :meth:`_others_bound_now`: does ``kth`` reach a tighter bound?
@@ -65,30 +65,30 @@ class ExactBest:
         vertex): O(d·dirs + hull·dirs) per row. Tighter than ‖D‖ when the items lie close to a
         few directions. Rows that fail it are scanned in full, which also re-anchors their bound.
         """
-        be = self.be
+        be, xp = self.be, self.be.xp
         r = be.asarray(rows_np, "int64")
         cand = self._candidates
         dp = self._tastes.times(r, self._tables.principal_dirs) - be.take_rows(cand.built_principal, r)
         d2 = be.take(cand.drift_sq, r)
-        perp2 = d2 - be.sum(dp * dp, 1)
-        perp = be.sqrt(be.where(d2 > 0, be.where(perp2 > 0, perp2, 0.0) + _D2_MARGIN, 0.0))
+        perp2 = d2 - xp.sum(dp * dp, axis=1)
+        perp = xp.sqrt(xp.where(d2 > 0, xp.where(perp2 > 0, perp2, 0.0) + _D2_MARGIN, 0.0))
         need = kth - be.take(cand.others_bound, r) - be.take(self._user_bias, r)
         kap = be.take(self._kappa, r)
         inc = dp[:, :1] * self._tables.hull_proj_t[0][None, :]
         for k in range(1, dp.shape[1]):
             inc += dp[:, k:k + 1] * self._tables.hull_proj_t[k][None, :]
-        ok = be.to_numpy(need >= kap * (be.max(inc, 1) + perp * self._tables.residual_norm_max))
+        ok = be.to_numpy(need >= kap * (xp.max(inc, axis=1) + perp * self._tables.residual_norm_max))
         return ok
 
     def _full_scan(self, bad: np.ndarray, k: int):
         """Exact top-``k`` allowed items of rows ``bad`` by a full scan (and fresh candidates)."""
-        be = self.be
+        be, xp = self.be, self.be.xp
         rb = be.asarray(bad, "int64")
         s = self._score_rows(bad)
         u, base = self._utility_from_scores(rb, s)
         allowed = be.take_rows(self._allowed, rb)
-        ur = be.where(allowed, u, -np.inf)
-        tb = be.argmax(ur, 1)[:, None] if k == 1 else be.topk_indices(ur, k)
+        ur = xp.where(allowed, u, -np.inf)
+        tb = xp.argmax(ur, axis=1)[:, None] if k == 1 else be.topk_indices(ur, k)
         ub = be.gather(ur, be.arange(len(bad))[:, None], tb)
         self._rebuild_candidates(bad, s, base, allowed)
         self.n_full_scans += len(bad)
@@ -103,7 +103,7 @@ class ExactBest:
         lowers utility, so the candidates' best is exact when it reaches the bound. Rows
         where it does not are scanned in full and their candidates refreshed.
         """
-        be = self.be
+        be, xp = self.be, self.be.xp
         rows = self._rows
         r2 = rows[:, None]
         cand = self._candidates.items
@@ -112,7 +112,7 @@ class ExactBest:
             # fast path: the best candidate by base utility is the best by utility when it
             # carries no fatigue (fatigue only lowers utility)
             kk = cand.shape[1]
-            j = be.argmax(self._candidates.base, 1)
+            j = xp.argmax(self._candidates.base, axis=1)
             flat = rows * kk + j
             items = be.take(cand, flat)
             u_top = be.take(self._candidates.base, flat) + self._user_bias
@@ -125,7 +125,7 @@ class ExactBest:
                     uc = (be.take_rows(self._candidates.base, rh) + self._user_bias[rh][:, None]
                           - self._fatigue_strength * self._temperature[rh][:, None]
                           * self._fatigue.values(rh[:, None], cand[rh]))
-                    jh = be.argmax(uc, 1)[:, None]
+                    jh = xp.argmax(uc, axis=1)[:, None]
                     items[rh] = be.gather(cand[rh], be.arange(len(hot))[:, None], jh)[:, 0]
                     u_top[rh] = be.gather(uc, be.arange(len(hot))[:, None], jh)[:, 0]
             items, u_top = items[:, None], u_top[:, None]
@@ -137,7 +137,7 @@ class ExactBest:
                           - self._fatigue_strength * self._temperature[:, None] * self._fatigue.values(r2, cand))
             top = be.topk_indices(util_c, k)
             u_top = be.gather(util_c, r2, top)
-            kth = be.min(u_top, 1)
+            kth = xp.min(u_top, axis=1)
             items = be.gather(cand, r2, top)
         bad = true_rows(be.to_numpy(~(kth >= self._others_bound_now() + self._user_bias)))
         if len(bad) and self._drift_on:

@@ -20,7 +20,7 @@ class SinglePath:
         item's are computed in one pass, as are their exact values. Draws: B feedback uniforms and
         then B session-return uniforms, in one call (the same stream as two).
         """
-        be, b = self.be, self.n_users
+        be, xp, b = self.be, self.be.xp, self.n_users
         rows = self._rows
         a_u = None  # θ·u of every slot, when computed with the cosines (see _cosine_items_many)
         if self._monotone:
@@ -39,11 +39,11 @@ class SinglePath:
         else:
             _, best = self.best_items()
             e_chosen = self._exact_values(rows, ab, s_chosen, raw_fat)
-        e_chosen = be.where(blocked, float(self.rewards[BLOCK]), e_chosen)
+        e_chosen = xp.where(blocked, float(self.rewards[BLOCK]), e_chosen)
         u2 = self._rng.random(2 * b)
         unif = be.asarray(np.clip(u2[:b], EPS, 1 - EPS), "float32")
         kinds = sample_kinds_scaled(y, self._scaled_cuts, unif)
-        kinds = be.to_numpy(be.where(blocked, BLOCK, kinds)).astype(np.int64)
+        kinds = be.to_numpy(xp.where(blocked, BLOCK, kinds)).astype(np.int64)
         return StepAnswers(kinds=kinds, position=np.zeros(b, dtype=np.int64), item=a.copy(), e_chosen=e_chosen,
                            best=best, return_uniforms=u2[b:], flat=flat, raw_fat=raw_fat,
                            s_chosen=s_chosen, a_u=a_u)

@@ -27,15 +27,15 @@ class SlatePath:
 
     def _slate_values(self, ab, s) -> np.ndarray:
         """:meth:`slate_expected_rewards` of checked (B, k) backend slates ``ab`` with cosines ``s``."""
-        be = self.be
+        be, xp = self.be, self.be.xp
         r2 = be.arange(self.n_users)[:, None] + 0 * ab
         u = self._exact_utility(r2, ab, s)  # float64, as in _exact_values
-        cuts, temp = be.astype(self._cuts, "float64"), be.astype(self._temperature, "float64")
+        cuts, temp = xp.astype(self._cuts, xp.float64), xp.astype(self._temperature, xp.float64)
         probs = kind_probabilities(u, cuts[:, None, :] + 0 * u[..., None], temp[:, None] + 0 * u)
         blocked = ~be.gather(self._allowed, r2, ab)
         onehot = be.zeros(N_KINDS, "float64")
         onehot[BLOCK] = 1.0
-        probs = be.where(blocked[..., None], onehot + 0 * probs, probs)
+        probs = xp.where(blocked[..., None], onehot + 0 * probs, probs)
         exam = be.asarray(self.config.cascade.examination_probs(ab.shape[1]), "float64")
         return be.to_numpy(slate_value(probs, exam, be.asarray(self.rewards, "float64"))).astype(np.float64)
 
@@ -45,7 +45,7 @@ class SlatePath:
 
         Draws: (B, k) feedback uniforms, then (B, k) examination uniforms.
         """
-        be, b, k = self.be, self.n_users, a.shape[1]
+        be, xp, b, k = self.be, self.be.xp, self.n_users, a.shape[1]
         rows_np = self._rows_np
         _, best = self.best_slates(k)
         s_slate = self._slate_cosines(ab)  # the chosen slates' cosines, for both uses below
@@ -57,7 +57,7 @@ class SlatePath:
         exam_u = self._rng.random((b, k))
         kall = sample_kinds(util, self._cuts[:, None, :] + 0 * util[..., None],
                             self._temperature[:, None] + 0 * util, unif)
-        kall = be.to_numpy(be.where(blocked, BLOCK, kall)).astype(np.int64)
+        kall = be.to_numpy(xp.where(blocked, BLOCK, kall)).astype(np.int64)
         exam = exam_u < self.config.cascade.examination_probs(k)[None, :]
         resp = exam & (kall != NEUTRAL)
         has = resp.any(1)

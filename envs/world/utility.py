@@ -9,6 +9,8 @@ feed the feedback draws.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from banditsim.envs.feedback import _reward_steps
@@ -27,13 +29,13 @@ class Utilities:
         The one formula behind every exact number of the world (the chosen item in ``step``, the
         best item, ``expected_rewards``, slates), in float64 from the same float32 cosines, so the
         same (slot, item) gets the same value, to float64 rounding, whichever method asks."""
-        be = self.be
+        be, xp = self.be, self.be.xp
         u = self._exact_utility(rows, cols, s, raw_fat)
         _, ks, w = _reward_steps(self.rewards.tobytes())
-        temp = be.astype(self._temperature[rows], "float64")
-        cuts = be.astype(self._cuts[rows], "float64")
+        temp = xp.astype(self._temperature[rows], xp.float64)
+        cuts = xp.astype(self._cuts[rows], xp.float64)
         top = float(self.rewards[-1])
-        if (u.numel() if be.name == "torch" else u.size) <= _SMALL_EXACT:  # one (…, 6) sigmoid
+        if math.prod(u.shape) <= _SMALL_EXACT:  # one (…, 6) sigmoid
             z = (cuts[..., ks] - u[..., None]) / temp[..., None]
             return top - (be.sigmoid(z) * be.asarray(w, "float64")).sum(-1)
         value = top + 0.0 * u  # big arrays (expected_rewards): one cut point at a time
@@ -43,8 +45,8 @@ class Utilities:
 
     def _exact_utility(self, rows, cols, s, raw_fat=None):
         """float64 utility κ·s + b_u + b_i − fatigue for (rows, cols) that broadcast (see :meth:`_exact_values`)."""
-        be = self.be
-        f64 = lambda a: be.astype(a, "float64")  # noqa: E731
+        be, xp = self.be, self.be.xp
+        f64 = lambda a: xp.astype(a, xp.float64)  # noqa: E731
         u = f64(self._kappa[rows]) * f64(s) + f64(self._user_bias[rows]) + f64(self._tables.item_bias[cols])
         if self._fatigue_on:
             if raw_fat is None:
@@ -90,9 +92,9 @@ class Utilities:
     def expected_rewards(self) -> np.ndarray:
         """(B, n_items) exact expected reward of each item for each current user, now."""
         self._require_started()
-        be = self.be
+        be, xp = self.be, self.be.xp
         rows = self._rows[:, None]
         raw = self._fatigue.f if self._fatigue_on else None
         e = self._exact_values(rows, be.arange(self.n_items)[None, :], self._cosine_rows(), raw)
-        e = be.where(self._allowed, e, float(self.rewards[BLOCK]))
+        e = xp.where(self._allowed, e, float(self.rewards[BLOCK]))
         return be.to_numpy(e).astype(np.float64)
