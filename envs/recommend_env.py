@@ -66,7 +66,7 @@ def observation_space(features: np.ndarray, n_items: int, extra=None) -> spaces.
 
 def world_observation_space(world: World, n_items: int) -> spaces.Dict:
     """The observation space of ``world``'s users: population features, then its history context."""
-    extra = world._hist.bounds(world.item_vectors) if world._hist.on else None
+    extra = world._history.bounds(world.item_vectors) if world._history.on else None
     return observation_space(world.population.features, n_items, extra)
 
 

@@ -46,7 +46,7 @@ class AnswerEffects:
         if ans.exposed is not None:
             self._fatigue.expose(*ans.exposed, True)
         else:
-            self._fatigue.expose_single(self._rows, ab, ans.flat, None if rewritten else ans.raw_fat)
+            self._fatigue.expose_single(self._all_rows, ab, ans.flat, None if rewritten else ans.raw_fat)
         if held is not None:
             held.restore()
 

@@ -67,8 +67,8 @@ class World(SessionSlots, Cosines, Utilities, ExactBest, SinglePath, SlatePath, 
         with one_blas_thread():
             tables = ItemTables(be, self.config, self.population, self._basis, self._centre, x, item_bias)
             first = tables.pop_candidates[0]
-            self._gram = GramCache(be, tables.items_np, self._drift_rate, be.to_numpy(first))
-            tables.pop_candidates += (self._gram.columns(first),)
+            self._gram_cache = GramCache(be, tables.items_np, self._drift_rate, be.to_numpy(first))
+            tables.pop_candidates += (self._gram_cache.columns(first),)
         if be.name == "numpy":  # shared by copies: read-only, so that a write raises
             tables.freeze()
             self._catalog_vectors.flags.writeable = False
@@ -101,14 +101,14 @@ class World(SessionSlots, Cosines, Utilities, ExactBest, SinglePath, SlatePath, 
         # Drift(basis="tastes"): tastes and items in coordinates of the tastes' span (d, r)
         with one_blas_thread():
             self._basis = taste_span(population.theta) if cfg.drift.basis == "tastes" else None
-        self._rows_np = np.arange(self.n_users)
-        self._rows = self.be.arange(self.n_users)
+        self._all_rows_np = np.arange(self.n_users)
+        self._all_rows = self.be.arange(self.n_users)
         self._rng = np.random.default_rng(seed)
         self._next_person = 0
-        self._t = 0
+        self._steps_taken = 0
         # the catalog's vectors (what agents see); the world scores the population's positions
         self._catalog_vectors = x
-        self._hist = UserHistory(x, self.config.history_k, self.config.history_dim)  # envs.user_history
+        self._history = UserHistory(x, self.config.history_k, self.config.history_dim)  # envs.user_history
         pos = population.positions_for(x)
         # the catalog's centre c: the mean of the item positions the world scores, fixed at construction
         # (add_items keeps it). Drift keeps each taste's component along c (see Drift)
@@ -130,7 +130,7 @@ class World(SessionSlots, Cosines, Utilities, ExactBest, SinglePath, SlatePath, 
     @property
     def t(self) -> int:
         """Steps taken since the last reset."""
-        return self._t
+        return self._steps_taken
 
     def add_items(self, vectors, item_bias=None) -> np.ndarray:
         """Add items mid-run (cold start); returns their new indices. Masks and states extend.
@@ -154,10 +154,10 @@ class World(SessionSlots, Cosines, Utilities, ExactBest, SinglePath, SlatePath, 
             be = self.be
             self._allowed = be.cat([self._allowed, be.ones((self.n_users, m), "bool")], axis=1)
             self._candidates.built_cosines = be.zeros((self.n_users, self.n_items), "float32")
-            self._row_offsets = self._rows * self.n_items
+            self._row_offsets = self._all_rows * self.n_items
             self._fatigue.add_items(m)
             self._fatigue.set_neighbors(*self._tables.neighbours)
-            self._rebuild_candidates(self._rows_np)
+            self._rebuild_candidates(self._all_rows_np)
         return np.arange(old_n, old_n + m)
 
     def _check_slate_size(self, k: int) -> None:
@@ -219,7 +219,7 @@ class World(SessionSlots, Cosines, Utilities, ExactBest, SinglePath, SlatePath, 
         exhausted = self._apply_answers(ans, ab, 1 if a.ndim == 1 else a.shape[1], responded, idle)
         terminated, truncated, returned, churned = self._end_sessions(
             ans.kinds, ans.item, responded, idle, exhausted, ans.return_uniforms)
-        self._t += 1
+        self._steps_taken += 1
         return StepResult(user_ids=uid, kind=ans.kinds, reward=reward, position=ans.position, item=ans.item,
                           expected_reward_chosen=e_chosen, best_expected_reward=best,
                           terminated=terminated, truncated=truncated, returned=returned, churned=churned,

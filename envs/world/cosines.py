@@ -20,7 +20,7 @@ class Cosines:
     @property
     def _cosine_matrix(self) -> np.ndarray:
         """(B, n_items) current cosines θ·X (numpy; computed on demand — diagnostics and tests)."""
-        return self.be.to_numpy(self._score_rows(self._rows_np))
+        return self.be.to_numpy(self._score_rows(self._all_rows_np))
 
     def _score_rows(self, rows_np: np.ndarray):
         """(len(rows), n_items) cosines θ·X of ``rows`` (from the population table when unmoved)."""

@@ -23,11 +23,11 @@ class DriftUpdate:
     def _trend_step(self, idle) -> None:
         """Pull every active slot's θ toward this step's trend item (:mod:`envs.taste_trend`):
         :meth:`_drift` of every row toward one item, at the trend's rate and Gram entries."""
-        rows = self._rows_np if idle is None else np.setdiff1d(self._rows_np, idle)
+        rows = self._all_rows_np if idle is None else np.setdiff1d(self._all_rows_np, idle)
         if len(rows):
-            be, j = self.be, self._trend.item_at(self._t, self.n_items)
+            be, j = self.be, self._trend.item_at(self._steps_taken, self.n_items)
             cand = be.take_rows(self._candidates.items, be.asarray(rows, "int64"))
-            g = be.take(self._trend.dots(self._gram.items, be), cand)
+            g = be.take(self._trend.dots(self._gram_cache.items, be), cand)
             self._drift(rows, np.full(len(rows), j), eta=self._trend.rate, g=g)
 
 
@@ -79,7 +79,7 @@ class DriftUpdate:
         """Candidate cosines and base utilities after the drift of rows ``r``, updated in place for
         every slot (the others get + 0 and · 1: unchanged)."""
         be, b, cand = self.be, self.n_users, self._candidates
-        gram = self._gram.cols
+        gram = self._gram_cache.cols
         if gram is not None:
             ncol = gram.shape[1]
             jz = be.zeros(b, "int64") + self.n_items * ncol  # the cache's zero row
@@ -87,7 +87,7 @@ class DriftUpdate:
             g = be.take(gram, jz[:, None] + cand.gram_cols, in_range=True)
         else:
             g = be.zeros(cand.cosines.shape, "float32")
-            g[r] = self._gram.entries(r, j, cand.gram_cols, cand.items, self._tables.items)
+            g[r] = self._gram_cache.entries(r, j, cand.gram_cols, cand.items, self._tables.items)
         fm = be.zeros(b, "float32") + 1.0
         fm[r] = f32
         gm = be.zeros(b, "float32")
@@ -106,7 +106,7 @@ class DriftUpdate:
         entries when the caller has them)."""
         be, cand = self.be, self._candidates
         if g is None:
-            g = self._gram.entries(r, j, cand.gram_cols, cand.items, self._tables.items)
+            g = self._gram_cache.entries(r, j, cand.gram_cols, cand.items, self._tables.items)
         top = be.take_rows(cand.items, r)
         tops = be.take_rows(cand.cosines, r)
         tops += g

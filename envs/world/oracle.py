@@ -35,7 +35,7 @@ class ExactBest:
         lists = candidate_lists(be, s, self._kappa[r], tables.item_bias, tables.n_candidates, allowed, base)
         if cand.items.shape[1] != lists[0].shape[1]:  # K grew with the catalog (add_items)
             cand.alloc_lists(self.n_users, tables.n_candidates)
-        cand.set_rows(r, lists, self._gram.columns(lists[0]), s, self._tastes.times(r, tables.principal_dirs),
+        cand.set_rows(r, lists, self._gram_cache.columns(lists[0]), s, self._tastes.times(r, tables.principal_dirs),
                       self._tastes.dot_vector(r, tables.centre_dir))
 
     def _others_bound_now(self):
@@ -104,7 +104,7 @@ class ExactBest:
         where it does not are scanned in full and their candidates refreshed.
         """
         be, xp = self.be, self.be.xp
-        rows = self._rows
+        rows = self._all_rows
         r2 = rows[:, None]
         cand = self._candidates.items
         k = min(n_best, cand.shape[1])
@@ -158,7 +158,7 @@ class ExactBest:
             j = e.argmax(1)
             return j, np.max(e, 1)
         items = self._best_candidates(1)[0][:, 0]
-        val = self._exact_values(self._rows, items, self._cosine_items(items))
+        val = self._exact_values(self._all_rows, items, self._cosine_items(items))
         return be.to_numpy(items), be.to_numpy(val).astype(np.float64)
 
     def best_slates(self, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -31,7 +31,7 @@ class SessionSlots:
             if self._trend is not None:
                 self._trend.reseed(seed)
         be, b = self.be, self.n_users
-        self._t = 0
+        self._steps_taken = 0
         self._next_person = 0
         self._pop_index = np.zeros(b, dtype=np.int64)
         self._person_id = np.zeros(b, dtype=np.int64)
@@ -45,12 +45,12 @@ class SessionSlots:
         self._kappa = be.zeros(b, "float32")
         self._user_bias = be.zeros(b, "float32")
         self._temperature = be.ones(b, "float32")
-        self._cuts = be.zeros((b, N_CUTS), "float32")
-        self._scaled_cuts = be.zeros((N_CUTS, b), "float32")  # cut points / temperature (feedback.scaled_cuts)
+        self._cut_points = be.zeros((b, N_CUTS), "float32")
+        self._scaled_cut_points = be.zeros((N_CUTS, b), "float32")  # cut points / temperature (feedback.scaled_cuts)
         self._inv_temperature = be.ones(b, "float32")  # 1 / temperature
         self._features = np.zeros((b, self.population.features.shape[1]), dtype=np.float32)
-        self._hist.start(b)
-        self._row_offsets = self._rows * self.n_items  # row offsets into flattened (B, n_items) arrays
+        self._history.start(b)
+        self._row_offsets = self._all_rows * self.n_items  # row offsets into flattened (B, n_items) arrays
         self._fatigue = FatigueState(be, b, self.n_items, self.config.fatigue, *self._tables.neighbours)
         self._spawn(np.arange(b))
         if self._trend is not None:
@@ -76,11 +76,11 @@ class SessionSlots:
         self._kappa[r] = tables.pop_kappa[t]
         self._user_bias[r] = tables.pop_user_bias[t]
         self._temperature[r] = tables.pop_temperature[t]
-        self._cuts[r] = tables.pop_cuts[t]
-        self._scaled_cuts[:, r] = tables.pop_scaled_cuts[:, t]
+        self._cut_points[r] = tables.pop_cuts[t]
+        self._scaled_cut_points[:, r] = tables.pop_scaled_cuts[:, t]
         self._inv_temperature[r] = tables.pop_inv_temperature[t]
         self._features[rows] = self.population.features[tm]
-        self._hist.reset_rows(rows)
+        self._history.reset_rows(rows)
         self._fatigue.reset_rows(r)
         self._new_session(rows)
 
@@ -94,7 +94,7 @@ class SessionSlots:
             mask = mask.view()
             mask.flags.writeable = False
         return Observation(user_ids=self._person_id.copy(), population_index=self._pop_index.copy(),
-                           features=self._hist.append_to(self._features), mask=mask,
+                           features=self._history.append_to(self._features), mask=mask,
                            session_step=self._session_step.copy(), patience=self._patience.copy())
 
     def _require_started(self) -> None:
@@ -135,6 +135,6 @@ class SessionSlots:
                 self._fatigue.recover_rows(self.be.asarray(ret_rows, "int64"), cfg.returns.gap)
             self._new_session(ret_rows)
         # before new people reset it
-        self._hist.record(responded & (kinds > NEUTRAL), item, self._catalog_vectors)
+        self._history.record(responded & (kinds > NEUTRAL), item, self._catalog_vectors)
         self._spawn(true_rows(churned))
         return terminated, truncated, returned, churned

@@ -21,7 +21,7 @@ class SinglePath:
         then B session-return uniforms, in one call (the same stream as two).
         """
         be, xp, b = self.be, self.be.xp, self.n_users
-        rows = self._rows
+        rows = self._all_rows
         a_u = None  # θ·u of every slot, when computed with the cosines (see _cosine_items_many)
         if self._monotone:
             top = self._best_candidates(1)[0][:, 0]
@@ -42,7 +42,7 @@ class SinglePath:
         e_chosen = xp.where(blocked, float(self.rewards[BLOCK]), e_chosen)
         u2 = self._rng.random(2 * b)
         unif = be.asarray(np.clip(u2[:b], EPS, 1 - EPS), "float32")
-        kinds = sample_kinds_scaled(y, self._scaled_cuts, unif)
+        kinds = sample_kinds_scaled(y, self._scaled_cut_points, unif)
         kinds = be.to_numpy(xp.where(blocked, BLOCK, kinds)).astype(np.int64)
         return StepAnswers(kinds=kinds, position=np.zeros(b, dtype=np.int64), item=a.copy(), e_chosen=e_chosen,
                            best=best, return_uniforms=u2[b:], flat=flat, raw_fat=raw_fat,

@@ -30,7 +30,7 @@ class SlatePath:
         be, xp = self.be, self.be.xp
         r2 = be.arange(self.n_users)[:, None] + 0 * ab
         u = self._exact_utility(r2, ab, s)  # float64, as in _exact_values
-        cuts, temp = xp.astype(self._cuts, xp.float64), xp.astype(self._temperature, xp.float64)
+        cuts, temp = xp.astype(self._cut_points, xp.float64), xp.astype(self._temperature, xp.float64)
         probs = kind_probabilities(u, cuts[:, None, :] + 0 * u[..., None], temp[:, None] + 0 * u)
         blocked = ~be.gather(self._allowed, r2, ab)
         onehot = be.zeros(N_KINDS, "float64")
@@ -46,16 +46,16 @@ class SlatePath:
         Draws: (B, k) feedback uniforms, then (B, k) examination uniforms.
         """
         be, xp, b, k = self.be, self.be.xp, self.n_users, a.shape[1]
-        rows_np = self._rows_np
+        rows_np = self._all_rows_np
         _, best = self.best_slates(k)
         s_slate = self._slate_cosines(ab)  # the chosen slates' cosines, for both uses below
         e_chosen = self._slate_values(ab, s_slate)
-        r2 = self._rows[:, None] + 0 * ab
+        r2 = self._all_rows[:, None] + 0 * ab
         util = self._utility(r2, ab, s_slate)
         blocked = ~be.gather(self._allowed, r2, ab)
         unif = be.asarray(open_uniforms(self._rng, (b, k)), "float32")
         exam_u = self._rng.random((b, k))
-        kall = sample_kinds(util, self._cuts[:, None, :] + 0 * util[..., None],
+        kall = sample_kinds(util, self._cut_points[:, None, :] + 0 * util[..., None],
                             self._temperature[:, None] + 0 * util, unif)
         kall = be.to_numpy(xp.where(blocked, BLOCK, kall)).astype(np.int64)
         exam = exam_u < self.config.cascade.examination_probs(k)[None, :]

@@ -33,7 +33,7 @@ class Utilities:
         u = self._exact_utility(rows, cols, s, raw_fat)
         _, ks, w = _reward_steps(self.rewards.tobytes())
         temp = xp.astype(self._temperature[rows], xp.float64)
-        cuts = xp.astype(self._cuts[rows], xp.float64)
+        cuts = xp.astype(self._cut_points[rows], xp.float64)
         top = float(self.rewards[-1])
         if math.prod(u.shape) <= _SMALL_EXACT:  # one (…, 6) sigmoid
             z = (cuts[..., ks] - u[..., None]) / temp[..., None]
@@ -93,7 +93,7 @@ class Utilities:
         """(B, n_items) exact expected reward of each item for each current user, now."""
         self._require_started()
         be, xp = self.be, self.be.xp
-        rows = self._rows[:, None]
+        rows = self._all_rows[:, None]
         raw = self._fatigue.f if self._fatigue_on else None
         e = self._exact_values(rows, be.arange(self.n_items)[None, :], self._cosine_rows(), raw)
         e = xp.where(self._allowed, e, float(self.rewards[BLOCK]))

@@ -184,7 +184,7 @@ def test_exact_best_after_many_centred_drift_steps(backend, k, basis, gram):
                       drift=Drift(rate=0.3, basis=basis, trend_rate=0.1, trend_period=7), candidates=5)
     w = World(x, pop, n_users=24, config=cfg, seed=6)
     w.reset()
-    assert (w._gram.cols is None) == (gram == "direct")
+    assert (w._gram_cache.cols is None) == (gram == "direct")
     rng = np.random.default_rng(7)
     for _ in range(60):
         e, brute = _brute_best(w)

@@ -43,7 +43,7 @@ def _principal(x, m):
 def _replay(world, steps, slate, rng, add_at=None, extra=None):
     """Run random actions; compare the history part of every observation with brute force."""
     b, d_u = world.n_users, world.population.features.shape[1]
-    hist = world._hist
+    hist = world._history
     obs = world.reset(seed=11)
     liked = [[] for _ in range(b)]
     ids = obs.user_ids.copy()

@@ -201,7 +201,7 @@ def test_add_items_extends_masks_and_ground_truth(small_items, small_population)
     pop = small_population
     u = pop.taste_scale[w._pop_index, None] * (th @ w.item_vectors[60:].T) + pop.user_bias[w._pop_index, None]
     from banditsim.envs.feedback import expected_reward
-    ref = expected_reward(u, w._cuts[:, None, :] + 0 * u[..., None], w._temperature[:, None] + 0 * u, w.rewards)
+    ref = expected_reward(u, w._cut_points[:, None, :] + 0 * u[..., None], w._temperature[:, None] + 0 * u, w.rewards)
     np.testing.assert_allclose(er[:, 60:], ref, atol=1e-5)
     r = w.step(np.full(8, 62))
     assert r.observation.mask.shape == (8, 65)
@@ -262,8 +262,8 @@ def test_copies_share_the_read_only_item_geometry(small_items, small_population)
         for arr in value if isinstance(value, tuple) else (value,):
             assert arr is None or not arr.flags.writeable, name
     assert small_population.theta.flags.writeable  # the population's own arrays are left alone
-    assert twin._gram.items is w._gram.items and not w._gram.items.flags.writeable
-    assert twin._gram.column_of is not w._gram.column_of  # the cache grows: each copy has its own
+    assert twin._gram_cache.items is w._gram_cache.items and not w._gram_cache.items.flags.writeable
+    assert twin._gram_cache.column_of is not w._gram_cache.column_of  # the cache grows: each copy has its own
     with pytest.raises(ValueError, match="read-only"):
         w._tables.pop_cosines[0, 0] = 1.0
     fresh = World(small_items, small_population, n_users=8, seed=4)
@@ -295,7 +295,7 @@ def gram(request, monkeypatch):
 
 
 def _check_gram_mode(w, gram):
-    assert (w._gram.cols is None) == (gram == "direct")
+    assert (w._gram_cache.cols is None) == (gram == "direct")
 
 
 @pytest.mark.parametrize("actions", ["random", "best"])
