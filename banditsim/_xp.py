@@ -5,14 +5,15 @@ API of ``array_api_compat``) and uses the array API.  What the API lacks is here
 each: a Cholesky factorisation that reports failure instead of raising (the one jitter-plus-Cholesky
 of the agents), its solves and inverse, a lower-triangular solve, scatter-adds, and moves between
 host (numpy) arrays and a torch device; so are row dot products and max(·, 0), which the API has
-but whose numpy and torch kernels round differently.  The world's (``envs.backend.Backend``) are here
-too: the logistic function, unordered top-k, gathers by flat index and by rows, and the per-pair dot
-products its exact values are built from.  Each keeps the exact calls its backend used
-before (LAPACK through numpy/scipy, or torch's own kernels), so code moved onto these helpers
-computes the same numbers, bit for bit.
+but whose numpy and torch kernels round differently.  The world's (``envs.backend.Backend``) are
+here too: the logistic function, unordered top-k, gathers by flat index and by rows, the per-pair
+dot products its exact values are built from, and arrays made on a device from host values and dtype
+names (numpy's and torch's own calls, which a world step makes dozens of times).  Each keeps the
+exact calls its backend used before (LAPACK through numpy/scipy, or torch's own kernels), so code
+moved onto these helpers computes the same numbers, bit for bit.
 
 A leaf of the package: it imports neither ``envs``, ``agents`` nor ``sim``, and torch only when a
-torch tensor is passed in.
+torch tensor or a torch device is asked for.
 
 >>> import numpy as np
 >>> factor, ok = cholesky(np.array([[4.0, 2.0], [2.0, 5.0]]))
@@ -27,9 +28,10 @@ from __future__ import annotations
 import numpy as np
 from array_api_compat import array_namespace, is_torch_array
 
-__all__ = ["add_at", "add_rows", "asarray_on", "cholesky", "cholesky_inverse", "cholesky_solve", "eye_like", "from_host",
-           "is_torch_array", "namespace", "namespace_on", "nonnegative", "pair_dots", "row_dot", "sigmoid",
-           "solve_lower", "take_flat", "take_last", "take_rows", "to_host", "top_k_indices", "vec_dot"]
+__all__ = ["add_at", "add_rows", "arange_on", "asarray_on", "cholesky", "cholesky_inverse", "cholesky_solve",
+           "eye_like", "from_host", "is_torch_array", "namespace", "namespace_on", "nonnegative",
+           "pair_dots", "row_dot", "sigmoid", "solve_lower", "take_flat", "take_last", "take_rows",
+           "to_host", "top_k_indices", "vec_dot", "zeros_on"]
 
 _PAIR_BLOCK = 1 << 24  # products formed at a time by pair_dots on torch
 
@@ -267,6 +269,27 @@ def asarray_on(values, dtype: str, where: str | None):
     if isinstance(values, torch.Tensor):
         return values.to(device=where, dtype=getattr(torch, dtype))
     return torch.as_tensor(np.asarray(values, dtype=dtype), device=where)
+
+
+def zeros_on(shape, dtype: str, where: str | None):
+    """Zeros of dtype ``dtype`` (a name), numpy's for ``where`` None, else torch's on device ``where``
+    (``np.zeros`` / ``torch.zeros`` themselves: the world makes a few each step, and through
+    array_api_compat's wrappers each costs numpy three times as much)."""
+    if where is None:
+        return np.zeros(shape, dtype=dtype)
+    import torch
+
+    return torch.zeros(shape, dtype=getattr(torch, dtype), device=where)
+
+
+def arange_on(n: int, where: str | None):
+    """0, 1, …, n − 1 (int64), numpy's for ``where`` None, else torch's on device ``where``
+    (``np.arange`` / ``torch.arange``, for :func:`zeros_on`'s reason)."""
+    if where is None:
+        return np.arange(n)
+    import torch
+
+    return torch.arange(n, device=where)
 
 
 def to_host(a) -> np.ndarray:

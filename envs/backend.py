@@ -7,7 +7,8 @@ so both backends see the same draws and give the same numbers (up to float round
 from __future__ import annotations
 
 from banditsim._device import cuda_missing
-from banditsim._xp import asarray_on, namespace_on, pair_dots, sigmoid, take_flat, take_rows, to_host, top_k_indices, vec_dot
+from banditsim._xp import (arange_on, asarray_on, namespace_on, pair_dots, sigmoid, take_flat, take_rows, to_host,
+                           top_k_indices, vec_dot, zeros_on)
 from banditsim.envs.world_errors import WorldConfigError
 
 _DTYPES = ("float32", "float64", "int64", "bool")
@@ -41,7 +42,7 @@ class Backend:
                 raise WorldConfigError(f"backend device {self.device!r}: {why}")
         elif device not in (None, "cpu"):
             raise WorldConfigError(f"the numpy backend runs on 'cpu' only, not {device!r}")
-        self._where = self.device if name == "torch" else None  # namespace_on's and asarray_on's
+        self._where = self.device if name == "torch" else None  # for banditsim._xp's *_on: None is numpy
         self.xp = namespace_on(self._where)[0]
         self._dtypes = {d: getattr(self.xp, d) for d in _DTYPES}
 
@@ -56,13 +57,13 @@ class Backend:
         return asarray_on(x, dtype, self._where)
 
     def zeros(self, shape, dtype: str = "float32"):
-        return self.xp.zeros(shape, dtype=self._dtypes[dtype], device=self.device)
+        return zeros_on(shape, dtype, self._where)
 
     def ones(self, shape, dtype: str = "bool"):
         return self.xp.ones(shape, dtype=self._dtypes[dtype], device=self.device)
 
     def arange(self, n: int):
-        return self.xp.arange(n, device=self.device)
+        return arange_on(n, self._where)
 
     def cat(self, xs, axis: int = 0):
         return self.xp.concat(xs, axis=axis)

@@ -138,3 +138,11 @@ def test_asarray_on_converts_once_and_keeps_host_arrays():
     moved = _xp.asarray_on(reversed_view, "float32", "cpu")
     assert moved.dtype == torch.float32 and moved.tolist() == [3.0, 2.0, 1.0, 0.0]
     assert _xp.asarray_on(moved, "float64", "cpu").dtype == torch.float64
+
+
+@pytest.mark.parametrize("where", [None, "cpu"])
+def test_zeros_and_arange_are_made_where_asked(where):
+    zeros, steps = _xp.zeros_on((2, 3), "float32", where), _xp.arange_on(4, where)
+    assert isinstance(zeros, np.ndarray) == (where is None) == isinstance(steps, np.ndarray)
+    assert _xp.to_host(zeros).dtype == np.float32 and not _xp.to_host(zeros).any()
+    assert _xp.to_host(steps).dtype == np.int64 and _xp.to_host(steps).tolist() == [0, 1, 2, 3]
