@@ -25,10 +25,12 @@ False
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from array_api_compat import array_namespace, is_torch_array
 
-__all__ = ["add_at", "add_rows", "arange_on", "asarray_on", "cholesky", "cholesky_inverse", "cholesky_solve",
+__all__ = ["add_at", "add_rows", "add_to_rows", "arange_on", "asarray_on", "cholesky", "cholesky_inverse", "cholesky_solve",
            "eye_like", "from_host", "is_torch_array", "namespace", "namespace_on", "nonnegative",
            "pair_dots", "row_dot", "sigmoid", "solve_lower", "take_flat", "take_last", "take_rows",
            "to_host", "top_k_indices", "vec_dot", "zeros_on"]
@@ -157,6 +159,45 @@ def add_at(target, index, values) -> None:
         target.index_add_(0, index, values)
     else:
         np.add.at(target, index, values)
+
+
+@functools.cache
+def _csr_kernel():
+    """scipy's fused sparse × dense accumulate (Y += A·X), imported on first use (None if its private
+    module moved: :func:`add_to_rows` then falls back to numpy)."""
+    try:
+        from scipy.sparse._sparsetools import csr_matvecs
+    except ImportError:  # pragma: no cover
+        return None
+    return csr_matvecs
+
+
+def add_to_rows(v, rows, x, items, coef, u=None, u_coef=None) -> None:
+    """v[rows] += coef[:, None]·x[items] (+ u_coef[:, None]·u), in place, for unique ``rows``: on numpy
+    one fused sparse × dense accumulate (the kernel behind scipy's CSR products: no (len(rows), d)
+    temporary), on torch ``index_add_``."""
+    if is_torch_array(v):
+        add = x.index_select(0, items) * coef[:, None]
+        if u is not None:
+            add = add + u_coef[:, None] * u[None, :]
+        v.index_add_(0, rows, add)
+        return
+    b, d = v.shape
+    _csr_matvecs = _csr_kernel()
+    if _csr_matvecs is not None and v.flags.c_contiguous and x.flags.c_contiguous:
+        indptr = np.zeros(b + 1, dtype=np.int64)
+        indptr[rows + 1] = 1
+        np.cumsum(indptr, out=indptr)
+        _csr_matvecs(b, x.shape[0], d, indptr, np.asarray(items, dtype=np.int64),
+                     coef.astype(np.float32), x.reshape(-1), v.reshape(-1))
+        if u is not None:  # + u_coef·u: the same product with a one-row matrix
+            _csr_matvecs(b, 1, d, indptr, np.zeros(len(rows), dtype=np.int64),
+                         u_coef.astype(np.float32), np.ascontiguousarray(u, dtype=np.float32), v.reshape(-1))
+        return
+    add = coef[:, None] * x.take(items, axis=0)
+    if u is not None:
+        add += u_coef[:, None] * u[None, :]
+    v[rows] += add
 
 
 def take_last(a, index):

@@ -26,6 +26,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from banditsim._xp import add_at
 from banditsim.envs.parameters import Param, check_parameters
 
 
@@ -278,11 +279,8 @@ class FatigueState:
         cols = be.take_rows(self.nbr_idx, items)
         w = be.take_rows(self.nbr_w, items) * self.scale
         flat = (rows * self.f.shape[1])[:, None] + cols
-        if accumulate:
-            if be.name == "numpy":
-                np.add.at(self.f.reshape(-1), flat.reshape(-1), w.reshape(-1))
-            else:
-                self.f.view(-1).index_put_((flat.reshape(-1),), w.reshape(-1), accumulate=True)
+        if accumulate:  # an item shown twice in a row's slate adds its exposure twice
+            add_at(self.f.reshape(-1), flat.reshape(-1), w.reshape(-1))
         else:
             xf = self.f.reshape(-1)
             xf[flat] += w
