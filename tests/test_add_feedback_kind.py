@@ -6,9 +6,9 @@ world.feedback.subscribe_offset with its `banditsim config` line, and the orderi
 world, the agents, the metrics, the configs, the delays and the log scores.
 """
 
-import subprocess
-import sys
 import textwrap
+
+from tests.walked_modules import run_walked
 
 SUBSCRIBE = ('    FeedbackKind("subscribe", 2.0, "positive", ("pos", "subscribe_offset"), 4.0, offset_default=4.0,\n'
              '                 offset_help="temperatures above tau_pos of the subscribe cut point"),\n')
@@ -18,37 +18,6 @@ WALK = {"banditsim.feedback_kinds": [("\n)\n", "\n" + SUBSCRIBE + ")\n")]}
 
 #: the same entry without its offset declaration
 UNDECLARED = {"banditsim.feedback_kinds": [("\n)\n", "\n" + SUBSCRIBE.split(", offset_default")[0] + "),\n)\n")]}
-
-LOADER = textwrap.dedent('''
-    import importlib.abc, importlib.util, sys
-
-    WALK = {walk!r}
-
-    class Walked(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-        """Serves the modules of WALK from their own source with the walk's edits applied."""
-
-        def find_spec(self, name, path, target=None):
-            if name not in WALK:
-                return None
-            sys.meta_path.remove(self)
-            try:
-                origin = importlib.util.find_spec(name).origin
-            finally:
-                sys.meta_path.insert(0, self)
-            return importlib.util.spec_from_file_location(name, origin, loader=self)
-
-        def create_module(self, spec):
-            return None
-
-        def exec_module(self, module):
-            src = open(module.__spec__.origin).read()
-            for old, new in WALK[module.__name__]:
-                assert src.count(old) == 1, (module.__name__, old)
-                src = src.replace(old, new)
-            exec(compile(src, module.__spec__.origin, "exec"), module.__dict__)
-
-    sys.meta_path.insert(0, Walked())
-''')
 
 CHECKS = textwrap.dedent('''
     from banditsim.feedback_kinds import KINDS, N_KINDS
@@ -102,8 +71,7 @@ CHECKS = textwrap.dedent('''
 
 def _walked(walk, script):
     """Runs ``script`` in a fresh interpreter whose modules carry the ``walk``'s edits."""
-    return subprocess.run([sys.executable, "-c", LOADER.format(walk=walk) + script],
-                          capture_output=True, text=True, timeout=300)
+    return run_walked(script, walk)
 
 
 def test_adding_a_kind_with_its_own_offset_is_one_table_entry():
