@@ -14,17 +14,17 @@ the shown (examined) items add fatigue, blocks, drift, patience; (4) ended sessi
 
 The parts, after RecSim's user state / user model / choice model split:
 
-- :mod:`~envs.world.core`: ``World`` itself: construction, ``add_items``, action checks, ``step``;
-- :mod:`~envs.world.item_tables`: the tables built once from the catalog and the population;
-- :mod:`~envs.world.sessions`: the slots' people, sessions, patience, return and churn;
-- :mod:`~envs.world.cosines` and :mod:`~envs.world.utility`: taste cosines, utilities and the one
+- :mod:`~banditsim.envs.world.core`: ``World`` itself: construction, ``add_items``, action checks, ``step``;
+- :mod:`~banditsim.envs.world.item_tables`: the tables built once from the catalog and the population;
+- :mod:`~banditsim.envs.world.sessions`: the slots' people, sessions, patience, return and churn;
+- :mod:`~banditsim.envs.world.cosines` and :mod:`~banditsim.envs.world.utility`: taste cosines, utilities and the one
   exact-value formula;
-- :mod:`~envs.world.oracle` (with :mod:`~envs.world.candidates` and :mod:`~envs.world.gram_cache`):
+- :mod:`~banditsim.envs.world.oracle` (with :mod:`~banditsim.envs.world.candidates` and :mod:`~banditsim.envs.world.gram_cache`):
   the exact best items and slates from per-slot candidates certified by a bound, O(B·(d + K)) a step;
-- :mod:`~envs.world.single_path` and :mod:`~envs.world.slate_path` (the cascade): a step's answers;
-- :mod:`~envs.world.answer_effects` and :mod:`~envs.world.drift_update`: fatigue, blocks, drift;
-- :mod:`~envs.world.refused_rows`: rows a step leaves untouched (``active``);
-- :mod:`~envs.world.results`: ``Observation`` and ``StepResult``.
+- :mod:`~banditsim.envs.world.single_path` and :mod:`~banditsim.envs.world.slate_path` (the cascade): a step's answers;
+- :mod:`~banditsim.envs.world.answer_effects` and :mod:`~banditsim.envs.world.drift_update`: fatigue, blocks, drift;
+- :mod:`~banditsim.envs.world.refused_rows`: rows a step leaves untouched (``active``);
+- :mod:`~banditsim.envs.world.results`: ``Observation`` and ``StepResult``.
 """
 
 from banditsim.envs.world.core import World

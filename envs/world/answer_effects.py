@@ -2,7 +2,7 @@
 
 Order within a step: fatigue recovers one step, then the shown (examined) items add fatigue; a
 block removes the item from the slot's mask and candidates; a positive answer pulls the taste
-toward the item (:mod:`envs.world.drift_update`); then the population-wide trend moves every
+toward the item (:mod:`banditsim.envs.world.drift_update`); then the population-wide trend moves every
 active slot.
 """
 

@@ -1,7 +1,7 @@
 """Every slot's candidate lists: its top-K items by base utility, and what their bound was built from.
 
-The oracle (:mod:`envs.world.oracle`) certifies a slot's best items from these K candidates and a
-bound on every other item; drift (:mod:`envs.world.drift_update`) keeps the candidates' cosines exact
+The oracle (:mod:`banditsim.envs.world.oracle`) certifies a slot's best items from these K candidates and a
+bound on every other item; drift (:mod:`banditsim.envs.world.drift_update`) keeps the candidates' cosines exact
 and the bound's ingredients (‖θ − θ_built‖²) current; a block drops the item from the list.
 """
 

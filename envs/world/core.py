@@ -1,9 +1,9 @@
 """The World: construction, added items, action checks, and ``step`` dispatched to its two paths.
 
-The state and the work are split by what they are (:mod:`envs.world` lists the parts); ``World``
+The state and the work are split by what they are (:mod:`banditsim.envs.world` lists the parts); ``World``
 brings the parts' methods together over one set of per-slot arrays, and ``step`` runs a single-item
-or a slate path (:mod:`envs.world.single_path`, :mod:`envs.world.slate_path`) and then the shared
-state updates (:mod:`envs.world.answer_effects`, :mod:`envs.world.sessions`).
+or a slate path (:mod:`banditsim.envs.world.single_path`, :mod:`banditsim.envs.world.slate_path`) and then the shared
+state updates (:mod:`banditsim.envs.world.answer_effects`, :mod:`banditsim.envs.world.sessions`).
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ class World(SessionSlots, Cosines, Utilities, ExactBest, SinglePath, SlatePath, 
         self._fatigue_strength = float(cfg.fatigue.strength)
         self._pull_on = bool(cfg.drift.enabled and cfg.drift.rate > 0)  # answers pull θ (endogenous)
         self._trend = (TasteTrend(cfg.drift.trend_rate, cfg.drift.trend_period, seed)
-                       if cfg.drift.enabled and cfg.drift.trend_rate > 0 else None)  # envs.taste_trend
+                       if cfg.drift.enabled and cfg.drift.trend_rate > 0 else None)  # banditsim.envs.taste_trend
         self._drift_on = self._pull_on or self._trend is not None  # some θ can move
         self._drift_rate = float(cfg.drift.rate)
         # Drift(basis="tastes"): tastes and items in coordinates of the tastes' span (d, r)
@@ -108,7 +108,7 @@ class World(SessionSlots, Cosines, Utilities, ExactBest, SinglePath, SlatePath, 
         self._steps_taken = 0
         # the catalog's vectors (what agents see); the world scores the population's positions
         self._catalog_vectors = x
-        self._history = UserHistory(x, self.config.history_k, self.config.history_dim)  # envs.user_history
+        self._history = UserHistory(x, self.config.history_k, self.config.history_dim)  # banditsim.envs.user_history
         pos = population.positions_for(x)
         # the catalog's centre c: the mean of the item positions the world scores, fixed at construction
         # (add_items keeps it). Drift keeps each taste's component along c (see Drift)
@@ -186,11 +186,11 @@ class World(SessionSlots, Cosines, Utilities, ExactBest, SinglePath, SlatePath, 
         return a
 
     def step(self, actions, *, active=None) -> StepResult:
-        """Show one item (B,) or one slate (B, k) to each slot; see :mod:`envs.world`.
+        """Show one item (B,) or one slate (B, k) to each slot; see :mod:`banditsim.envs.world`.
 
         A slate may repeat an item; each copy is examined and answered independently.
         ``active`` ((B,) bool, default all True): rows where it is False are refused, shown
-        nothing and left as they were; what they report and what is drawn: :mod:`envs.world.refused_rows`.
+        nothing and left as they were; what they report and what is drawn: :mod:`banditsim.envs.world.refused_rows`.
         The whole step runs on one BLAS thread (:mod:`banditsim._blas_threads`): its products are small,
         and waking BLAS workers on a busy machine costs more than they save.
         """

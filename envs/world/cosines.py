@@ -1,7 +1,7 @@
 """The cosines θ·x every exact value of the world reads, by whichever kernel suits the call.
 
-A person whose taste has not moved reads the population table (:mod:`envs.world.item_tables`);
-a moved one gets a dot product with their current θ (:class:`envs.taste_rows.TasteRows`). Every
+A person whose taste has not moved reads the population table (:mod:`banditsim.envs.world.item_tables`);
+a moved one gets a dot product with their current θ (:class:`banditsim.envs.taste_rows.TasteRows`). Every
 kernel here gives the same number for the same (slot, item), so ``step``, ``best_items`` and
 ``expected_rewards`` agree to the bit; the batched kernels only save passes over the tastes.
 """

@@ -1,12 +1,12 @@
-"""The drift step of :class:`envs.dynamics.Drift`, applied to the slots' tastes and candidates.
+"""The drift step of :class:`banditsim.envs.dynamics.Drift`, applied to the slots' tastes and candidates.
 
 For rows moving toward items j: θ' = a·u + ρ·normalise(θ⊥ + rate·x⊥_j), with u the catalog's
 direction, a = θ·u (kept), ρ = √(1 − a²), ⊥ the part orthogonal to u. O(d + K) per slot, nothing
 of size n_items. Written θ' = f·(θ + rate·x_j + γ·u) with f = ρ/‖θ⊥ + rate·x⊥_j‖ and
-γ = a(1 − f)/f − rate·(u·x_j): θ moves by one sparse axpy (:class:`envs.taste_rows.TasteRows`); the
+γ = a(1 − f)/f − rate·(u·x_j): θ moves by one sparse axpy (:class:`banditsim.envs.taste_rows.TasteRows`); the
 candidates' cosines move by the Gram entries rate·x_j·x_c (a gather from
-:class:`envs.world.gram_cache.GramCache`, not a matmul) plus γ·(u·x_c); the bound on the other items
-is kept through ‖θ − θ_built‖² (:mod:`envs.world.oracle`). A taste lying along u (ρ < 10⁻³) has no
+:class:`banditsim.envs.world.gram_cache.GramCache`, not a matmul) plus γ·(u·x_c); the bound on the other items
+is kept through ‖θ − θ_built‖² (:mod:`banditsim.envs.world.oracle`). A taste lying along u (ρ < 10⁻³) has no
 distinctive part to move and is left as it is.
 """
 
@@ -21,7 +21,7 @@ class DriftUpdate:
     """World methods that move tastes: the answers' pull and the population-wide trend."""
 
     def _trend_step(self, idle) -> None:
-        """Pull every active slot's θ toward this step's trend item (:mod:`envs.taste_trend`):
+        """Pull every active slot's θ toward this step's trend item (:mod:`banditsim.envs.taste_trend`):
         :meth:`_drift` of every row toward one item, at the trend's rate and Gram entries."""
         rows = self._all_rows_np if idle is None else np.setdiff1d(self._all_rows_np, idle)
         if len(rows):

@@ -1,7 +1,7 @@
 """The drift rate times the Gram entries x_j·x_c of items j with candidate items c.
 
 Drift moves each drifting slot's candidate cosines by rate·x_j·x_c (and the catalog direction's
-part, see :mod:`envs.world.drift_update`): K reads from row j of the cache. Candidate lists share
+part, see :mod:`banditsim.envs.world.drift_update`): K reads from row j of the cache. Candidate lists share
 few items (151 of 1,682 on MovieLens), so the cache holds only the columns of items that have been
 candidates (most frequent first; a column is computed, ``X @ x_c``, when its item first becomes a
 candidate): the reads of a row fall in a few cache lines of a small matrix instead of an

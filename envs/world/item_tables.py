@@ -119,7 +119,7 @@ class ItemTables:
         self.pop_principal = be.asarray(pth.astype(np.float64) @ v, "float32")
 
     def _initial_candidates(self):
-        """:func:`~envs.world.candidates.candidate_lists` of every population user with every item allowed,
+        """:func:`~banditsim.envs.world.candidates.candidate_lists` of every population user with every item allowed,
         in row blocks of ≤ ``_CAND_BLOCK`` scores, so the temporaries stay small for big catalogs."""
         n_people, n_items = self.pop_cosines.shape
         step = max(1, _CAND_BLOCK // max(1, n_items))

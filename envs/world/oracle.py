@@ -3,7 +3,7 @@
 Every slot keeps K candidates, its top-K items by base utility κ·θ·x + b_i when the list was built,
 and a bound on every other item's base utility: the K-th candidate's then, plus what drift can add
 since (|κ·(θ − θ_built)·x_i| ≤ κ·‖θ − θ_built‖ for unit items, with ‖θ − θ_built‖² tracked per
-drift step). Drift keeps the candidates' cosines exact (:mod:`envs.world.drift_update`); fatigue only
+drift step). Drift keeps the candidates' cosines exact (:mod:`banditsim.envs.world.drift_update`); fatigue only
 lowers utility. So the candidates' best is the exact best when it reaches the bound; the rows where
 it does not try a tighter bound along the items' principal directions, and the rest are scanned in
 full, which rebuilds their candidates. Cost per step O(B·(d + K)), nothing of size B × n_items.

@@ -3,11 +3,11 @@
 A refused row (``active`` False) is shown nothing. Its state is left as it was: session step,
 patience, taste, blocks (mask), fatigue (to float32 rounding: the world stores fatigue under one
 lazily decaying scale, so a held row is written back rescaled) and person; it does not end its
-session. Its :class:`~envs.world.StepResult` entries are ``kind`` block, ``reward`` and
+session. Its :class:`~banditsim.envs.world.StepResult` entries are ``kind`` block, ``reward`` and
 ``expected_reward_chosen`` the reward map's ``block`` reward, ``position`` and ``item`` −1,
 ``best_expected_reward`` the best allowed action's value as usual (or the block reward where that is
 more), and ``terminated``/``truncated``/``returned``/``churned`` False. This is the rule for a
-disallowed item (:mod:`envs.action_masks`) at the level of the batched world.
+disallowed item (:mod:`banditsim.envs.action_masks`) at the level of the batched world.
 
 Random numbers: a step with at least one active row draws exactly what a step with every row
 active draws (fixed in number and order; a refused row's draws are made and thrown away), so an
@@ -59,7 +59,7 @@ def refuse_outputs(idle: np.ndarray, kinds: np.ndarray, position: np.ndarray, it
 class HeldFatigue:
     """The refused rows' fatigue, held across a step and written back (rescaled) afterwards.
 
-    The world's :class:`~envs.dynamics.FatigueState` stores ``actual · scale`` with one scale for
+    The world's :class:`~banditsim.envs.dynamics.FatigueState` stores ``actual · scale`` with one scale for
     every row; a step's recovery changes that scale (or rewrites every row), so a held row is
     written back as ``stored · scale_after / scale_before``: the same actual fatigue, to one float32
     rounding.
@@ -78,7 +78,7 @@ class HeldFatigue:
 
 
 def all_refused(world, a: np.ndarray):
-    """The :class:`~envs.world.StepResult` of a step in which every row is refused: nothing is
+    """The :class:`~banditsim.envs.world.StepResult` of a step in which every row is refused: nothing is
     drawn or changed."""
     b = world.n_users
     r_block = float(world.rewards[BLOCK])

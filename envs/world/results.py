@@ -16,7 +16,7 @@ class Observation:
     ``user_ids`` (B,) int64 person ids (unique per person, kept when a person returns);
     ``population_index`` (B,) row of the population user each person was drawn from;
     ``features`` (B, d_u) float32 visible features (then the user-history context when
-    ``history_k`` > 0, :mod:`envs.user_history`); ``mask`` (B, n_items) bool allowed items
+    ``history_k`` > 0, :mod:`banditsim.envs.user_history`); ``mask`` (B, n_items) bool allowed items
     (False = blocked; a read-only view, valid until the next step); ``session_step`` (B,)
     steps taken in the current session; ``patience`` (B,) patience left.
     """
@@ -33,7 +33,7 @@ class Observation:
 class StepResult:
     """Outcome of one world step (numpy arrays, one entry per slot).
 
-    ``user_ids`` who answered; ``kind`` (B,) int feedback code (:data:`envs.feedback_kinds.KINDS`);
+    ``user_ids`` who answered; ``kind`` (B,) int feedback code (:data:`banditsim.envs.feedback_kinds.KINDS`);
     ``reward`` (B,) from the reward map; ``position`` (B,) slate position that responded
     (−1: none; always 0 for single items); ``item`` (B,) item that responded (−1: none);
     ``expected_reward_chosen`` (B,) exact expected reward of the action taken;

@@ -1,7 +1,7 @@
 """The B slots: who sits in each (a copy of a population user with their own state) and their sessions.
 
 A slot holds one person: the population row they were drawn from, their taste, mask of allowed
-items, fatigue, user-history context, candidates (:mod:`envs.world.oracle`), patience and session
+items, fatigue, user-history context, candidates (:mod:`banditsim.envs.world.oracle`), patience and session
 step. A session ends by patience (negative answers), by ``session_length``, or when the person has
 blocked so many items that fewer than one action's worth are left; an ended session returns (the
 same person, fatigue recovered by the return gap) or churns (a fresh person takes the slot, for

@@ -1,7 +1,7 @@
 """One slate per slot under the cascade: exact slate values and the cascade's answers.
 
 Every position gets a feedback kind and an examination draw; the slot responds at the first
-examined position whose kind is not neutral (:class:`envs.slate_choice.CascadeChoice`). The items
+examined position whose kind is not neutral (:class:`banditsim.envs.slate_choice.CascadeChoice`). The items
 examined up to that position (all examined ones when none responds) gain fatigue.
 """
 
