@@ -5,12 +5,12 @@ API of ``array_api_compat``) and uses the array API.  What the API lacks is here
 each: a Cholesky factorisation that reports failure instead of raising (the one jitter-plus-Cholesky
 of the agents), its solves and inverse, a lower-triangular solve, scatter-adds, and moves between
 host (numpy) arrays and a torch device; so are row dot products and max(·, 0), which the API has
-but whose numpy and torch kernels round differently.  The world's (``envs.backend.Backend``) are
+but whose numpy and torch kernels round differently.  The world's (``banditsim.envs.backend.Backend``) are
 here too: the logistic function, unordered top-k, gathers by flat index and by rows, the per-pair
 dot products its exact values are built from, and arrays made on a device from host values and dtype
-names (numpy's and torch's own calls, which a world step makes dozens of times).  Each keeps the
-exact calls its backend used before (LAPACK through numpy/scipy, or torch's own kernels), so code
-moved onto these helpers computes the same numbers, bit for bit.
+names (numpy's and torch's own calls, which a world step makes dozens of times).  Each makes the
+calls its backend's own code would (LAPACK through numpy/scipy, or torch's own kernels), so code
+written on these helpers computes the same numbers as the direct calls, bit for bit.
 
 A leaf of the package: it imports neither ``envs``, ``agents`` nor ``sim``, and torch only when a
 torch tensor or a torch device is asked for.
@@ -264,8 +264,8 @@ def top_k_indices(x, k: int):
 
 def take_flat(x, flat, in_range: bool = False):
     """``x.reshape(-1)[flat]`` for a C-contiguous ``x`` (``ndarray.take``: faster than fancy indexing).
-    ``in_range``: the indices are known to be valid, so numpy skips its bounds check (~30 % faster on
-    large gathers; an out-of-range index would wrap instead of raising)."""
+    ``in_range``: the indices are known to be valid, so numpy skips its bounds check (which counts
+    on large gathers; an out-of-range index would wrap instead of raising)."""
     if isinstance(x, np.ndarray):  # tested first: a step makes dozens of these calls
         return x.reshape(-1).take(flat, mode="wrap") if in_range else x.reshape(-1).take(flat)
     return x.reshape(-1)[flat]
