@@ -34,6 +34,7 @@ DOTTED = re.compile(r"(?<![\w./-])banditsim(?:\.[A-Za-z_]\w*)+")
 
 PATH_NAME = re.compile(r"(?<![\w/.~-])((?:" + "|".join(FOLDERS) + r")/[\w/.-]*\.py):([A-Za-z_]\w*)")
 TICKED = re.compile(r"`([^`\n]+)`")
+FOLDER_RELATIVE = re.compile(r"(?<=`)~?((?:envs|agents|sim)(?:\.[A-Za-z_]\w*)+)(?=`)")
 CODE_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 
 NOT_IN_REPO = {
@@ -169,3 +170,10 @@ def test_docstrings_and_comments_name_existing_paths_and_modules():
             wrong += [f"{where}: {m.group(1)}" for m in PATH.finditer(line) if not (ROOT / m.group(1)).exists()]
             wrong += [f"{where}: {m.group(0)}" for m in DOTTED.finditer(line) if not _resolves(m.group(0))]
     assert not wrong, "docstrings and comments name what does not exist:\n" + "\n".join(wrong)
+
+
+def test_docstrings_name_modules_by_their_import_paths():
+    """``:mod:`envs.world``` does not import since the folders install as ``banditsim.*``."""
+    short = [f"{path.relative_to(ROOT)}:{n}: {m.group(1)}" for path in sorted(_package_files())
+             for n, line in _doc_lines(path) for m in FOLDER_RELATIVE.finditer(line)]
+    assert not short, "write these as banditsim.<name>:\n" + "\n".join(short)
