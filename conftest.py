@@ -42,9 +42,14 @@ def pytest_collectstart(collector):
     """
     from _pytest.doctest import DoctestModule
 
-    if not isinstance(collector, DoctestModule):
+    # a module named on the command line (``pytest sim/metrics/builtin.py``) is also collected as a
+    # test module: the same second copy, whose registrations then clash with the installed module's
+    if not isinstance(collector, (DoctestModule, pytest.Module)):
         return
-    rel = collector.path.relative_to(collector.config.rootpath).with_suffix("")
+    try:
+        rel = collector.path.relative_to(collector.config.rootpath).with_suffix("")
+    except ValueError:  # a file outside the repository
+        return
     if rel.parts[0] in _PACKAGE_FOLDERS:
         import importlib
 
