@@ -392,8 +392,13 @@ def test_compaction_keeps_shards_written_after_our_read(tmp_path):
 def embed_child(texts: list, cache_dir: str, batch_size: int, flush_seconds: float, compact_after: int) -> int:
     """Child: embed ``texts`` one batch at a time; says ``loaded`` once the model is in memory and
     ``batch`` after each batch the model finished."""
+    import signal
+
     import torch
 
+    # Ctrl-C raises KeyboardInterrupt here, as in a user's own process, whatever SIGINT disposition
+    # the fork server inherited from the test process (an ignored SIGINT is inherited across fork)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     torch.set_num_threads(1)
     embedding_mod.FLUSH_SECONDS = flush_seconds
     cache_mod.COMPACT_AFTER = compact_after
