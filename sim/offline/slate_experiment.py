@@ -27,8 +27,6 @@ import numpy as np
 
 from banditsim.sim.policies.frozen import PolicyError
 
-SLATE_ESTIMATORS = ("iips", "rips", "sips")
-
 
 def check_slate_policies(logging, targets) -> None:
     """One-line :class:`PolicyError` unless the policies fit slate OPE (see the module docstring)."""
@@ -145,7 +143,8 @@ def estimate_slates(log: SlateOPELog, *, alpha: float = 0.05, interval: str = "c
     """IIPS, RIPS and standard slate IPS per target, against the exact truth, with diagnostics."""
     from banditsim.sim.ope import OPEInputError
     from banditsim.sim.ope.diagnostics import weight_diagnostics
-    from banditsim.sim.ope.slate import SlateLog, independent_ips, reward_interaction_ips, standard_ips, whole_slate
+    from banditsim.sim.ope.registry import SLATE_ESTIMATORS
+    from banditsim.sim.ope.slate import SlateLog, whole_slate
     from banditsim.sim.offline.estimate_rows import estimate_row
 
     slog = SlateLog(slate_id=log.slate_id, position=log.position, reward=log.reward,
@@ -153,10 +152,8 @@ def estimate_slates(log: SlateOPELog, *, alpha: float = 0.05, interval: str = "c
     first = log.position == 0
     slate_user = log.user_id[first]
     behaviour_full = whole_slate(slog, log.pscore_cascade)[first]
-    fns = {"iips": lambda t, kw: independent_ips(slog, t["pi_ip"], **kw),
-           "rips": lambda t, kw: reward_interaction_ips(slog, t["pi_cascade"], **kw),
-           "sips": lambda t, kw: standard_ips(slog, t["pi_cascade"], **kw)}
     kw = {"alpha": alpha, "interval": interval, "random_state": seed, "cluster": log.user_id}
+    target_key = {"item_position": "pi_ip", "cascade": "pi_cascade"}  # a target's probabilities by kind
     out = []
     for label, t in log.targets.items():
         truth = float(t["truth"].mean())
@@ -165,10 +162,10 @@ def estimate_slates(log: SlateOPELog, *, alpha: float = 0.05, interval: str = "c
         # p_b(target slate) > 0 (epsilon > 0): support 1, E_b[w^2] = 1 / p_b(target slate)
         p_target = _prob_of_target_slate(log, label)
         diag = weight_diagnostics(w, support=np.ones_like(w), cluster=slate_user, second_moment=1.0 / p_target)
-        for name in SLATE_ESTIMATORS:
+        for name, spec in SLATE_ESTIMATORS.items():
             t0 = time.perf_counter()
             try:
-                est, note = fns[name](t, kw), ""
+                est, note = spec.resolve()(slog, t[target_key[spec.target]], **kw), ""
             except OPEInputError as exc:
                 est, note = None, f"no estimate: {exc}"
             out.append(estimate_row(label, name, est, truth, diag, time.perf_counter() - t0, note))

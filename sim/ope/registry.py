@@ -7,7 +7,9 @@ imports no estimator. Adding an estimator is its module plus one :func:`register
 below; it then is a choice of ``experiment.estimators`` in ``banditsim ope`` configs, runs by
 default there and on ``banditsim ope --log``, and in the coverage study (:mod:`banditsim.sim.ope.coverage`).
 Like Open Bandit Pipeline's ``OffPolicyEvaluation``, callers loop over the table and hand every
-estimator the same inputs; an entry says which extra ones it takes.
+estimator the same inputs; an entry says which extra ones it takes. Slate estimators (the ope
+experiment on slates) have their own table, :data:`SLATE_ESTIMATORS`: a function of the slate log
+and the target's probabilities, plus one :func:`register_slate_estimator` line.
 
 >>> list(ESTIMATORS)
 ['ips', 'snips', 'dm', 'dr', 'switch_dr']
@@ -28,6 +30,14 @@ from dataclasses import dataclass, field
 from banditsim.sim.ope.log import OPEInputError
 
 
+def _imported(function):
+    """``function`` itself, or the function a ``"module:function"`` path names (imported now)."""
+    if not isinstance(function, str):
+        return function
+    module, _, attr = function.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
 @dataclass(frozen=True)
 class EstimatorSpec:
     """One registered estimator.
@@ -44,10 +54,7 @@ class EstimatorSpec:
 
     def resolve(self):
         """The estimator function (imported on first use)."""
-        if not isinstance(self.function, str):
-            return self.function
-        module, _, attr = self.function.partition(":")
-        return getattr(importlib.import_module(module), attr)
+        return _imported(self.function)
 
     def __call__(self, log, action_dist, *, estimated_rewards=None, settings: Mapping | None = None,
                  **common):
@@ -91,3 +98,42 @@ register_estimator("dm", "banditsim.sim.ope.direct:direct_method", reward_model=
 register_estimator("dr", "banditsim.sim.ope.doubly_robust:doubly_robust", reward_model=True)
 register_estimator("switch_dr", "banditsim.sim.ope.switch_dr:switch_dr", reward_model=True,
                    options={"tau": "switch_tau"})
+
+
+@dataclass(frozen=True)
+class SlateEstimatorSpec:
+    """One registered slate estimator: ``function(slate_log, target_pscores, *, alpha, interval,
+    random_state, cluster) -> Estimate``, fed the target's ``target`` probabilities: ``"item_position"``
+    (each item at its position, the independence assumption of IIPS) or ``"cascade"`` (the slate's
+    prefix up to each position, RIPS and standard slate IPS)."""
+
+    name: str
+    function: object
+    target: str
+
+    def resolve(self):
+        """The estimator function (imported on first use)."""
+        return _imported(self.function)
+
+
+SLATE_ESTIMATORS: dict[str, SlateEstimatorSpec] = {}
+"""Registered slate estimators by name (``banditsim ope`` on slates runs every one of them)."""
+
+
+def register_slate_estimator(name: str, function, *, target: str) -> SlateEstimatorSpec:
+    """Add slate estimator ``name``; ``target`` is ``"item_position"`` or ``"cascade"``.
+
+    >>> sorted(SLATE_ESTIMATORS), SLATE_ESTIMATORS["iips"].target
+    (['iips', 'rips', 'sips'], 'item_position')
+    """
+    if name in SLATE_ESTIMATORS:
+        raise ValueError(f"slate estimator {name!r} is already registered")
+    if target not in ("item_position", "cascade"):
+        raise ValueError(f"target must be 'item_position' or 'cascade', got {target!r}")
+    SLATE_ESTIMATORS[name] = SlateEstimatorSpec(name, function, target)
+    return SLATE_ESTIMATORS[name]
+
+
+register_slate_estimator("iips", "banditsim.sim.ope.slate:independent_ips", target="item_position")
+register_slate_estimator("rips", "banditsim.sim.ope.slate:reward_interaction_ips", target="cascade")
+register_slate_estimator("sips", "banditsim.sim.ope.slate:standard_ips", target="cascade")

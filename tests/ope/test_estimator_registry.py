@@ -74,3 +74,33 @@ def test_an_unknown_estimator_is_one_error_listing_the_known_ones(tmp_path, caps
 def test_a_name_is_registered_once():
     with pytest.raises(ValueError, match="estimator 'ips' is already registered"):
         register_estimator("ips", logged_mean)
+
+
+def test_a_registered_slate_estimator_gets_a_row_per_target_in_the_slate_experiment():
+    """The slate walk: one function and one register_slate_estimator line, and the ope experiment on
+    slates runs it for every target beside IIPS, RIPS and standard slate IPS."""
+    from banditsim.sim.ope.registry import SLATE_ESTIMATORS, register_slate_estimator
+    from tests.sim.test_ope_experiment import _slate_cfg
+
+    seen = {}
+
+    def first_position_only(log, target, *, alpha, interval, random_state, cluster):
+        seen["target"] = target.shape
+        return make_estimate("first_position_only", log.reward[log.position == 0], alpha=alpha,
+                             interval=interval, random_state=random_state, cluster=cluster[log.position == 0])
+
+    register_slate_estimator("first_position_only", first_position_only, target="cascade")
+    try:
+        x = tiny_items(20)
+        res = run_ope_experiment(_slate_cfg(0), x, tiny_population(x), WorldConfig())
+    finally:
+        del SLATE_ESTIMATORS["first_position_only"]
+    rows = [r for r in res.rows if r["estimator"] == "first_position_only"]
+    targets = {r["target"] for r in res.rows}
+    assert {r["target"] for r in rows} == targets and len(rows) == len(targets) >= 2
+    assert {r["estimator"] for r in res.rows} == {"iips", "rips", "sips", "first_position_only"}
+    assert len(seen["target"]) == 1 and seen["target"][0] > 0  # the cascade probabilities, one per logged row
+    with pytest.raises(ValueError, match="target must be 'item_position' or 'cascade', got 'slate'"):
+        register_slate_estimator("bad", first_position_only, target="slate")
+    with pytest.raises(ValueError, match="slate estimator 'iips' is already registered"):
+        register_slate_estimator("iips", first_position_only, target="cascade")
