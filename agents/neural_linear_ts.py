@@ -26,7 +26,7 @@ from banditsim.agents.base import SamplingAgent
 _WEIGHT_NAMES = ("w_user", "w_item", "b1", "w2", "b2")
 _REBUILD_CELLS = 1 << 22  # input values (replicas × buffered rows × widths) gathered at a time in a rebuild
 
-if TYPE_CHECKING:  # torch is imported where it is used: `import agents` stays light
+if TYPE_CHECKING:  # torch is imported where it is used: `import banditsim.agents` stays light
     import torch
 
 

@@ -104,3 +104,15 @@ print(type(env.unwrapped).__module__, banditsim.__version__, sorted(banditsim.EN
     proc = _fresh_python(code, tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.split()[0] == "banditsim.envs.recommend_env", proc.stdout
+
+
+def test_the_docs_name_the_installed_package_in_import_examples():
+    """Prose and notebook text say ``import banditsim``/``banditsim.envs``, never a bare folder."""
+    pattern = re.compile(r"`(?:import|from) (?:envs|agents|sim)\b")
+    bad = []
+    for path in [ROOT / "README.md", ROOT / "ARCHITECTURE.md", ROOT / "bench" / "README.md",
+                 *sorted((ROOT / "notebooks").glob("*.ipynb")), *_python_files()]:
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if pattern.search(line):
+                bad.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()[:120]}")
+    assert not bad, "\n".join(bad)
