@@ -16,6 +16,7 @@ import numpy as np
 from banditsim.agents._thompson.slots import decide_from_winners, window
 
 _COMPLETE_CELLS = 1 << 16  # slot × arm draws completed at a time (bounds the memory of big catalogs)
+_TOP = 8  # draws of a completed slot ranked for the rows that read it (masks leave most arms allowed)
 
 
 def slot_winners(
@@ -103,8 +104,38 @@ def _complete(winner, bb, ww, slot_ids, mask, complete) -> None:
         hi = min(need.size, lo + step)
         draws = complete(need[lo:hi])  # (hi − lo, n_arms): memory O(_COMPLETE_CELLS), not O(slots × arms)
         pick = order[bounds[lo]:bounds[hi]]
-        rows_draws = draws[where[pick] - lo]
-        if mask is not None:
-            rows_draws = np.where(mask[bb[pick]], rows_draws, -np.inf)
-        winner[bb[pick], ww[pick]] = np.argmax(rows_draws, axis=1)
+        winner[bb[pick], ww[pick]] = allowed_argmax(draws, where[pick] - lo, None if mask is None else mask,
+                                                    bb[pick])
         lo, step = hi, max(1, _COMPLETE_CELLS // draws.shape[1])
+
+
+def allowed_argmax(draws: np.ndarray, slot: np.ndarray, mask: np.ndarray | None, row: np.ndarray) -> np.ndarray:
+    """``argmax(where(mask[row[i]], draws[slot[i]], −inf))`` for each pair i, without a
+    (pairs, n_arms) copy: many rows read the same slot, so each slot's ``_TOP`` largest draws are
+    ranked once (value down, then arm up: argmax's tie rule) and a row takes the first it allows.
+    A pair whose pick does not lie strictly above every unranked draw (its allowed arms are all
+    unranked, it ties with an unranked draw, or its best is −inf) is computed in full.
+
+    >>> draws = np.array([[0.2, 0.9, 0.5], [0.7, 0.7, 0.1]])
+    >>> mask = np.array([[True, False, True], [False, True, True]])
+    >>> allowed_argmax(draws, np.array([0, 0, 1, 1]), mask, np.array([0, 1, 0, 1])).tolist()
+    [2, 1, 0, 1]
+    """
+    if mask is None:
+        return draws.argmax(axis=1)[slot]
+    n_arms = draws.shape[1]
+    top = min(_TOP, n_arms)
+    cand = np.argpartition(draws, n_arms - top, axis=1)[:, n_arms - top:]
+    vals = np.take_along_axis(draws, cand, axis=1)
+    rank = np.lexsort((cand, -vals), axis=1)
+    cand, vals = np.take_along_axis(cand, rank, axis=1), np.take_along_axis(vals, rank, axis=1)
+    allowed = mask[row[:, None], cand[slot]]  # (pairs, top)
+    first = allowed.argmax(axis=1)
+    out = cand[slot, first]
+    # every unranked draw is <= the slot's last ranked one; an allowed best of -inf is argmax's own case
+    floor = vals[slot, -1] if top < n_arms else -np.inf
+    sure = allowed[np.arange(slot.size), first] & (vals[slot, first] > floor)
+    redo = np.flatnonzero(~sure)
+    if redo.size:
+        out[redo] = np.where(mask[row[redo]], draws[slot[redo]], -np.inf).argmax(axis=1)
+    return out
