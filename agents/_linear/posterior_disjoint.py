@@ -17,6 +17,8 @@ from banditsim.agents._selection.row_groups import group_pairs
 # float32 scoring is trusted when xᵀΣx ≥ _F32_GUARD · (Σ_i |x_i| √Σ_ii)²: its rounding error is
 # then ≲ √P·2⁻²⁴/_F32_GUARD ≈ 1e-3 relative (P = packed size); below that, float64 is used.
 _F32_GUARD = 2.0**-8
+# elements of the largest (pairs, m, m) temporary of one Woodbury chunk (float64: 64 MiB)
+_WOODBURY_ELEMENTS = 1 << 23
 _ZERO = np.zeros(1, dtype=np.int64)
 _ZERO.setflags(write=False)
 
@@ -135,10 +137,7 @@ class DisjointLinearPosterior:
         else:
             xm = xp.zeros((n_pairs, width, d), dtype=xp.float64, device=self.device)
             xm[group_d, self._on_device(slot, "int64")] = xw
-            u = xp.matmul(cov, xp.matrix_transpose(xm))  # (P, d, m)
-            inner = xp.eye(width, dtype=xp.float64, device=self.device) + xp.matmul(xm, u)  # (P, m, m)
-            cov = cov - xp.matmul(u, xp.linalg.solve(inner, xp.matrix_transpose(u)))
-            cov = 0.5 * (cov + xp.matrix_transpose(cov))
+            cov = self._woodbury(cov, xm)
         flat_cov[pidx_d] = cov
         self._refresh_copies(pidx, cov)
         flat_mean = xp.reshape(self._mean, (-1, d))
@@ -154,6 +153,26 @@ class DisjointLinearPosterior:
             else:
                 add_at(flat_b, pidx_d[group_d], contrib)
             flat_mean[pidx_d] = xp.matmul(cov, flat_b[pidx_d][:, :, None])[:, :, 0]
+
+    def _woodbury(self, cov, xm):
+        """Σ − U(I + XΣXᵀ)⁻¹Uᵀ with U = ΣXᵀ for each pair's zero-padded rows ``xm`` (P, m, d).
+
+        In numpy each pair's (m × m) system is its own LAPACK solve and each product its own
+        GEMM, so the pairs go in chunks of at most ``_WOODBURY_ELEMENTS`` elements per (P, m, m)
+        temporary: a batch whose rows crowd onto a few arms (large m) needs a bounded amount of
+        memory, with every pair's result the same bits as in one batch.  Torch's batched kernels
+        round differently with the batch size, so a torch posterior keeps one batch."""
+        xp = self.xp
+        n_pairs, width, d = xm.shape
+        eye = xp.eye(width, dtype=xp.float64, device=self.device)
+        step = n_pairs if is_torch_array(cov) else max(1, _WOODBURY_ELEMENTS // (width * max(width, d)))
+        parts = []
+        for lo in range(0, n_pairs, step):
+            c, x = cov[lo:lo + step], xm[lo:lo + step]
+            u = xp.matmul(c, xp.matrix_transpose(x))  # (p, d, m)
+            c = c - xp.matmul(u, xp.linalg.solve(eye + xp.matmul(x, u), xp.matrix_transpose(u)))
+            parts.append(0.5 * (c + xp.matrix_transpose(c)))
+        return parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)
 
     def _refresh_copies(self, pidx: np.ndarray, cov) -> None:
         """Rewrite the float32 scoring copies of the touched pairs only."""
