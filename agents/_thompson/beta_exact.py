@@ -20,7 +20,6 @@ import numpy as np
 
 from banditsim.agents._propensity.beta_win import beta_win_probability
 from banditsim.agents._selection.ranking import argmax_random_ties
-from banditsim.agents._selection.row_groups import row_groups
 
 QUADRATURE_ROWS = 3
 """Quadrature costs ≈ 40 incomplete-beta evaluations per (row, arm); a shared Monte-Carlo pool
@@ -32,10 +31,7 @@ _CHUNK = 1 << 21  # scores drawn at a time for the probabilities
 
 def few_rows_per_replica(replica: np.ndarray, limit: int = QUADRATURE_ROWS) -> bool:
     """True when no replica appears more than ``limit`` times in ``replica``."""
-    if replica.size <= limit:
-        return True
-    replicas, group = row_groups(replica)
-    return replicas.size == replica.size or int(np.bincount(group).max()) <= limit
+    return replica.size <= limit or int(np.bincount(replica).max()) <= limit
 
 
 def dense_winners(alpha: np.ndarray, beta: np.ndarray, mask: np.ndarray | None, draw, rng) -> np.ndarray:
@@ -74,7 +70,7 @@ def decide_exact(alpha: np.ndarray, beta: np.ndarray, mask: np.ndarray | None, i
 def _argmax(scores: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Row-wise argmax; exact ties (draws that round to the same float) broken uniformly."""
     best = scores.argmax(axis=1)
-    if (scores == scores.max(axis=1, keepdims=True)).sum() > scores.shape[0]:
+    if np.count_nonzero(scores == np.take_along_axis(scores, best[:, None], axis=1)) > scores.shape[0]:
         return argmax_random_ties(scores, rng)
     return best
 

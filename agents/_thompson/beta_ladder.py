@@ -173,7 +173,7 @@ class LadderSampler:
 
     def _winner_one(self, a, b, r: int, mask, rng: np.random.Generator) -> int:
         """``winners`` for one row: the rungs in turn (no (L, K) pass), the same draws and winner."""
-        u = rng.random((1, a.size))[0]
+        u = rng.random(a.size)  # the numbers of rng.random((1, a.size))
         tail = self.tail[r]
         for rung in range(tail.shape[0]):
             above = u < tail[rung]
