@@ -5,11 +5,13 @@ batched as replicas at K = 100 (obp runs the same number of decisions one at a t
 times a chunk of ours, then a chunk of obp's, so a change of machine load hits both; decisions/s
 count the seconds inside act + update (select_action + update_params) only, by two clocks: wall
 time and this thread's CPU time (``thread_time``, which a loaded machine disturbs far less).
+For one stream it also counts the function calls (Python and C) per act + update of each.
 Issue #18 goals 2-3.
 """
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 import numpy as np
@@ -41,6 +43,23 @@ def obp_chunk(state, n):
         t2 = _clocks(); p.update_params(action=a, reward=r); t += t1 - t0 + _clocks() - t2
     return t
 
+def calls_per_step(run, state, n=100):
+    """(Python, C) function calls per act + update over ``n`` steps of ``run(state, n)``
+    (the clock reads of the chunk included: a handful per step, the same for ours and obp)."""
+    counts = {"call": 0, "c_call": 0}
+
+    def count(frame, event, arg):
+        if event in counts:
+            counts[event] += 1
+
+    sys.setprofile(count)
+    try:
+        run(state, n)
+    finally:
+        sys.setprofile(None)
+    return counts["call"] / n, counts["c_call"] / n
+
+
 def compare(K, R, rounds, chunk):
     """Print ours, obp and the ratio for K arms and R replicas."""
     rates = np.random.default_rng(0).uniform(0.01, 0.10, K)
@@ -54,6 +73,11 @@ def compare(K, R, rounds, chunk):
     ro, rp = rounds * chunk * R / to[0], rounds * chunk * R / tp[0]
     print(f"K={K:5d} replicas={R:3d}: ours {ro:10,.0f} decisions/s, obp {rp:9,.0f}, ratio {ro / rp:5.2f}x wall, "
           f"{tp[1] / to[1]:5.2f}x CPU  (load {os.getloadavg()[0]:.2f})", flush=True)
+    if R == 1:
+        co, cp = calls_per_step(ours_chunk, ours), calls_per_step(obp_chunk, peer)
+        print(f"  per act+update: ours {to[1] / (rounds * chunk) * 1e6:.1f} us CPU, {co[0]:.0f} Python + {co[1]:.0f} C "
+              f"calls; obp {tp[1] / (rounds * chunk) * 1e6:.1f} us CPU, {cp[0]:.0f} Python + {cp[1]:.0f} C calls",
+              flush=True)
 
 def main() -> int:
     with threadpool_limits(1):
