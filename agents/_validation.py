@@ -112,13 +112,15 @@ sums of squares over a long run stay far from float overflow, even in float32 mo
 MAX_ABS_FEATURE = 1e6
 """Largest feature magnitude an agent accepts: products of features (xxᵀ) stay finite in float32."""
 
+_FLOAT64 = np.dtype(np.float64)
 _SMALL = 4096  # arrays up to this size are checked with one dot product (never BLAS-threaded at this size)
 
 
 def check_finite_array(name: str, arr: np.ndarray | None, bound: float) -> None:
     """Raise ``ValueError`` naming ``name`` and its first bad row unless every entry of ``arr``
-    is finite with magnitude ≤ ``bound``. In the common (clean) case: one dot product for small
-    float64 arrays, two reductions (no copy) for the others.
+    is finite with magnitude ≤ ``bound``. In the common (clean) case: one Python comparison for a
+    single float64 value, one dot product for small float64 arrays, two reductions (no copy) for
+    the others.
 
     >>> check_finite_array("context.features", np.array([[0.5, 1.0], [np.nan, 0.0]]), 1e6)
     Traceback (most recent call last):
@@ -127,8 +129,10 @@ def check_finite_array(name: str, arr: np.ndarray | None, bound: float) -> None:
     """
     if arr is None or arr.size == 0:
         return
+    if arr.size == 1 and arr.dtype is _FLOAT64 and -bound <= arr.item() <= bound:  # one row's reward
+        return
     if arr.size <= _SMALL and arr.dtype == np.float64:
-        # one call instead of two reductions (a single stream's features and reward): Σx² < bound²
+        # one call instead of two reductions (a single stream's features): Σx² < bound²
         # implies every |x| < bound (each rounded square is ≤ the rounded sum; NaN compares False);
         # anything else, a value exactly at the bound included, takes the exact check below
         if np.vdot(arr, arr) < bound * bound:

@@ -40,6 +40,7 @@ from banditsim.agents._validation import (
 from banditsim.agents.types import Context, Decision, Feedback, decision_of
 from banditsim.feedback_kinds import DEFAULT_REWARDS
 
+_INT64 = np.dtype(np.int64)
 _POOL_CELLS = 1 << 22  # largest pool of scores (draws × replicas × arms) drawn at once for pooled propensities
 
 __all__ = ["Agent", "Context", "Decision", "Feedback", "IndexAgent", "SamplingAgent"]
@@ -122,17 +123,21 @@ class Agent:
         ``ValueError`` naming the argument and the first bad row, before any state changes.
         """
         if context is None:
-            n = feedback.reward.shape[0]  # n < 1: Context's own error
-            context = Context(n_rows=n) if n < 1 else checked_context(None, None, None, zero_replicas(n), n)
-        rows = self._resolve(context, check_mask=False)
+            n = feedback.reward.shape[0]
+            if n < 1:
+                Context(n_rows=n)  # raises Context's own error
+            rows = checked_context(None, None, None, zero_replicas(n), n)
+        else:
+            rows = self._resolve(context, check_mask=False)
         actions = decision.actions if isinstance(decision, Decision) else np.asarray(decision)
         if actions.dtype.kind not in "iu":
             raise ValueError(f"actions must be integers, got dtype {actions.dtype}")
-        if actions.shape[0] != rows.n_rows or actions.ndim not in (1, 2):
-            raise ValueError(f"actions must have shape ({rows.n_rows},) or ({rows.n_rows}, k), got {actions.shape}")
+        n = rows.n_rows
+        if actions.shape[0] != n or actions.ndim not in (1, 2):
+            raise ValueError(f"actions must have shape ({n},) or ({n}, k), got {actions.shape}")
         reward = feedback.reward
-        if reward.shape != (rows.n_rows,):
-            raise ValueError(f"feedback.reward must have shape ({rows.n_rows},), got {reward.shape}")
+        if reward.shape != (n,):
+            raise ValueError(f"feedback.reward must have shape ({n},), got {reward.shape}")
         check_finite_array("feedback.reward", reward, MAX_ABS_REWARD)
         kind = feedback.kind
         if kind is not None and kind.size and out_of_range(kind, len(self._kind_values)):
@@ -140,15 +145,16 @@ class Agent:
         position = feedback.position
         keep = None
         if actions.ndim == 2:
-            position = np.zeros(rows.n_rows, dtype=np.int64) if position is None else position
+            position = np.zeros(n, dtype=np.int64) if position is None else position
             if position.max(initial=-1) >= actions.shape[1]:
                 raise ValueError(f"feedback.position must be < slate width {actions.shape[1]}")
             keep = position >= 0
-            arms = actions[np.arange(rows.n_rows), np.where(keep, position, 0)]
+            arms = actions[np.arange(n), np.where(keep, position, 0)]
         else:
             keep = None if position is None else position >= 0
             arms = actions
-        arms = arms.astype(np.int64, copy=False)
+        if arms.dtype is not _INT64:
+            arms = arms.astype(np.int64)
         if arms.size and out_of_range(arms, self.n_arms):
             raise ValueError(f"actions must be in [0, {self.n_arms}), got {arms.min()}..{arms.max()}")
         if keep is not None and not keep.all():
@@ -178,31 +184,31 @@ class Agent:
     def _resolve(self, context: Context | None, check_mask: bool = True) -> Context:
         if context is None:
             return checked_context(None, None, None, zero_replicas(1), 1)
-        ctx = context
-        replica = ctx.replica
+        n_rows, features, arm_features, mask, replica = (
+            context.n_rows, context.features, context.arm_features, context.mask, context.replica)
         if replica is None:
-            replica = zero_replicas(ctx.n_rows)
+            replica = zero_replicas(n_rows)
         elif replica.size and out_of_range(replica, self.n_replicas):
             raise ValueError(f"replica must be in [0, {self.n_replicas}), got {replica.min()}..{replica.max()}")
-        mask = ctx.mask
         if mask is not None:
-            if mask.shape != (ctx.n_rows, self.n_arms):
-                raise ValueError(f"mask must have shape ({ctx.n_rows}, {self.n_arms}), got {mask.shape}")
+            if mask.shape != (n_rows, self.n_arms):
+                raise ValueError(f"mask must have shape ({n_rows}, {self.n_arms}), got {mask.shape}")
             if mask.all():  # first: an all-True mask (the common case) needs no other check
                 mask = None
             elif check_mask and too_few_allowed(mask, self.slate_size):
                 raise ValueError(f"mask allows fewer than slate_size={self.slate_size} items in some row")
             elif check_mask:  # acting: lazy propensities/probabilities read it later, and callers
                 mask = mask.copy()  # (the world's observation) may change theirs in place meanwhile
-        if ctx.arm_features is not None and ctx.arm_features.shape[0] != self.n_arms:
-            raise ValueError(f"arm_features must have {self.n_arms} rows, got {ctx.arm_features.shape[0]}")
+        if arm_features is not None and arm_features.shape[0] != self.n_arms:
+            raise ValueError(f"arm_features must have {self.n_arms} rows, got {arm_features.shape[0]}")
         # poison (NaN, ±inf, 1e300) is refused here, before act or update touches any state
-        check_finite_array("context.features", ctx.features, MAX_ABS_FEATURE)
+        if features is not None:
+            check_finite_array("context.features", features, MAX_ABS_FEATURE)
         # the same read-only item matrix comes with every call: checked once (CheckedOnce)
-        if ctx.arm_features is not None:
+        if arm_features is not None:
             self.__dict__.setdefault("_arms_checked", CheckedOnce()).check(
-                "context.arm_features", ctx.arm_features, MAX_ABS_FEATURE)
-        return checked_context(ctx.features, ctx.arm_features, mask, replica, ctx.n_rows)
+                "context.arm_features", arm_features, MAX_ABS_FEATURE)
+        return checked_context(features, arm_features, mask, replica, n_rows)
 
 
 def split_at(exploit: np.ndarray, explore: np.ndarray, items: np.ndarray) -> dict[str, np.ndarray]:

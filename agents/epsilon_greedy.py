@@ -35,6 +35,10 @@ class EpsilonGreedyAgent(Agent):
 
     name = "epsilon_greedy"
     test_params: ClassVar[dict[str, Any]] = {"epsilon": 0.2}
+    _means: np.ndarray | None = None
+    """The one-row path's empirical means (``_replica_means``); None: recompute."""
+    _means_initial: float = 0.0
+    """The ``initial_value`` that ``_means`` were computed with."""
 
     def __init__(self, n_arms, *, epsilon: float = 0.1, initial_value: float = 0.0, **kwargs):
         super().__init__(n_arms, **kwargs)
@@ -82,31 +86,44 @@ class EpsilonGreedyAgent(Agent):
 
     def _decide_one(self, r: int, mask: np.ndarray | None):
         """``_decide`` for one row: the same draws, the same arithmetic (ties and propensity in
-        Python scalars), in a third of the calls."""
+        Python scalars) on the kept means of ``_replica_means``, in a handful of calls."""
         eps = self.epsilon
-        counts, sums = self._stats.counts[r], self._stats.sums[r]
-        means = np.where(counts > 0, sums / np.maximum(counts, 1.0), self.initial_value)  # as ArmStats.means
+        means = self._replica_means()[r]
         explore = self._rng.random() < eps  # the same two uniforms as random(1) twice
         u = self._rng.random()
         row = means if mask is None else np.where(mask[0], means, -np.inf)
-        best = row.max()
-        ties = row == best
-        positions = ties.nonzero()[0]
-        n_ties = positions.size
+        first = int(row.argmax())
+        best = row.item(first)  # row.max(), NaN included (argmax stops at the first NaN)
+        if best == best and int(row[::-1].argmax()) == row.size - 1 - first:  # first max is the last: no tie
+            positions = [first]
+        else:
+            positions = (row == best).nonzero()[0]
+        n_ties = len(positions)
         item = int(positions[min(int(u * n_ties), n_ties - 1)])
         if explore:
             item = int(random_slate(None if mask is None else mask, 1, self.n_arms, 1, self._rng)[0, 0])
         n_allowed = float(self.n_arms) if mask is None else float(np.count_nonzero(mask))
-        is_best = bool(means[item] == best) if mask is None else bool(ties[item])
-        propensity = eps / n_allowed + (1.0 - eps) * is_best / n_ties
+        propensity = eps / n_allowed + (1.0 - eps) * (row.item(item) == best) / n_ties
         if self.explain:
             self._why = _why(means[[[item]]], np.array([[explore]]))
+        n_arms = self.n_arms
 
         def probabilities():
+            ties = np.zeros(n_arms, dtype=bool)
+            ties[positions] = True
             allowed = 1.0 if mask is None else mask
             return eps * allowed / n_allowed + (1.0 - eps) * ties[None, :] / n_ties
 
         return np.array([[item]]), np.array([[propensity]]), probabilities
+
+    def _replica_means(self) -> np.ndarray:
+        """(n_replicas, n_arms) empirical means, bit for bit ``ArmStats.means`` of every replica.
+        Kept between calls: a one-row update rewrites its one entry, any other update (or a new
+        ``initial_value``) drops them, to be recomputed here."""
+        if self._means is None or self._means_initial != self.initial_value:
+            self._means = self._stats.means(np.arange(self.n_replicas), self.initial_value)
+            self._means_initial = self.initial_value
+        return self._means
 
     def _decide_slate(self, rows):
         n, k = rows.n_rows, self.slate_size
@@ -126,10 +143,15 @@ class EpsilonGreedyAgent(Agent):
     def _learn(self, rows, arms, reward, kind):
         if arms.size == 1 and one_row.ENABLED:  # the two scatter-adds of ArmStats.add, for one pair
             r, k = rows.replica.item(), arms.item()
-            self._stats.counts[r, k] += 1.0
-            self._stats.sums[r, k] += reward.item()
+            counts, sums = self._stats.counts, self._stats.sums
+            counts[r, k] += 1.0
+            sums[r, k] += reward.item()
+            if self._means is not None:  # ArmStats.means for the one entry that changed
+                c = counts.item(r, k)
+                self._means[r, k] = sums.item(r, k) / max(c, 1.0) if c > 0 else self._means_initial
             return
         self._stats.add(rows.replica, arms, reward)
+        self._means = None
 
 
 def _why(mean: np.ndarray, explore: np.ndarray) -> dict[str, np.ndarray]:

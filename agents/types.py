@@ -7,12 +7,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
-def _rows_of(name: str, arr: np.ndarray | None, ndim: int) -> int | None:
-    if arr is None:
-        return None
+def _rows_of(name: str, arr: np.ndarray, ndim: int) -> int:
     if arr.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}")
     return int(arr.shape[0])
+
+
+_FLOAT64, _BOOL, _INT64 = np.dtype(np.float64), np.dtype(bool), np.dtype(np.int64)
+
+
+def _is_array_of(value, dtype: np.dtype) -> bool:
+    """True when ``value`` is a plain ndarray of exactly ``dtype``, which ``np.asarray(value, dtype)``
+    would return unchanged (native byte order: numpy's built-in dtypes are single objects)."""
+    return type(value) is np.ndarray and value.dtype is dtype
 
 
 @dataclass
@@ -47,31 +54,30 @@ class Context:
     n_rows: int | None = None
 
     def __post_init__(self) -> None:
-        if self.features is not None:
+        # arrays already of the right type (a runner's own, one row per step) are kept as they are
+        if self.features is not None and not _is_array_of(self.features, _FLOAT64):
             self.features = np.asarray(self.features, dtype=np.float64)
         if self.arm_features is not None:
             self.arm_features = np.asarray(self.arm_features, dtype=np.float64)
             if self.arm_features.ndim != 2:
                 raise ValueError(f"arm_features must be 2-D (n_arms, d), got shape {self.arm_features.shape}")
-        if self.mask is not None:
+        if self.mask is not None and not _is_array_of(self.mask, _BOOL):
             self.mask = np.asarray(self.mask, dtype=bool)
-        if self.replica is not None:
+        if self.replica is not None and not _is_array_of(self.replica, _INT64):
             self.replica = np.asarray(self.replica)
             if self.replica.dtype.kind not in "iu":
                 raise ValueError(f"replica must be an integer array, got dtype {self.replica.dtype}")
             self.replica = self.replica.astype(np.int64, copy=False)
-        sizes = {
-            name: n
-            for name, n in (
-                ("features", _rows_of("features", self.features, 2)),
-                ("mask", _rows_of("mask", self.mask, 2)),
-                ("replica", _rows_of("replica", self.replica, 1)),
-            )
-            if n is not None
-        }
+        sizes = {}
+        if self.features is not None:
+            sizes["features"] = _rows_of("features", self.features, 2)
+        if self.mask is not None:
+            sizes["mask"] = _rows_of("mask", self.mask, 2)
+        if self.replica is not None:
+            sizes["replica"] = _rows_of("replica", self.replica, 1)
         if self.n_rows is not None:
             sizes["n_rows"] = int(self.n_rows)
-        if len(set(sizes.values())) > 1:
+        if len(sizes) > 1 and len(set(sizes.values())) > 1:
             raise ValueError(f"Context fields disagree on the number of rows: {sizes}")
         self.n_rows = next(iter(sizes.values())) if sizes else 1
         if self.n_rows < 1:
@@ -215,7 +221,8 @@ class Feedback:
     step: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        self.reward = np.asarray(self.reward, dtype=np.float64).reshape(-1)
+        if not (_is_array_of(self.reward, _FLOAT64) and self.reward.ndim == 1):
+            self.reward = np.asarray(self.reward, dtype=np.float64).reshape(-1)
         if self.kind is not None:
             self.kind = np.asarray(self.kind).reshape(-1)
             if self.kind.dtype.kind not in "iu":
