@@ -9,9 +9,10 @@ computed again on a read instead of being kept (B × K × (H+1) floats a decisio
 
 ``lazy_propensities`` is the estimator of ``banditsim.agents._propensity.monte_carlo.monte_carlo_propensities``:
 (1 + hits) / (1 + n_propensity_draws), hits counted over n_propensity_draws further draws, and the
-matching distribution over items.  Single items go through blocks of rows with all their draws at
-once (one (n × H+1)·(H+1 × K) product per row, the mask folded into it, the argmax by numpy on the
-CPU, where torch's argmax is far slower); slates through ``monte_carlo_propensities`` itself.  The
+matching distribution over items.  Single items go through blocks of rows, the normals of all a
+block's draws made at once and multiplied in cache-sized chunks of draws (one (n × H+1)·(H+1 × K)
+product per row, the mask folded into it, the argmax by numpy on the CPU, where torch's argmax is
+far slower); slates through ``monte_carlo_propensities`` itself.  The
 draws come from a torch generator seeded at act time from the agent's propensity stream
 (``SamplingAgent._propensity_rng``): reading them late, out of order or not at all never changes
 the actions or another decision's propensities.
@@ -26,7 +27,8 @@ from banditsim.agents._neural.inputs import long_tensor
 from banditsim.agents._neural.net import RowLayout, Weights, all_item_features
 from banditsim.agents._propensity.monte_carlo import monte_carlo_propensities
 
-_CHUNK = 1 << 21  # score elements per block (rows × draws × items), as monte_carlo_propensities
+_CHUNK = 1 << 21  # score elements per block of rows (rows × draws × items), as monte_carlo_propensities
+_DRAW_CHUNK = 1 << 19  # score elements multiplied and reduced at a time within a block (a 2 MiB float32 product)
 
 
 class FrozenScores:
@@ -63,18 +65,29 @@ class FrozenScores:
     def scores(self, feats, z, lo: int = 0, bias=None):
         """(b, m, K) float32 scores of rows lo..lo+b for the draws ``z`` (m, b, H+1); ``bias`` (b, 1, K)
         is added (0, or −inf where an item is blocked).  A NaN parameter draw is refused."""
+        return self.products(feats, self.parameters(z, lo), lo, bias)
+
+    def parameters(self, z, lo: int = 0):
+        """(b, m, H+1) last-layer draws θ = μ + σ·F·z of rows lo..lo+b for the normals ``z`` (m, b, H+1);
+        a NaN draw is refused."""
         import torch
 
-        hi = lo + z.shape[1]
         if self.group is None:  # one replica
             theta = torch.matmul(z, self.factor[0].T).mul_(self.scale).add_(self.mean[0]).transpose(0, 1)
         else:
-            group = self.group[lo:hi]
+            group = self.group[lo:lo + z.shape[1]]
             theta = torch.einsum("bfg,mbg->bmf", self.factor[group], z).mul_(self.scale)
             theta.add_(self.mean[group][:, None, :])
         if torch.isnan(theta).any():
             raise FloatingPointError("agent produced NaN scores")
-        block = feats[lo:hi].transpose(1, 2)
+        return theta
+
+    @staticmethod
+    def products(feats, theta, lo: int = 0, bias=None):
+        """(b, m, K) scores f·θ of rows lo..lo+b for their draws ``theta`` (b, m, H+1), plus ``bias``."""
+        import torch
+
+        block = feats[lo:lo + theta.shape[0]].transpose(1, 2)
         return torch.bmm(theta, block) if bias is None else torch.baddbmm(bias, theta, block)
 
     def numpy_draw(self, gen, feats=None):
@@ -124,6 +137,13 @@ def row_blocks(n_rows: int, n_arms: int, n_draws: int) -> list[tuple[int, int]]:
     return [(lo, min(lo + step, n_rows)) for lo in range(0, n_rows, step)]
 
 
+def draw_chunks(n_rows: int, n_arms: int, n_draws: int) -> list[tuple[int, int]]:
+    """(lo, hi) ranges of draws whose n_rows × (hi − lo) × n_arms scores fit in ``_DRAW_CHUNK`` elements
+    (≥ 1 draw): the argmax reads each product while it is still in cache."""
+    step = max(1, _DRAW_CHUNK // max(1, n_rows * n_arms))
+    return [(lo, min(lo + step, n_draws)) for lo in range(0, n_draws, step)]
+
+
 def _argmax(scores) -> np.ndarray:
     """Index of the first maximum along the last axis, as numpy (on the host: numpy's is much faster)."""
     if scores.device.type == "cpu":
@@ -148,8 +168,10 @@ def single_item_counts(frozen: FrozenScores, chosen: np.ndarray, mask: np.ndarra
         hits = np.zeros(n_rows)
         counts = np.zeros((n_rows, n_arms))
         for lo, hi in row_blocks(n_rows, n_arms, n_draws):
-            z = frozen.normals(n_draws, hi - lo, gen)
-            best = _argmax(frozen.scores(feats, z, lo, None if bias is None else bias[lo:hi]))  # (b, n_draws)
+            theta = frozen.parameters(frozen.normals(n_draws, hi - lo, gen), lo)  # (b, n_draws, H+1)
+            block_bias = None if bias is None else bias[lo:hi]
+            best = np.concatenate([_argmax(frozen.products(feats, theta[:, d:e], lo, block_bias))  # (b, e − d)
+                                   for d, e in draw_chunks(hi - lo, n_arms, n_draws)], axis=1)
             hits[lo:hi] = (best == chosen[lo:hi, None]).sum(axis=1)
             flat = best + (np.arange(hi - lo) * n_arms)[:, None]
             counts[lo:hi] = np.bincount(flat.ravel(), minlength=(hi - lo) * n_arms).reshape(hi - lo, n_arms)

@@ -71,10 +71,14 @@ def test_propensities_are_drawn_only_when_read_and_once(monkeypatch):
     assert calls == [1]
 
 
-def test_propensities_are_the_monte_carlo_estimate_over_the_frozen_draws():
+@pytest.mark.parametrize("draw_chunk", [None, 54, 1000])
+def test_propensities_are_the_monte_carlo_estimate_over_the_frozen_draws(monkeypatch, draw_chunk):
     """Rebuild the propensity draws in float64 from the act's features, mean and factor and the seed
     the agent drew from its propensity stream: (1 + hits) / (1 + n) and the item frequencies must
-    equal the agent's, winner for winner (masked items never win)."""
+    equal the agent's, winner for winner (masked items never win); also when the products are made
+    a few draws at a time (``draw_chunk`` score elements: 1 draw, 18 draws and a short last chunk)."""
+    if draw_chunk is not None:
+        monkeypatch.setattr(neural_draws, "_DRAW_CHUNK", draw_chunk)
     rng = np.random.default_rng(2)
     items = rng.normal(size=(9, 4))
     agent = make_agent("neural_linear_ts", 9, n_replicas=2, random_state=1, **{**SMALL, "n_propensity_draws": 300})
