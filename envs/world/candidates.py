@@ -10,14 +10,37 @@ from __future__ import annotations
 import numpy as np
 
 
-def candidate_lists(be, s, kappa, item_bias, k: int, allowed, base=None):
+# values δ of ‖θ − θ_built‖ at which each slot keeps the bound on its other items (its envelope)
+DRIFT_GRID = (0.0, 0.125, 0.25, 0.5)
+
+
+def others_envelope(be, base, ub, kappa, spread):
+    """(rows, len(DRIFT_GRID)) bounds on every non-candidate item's base utility after drift by δ.
+
+    Column k is max_i (base_i + κ·δ_k·spread_i) over the items whose base utility ``base`` is at
+    most the K-th candidate's ``ub`` (every non-candidate, and the K-th itself: one more item only
+    loosens it), ``spread_i`` = ‖x_i⊥‖, item i's part orthogonal to the catalog's direction u.
+    Drift keeps θ·u, so D = θ − θ_built is orthogonal to u and D·x_i ≤ ‖D‖·‖x_i⊥‖: an item's
+    utility can rise only by what its own ⊥ part allows, far less than ‖D‖ for most items. Column
+    0 (δ = 0) is ``ub``. The envelope is convex in δ (a max of lines), so its chords bound it between
+    grid points (:meth:`banditsim.envs.world.oracle.ExactBest._others_bound_now`).
+    """
+    xp = be.xp
+    low = xp.where(base <= ub[:, None], base, -np.inf)
+    cols = [ub] + [xp.max(low + (kappa * d)[:, None] * spread[None, :], axis=1) for d in DRIFT_GRID[1:]]
+    return xp.stack(cols, axis=1)
+
+
+def candidate_lists(be, s, kappa, item_bias, k: int, allowed, spread, base=None):
     """Candidate lists from full cosine rows ``s`` (rows, n_items) with taste scales ``kappa``, item
     biases ``item_bias`` and list length ``k`` (``base``: κ·s + b_i when the caller has it already;
-    ``allowed``: the rows' masks, or None when every item is allowed).
+    ``allowed``: the rows' masks, or None when every item is allowed; ``spread``: the items' ‖x_i⊥‖,
+    see :func:`others_envelope`).
 
-    Returns (top, tops, tib, topb, ub): the top-K items by base utility κ·s + b_i, their
-    cosines, item biases, base utilities (−inf where not allowed) and the K-th largest
-    base utility, a bound on every other item's base utility.
+    Returns (top, tops, tib, topb, env): the top-K items by base utility κ·s + b_i, their
+    cosines, item biases, base utilities (−inf where not allowed) and the bound on every other
+    item's base utility as a function of drift (:func:`others_envelope`; −inf when every item is a
+    candidate).
     """
     xp = be.xp
     if base is None:
@@ -28,9 +51,10 @@ def candidate_lists(be, s, kappa, item_bias, k: int, allowed, base=None):
     tib = item_bias[top]
     topb = be.gather(base, rr, top)
     ub = xp.min(topb, axis=1) if k < base.shape[1] else be.zeros(base.shape[0], "float32") - np.inf
+    env = others_envelope(be, base, ub, kappa, spread)
     if allowed is not None:  # None: every item allowed
         topb = xp.where(be.gather(allowed, rr, top), topb, -np.inf)
-    return top, tops, tib, topb, ub
+    return top, tops, tib, topb, env
 
 
 class CandidateState:
@@ -38,8 +62,9 @@ class CandidateState:
 
     (B, K): ``items``; ``gram_cols`` their columns in the Gram cache; ``cosines`` θ·x_c, kept exact
     under drift; ``item_bias`` (−inf where blocked); ``base`` κ·θ·x_c + b_c (−inf where blocked);
-    ``allowed``. Per slot, from when the list was built: ``others_bound`` the K-th base utility (a
-    bound on every other item's); ``built_cosines`` (B, n_items) θ_built·X; ``built_principal``
+    ``allowed``. Per slot, from when the list was built: ``others_envelope`` (B, len(DRIFT_GRID)) the
+    bound on every other item's base utility after drift (:func:`others_envelope`; column 0 the K-th
+    base utility); ``built_cosines`` (B, n_items) θ_built·X; ``built_principal``
     V·θ_built; ``drift_sq`` ‖θ − θ_built‖² (float64: updated incrementally for long); and
     ``built_centre_dot`` u·θ_built (the catalog's direction, see Drift).
     """
@@ -47,7 +72,7 @@ class CandidateState:
     def __init__(self, be, n_slots: int, k: int, n_items: int, n_dirs: int):
         self.be = be
         self.alloc_lists(n_slots, k)
-        self.others_bound = be.zeros(n_slots, "float32")
+        self.others_envelope = be.zeros((n_slots, len(DRIFT_GRID)), "float32")
         self.built_cosines = be.zeros((n_slots, n_items), "float32")
         self.built_principal = be.zeros((n_slots, n_dirs), "float32")
         self.drift_sq = be.zeros(n_slots, "float64")
@@ -65,14 +90,14 @@ class CandidateState:
 
     def start_rows(self, r, t, tables) -> None:
         """Rows ``r`` take the lists of population users ``t`` (fresh people, built with θ_built = θ)."""
-        top0, tops0, tib0, topb0, ub0, topl0 = tables.pop_candidates
+        top0, tops0, tib0, topb0, env0, topl0 = tables.pop_candidates
         self.items[r] = top0[t]
         self.gram_cols[r] = topl0[t]
         self.cosines[r] = tops0[t]
         self.item_bias[r] = tib0[t]
         self.base[r] = topb0[t]
         self.allowed[r] = True
-        self.others_bound[r] = ub0[t]
+        self.others_envelope[r] = env0[t]
         self.built_cosines[r] = tables.pop_cosines[t]
         self.built_principal[r] = tables.pop_principal[t]
         self.drift_sq[r] = 0.0
@@ -82,8 +107,8 @@ class CandidateState:
         """Rows ``r`` take fresh ``lists`` (:func:`candidate_lists`) built from cosine rows ``s``,
         with the lists' Gram columns, V·θ and u·θ now."""
         xp = self.be.xp
-        top, tops, tib, topb, ub = lists
-        self.items[r], self.cosines[r], self.base[r], self.others_bound[r] = top, tops, topb, ub
+        top, tops, tib, topb, env = lists
+        self.items[r], self.cosines[r], self.base[r], self.others_envelope[r] = top, tops, topb, env
         self.gram_cols[r] = gram_cols
         topa = topb > -np.inf
         self.allowed[r] = topa

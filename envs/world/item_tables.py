@@ -15,7 +15,7 @@ import numpy as np
 from banditsim.envs.dynamics import near_duplicates
 from banditsim.envs.feedback import scaled_cuts
 from banditsim.envs.population import unit_rows
-from banditsim.envs.world.candidates import candidate_lists
+from banditsim.envs.world.candidates import DRIFT_GRID, candidate_lists
 
 _N_DIRS = 4  # principal directions used by the fallback drift bound
 _CAND_BLOCK = 1 << 24  # scores per row block when building every population user's candidates
@@ -54,8 +54,10 @@ class ItemTables:
     Items (backend arrays unless named ``_np``): ``positions_np`` (n_items, d) the positions the world
     scores; ``items``/``items_t``/``items_np`` the same in the tastes' coordinates (and transposed, and
     numpy float32); ``item_sq_norms`` ‖x_i‖² there (None in full coordinates, where it is 1);
-    ``item_norm_max``; ``item_bias``; ``neighbours`` near-duplicate pairs (fatigue); ``centre_dir``
-    the catalog's direction u and ``item_centre_dots`` every u·x_i; ``principal_dirs`` V (d, ≤ 4),
+    ``item_bias``; ``neighbours`` near-duplicate pairs (fatigue); ``centre_dir`` the catalog's direction u
+    and ``item_centre_dots`` every u·x_i; ``item_spread`` every ‖x_i⊥‖ (the part orthogonal to u),
+    ``spread_max`` their largest and ``drift_grid`` (the grid of the candidates' envelope, see
+    :func:`~banditsim.envs.world.candidates.others_envelope`, and its widths); ``principal_dirs`` V (d, ≤ 4),
     ``hull_proj_t`` the V·x_i of the convex hull's vertices (transposed) and ``residual_norm_max``
     max_i ‖x_i − VᵀV·x_i‖: the split drift bound. Population users: ``pop_theta``, ``pop_cosines``
     (n_pop, n_items) float32, ``pop_kappa``, ``pop_user_bias``, ``pop_temperature``,
@@ -85,7 +87,7 @@ class ItemTables:
         self.centre_dir = be.asarray(cu, "float32")
         self.item_centre_dots = be.asarray(xr.astype(np.float64) @ cu, "float32")
         self.pop_centre_dots = be.asarray(np.asarray(pth, dtype=np.float64) @ cu, "float32")
-        self.item_norm_max = 1.0 if basis is None else float(np.sqrt(xq.max())) + 1e-6
+        self._set_spread(xr, xq, cu)
         self.items = be.asarray(xr, "float32")
         self.items_t = be.asarray(np.ascontiguousarray(xr.T), "float32")  # Xᵀ, contiguous for row products
         self.item_bias = be.asarray(item_bias, "float32")
@@ -118,19 +120,31 @@ class ItemTables:
         self.hull_proj_t = be.asarray(np.ascontiguousarray(vx[hull].T), "float32")
         self.pop_principal = be.asarray(pth.astype(np.float64) @ v, "float32")
 
+    def _set_spread(self, xr: np.ndarray, xq: np.ndarray, cu: np.ndarray) -> None:
+        """``item_spread``, ``spread_max`` and ``drift_grid`` from the items ``xr``, their squared norms
+        ``xq`` and the catalog's direction ``cu``."""
+        # ‖x_i⊥‖, each item's part orthogonal to u: what drift (which keeps θ·u) can add to its cosine
+        # per unit of ‖θ − θ_built‖ (+ a rounding margin, as for the residual norms)
+        spread = np.sqrt(np.maximum(xq - (xr.astype(np.float64) @ cu) ** 2, 0.0)) + 1e-6
+        self.item_spread = self.be.asarray(spread, "float32")
+        self.spread_max = float(spread.max())
+        grid = np.asarray(DRIFT_GRID, dtype=np.float64)
+        # the envelope's grid of ‖θ − θ_built‖ and its intervals' widths (1 past the last point: unused)
+        self.drift_grid = (self.be.asarray(grid, "float64"), self.be.asarray(np.r_[np.diff(grid), 1.0], "float64"))
+
     def _initial_candidates(self):
         """:func:`~banditsim.envs.world.candidates.candidate_lists` of every population user with every item allowed,
         in row blocks of ≤ ``_CAND_BLOCK`` scores, so the temporaries stay small for big catalogs."""
         n_people, n_items = self.pop_cosines.shape
         step = max(1, _CAND_BLOCK // max(1, n_items))
         parts = [candidate_lists(self.be, self.pop_cosines[lo:lo + step], self.pop_kappa[lo:lo + step],
-                                 self.item_bias, self.n_candidates, None)
+                                 self.item_bias, self.n_candidates, None, self.item_spread)
                  for lo in range(0, n_people, step)]
         return tuple(self.be.cat([p[j] for p in parts]) for j in range(len(parts[0])))
 
     # the tables computed here (the others may be the population's own arrays, which stay writable)
     _FROZEN = ("positions_np", "items_np", "items", "items_t", "item_sq_norms", "item_bias", "pop_cosines",
-               "neighbours", "pop_candidates", "item_centre_dots", "pop_centre_dots")
+               "neighbours", "pop_candidates", "item_centre_dots", "pop_centre_dots", "item_spread")
 
     def freeze(self) -> None:
         """Make the computed numpy tables read-only: copies of a World share them, so a write must raise."""

@@ -1,9 +1,10 @@
 """The exact-best oracle: each slot's best allowed items, exact, without scoring the whole catalog.
 
 Every slot keeps K candidates, its top-K items by base utility κ·θ·x + b_i when the list was built,
-and a bound on every other item's base utility: the K-th candidate's then, plus what drift can add
-since (|κ·(θ − θ_built)·x_i| ≤ κ·‖θ − θ_built‖ for unit items, with ‖θ − θ_built‖² tracked per
-drift step). Drift keeps the candidates' cosines exact (:mod:`banditsim.envs.world.drift_update`); fatigue only
+and a bound on every other item's base utility: its value then plus what drift can add since
+(κ·(θ − θ_built)·x_i ≤ κ·‖θ − θ_built‖·‖x_i⊥‖, drift keeping θ·u), kept per slot as an envelope
+over a grid of ‖θ − θ_built‖ (:func:`~banditsim.envs.world.candidates.others_envelope`), with
+‖θ − θ_built‖² tracked per drift step. Drift keeps the candidates' cosines exact (:mod:`banditsim.envs.world.drift_update`); fatigue only
 lowers utility. So the candidates' best is the exact best when it reaches the bound; the rows where
 it does not try a tighter bound along the items' principal directions, and the rest are scanned in
 full, which rebuilds their candidates. Cost per step O(B·(d + K)), nothing of size B × n_items.
@@ -17,6 +18,7 @@ from banditsim.envs.world.candidates import candidate_lists
 from banditsim.envs.world.rows import true_rows
 
 _D2_MARGIN = 1e-6  # float-rounding margin on the squared drift distance
+_ROUNDING = 1e-3  # bound on |D·u| (0 but for float rounding) and the envelope's rounding, per unit of κ
 
 
 class ExactBest:
@@ -32,7 +34,8 @@ class ExactBest:
         if allowed is None:
             allowed = be.take_rows(self._allowed, r)
         tables, cand = self._tables, self._candidates
-        lists = candidate_lists(be, s, self._kappa[r], tables.item_bias, tables.n_candidates, allowed, base)
+        lists = candidate_lists(be, s, self._kappa[r], tables.item_bias, tables.n_candidates, allowed,
+                                tables.item_spread, base)
         if cand.items.shape[1] != lists[0].shape[1]:  # K grew with the catalog (add_items)
             cand.alloc_lists(self.n_users, tables.n_candidates)
         cand.set_rows(r, lists, self._gram_cache.columns(lists[0]), s, self._tastes.times(r, tables.principal_dirs),
@@ -41,20 +44,28 @@ class ExactBest:
     def _others_bound_now(self):
         """(B,) bound on the base utility of every non-candidate item, now.
 
-        With D = θ − θ_built and unit items: b_i(now) − b_i(built) = κ·D·x_i ≤ κ·‖D‖, and
-        b_i(built) ≤ ub for every non-candidate. ‖D‖² is tracked per drift step in O(1).
-        With 384-dim items this is tighter than the split bound of :meth:`_split_bound_holds` (the
-        part outside a few principal directions is nearly the whole vector, and bounding the
-        parts apart adds up to more than ‖D‖).
+        With D = θ − θ_built: b_i(now) − b_i(built) = κ·D·x_i, and drift keeps θ·u, so D·x_i ≤
+        ‖D‖·‖x_i⊥‖; the row's envelope (:func:`~banditsim.envs.world.candidates.others_envelope`) holds
+        max_i b_i(built) + κ·δ·‖x_i⊥‖ over the other items at the grid's δ, and ‖D‖² is tracked per
+        drift step in O(1). Between grid points the envelope's chord bounds it (it is convex); past
+        the last, its slope is at most κ·max_i ‖x_i⊥‖. ``_ROUNDING`` covers the float rounding of θ·u.
         """
-        if not self._drift_on:
-            return self._candidates.others_bound
-        xp = self.be.xp
-        dn = xp.sqrt(xp.where(self._candidates.drift_sq > 0, self._candidates.drift_sq + _D2_MARGIN, 0.0))
-        if self._tables.item_norm_max != 1.0:  # items shorter than 1 in the tastes' span:
-            # D·x_i ≤ ‖D‖·max‖x_i‖
-            dn = dn * self._tables.item_norm_max
-        return self._candidates.others_bound + self._kappa * xp.astype(dn, xp.float32)
+        cand = self._candidates
+        env = cand.others_envelope
+        if not self._drift_on or cand.items.shape[1] >= self.n_items:  # nothing moved, or no other items
+            return env[:, 0]
+        be, xp = self.be, self.be.xp
+        d2 = cand.drift_sq
+        dn = xp.sqrt(xp.where(d2 > 0, d2 + _D2_MARGIN, 0.0))
+        grid, width = self._tables.drift_grid
+        m = env.shape[1]
+        k = xp.sum(xp.astype(dn[:, None] >= grid[None, 1:], xp.int64), axis=1)  # δ_k ≤ ‖D‖ < δ_k+1
+        g_lo = xp.astype(be.gather(env, self._all_rows, k), xp.float64)
+        g_hi = xp.astype(be.gather(env, self._all_rows, xp.where(k < m - 1, k + 1, k)), xp.float64)
+        kap = xp.astype(self._kappa, xp.float64)
+        slope = xp.where(k < m - 1, (g_hi - g_lo) / be.take(width, k), kap * self._tables.spread_max)
+        bound = g_lo + (dn - be.take(grid, k)) * slope + xp.where(d2 > 0, kap * _ROUNDING, 0.0)
+        return xp.astype(bound, xp.float32)
 
     def _split_bound_holds(self, rows_np: np.ndarray, kth):
         """For ``rows`` that failed :meth:`_others_bound_now`: does ``kth`` reach a tighter bound?
@@ -72,7 +83,7 @@ class ExactBest:
         d2 = be.take(cand.drift_sq, r)
         perp2 = d2 - xp.sum(dp * dp, axis=1)
         perp = xp.sqrt(xp.where(d2 > 0, xp.where(perp2 > 0, perp2, 0.0) + _D2_MARGIN, 0.0))
-        need = kth - be.take(cand.others_bound, r) - be.take(self._user_bias, r)
+        need = kth - be.take_rows(cand.others_envelope, r)[:, 0] - be.take(self._user_bias, r)
         kap = be.take(self._kappa, r)
         inc = dp[:, :1] * self._tables.hull_proj_t[0][None, :]
         for k in range(1, dp.shape[1]):
