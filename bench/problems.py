@@ -116,18 +116,22 @@ def ours_linear(agent: str, params: dict, theta: np.ndarray, horizon: int, seeds
 
 
 def run_ours(part: str, horizon: int, seeds: int, propensity_draws: int | None, budget: float = float("inf"),
-             log=print, read_propensities: bool = False, tuned: bool = False) -> dict:
-    """All our policies on problem ``part`` ('a' or 'b'): {policy: (row dict, Run)}.
+             log=print, read_propensities: bool = False, tuned: bool = False, agents=None) -> dict:
+    """All our policies on problem ``part`` ('a' or 'b'), or those of our ``agents`` names:
+    {policy: (row dict, Run)}.
 
     Every policy runs at its defaults; ``propensity_draws`` (not None) overrides the Thompson
     agents' draws and labels those rows "(tuned)"; ``tuned`` adds the TUNED_* settings as
     "<policy> (tuned)" rows.  With a finite ``budget`` (seconds per policy) a run may stop before
-    ``horizon``; the row says at which T, and the peers are then compared at (at most) that T."""
+    ``horizon``; the row says at which T, and the peers are then compared at (at most) that T.
+    The rows of sampling agents say whether the timed act read the propensities."""
     policies, tunings, problem, runner, arg = (
         (POLICIES_A, TUNED_A, PROBLEM_A, ours_bernoulli, bernoulli_problem()) if part == "a"
         else (POLICIES_B, TUNED_B, PROBLEM_B, ours_linear, linear_problem()))
     plan = []
     for policy, (agent, params) in policies.items():
+        if agents is not None and agent not in agents:
+            continue
         params = dict(params)
         label = policy
         if propensity_draws is not None and agent in SAMPLING:
@@ -143,8 +147,14 @@ def run_ours(part: str, horizon: int, seeds: int, propensity_draws: int | None, 
                "decisions_per_s": run.decisions_per_s, "seeds": run.seeds, "steps": run.steps,
                "regret": run.regret, "regret_sem": run.regret_sem, "load": load(),
                "note": f"{seeds} seeds batched as replicas; " + (f"tuned {params}" if "tuned" in policy else "defaults")
+                       + (_read_note(read_propensities) if agent in SAMPLING else "")
                        + ("" if run.steps == horizon else f"; stopped at T={run.steps:,} (time budget)")}
-        log(f"  {problem:22s} {policy:15s} banditsim {run.decisions_per_s:14,.0f} dec/s  "
+        read = (" (read)" if read_propensities else " (not read)") if agent in SAMPLING else ""
+        log(f"  {problem:22s} {policy + read:26s} banditsim {run.decisions_per_s:14,.0f} dec/s  "
             f"regret {run.regret:9.1f} ± {run.regret_sem:.1f}  (load {row['load']:.2f})")
         out[policy] = (row, run)
     return out
+
+
+def _read_note(read: bool) -> str:
+    return "; propensities read (as a logged run)" if read else "; propensities not read"

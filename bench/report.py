@@ -10,6 +10,7 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
+READ_WORDS = {"both": "timed both read and not read", "read": "read", "unread": "not read"}
 PACKAGES = ("numpy", "scipy", "torch", "pyarrow", "transformers", "obp", "mabwiser", "vowpalwabbit",
             "scikit-learn", "pandas")
 
@@ -67,10 +68,15 @@ def agent_table(rows: list[dict]) -> list[str]:
 
 
 def other_table(rows: list[dict]) -> list[str]:
-    """Markdown rows for (c), (d), (e), (m)."""
-    out = ["| problem | what | impl | figure | how measured |", "|---|---|---|---:|---|"]
+    """Markdown rows for the parts other than (s), (a), (b)."""
+    out = ["| problem | what | impl | figure | how measured | load |", "|---|---|---|---:|---|---:|"]
     for r in rows:
-        if "events_per_s" in r:
+        if "ours_value" in r:
+            fig = (f"{r['ours_value']:,.2f} {r['unit']} vs {r['peer_name']} {r['peer_value']:,.2f}: "
+                   f"{r['ratio']:.2f}x")
+        elif "ci95" in r:
+            fig = f"regret {r['regret']:,.2f} [{r['ci95'][0]:,.2f}, {r['ci95'][1]:,.2f}]"
+        elif "events_per_s" in r:
             fig = f"{r['events_per_s']:,.0f} events/s (B={r['B']})"
         elif "B" in r:
             fig = f"{r['decisions_per_s']:,.0f} decisions/s (B={r['B']})"
@@ -83,23 +89,43 @@ def other_table(rows: list[dict]) -> list[str]:
             fig = f"{r['peak_rss_mib']:,.0f} MiB peak RSS, {r['decisions']:,} decisions, {r['seconds']:.0f} s"
         else:
             fig = ""
-        out.append(f"| {r['problem']} | {r['policy']} | {r['impl']} | {fig} | {r.get('note', '')} |")
+        out.append(f"| {r['problem']} | {r['policy']} | {r['impl']} | {fig} | {r.get('note', '')} | "
+                   f"{_fmt(r.get('load'), '.2f')} |")
     return out
 
 
+def figures_table(figures: list[dict]) -> list[str]:
+    """Markdown rows of issue 18's figures (bench/goals.py): ours, peer or target, ratio, goal, load."""
+    out = ["| goal | figure | ours | peer / target | ratio | goal | met | load |", "|---|---|---|---|---:|---|---|---:|"]
+    for f in figures:
+        ratio = "" if f["ratio"] is None else f"{f['ratio']:,.2f}x"
+        met = {True: "met", False: "**missed**", None: ""}[f["met"]]
+        out.append(f"| {f['goal']} | {f['figure']} | {f['ours']} | {f['peer']} | {ratio} | {f['target']} | {met} | "
+                   f"{_fmt(f['load'], '.2f')} |")
+    return out
+
+
+def _loads(m: dict) -> str:
+    return " / ".join(str(v) for v in m["load_1_5_15"])
+
+
 def markdown(result: dict) -> str:
-    """The short markdown report."""
-    m = result["machine"]
-    lines = [f"Measured {m['date']} on {m['cpu']} ({m['cores']} cores), load average "
-             f"{' / '.join(str(v) for v in m['load_1_5_15'])} at the end; Python {m['python']}, "
+    """The short markdown report: the command, date and load first."""
+    m, s = result["machine"], result.get("started", result["machine"])
+    wall = f"; wall {result['wall_s']:,.0f} s" if "wall_s" in result else ""
+    lines = [f"# `{result['command'].strip()}`", "",
+             f"Started {s['date']} at load average {_loads(s)} (1 / 5 / 15 min); ended {m['date']} at load "
+             f"{_loads(m)}{wall}. {m['cpu']} ({m['cores']} cores); Python {m['python']}, "
              + ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v) + ".", "",
-             f"Command: `{result['command']}`; BLAS threads: {result['blas_threads']}; "
+             f"BLAS threads: {result['blas_threads']}; "
              f"Thompson propensity draws: {result['propensity_draws'] or 'agent default'} "
-             f"({'read' if result.get('read_propensities') else 'not read'} by the benchmark). Peers: "
+             f"({READ_WORDS[result['propensities']]} by the benchmark in (a)/(b)). Peers: "
              + "; ".join(f"{k}: {v.get('version') if v['installed'] else 'not installed (' + v['error'] + ')'}"
                          for k, v in result["peers"].items()) + ".", ""]
     agents = [r for r in result["rows"] if r["problem"].startswith(("(s)", "(a)", "(b)"))]
     rest = [r for r in result["rows"] if not r["problem"].startswith(("(s)", "(a)", "(b)"))]
+    if result.get("issue_figures"):
+        lines += ["Issue 18's figures:", ""] + figures_table(result["issue_figures"]) + [""]
     if agents:
         lines += agent_table(agents) + [""]
     if rest:

@@ -2,7 +2,7 @@
 
 One replica, one decision per step, ``act`` then ``update`` every step, every agent at its
 default parameters.  Problems: K = 100 and K = 1,000 Bernoulli arms (rates U[0.01, 0.10], as
-part (a)) and a sharp linear problem (d = 10 unit-norm contexts, K = 20 unit-norm θ_k, reward
+part (a)), Thompson sampling alone at K = 1,682 (the MovieLens catalog's size) and a sharp linear problem (d = 10 unit-norm contexts, K = 20 unit-norm θ_k, reward
 x·θ_k + N(0, 0.1²): little noise, so exploring too much costs regret).  Peers get the same policy
 with the parameter that means the same thing set to our default (ε = 0.1, LinUCB α = 1, MABWiser
 LinTS α = our noise scale 0.5; obp's LinTS has none); the table says so.  Decisions/s count the
@@ -27,11 +27,14 @@ WARM_UP = 20  # untimed steps of a throwaway run before each timed one (ours and
 PROBLEMS = {
     "k100": "(s) one stream, K=100 Bernoulli",
     "k1000": "(s) one stream, K=1,000 Bernoulli",
+    "k1682": "(s) one stream, K=1,682 Bernoulli",
     "sharp": "(s) one stream, sharp linear d=10 K=20",
 }
 OURS = {"k100": {"thompson": "beta_ts", "epsilon_greedy": "epsilon_greedy", "ucb1": "ucb1"},
         "sharp": {"linucb": "linucb", "lin_ts": "lin_ts", "epsilon_greedy": "epsilon_greedy"}}
 OURS["k1000"] = OURS["k100"]
+OURS["k1682"] = {"thompson": "beta_ts"}
+ARMS = {"k100": 100, "k1000": 1000, "k1682": 1682}
 
 
 def _obp(problem: str, policy: str, seed: int, n_arms: int, dim: int):
@@ -65,8 +68,8 @@ PEERS = {"obp": _obp, "mabwiser": _mabwiser}
 def stream(problem: str, steps: int, seed: int = 0):
     """(contexts or None, expected rewards (T, K), reward draws (T, K)) of the problem."""
     rng = np.random.default_rng(seed)
-    if problem in ("k100", "k1000"):
-        n_arms = 100 if problem == "k100" else 1000
+    if problem in ARMS:
+        n_arms = ARMS[problem]
         rates = np.random.default_rng(0).uniform(0.01, 0.10, n_arms)
         u = rng.random(steps)
         return None, np.broadcast_to(rates, (steps, n_arms)), (u[:, None] < rates).astype(np.float64)

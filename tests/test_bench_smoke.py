@@ -19,7 +19,7 @@ def test_bench_quick_writes_json_and_markdown(tmp_path):
     out_json, out_md = tmp_path / "r.json", tmp_path / "r.md"
     proc = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--only", "a,b", "--seeds", "4", "--peer-budget", "0.05", "--peers", "mabwiser,vw",
-         "--read-propensities",
+         "--propensities", "read",
          "--json", str(out_json), "--markdown", str(out_md)],
         check=False, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -40,7 +40,9 @@ def test_bench_quick_writes_json_and_markdown(tmp_path):
     markdown = out_md.read_text()
     assert "| problem | policy | impl | decisions/s | ours/peer |" in markdown
     assert all(r["params"].get("n_propensity_draws") is None for r in ours)  # defaults: no tuned rows
-    assert result["read_propensities"] is True and "(read by the benchmark)" in markdown
+    assert result["propensities"] == "read" and "(read by the benchmark in (a)/(b))" in markdown
+    thompson = next(r for r in ours if r["policy"] == "thompson")
+    assert thompson["note"].endswith("propensities read (as a logged run)")
 
 
 def test_bench_single_stream_part_runs_every_agent_at_its_defaults(tmp_path):
@@ -58,6 +60,9 @@ def test_bench_single_stream_part_runs_every_agent_at_its_defaults(tmp_path):
         label = f"(s) one stream, {problem}"
         assert {(label, p, "propensities not read") for p in ("thompson", "epsilon_greedy", "ucb1")} <= got
         assert (label, "thompson", "propensities read (as a logged run)") in got
+    k1682 = "(s) one stream, K=1,682 Bernoulli"
+    assert {(p, how) for pr, p, how in got if pr == k1682} == {
+        ("thompson", "propensities not read"), ("thompson", "propensities read (as a logged run)")}
     assert {p for pr, p, _ in got if pr.startswith("(s) one stream, sharp")} == {"linucb", "lin_ts", "epsilon_greedy"}
     assert all(r["params"] == {} and r["seeds"] == 1 and r["decisions_per_s"] > 0 and r["load"] >= 0 for r in rows)
     assert "(s) one stream, K=1,000 Bernoulli | thompson | banditsim" in out_md.read_text()
