@@ -87,26 +87,25 @@ class EpsilonGreedyAgent(Agent):
     def _decide_one(self, r: int, mask: np.ndarray | None):
         """``_decide`` for one row: the same draws, the same arithmetic (ties and propensity in
         Python scalars) on the kept means of ``_replica_means``, in a handful of calls."""
-        eps = self.epsilon
+        eps, rng, n_arms = self.epsilon, self._rng, self.n_arms
         means = self._replica_means()[r]
-        explore = self._rng.random() < eps  # the same two uniforms as random(1) twice
-        u = self._rng.random()
+        explore = rng.random() < eps  # the same two uniforms as random(1) twice
+        u = rng.random()
         row = means if mask is None else np.where(mask[0], means, -np.inf)
         first = int(row.argmax())
         best = row.item(first)  # row.max(), NaN included (argmax stops at the first NaN)
-        if best == best and int(row[::-1].argmax()) == row.size - 1 - first:  # first max is the last: no tie
-            positions = [first]
+        if best == best and int(row[::-1].argmax()) == n_arms - 1 - first:  # first max is the last: no tie
+            positions, n_ties, item = [first], 1, first
         else:
             positions = (row == best).nonzero()[0]
-        n_ties = len(positions)
-        item = int(positions[min(int(u * n_ties), n_ties - 1)])
+            n_ties = positions.size
+            item = int(positions[min(int(u * n_ties), n_ties - 1)])
         if explore:
-            item = int(random_slate(None if mask is None else mask, 1, self.n_arms, 1, self._rng)[0, 0])
-        n_allowed = float(self.n_arms) if mask is None else float(np.count_nonzero(mask))
+            item = int(random_slate(mask, 1, n_arms, 1, rng)[0, 0])
+        n_allowed = float(n_arms) if mask is None else float(np.count_nonzero(mask))
         propensity = eps / n_allowed + (1.0 - eps) * (row.item(item) == best) / n_ties
         if self.explain:
             self._why = _why(means[[[item]]], np.array([[explore]]))
-        n_arms = self.n_arms
 
         def probabilities():
             ties = np.zeros(n_arms, dtype=bool)
@@ -144,11 +143,10 @@ class EpsilonGreedyAgent(Agent):
         if arms.size == 1 and one_row.ENABLED:  # the two scatter-adds of ArmStats.add, for one pair
             r, k = rows.replica.item(), arms.item()
             counts, sums = self._stats.counts, self._stats.sums
-            counts[r, k] += 1.0
-            sums[r, k] += reward.item()
+            c = counts[r, k] = counts.item(r, k) + 1.0  # float64 sums in Python floats: the same roundings
+            s = sums[r, k] = sums.item(r, k) + reward.item()
             if self._means is not None:  # ArmStats.means for the one entry that changed
-                c = counts.item(r, k)
-                self._means[r, k] = sums.item(r, k) / max(c, 1.0) if c > 0 else self._means_initial
+                self._means[r, k] = s / max(c, 1.0) if c > 0 else self._means_initial
             return
         self._stats.add(rows.replica, arms, reward)
         self._means = None

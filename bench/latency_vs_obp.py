@@ -8,6 +8,11 @@ seconds counted are those inside act + update (select_action + update_params), b
 Context and Feedback included for us.  Two clocks: wall time (``perf_counter``) and this thread's
 CPU time (``thread_time``, which a loaded machine disturbs far less).  Then the Python calls per
 act + update (cProfile's count, our calls only, over 200 steps after 200 untimed ones).
+
+Last, the floor of a Python step (:func:`floor`), timed the same way against obp's ε-greedy: an agent
+whose ``act`` returns a ready Decision and whose ``update`` does nothing (the loop, the two calls and
+the ``Feedback`` built each step), and the numpy calls no ε-greedy step can drop (two uniforms from
+the agent's Generator, an argmax over the K means).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from banditsim.agents import Context, Feedback, make_agent
+from banditsim.agents import Context, Decision, Feedback, make_agent
 
 DIM = 10
 
@@ -32,9 +37,13 @@ def _contexts(n: int, seed: int) -> np.ndarray:
 
 def ours(name: str, n_arms: int, steps: int):
     """A function n -> (wall s, CPU s) running n more steps of our agent at its defaults."""
-    agent = make_agent(name, n_arms, random_state=0)
+    return stream(make_agent(name, n_arms, random_state=0), n_arms, steps, contextual=name == "linucb")
+
+
+def stream(agent, n_arms: int, steps: int, contextual: bool = False):
+    """A function n -> (wall s, CPU s) running n more steps of ``agent`` (act and update, one row)."""
     rates = np.random.default_rng(0).uniform(0.01, 0.10, n_arms)
-    rng, x = np.random.default_rng(1), _contexts(steps, 2) if name == "linucb" else None
+    rng, x = np.random.default_rng(1), _contexts(steps, 2) if contextual else None
     one, t = Context(n_rows=1), [0]
 
     def run(n: int):
@@ -132,11 +141,63 @@ def compare(name: str, n_arms: int, rounds: int = 20, chunk: int = 200) -> dict:
     return row
 
 
+class EmptyAgent:
+    """``act`` and ``update`` with an agent's signature and nothing inside: what the loop, the two
+    calls and the ``Feedback`` built each step cost."""
+
+    def __init__(self) -> None:
+        self._decision = Decision(actions=np.array([0]), propensities=np.array([1.0]))
+
+    def act(self, context=None) -> Decision:
+        """The same ready Decision every time."""
+        return self._decision
+
+    def update(self, context, decision, feedback) -> None:
+        """Learns nothing."""
+
+
+def minimum_numpy(n_arms: int):
+    """A function n -> (wall s, CPU s) of n steps of the numpy calls no ε-greedy step can drop: two
+    uniforms from a Generator (explore or not, the tie pick) and an argmax over the K means."""
+    rng, means = np.random.default_rng(0), np.random.default_rng(1).random(n_arms)
+
+    def run(n: int):
+        w0, c0 = time.perf_counter(), time.thread_time()
+        for _ in range(n):
+            rng.random()
+            rng.random()
+            means.argmax()
+        return time.perf_counter() - w0, time.thread_time() - c0
+
+    return run
+
+
+def floor(n_arms: int = 100, rounds: int = 20, chunk: int = 200) -> dict:
+    """The floor of a Python step against obp's ε-greedy, in alternating chunks; prints and returns µs."""
+    runs = {"empty": stream(EmptyAgent(), n_arms, rounds * chunk + chunk),
+            "numpy": minimum_numpy(n_arms),
+            "obp": obp("epsilon_greedy", n_arms, rounds * chunk + chunk)}
+    cpu = dict.fromkeys(runs, 0.0)
+    for run in runs.values():
+        run(chunk)  # first calls, caches: untimed
+    for _ in range(rounds):
+        for key, run in runs.items():
+            cpu[key] += run(chunk)[1]
+    us = {k: v / (rounds * chunk) * 1e6 for k, v in cpu.items()}
+    row = {"empty_us": us["empty"], "numpy_us": us["numpy"], "obp_us": us["obp"],
+           "floor_us": us["empty"] + us["numpy"], "load": os.getloadavg()[0]}
+    print(f"floor           K={n_arms:4d}: empty act+update with Feedback {us['empty']:.1f} us CPU, + numpy's "
+          f"minimum (2 uniforms, 1 argmax) {us['numpy']:.1f} = {row['floor_us']:.1f} us; obp's ε-greedy "
+          f"{us['obp']:.1f} us, so 2x obp needs <= {us['obp'] / 2:.1f}  (load {row['load']:.2f})", flush=True)
+    return row
+
+
 def main() -> int:
     with threadpool_limits(1):
         print("load at start", os.getloadavg())
         for name, n_arms in (("beta_ts", 100), ("epsilon_greedy", 100), ("linucb", 100), ("linucb", 20)):
             compare(name, n_arms)
+        floor()
     return 0
 
 
