@@ -1,4 +1,4 @@
-"""Small timing helpers shared by the benchmark parts: load average and best-of-N."""
+"""Small timing helpers shared by the benchmark parts: load average, process age and best-of-N."""
 
 from __future__ import annotations
 
@@ -20,3 +20,14 @@ def best_of(fn: Callable[[], object], repeat: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+def process_age() -> float | None:
+    """Seconds since this process started, interpreter start-up included (Linux ``/proc``; else None)."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as f:
+            started = int(f.read().rsplit(")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
+        with open("/proc/uptime", encoding="ascii") as f:
+            return float(f.read().split()[0]) - started
+    except (OSError, ValueError, IndexError):
+        return None
