@@ -20,6 +20,8 @@ import numpy as np
 from banditsim.agents._neural.inputs import long_tensor
 from banditsim.agents._selection.row_groups import group_pairs
 
+_HIDDEN_CHUNK = 1 << 18  # hidden-layer values (rows × items × (H+1)) of one replica made at a time
+
 
 class Weights(NamedTuple):
     """The five weight tensors of the per-replica nets (the head is not part of the features)."""
@@ -178,8 +180,13 @@ def all_item_features(weights: Weights, x, items, layout: RowLayout):
     if layout.single:
         w_user, w_item, b1, w2, b2 = weights.of(int(layout.replicas[0]))
         item = _append(w_item if items is None else items @ w_item, 1.0)  # (K, H+1)
-        h = torch.relu_(item[None, :, :] + _append(x @ w_user + b1, 0.0)[:, None, :])
-        return torch.relu_(torch.matmul(h, _augmented(w2, b2)))
+        user, second = _append(x @ w_user + b1, 0.0), _augmented(w2, b2)
+        out = item.new_empty((x.shape[0], *item.shape))
+        step = max(1, _HIDDEN_CHUNK // item.numel())
+        for lo in range(0, x.shape[0], step):  # the hidden layer of a few rows at a time, while it is in cache
+            h = torch.relu_(item[None, :, :] + user[lo:lo + step, None, :])
+            torch.relu_(torch.matmul(h, second, out=out[lo:lo + step]))
+        return out
     w_user, w_item, b1, w2, b2 = weights
     reps = layout.reps_on(x.device)
     user = layout.unpack(torch.bmm(layout.pack(x), w_user[reps]))  # (B, H)

@@ -11,6 +11,7 @@ import torch
 from scipy import stats
 
 import banditsim.agents._neural.draws as neural_draws
+import banditsim.agents._neural.net as neural_net
 from banditsim.agents import Context, Feedback, make_agent
 from banditsim.agents._neural.net import RowLayout, Weights, all_item_features, pair_features
 from banditsim.agents.neural_linear_ts import NeuralLinearTSAgent
@@ -143,7 +144,11 @@ def _weights(r, du, di, h, seed=0):
     [0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4],  # unbalanced: one weight copy per row
 ])
 @pytest.mark.parametrize("one_hot", [False, True])
-def test_grouped_features_equal_the_per_pair_net(rep, one_hot):
+@pytest.mark.parametrize("hidden_chunk", [None, 36, 80])
+def test_grouped_features_equal_the_per_pair_net(monkeypatch, rep, one_hot, hidden_chunk):
+    """Also with one replica's hidden layer made one row (36 values) or two rows (80) at a time."""
+    if hidden_chunk is not None:
+        monkeypatch.setattr(neural_net, "_HIDDEN_CHUNK", hidden_chunk)
     rep = np.array(rep)
     n_rows, k, du, h = rep.size, 6, 3, 5
     di = k if one_hot else 4
