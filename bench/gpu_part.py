@@ -3,8 +3,9 @@
 Where torch sees a CUDA device: the MovieLens world (the quickstart's config, backend torch on the
 device) at B users, ``World.step`` alone (:func:`bench.world_part.world_rate`), and ``lin_ts``
 (``mode='shared'``, backend torch on the device) act + update over a numpy world
-(:func:`bench.world_part.agent_rate`, the world's step not counted).  Where there is none, one row
-says so: "not measured: no CUDA device".
+(:func:`bench.world_part.agent_rate`, the world's step not counted).  Both hand numpy arrays back
+every step (the world's StepResult, the agent's actions), so each step waits for the device's work
+and the clock counts it.  Where there is no device, one row says so: "not measured: no CUDA device".
 """
 
 from __future__ import annotations
