@@ -36,7 +36,9 @@ class EpsilonGreedyAgent(Agent):
     name = "epsilon_greedy"
     test_params: ClassVar[dict[str, Any]] = {"epsilon": 0.2}
     _means: np.ndarray | None = None
-    """The one-row path's empirical means (``_replica_means``); None: recompute."""
+    """(n_replicas, n_arms): the one-row path's empirical means (``_replica_means``); None: none kept."""
+    _means_kept: np.ndarray | None = None
+    """(n_replicas,) bool: the rows of ``_means`` that are current."""
     _means_initial: float = 0.0
     """The ``initial_value`` that ``_means`` were computed with."""
 
@@ -88,7 +90,7 @@ class EpsilonGreedyAgent(Agent):
         """``_decide`` for one row: the same draws, the same arithmetic (ties and propensity in
         Python scalars) on the kept means of ``_replica_means``, in a handful of calls."""
         eps, rng, n_arms = self.epsilon, self._rng, self.n_arms
-        means = self._replica_means()[r]
+        means = self._replica_means(r)
         explore = rng.random() < eps  # the same two uniforms as random(1) twice
         u = rng.random()
         row = means if mask is None else np.where(mask[0], means, -np.inf)
@@ -115,14 +117,19 @@ class EpsilonGreedyAgent(Agent):
 
         return np.array([[item]]), np.array([[propensity]]), probabilities
 
-    def _replica_means(self) -> np.ndarray:
-        """(n_replicas, n_arms) empirical means, bit for bit ``ArmStats.means`` of every replica.
-        Kept between calls: a one-row update rewrites its one entry, any other update (or a new
-        ``initial_value``) drops them, to be recomputed here."""
+    def _replica_means(self, r: int) -> np.ndarray:
+        """Replica ``r``'s empirical means (n_arms,), bit for bit ``ArmStats.means``. Kept between
+        calls: a one-row update rewrites its one entry, a batched update drops the replicas it
+        touches, a new ``initial_value`` drops them all; dropped ones are recomputed here."""
         if self._means is None or self._means_initial != self.initial_value:
-            self._means = self._stats.means(np.arange(self.n_replicas), self.initial_value)
+            self._means = np.empty((self.n_replicas, self.n_arms))
+            self._means_kept = np.zeros(self.n_replicas, dtype=bool)
             self._means_initial = self.initial_value
-        return self._means
+        if not self._means_kept[r]:
+            counts, sums = self._stats.counts[r], self._stats.sums[r]
+            self._means[r] = np.where(counts > 0, sums / np.maximum(counts, 1.0), self.initial_value)
+            self._means_kept[r] = True
+        return self._means[r]
 
     def _decide_slate(self, rows):
         n, k = rows.n_rows, self.slate_size
@@ -149,7 +156,8 @@ class EpsilonGreedyAgent(Agent):
                 self._means[r, k] = s / max(c, 1.0) if c > 0 else self._means_initial
             return
         self._stats.add(rows.replica, arms, reward)
-        self._means = None
+        if self._means_kept is not None:
+            self._means_kept[rows.replica] = False
 
 
 def _why(mean: np.ndarray, explore: np.ndarray) -> dict[str, np.ndarray]:

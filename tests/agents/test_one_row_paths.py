@@ -31,7 +31,7 @@ CASES = [
 ]
 
 
-KEPT = {"_means"}
+KEPT = {"_means", "_means_kept"}
 """Arrays derived from the state that only the one-row paths keep (ε-greedy's means): compared with a
 recomputation in their own test, not with the general path (which has none)."""
 
@@ -118,9 +118,9 @@ def test_beta_ts_one_row_paths_match_through_direct_edits(monkeypatch):
 
 
 def test_epsilon_greedy_kept_means_are_the_arm_stats_means():
-    """ε-greedy's one-row path keeps every replica's means between calls: after one-row updates (which
-    rewrite one entry), batched ones (which drop them) and a new ``initial_value``, the means it acts on
-    are bit for bit ``ArmStats.means``."""
+    """ε-greedy's one-row path keeps each replica's means between calls: after one-row updates (which
+    rewrite one entry), batched ones (which drop the replicas they touch) and a new ``initial_value``
+    (which drops all), the kept means are bit for bit ``ArmStats.means``, and those it acts on are kept."""
     agent = make_agent("epsilon_greedy", 30, n_replicas=3, random_state=5, initial_value=1.0)
     rng = np.random.default_rng(2)
     for step in range(300):
@@ -130,8 +130,11 @@ def test_epsilon_greedy_kept_means_are_the_arm_stats_means():
         ctx = Context(replica=rng.integers(0, 3, n))
         agent.update(ctx, agent.act(ctx), Feedback(reward=rng.choice([0.0, 1.0, 0.3, -0.7, 1e6], size=n)))
         agent.act(Context(replica=[step % 3]))
+        kept = agent._means_kept
+        assert kept[step % 3]
         fresh = agent._stats.means(np.arange(3), agent.initial_value)
-        np.testing.assert_array_equal(agent._means.view(np.uint64), fresh.view(np.uint64), err_msg=f"step {step}")
+        np.testing.assert_array_equal(agent._means[kept].view(np.uint64), fresh[kept].view(np.uint64),
+                                      err_msg=f"step {step}")
 
 
 # ------------------------------------------------------------------ bad input on the one-row paths
