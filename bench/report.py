@@ -72,7 +72,7 @@ def other_table(rows: list[dict]) -> list[str]:
     out = ["| problem | what | impl | figure | how measured | load |", "|---|---|---|---:|---|---:|"]
     for r in rows:
         if "ours_value" in r:
-            fig = (f"{r['ours_value']:,.2f} {r['unit']} vs {r['peer_name']} {r['peer_value']:,.2f}: "
+            fig = (f"{_fmt(r['ours_value'])} {r['unit']} vs {r['peer_name']} {_fmt(r['peer_value'])}: "
                    f"{r['ratio']:.2f}x")
         elif "ci95" in r:
             fig = f"regret {r['regret']:,.2f} [{r['ci95'][0]:,.2f}, {r['ci95'][1]:,.2f}]"
