@@ -92,18 +92,47 @@ class ExactBest:
         return ok
 
     def _full_scan(self, bad: np.ndarray, k: int):
-        """Exact top-``k`` allowed items of rows ``bad`` by a full scan (and fresh candidates)."""
+        """Exact top-``k`` allowed items of rows ``bad`` by a full scan, which rebuilds their candidates.
+
+        The top ``k`` come from the fresh candidates where their k-th utility reaches the fresh
+        bound (the K-th base utility: fatigue only lowers utility), else from the full utility
+        rows: the same items and values either way (for k = 1 the lowest index among equal best,
+        as ``argmax`` over the row picks)."""
         be, xp = self.be, self.be.xp
         rb = be.asarray(bad, "int64")
         s = self._score_rows(bad)
-        u, base = self._utility_from_scores(rb, s)
+        base = self._kappa[rb][:, None] * s + self._tables.item_bias[None, :]
         allowed = be.take_rows(self._allowed, rb)
-        ur = xp.where(allowed, u, -np.inf)
-        tb = xp.argmax(ur, axis=1)[:, None] if k == 1 else be.topk_indices(ur, k)
-        ub = be.gather(ur, be.arange(len(bad))[:, None], tb)
         self._rebuild_candidates(bad, s, base, allowed)
         self.n_full_scans += len(bad)
+        tb, ub = self._top_of_candidates(rb, k)
+        kth = ub[:, 0] if k == 1 else xp.min(ub, axis=1)
+        fresh_bound = be.take_rows(self._candidates.others_envelope, rb)[:, 0] + self._user_bias[rb]
+        miss = true_rows(be.to_numpy(~(kth >= fresh_bound)))
+        if len(miss):  # fatigue or blocks pushed the best below the fresh bound: read the full rows
+            mb = be.asarray(miss, "int64")
+            u, _ = self._utility_from_scores(rb[mb], s[mb])
+            ur = xp.where(allowed[mb], u, -np.inf)
+            tm = xp.argmax(ur, axis=1)[:, None] if k == 1 else be.topk_indices(ur, k)
+            tb[mb], ub[mb] = tm, be.gather(ur, be.arange(len(miss))[:, None], tm)
         return rb, tb, ub
+
+    def _top_of_candidates(self, rb, k: int):
+        """(len(rb), k) items and utilities of the ``k`` best candidates of rows ``rb`` (backend), by the
+        arithmetic of :meth:`_utility_from_scores` (k = 1: the lowest index among equal best)."""
+        be, xp = self.be, self.be.xp
+        cand = self._candidates
+        items = be.take_rows(cand.items, rb)
+        util = be.take_rows(cand.base, rb) + self._user_bias[rb][:, None]
+        if self._fatigue_on:
+            util = (util - self._fatigue_strength * self._temperature[rb][:, None]
+                    * self._fatigue.values(rb[:, None], items))
+        if k == 1:
+            top = xp.max(util, axis=1)
+            return xp.min(xp.where(util == top[:, None], items, self.n_items), axis=1)[:, None], top[:, None]
+        j = be.topk_indices(util, k)
+        rr = be.arange(len(rb))[:, None]
+        return be.gather(items, rr, j), be.gather(util, rr, j)
 
     def _best_candidates(self, n_best: int):
         """(B, n_best) indices of the highest-utility allowed items (exact) and their utilities.
