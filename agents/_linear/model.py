@@ -111,10 +111,18 @@ class LinearModelMixin:
             x = user_design(rows, self.fit_intercept)
             return self._posterior_for(x.shape[1]).scores(rows.replica, x)
         items, mean_u, packed, inverse = self._shared_packed(rows)
-        layout = self.posterior.layout(items.shape[1])
-        item_pairs = pair_products(items, layout.zj, layout.zl) * np.where(layout.zj == layout.zl, 1.0, 2.0)
-        quad = (packed @ item_pairs.T)[inverse]  # z̃ᵀ S_b z̃ for every item: one GEMM per distinct row
+        quad = (packed @ self._item_pairs(items).T)[inverse]  # z̃ᵀ S_b z̃ for every item: one GEMM per distinct row
         return mean_u @ items.T, np.maximum(quad, 0.0)
+
+    def _item_pairs(self, items: np.ndarray) -> np.ndarray:
+        """(n_arms, Pz) products z̃_j z̃_l (j ≤ l, doubled off the diagonal) of the items, kept while
+        ``_items`` returns the same array and the posterior the same layout."""
+        layout = self.posterior.layout(items.shape[1])
+        cache = self.__dict__.get("_item_pairs_cache")
+        if cache is None or cache[0] is not items or cache[1] is not layout:
+            pairs = pair_products(items, layout.zj, layout.zl) * np.where(layout.zj == layout.zl, 1.0, 2.0)
+            cache = self._item_pairs_cache = (items, layout, pairs)
+        return cache[2]
 
     def _independent_gaussian(self, rows: Context) -> tuple[np.ndarray, np.ndarray] | None:
         """Disjoint mode: per-arm independent N(x·μ_a, scale²·xᵀΣ_a x) scores; shared mode: None."""
