@@ -34,6 +34,29 @@ def beta_draws(a: np.ndarray, b: np.ndarray, n: int, rng: np.random.Generator, f
     return 1.0 / (1.0 + np.exp(log_y - log_x))
 
 
+def beta_draws_power_cases(a: np.ndarray, b: np.ndarray, n: int, rng: np.random.Generator,
+                           fast: bool) -> np.ndarray:
+    """``beta_draws``, except that a shape of exactly 1 is drawn by inversion of its closed-form
+    CDF from one uniform U in (0, 1]: Beta(1, b) = 1 − U^(1/b), Beta(a, 1) = U^(1/a) (the power
+    laws).  That costs a fraction of two gamma variates, and sparse rewards keep most arms at
+    alpha = 1 (no success yet) for a long time; other arms take ``beta_draws``."""
+    size = (n, *a.shape)
+    a_all, b_all = np.broadcast_to(a, size).reshape(-1), np.broadcast_to(b, size).reshape(-1)
+    one_a = a_all == 1.0
+    one_b = b_all == 1.0
+    if not (one_a.any() or one_b.any()):
+        return beta_draws(a, b, n, rng, fast)
+    one_b &= ~one_a
+    rest = np.flatnonzero(~(one_a | one_b))
+    out = np.empty(a_all.size)
+    i, j = np.flatnonzero(one_a), np.flatnonzero(one_b)
+    out[i] = -np.expm1(np.log1p(-rng.random(i.size)) / b_all[i])  # 1 − U^(1/b)
+    out[j] = np.exp(np.log1p(-rng.random(j.size)) / a_all[j])  # U^(1/a)
+    if rest.size:
+        out[rest] = beta_draws(a_all[rest], b_all[rest], 1, rng, fast)[0]
+    return out.reshape(size)
+
+
 class BetaTSAgent(SamplingAgent):
     """Thompson sampling with a Beta(alpha, beta) posterior per arm.
 
@@ -46,7 +69,8 @@ class BetaTSAgent(SamplingAgent):
     compute the exact propensity by quadrature only when it is read (``banditsim.agents._thompson.beta_exact``);
     that sample's winner comes from one uniform per arm and the quantiles of the few arms above a
     ladder of thresholds (``banditsim.agents._thompson.beta_ladder``: from 256 arms, or 16 for a one-row act)
-    instead of two gamma variates per arm.  Replicas serving more rows share Monte-Carlo draws,
+    instead of two gamma variates per arm; below that, arms with a shape of exactly 1 are drawn by
+    inversion (``beta_draws_power_cases``).  Replicas serving more rows share Monte-Carlo draws,
     and big such acts draw only the arms that can win (``banditsim.agents._thompson.beta_exceedance``).  Every path draws
     from the exact posterior.
 
@@ -97,7 +121,7 @@ class BetaTSAgent(SamplingAgent):
         replica's rows share.  Every other act is ``SamplingAgent``'s."""
         if self.slate_size == 1 and few_rows_per_replica(rows.replica):
             fast = self._fast
-            draw = lambda a, b, n, rng: beta_draws(a, b, n, rng, fast)  # noqa: E731
+            draw = lambda a, b, n, rng: beta_draws_power_cases(a, b, n, rng, fast)  # noqa: E731
             if rows.n_rows == 1:  # copies: the posterior read later (a slice copies faster than an index)
                 r = rows.replica.item()
                 a, b = self.alpha[r:r + 1].copy(), self.beta[r:r + 1].copy()
