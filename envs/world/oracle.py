@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from banditsim.envs.world.candidates import candidate_lists
+from banditsim.envs.world.candidates import DRIFT_GRID, candidate_lists
 from banditsim.envs.world.rows import true_rows
 
 _D2_MARGIN = 1e-6  # float-rounding margin on the squared drift distance
@@ -59,7 +59,8 @@ class ExactBest:
         dn = xp.sqrt(xp.where(d2 > 0, d2 + _D2_MARGIN, 0.0))
         grid, width = self._tables.drift_grid
         m = env.shape[1]
-        k = xp.sum(xp.astype(dn[:, None] >= grid[None, 1:], xp.int64), axis=1)  # δ_k ≤ ‖D‖ < δ_k+1
+        # δ_k ≤ ‖D‖ < δ_k+1, one comparison per grid point (a row sum over a (B, m) array costs more)
+        k = sum(xp.astype(dn >= d, xp.int64) for d in DRIFT_GRID[1:])
         g_lo = xp.astype(be.gather(env, self._all_rows, k), xp.float64)
         g_hi = xp.astype(be.gather(env, self._all_rows, xp.where(k < m - 1, k + 1, k)), xp.float64)
         kap = xp.astype(self._kappa, xp.float64)
