@@ -5,13 +5,17 @@ Each agent runs as its own child process, the command a user types::
     banditsim run --seeds 1 --workers 1 --set world.n_users=1024 --set run.horizon=200 \\
         --set 'agents=[{name: <agent>}]'
 
-(204,800 decisions; the log, metrics, plots and report all on, as by default). The child is this
+(204,800 decisions; the log, metrics, plots and report all on, as by default), and the linear
+agents once more as the quickstart configures them (``params: {mode: shared}``, rows labelled
+``linucb (shared)``, ``lin_ts (shared)``). The child is this
 module (``python -m bench.e2e_part --child``): it calls the same ``sim.cli.main`` and times the
 phases around :mod:`sim.play`'s functions. How the figures count:
 
 * **cell loop**: :func:`sim.play.play_cell` less its set-up (copying the seed's world, building
   the agent) and its result tables: the steps (act, world step, update, metrics, log rows,
-  explanations). ``decisions/s`` = n_users × horizon / cell-loop seconds.
+  explanations). ``decisions/s`` = n_users × horizon / cell-loop seconds; ``cpu decisions/s`` the
+  same over the cell loop's CPU seconds (``time.process_time``: all threads of the child), which
+  a loaded machine stretches far less than the wall clock.
 * **start-up**: process start to the first cell (imports, embedding cache load, population fit)
   plus building the template world (first cell only).
 * **rest**: cell set-up and tables, writing the cell files, merging, summary, plots and report.
@@ -30,17 +34,22 @@ import time
 
 from bench.timing import load
 
-QUICKSTART = ("random", "epsilon_greedy", "beta_ts", "dirichlet_ts", "linucb", "lin_ts")
+QUICKSTART = ("random", "epsilon_greedy", "beta_ts", "dirichlet_ts", "linucb", "lin_ts",
+              "linucb (shared)", "lin_ts (shared)")
 LINEAR = ("linucb", "lin_ts")
+SHARED = " (shared)"  # the quickstart's setting of the linear agents: params {mode: shared}
 GOAL = {"context-free": 100_000, "linear": 20_000}  # decisions/s in the cell loop (issue 18 goal 4)
 GOAL_RSS_MIB = 1024
 
 
 def run_argv(out: str, agent: str, n_users: int, horizon: int) -> list[str]:
-    """``banditsim run`` arguments for one agent at its defaults, one seed, one worker."""
+    """``banditsim run`` arguments for one agent at its defaults (``"<name> (shared)"``: with
+    ``mode: shared``), one seed, one worker."""
+    spec = (f"{{name: {agent.removesuffix(SHARED)}, params: {{mode: shared}}}}" if agent.endswith(SHARED)
+            else f"{{name: {agent}}}")
     return ["run", "--out", out, "--quiet", "--seeds", "1", "--workers", "1",
             "--set", f"world.n_users={n_users}", "--set", f"run.horizon={horizon}",
-            "--set", f"agents=[{{name: {agent}}}]"]
+            "--set", f"agents=[{spec}]"]
 
 
 def _child(phases_path: str, argv: list[str]) -> None:
@@ -49,18 +58,20 @@ def _child(phases_path: str, argv: list[str]) -> None:
     import banditsim.sim.run.play as play
     import banditsim.sim.run.runner as runner
 
-    spent = {"play": 0.0, "world_build": 0.0, "setup": 0.0, "tables": 0.0, "write": 0.0, "finish": 0.0}
+    keys = ("play", "world_build", "setup", "tables", "write", "finish")
+    spent = dict.fromkeys(keys, 0.0) | dict.fromkeys([f"{k}_cpu" for k in keys], 0.0)
     first = []
 
     def clock(key, fn):
         def timed(*a, **k):
             if key == "play" and not first:
                 first.append(time.perf_counter() - t0)
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             try:
                 return fn(*a, **k)
             finally:
                 spent[key] += time.perf_counter() - start
+                spent[f"{key}_cpu"] += time.process_time() - start_cpu
         return timed
 
     play.play_cell = clock("play", play.play_cell)
@@ -103,17 +114,19 @@ def measure(agent: str, n_users: int, horizon: int) -> dict:
             p = json.load(f)
     decisions = n_users * horizon
     loop = p["play"] - p["setup"] - p["tables"]  # setup includes the template world build
+    loop_cpu = p["play_cpu"] - p["setup_cpu"] - p["tables_cpu"]
     startup = p["first_cell"] + p["world_build"]
-    kind = "linear" if agent in LINEAR else "context-free"
+    kind = "linear" if agent.removesuffix(SHARED) in LINEAR else "context-free"
     rss = usage.ru_maxrss / 1024
     dps = decisions / loop
     return {"problem": "(r) banditsim run end to end", "policy": agent, "impl": "banditsim",
             "decisions": decisions, "n_users": n_users, "horizon": horizon, "decisions_per_s": dps,
-            "loop_s": loop, "startup_s": startup, "rest_s": wall - loop - startup, "seconds": wall,
+            "cpu_decisions_per_s": decisions / loop_cpu, "loop_s": loop, "loop_cpu_s": loop_cpu, "startup_s": startup, "rest_s": wall - loop - startup, "seconds": wall,
             "peak_rss_mib": rss, "load": (before + load()) / 2, "phases": p, "kind": kind,
             "goal_decisions_per_s": GOAL[kind],
             "goal_met": bool(dps >= GOAL[kind] and rss < GOAL_RSS_MIB),
-            "note": (f"cell loop {dps:,.0f} decisions/s ({loop:.1f} s; goal {GOAL[kind]:,}); start-up "
+            "note": (f"cell loop {dps:,.0f} decisions/s ({loop:.1f} s; goal {GOAL[kind]:,}), "
+                     f"{decisions / loop_cpu:,.0f} per CPU-s; start-up "
                      f"{startup:.1f} s; rest {wall - loop - startup:.1f} s; load {(before + load()) / 2:.1f}")}
 
 
@@ -123,7 +136,8 @@ def run_e2e(n_users: int = 1024, horizon: int = 200, agents=QUICKSTART, log=prin
     for agent in agents:
         r = measure(agent, n_users, horizon)
         rows.append(r)
-        log(f"  (r) {agent:15s} loop {r['decisions_per_s']:>10,.0f} dec/s ({r['loop_s']:6.1f} s)  start-up "
+        log(f"  (r) {agent:16s} loop {r['decisions_per_s']:>10,.0f} dec/s ({r['loop_s']:6.1f} s; "
+            f"{r['cpu_decisions_per_s']:,.0f} per CPU-s)  start-up "
             f"{r['startup_s']:5.1f} s  rest {r['rest_s']:5.1f} s  wall {r['seconds']:6.1f} s  peak RSS "
             f"{r['peak_rss_mib']:7.0f} MiB  goal {r['goal_decisions_per_s']:,}/s, <{GOAL_RSS_MIB} MiB: "
             f"{'met' if r['goal_met'] else 'missed'}  (load {r['load']:.1f})")
