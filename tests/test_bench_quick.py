@@ -127,3 +127,14 @@ def test_threads_part_rows_on_a_tiny_world():
         assert r["rounds"] == 2 and r["ratio"] > 0 and r["ours_value"] > 0 and r["peer_value"] > 0
     assert rows[2]["ratio"] == rows[2]["peer_value"] / rows[2]["ours_value"]  # torch / numpy: a ratio of times
     assert len(printed) == 4
+
+
+def test_threads_part_neural_rows_read_bench_neural_vs_lints():
+    """(t)'s neural_linear_ts / lin_ts rows from bench.neural_vs_lints's sharp single stream (one round)."""
+    from bench.threads_part import neural_rows
+
+    rows = neural_rows({"neural_parts": "s", "neural_rounds": 1}, log=lambda *_: None)
+    assert [r["policy"] for r in rows] == ["neural_linear_ts / lin_ts: (s) sharp stream, unread",
+                                           "neural_linear_ts / lin_ts: (s) sharp stream, read"]
+    for r in rows:
+        assert r["ratio"] == r["ours_value"] / r["peer_value"] and r["goal_max"] == 3 and r["ratio_wall"] > 0
