@@ -1,4 +1,4 @@
-"""One Gaussian linear model per (replica, arm), kept by Sherman–Morrison/Woodbury updates.
+"""One Gaussian linear model per (replica, arm), kept by Sherman–Morrison/Woodbury/d×d updates.
 
 State (float64, exact): Σ = (λI + Σ_i w_i x_i x_iᵀ)⁻¹, b and μ per pair, in numpy or on a torch
 device (written once over the array API: ``banditsim._xp``).  Scoring reads a float32 copy of
@@ -27,9 +27,10 @@ class DisjointLinearPosterior:
     """One linear model per (replica, arm) on the row's features; ``device`` None keeps it in
     numpy, a torch device string ('cpu', 'cuda', ...) in torch.
 
-    Updates are rank-m Woodbury updates of the stored covariances, grouped by (replica, arm)
-    and zero-padded to the largest group, so any batch is one vectorised step (one row per
-    pair, the usual case, is Sherman–Morrison).  Only the touched pairs are read or written.
+    Updates are rank-m updates of the stored covariances, grouped by (replica, arm) and
+    zero-padded to the largest group, so any batch is one vectorised step: Woodbury for pairs
+    with at most d rows (one row per pair, the usual case, is Sherman–Morrison), the d×d
+    precision form for pairs with more.  Only the touched pairs are read or written.
 
     Examples
     --------
@@ -137,7 +138,7 @@ class DisjointLinearPosterior:
         else:
             xm = xp.zeros((n_pairs, width, d), dtype=xp.float64, device=self.device)
             xm[group_d, self._on_device(slot, "int64")] = xw
-            cov = self._woodbury(cov, xm)
+            cov = self._rank_m(cov, xm, np.bincount(group, minlength=n_pairs))
         flat_cov[pidx_d] = cov
         self._refresh_copies(pidx, cov)
         flat_mean = xp.reshape(self._mean, (-1, d))
@@ -153,6 +154,28 @@ class DisjointLinearPosterior:
             else:
                 add_at(flat_b, pidx_d[group_d], contrib)
             flat_mean[pidx_d] = xp.matmul(cov, flat_b[pidx_d][:, :, None])[:, :, 0]
+
+    def _rank_m(self, cov, xm, counts: np.ndarray):
+        """Updated Σ of each pair from its zero-padded rows ``xm`` (P, m, d), ``counts`` rows each, in
+        the cheaper form: Woodbury (cubic in the rows) for pairs with at most d rows, the d×d
+        precision form (cubic in d) for the others.  ``cov`` is a fresh gather, written in place."""
+        big = counts > self.dim
+        if not big.any():
+            return self._woodbury(cov, xm)
+        if big.all():
+            return self._precision_form(cov, xm)
+        small_d, big_d = (self._on_device(np.flatnonzero(m), "int64") for m in (~big, big))
+        cov[small_d] = self._woodbury(cov[small_d], xm[small_d, :int(counts[~big].max())])
+        cov[big_d] = self._precision_form(cov[big_d], xm[big_d])
+        return cov
+
+    def _precision_form(self, cov, xm):
+        """(Σ⁻¹ + XᵀX)⁻¹ = (I + ΣXᵀX)⁻¹Σ for each pair's zero-padded rows ``xm`` (P, m, d)."""
+        xp = self.xp
+        gram = xp.matmul(xp.matrix_transpose(xm), xm)  # padding rows add nothing
+        eye = xp.eye(self.dim, dtype=xp.float64, device=self.device)
+        c = xp.linalg.solve(eye + xp.matmul(cov, gram), cov)
+        return 0.5 * (c + xp.matrix_transpose(c))
 
     def _woodbury(self, cov, xm):
         """Σ − U(I + XΣXᵀ)⁻¹Uᵀ with U = ΣXᵀ for each pair's zero-padded rows ``xm`` (P, m, d).
