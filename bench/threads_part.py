@@ -107,7 +107,7 @@ def torch_rows(prep, size: dict, log=print) -> list[dict]:
         label = (f"world.step B={WORLD_B}" if what == "world" else f"lin_ts shared B={WORLD_B}") + ": torch / numpy time"
         row = _pair(label, unit, "numpy", r[f"{what}_torch"], r[f"{what}_numpy"], {"goal_max": 1.5},
                     "torch on the CPU, default threads; ratio of times (numpy's rate / torch's)")
-        row["ratio"] = 1 / row["ratio"]
+        row["ratio"] = row["peer_value"] / row["ours_value"]
         rows.append(row)
         log(f"  (t) {label:70s} torch {row['ours_value']:12,.0f} vs numpy {row['peer_value']:12,.0f} {unit}: "
             f"time ratio {row['ratio']:.2f}  (load {row['load']:.2f})")
