@@ -6,10 +6,11 @@ may use (``N`` = :func:`envs.cpu_threads.usable_cpus`, 2 here) whatever ``--blas
 
 * **before**: the embedding loop as it was (batches of 64 texts ordered by characters, every
   batch tokenised with padding, torch at ``N`` intra-op threads), kept here as :func:`embed_before`;
-* **after, 1 worker**: ``TextEmbedder.embed`` (token-ordered batches within a token budget,
-  tokenised once) on one worker with one torch thread: the batching alone, on one core;
-* **after**: ``TextEmbedder.embed`` as it ships: ``N`` workers, each running whole batches with one
-  torch thread (see :mod:`envs.embed_workers`).
+* **shipped, torch**: ``TextEmbedder(backend="torch").embed`` (token-ordered batches within a token
+  budget, tokenised once; ``N`` workers, each running whole batches with one torch thread, see
+  :mod:`banditsim.envs.embed_workers`);
+* **shipped, default**: ``TextEmbedder().embed`` as it ships: the same batching and workers, the
+  model in onnxruntime (:mod:`banditsim.envs.embed_onnx`; its export made beforehand, not timed).
 
 The three run in turn, ``repeat`` rounds, best of each (the least disturbed by other processes);
 the after rows carry the ratio to before and the largest difference of any vector component.
@@ -60,24 +61,25 @@ def embed_before(emb, texts: list[str]) -> np.ndarray:
 
 
 def compare(name: str, texts: list[str], repeat: int, log=print, cpus: int | None = None) -> list[dict]:
-    """Rows before / after on 1 worker / after on ``cpus`` workers (default: every usable CPU) on one
-    catalog; best of ``repeat`` rounds."""
+    """Rows before / shipped torch / shipped default on ``cpus`` workers (default: every usable CPU)
+    on one catalog; best of ``repeat`` rounds."""
     from banditsim.envs.cpu_threads import torch_threads, usable_cpus
     from banditsim.envs.embedding import TextEmbedder
 
     cpus = cpus or usable_cpus()
-    shipped = TextEmbedder(device="cpu", threads=cpus)
-    shipped._load()
-    one = TextEmbedder(device="cpu", threads=1)
-    one._tokenizer, one._model = shipped._tokenizer, shipped._model  # one model, three loops
+    torch_emb = TextEmbedder(device="cpu", threads=cpus, backend="torch")
+    torch_emb._load()
+    default = TextEmbedder(device="cpu", threads=cpus)
+    default._load()
 
     def before(some):
         with torch_threads(cpus):
-            return embed_before(shipped, some)
+            return embed_before(torch_emb, some)
 
     runs = {f"before (char-sorted batches of 64, {cpus} threads)": before,
-            "after, 1 worker (batching alone)": lambda some: one.embed(some, progress=False),
-            f"after ({cpus} workers x 1 thread)": lambda some: shipped.embed(some, progress=False)}
+            f"shipped, torch ({cpus} workers x 1 thread)": lambda some: torch_emb.embed(some, progress=False),
+            f"shipped, default ({default.backend}, {cpus} workers x 1 thread)":
+                lambda some: default.embed(some, progress=False)}
     for run in runs.values():  # warm-up, not timed: first calls allocate and spawn threads
         run(texts[:16])
     best = dict.fromkeys(runs, float("inf"))
@@ -103,7 +105,7 @@ def compare(name: str, texts: list[str], repeat: int, log=print, cpus: int | Non
         row["note"] = note
         rows.append(row)
         versus = "" if policy == base else f"{row['ratio']:5.2f}x  max|diff| {row['max_abs_diff']:.1e}"
-        log(f"  (d) {name[:24]:24s} {policy:44s} {row['texts_per_s']:8,.1f} texts/s {seconds:8.3f} s  {versus}"
+        log(f"  (d) {name[:24]:24s} {policy:50s} {row['texts_per_s']:8,.1f} texts/s {seconds:8.3f} s  {versus}"
             f"  (load {min(loads):.2f}-{max(loads):.2f})", flush=True)
     return rows
 
