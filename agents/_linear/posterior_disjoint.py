@@ -182,8 +182,8 @@ class DisjointLinearPosterior:
 
         In numpy each pair's (m × m) system is its own LAPACK solve and each product its own
         GEMM, so the pairs go in chunks of at most ``_WOODBURY_ELEMENTS`` elements per (P, m, m)
-        temporary: a batch whose rows crowd onto a few arms (large m) needs a bounded amount of
-        memory, with every pair's result the same bits as in one batch.  Torch's batched kernels
+        temporary: a batch that touches many pairs needs a bounded amount of memory, with every
+        pair's result the same bits as in one batch.  Torch's batched kernels
         round differently with the batch size, so a torch posterior keeps one batch."""
         xp = self.xp
         n_pairs, width, d = xm.shape
