@@ -19,8 +19,8 @@ phases around :mod:`sim.play`'s functions. How the figures count:
 * **start-up**: process start to the first cell (imports, embedding cache load, population fit)
   plus building the template world (first cell only).
 * **rest**: cell set-up and tables, writing the cell files, merging, summary, plots and report.
-* **wall** and **peak RSS**: the child process as the kernel saw it (``os.wait4``), as
-  ``/usr/bin/time -v`` reports them.
+* **wall**: the child process as the kernel saw it (``os.wait4``); **peak RSS**: the child's own
+  high-water mark (``VmHWM``, read as it ends; ``ru_maxrss`` where /proc has none).
 """
 
 from __future__ import annotations
@@ -91,8 +91,25 @@ def _child(phases_path: str, argv: list[str]) -> None:
             raise
     spent["first_cell"] = first[0] if first else float("nan")
     spent["child_wall"] = time.perf_counter() - t0
+    spent["peak_rss_mib"] = own_peak_rss_mib()
     with open(phases_path, "w", encoding="utf-8") as f:
         json.dump(spent, f)
+
+
+def own_peak_rss_mib() -> float | None:
+    """This process's peak resident memory in MiB (Linux ``VmHWM``), or None where /proc has none.
+
+    The parent cannot use ``os.wait4``'s ``ru_maxrss`` for this: Linux keeps the high-water mark across
+    ``execve``, and a child started by ``vfork`` inherits the parent's (a bench process that already
+    loaded the model and the world reported 2.3 GiB for every child)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
 
 
 def measure(agent: str, n_users: int, horizon: int) -> dict:
@@ -117,7 +134,7 @@ def measure(agent: str, n_users: int, horizon: int) -> dict:
     loop_cpu = p["play_cpu"] - p["setup_cpu"] - p["tables_cpu"]
     startup = p["first_cell"] + p["world_build"]
     kind = "linear" if agent.removesuffix(SHARED) in LINEAR else "context-free"
-    rss = usage.ru_maxrss / 1024
+    rss = p.get("peak_rss_mib") or usage.ru_maxrss / 1024
     dps = decisions / loop
     return {"problem": "(r) banditsim run end to end", "policy": agent, "impl": "banditsim",
             "decisions": decisions, "n_users": n_users, "horizon": horizon, "decisions_per_s": dps,
