@@ -279,8 +279,11 @@ class EmbeddingResult:
 
 def embed_texts(texts: Sequence[str], model: str | Path | None = None, *, device: str = "auto",
                 cache_dir: str | Path | None = None, batch_size: int = 64,
-                progress: bool = True, embedder: TextEmbedder | None = None) -> EmbeddingResult:
+                progress: bool = True, embedder: TextEmbedder | None = None,
+                backend: str = "auto") -> EmbeddingResult:
     """Embed texts through the cache: only texts never seen by this model run the model.
+
+    ``backend`` chooses the inference library as :class:`TextEmbedder`'s does (ignored with ``embedder``).
 
     Examples
     --------
@@ -297,7 +300,8 @@ def embed_texts(texts: Sequence[str], model: str | Path | None = None, *, device
         if not str(t).strip():
             raise EmbeddingError(f"text {i} is empty: nothing to embed")
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    emb = embedder or TextEmbedder(model, device=device, batch_size=batch_size, cache_dir=cache_dir)
+    emb = embedder or TextEmbedder(model, device=device, batch_size=batch_size, backend=backend,
+                                   cache_dir=cache_dir)
     if emb.cache_dir is None:  # the ONNX export lives beside the vectors
         emb.cache_dir = cache_dir
     key = emb.key_for(cache_dir)

@@ -56,7 +56,8 @@ def _columns(text: str) -> list[str]:
 
 
 def _embed_and_report(catalog: str, text_columns: str, id_column: str, category_column: Optional[str],
-                      embedding_model: Optional[str], device: str, cache_dir: Optional[Path]) -> None:
+                      embedding_model: Optional[str], device: str, cache_dir: Optional[Path],
+                      backend: str = "auto") -> None:
     import numpy as np
 
     from banditsim.envs.catalog import load_catalog
@@ -65,7 +66,7 @@ def _embed_and_report(catalog: str, text_columns: str, id_column: str, category_
 
     cat = load_catalog(catalog, _columns(text_columns), id_column, category_column)
     console.print(f"catalog [bold]{cat.name}[/]: {len(cat):,} items")
-    res = embed_texts(cat.texts, embedding_model, device=device, cache_dir=cache_dir,
+    res = embed_texts(cat.texts, embedding_model, device=device, cache_dir=cache_dir, backend=backend,
                       progress=sys.stderr.isatty())
     rate = f", {res.n_embedded / res.seconds:,.0f} texts/s" if res.n_embedded else ""
     console.print(
@@ -129,10 +130,12 @@ def config() -> None:
 @app.command()
 def embed(catalog: str = CatalogOpt, text_columns: str = TextColumnsOpt, id_column: str = IdColumnOpt,
           category_column: Optional[str] = CategoryColumnOpt, embedding_model: Optional[str] = ModelOpt,
-          device: str = DeviceOpt, cache_dir: Optional[Path] = CacheOpt) -> None:
+          device: str = DeviceOpt, cache_dir: Optional[Path] = CacheOpt,
+          backend: str = typer.Option("auto", "--backend", help="auto (onnxruntime on the CPU when installed), "
+                                      "torch or onnx.")) -> None:
     """Embed a catalog's item texts (cached on disk) and show a few nearest neighbours."""
     _embed_and_report(catalog, text_columns, id_column, category_column, embedding_model, device,
-                      cache_dir)
+                      cache_dir, backend)
 
 
 @app.command()

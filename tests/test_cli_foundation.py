@@ -24,8 +24,18 @@ def test_embed_own_csv(tmp_path, capsys):
     assert "3 items" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_embed_backend_option(backend, tmp_path, capsys):
+    p = tmp_path / "items.csv"
+    p.write_text("sku,name\n1,Trail running shoes\n2,Espresso machine\n3,Hiking boots\n")
+    assert main(["embed", "--catalog", str(p), "--id-column", "sku", "--text-columns", "name",
+                 "--backend", backend, "--cache-dir", str(tmp_path / "cache")]) == 0
+    assert "3 distinct texts run through the model" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("argv, message", [
     (["embed", "--catalog", "/no/such/file.csv"], "catalog file not found"),
+    (["embed", "--backend", "jax"], "unknown embedding backend 'jax'"),
     (["embed", "--text-columns", ","], "--text-columns is empty"),
     (["embed", "--embedding-model", "/no/such/model"], "embedding model folder not found"),
     (["nosuchcommand"], "No such command"),

@@ -50,6 +50,8 @@ class EmbeddingSection(Section):
     device: Literal[("auto",) + DEVICES] = "auto"
     batch_size: int = Field(64, ge=1, le=4096)
     cache_dir: Optional[str] = None
+    backend: Literal["auto", "torch", "onnx"] = Field(
+        "auto", description="auto: onnxruntime on the CPU when installed, else torch (same vectors within 1e-5)")
 
 
 FEEDBACK_LOG_KINDS = KINDS  # kinds an implicit log may hold (banditsim.envs.ratings_log scores share as save)

@@ -156,7 +156,8 @@ def prepare(cfg: WorldSource, progress: bool = True,
                              f"({len(catalog)} items)")
     if before_embedding is not None:
         before_embedding(len(catalog))
-    embedder = TextEmbedder(e.model, device=e.device, batch_size=e.batch_size)
+    embedder = TextEmbedder(e.model, device=e.device, batch_size=e.batch_size, backend=e.backend,
+                            cache_dir=e.cache_dir)
     res = embed_texts(catalog.texts, cache_dir=e.cache_dir, progress=progress, embedder=embedder)
 
     def embed(texts: list[str]) -> np.ndarray:

@@ -258,8 +258,8 @@ def main(argv=None) -> int:
     cfg = load_config(args.config, args.overrides)
     c, e = cfg.catalog, cfg.embedding
     catalog = load_catalog(c.source, c.text_columns, c.id_column, c.category_column)
-    vectors = embed_texts(catalog.texts, e.model, device=e.device,
-                          cache_dir=e.cache_dir, batch_size=e.batch_size, progress=sys.stderr.isatty()).vectors
+    vectors = embed_texts(catalog.texts, e.model, device=e.device, cache_dir=e.cache_dir, batch_size=e.batch_size,
+                          backend=e.backend, progress=sys.stderr.isatty()).vectors
     ratings, tau_neg, tau_pos = ratings_of(cfg, catalog.ids)
     result = fidelity(ratings, vectors, tau_neg, tau_pos, dim=cfg.population.fit_dim, l2=cfg.population.fit_l2,
                       seed=cfg.population.seed)

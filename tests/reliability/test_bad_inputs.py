@@ -306,6 +306,7 @@ def _cli_cases(cfg, out, tmp):
                                    "cold_start={new_item_fraction: 0.2, release_step: 50}"],
                                   "release_step must be below run.horizon"),
         "embedding-device": (["run", cfg, "--out", out, "--set", "embedding.device=tpu"], "embedding.device"),
+        "embedding-backend": (["run", cfg, "--out", out, "--set", "embedding.backend=jax"], "embedding.backend"),
         "embedding-batch-0": (["run", cfg, "--out", out, "--set", "embedding.batch_size=0"],
                               "embedding.batch_size"),
         "embedding-model-missing": (["run", cfg, "--out", out, "--set", "embedding.model=/no/model"],
