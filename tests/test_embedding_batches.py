@@ -13,25 +13,12 @@ import pytest
 import torch
 
 from bench.embed_part import embed_before, synthetic_texts
-from banditsim.envs.cpu_threads import torch_threads
 from banditsim.envs.embed_batches import padded_tokens, plan_batches
 from banditsim.envs.embedding import TextEmbedder, embed_texts, model_key
 from banditsim.envs.errors import EmbeddingError
+from tests.embedding_fixtures import embedder, one_thread  # noqa: F401 (fixtures)
 
 ATOL = 1e-5
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    with torch_threads(1):
-        yield
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    emb = TextEmbedder(device="cpu", threads=1, backend="torch")  # reference() runs its torch model
-    emb._load()
-    return emb
 
 
 @pytest.fixture(scope="module")

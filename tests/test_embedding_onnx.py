@@ -23,26 +23,13 @@ import torch
 from bench.embed_part import synthetic_texts
 from banditsim.envs import embed_onnx
 from banditsim.envs.cache_shard import read_shard
-from banditsim.envs.cpu_threads import torch_threads
 from banditsim.envs.embed_workers import Stopped, on_stop, run_batches
 from banditsim.envs.embedding import TextEmbedder, embed_texts
 from banditsim.envs.embedding_cache import default_cache_dir
 from banditsim.envs.errors import EmbeddingError
+from tests.embedding_fixtures import embedder, one_thread  # noqa: F401 (fixtures)
 
 ATOL = 1e-5
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    with torch_threads(1):
-        yield
-
-
-@pytest.fixture(scope="module")
-def torch_emb():
-    emb = TextEmbedder(device="cpu", threads=1, backend="torch")
-    emb._load()
-    return emb
 
 
 @pytest.fixture(scope="module")
@@ -73,23 +60,23 @@ def test_auto_runs_onnxruntime_on_the_cpu(onnx_emb):
 
 
 @pytest.mark.parametrize("catalog", ["titles", "long", "varied"])
-def test_vectors_equal_the_torch_path(onnx_emb, torch_emb, movielens_catalog, catalog):
+def test_vectors_equal_the_torch_path(onnx_emb, embedder, movielens_catalog, catalog):
     texts = {"titles": list(movielens_catalog.texts[::7]),
              "long": synthetic_texts(80, seed=21),
              "varied": synthetic_texts(14, words=(1, 140), seed=11) + ["A space opera. " * 40, "Heat", "x", "Heat",
                                                                        " ".join(synthetic_texts(1, (300, 320), 5)[0].split())]}[catalog]
     seen = []
     got = onnx_emb.embed(texts, progress=False, on_batch=lambda idx, v: seen.append(idx.copy()))
-    np.testing.assert_allclose(got, torch_emb.embed(texts, progress=False), atol=ATOL, rtol=0)
+    np.testing.assert_allclose(got, embedder.embed(texts, progress=False), atol=ATOL, rtol=0)
     assert sorted(np.concatenate(seen).tolist()) == list(range(len(texts)))
 
 
 @pytest.mark.parametrize("n", [1, 2, 15, 16, 17, 33])
 @pytest.mark.parametrize("workers", [1, 2, 3])
-def test_edge_sizes(onnx_emb, torch_emb, n, workers):
+def test_edge_sizes(onnx_emb, embedder, n, workers):
     texts = synthetic_texts(n, words=(1, 25), seed=100 + n)
     got = like(onnx_emb, threads=workers, batch_size=16).embed(texts, progress=False)
-    np.testing.assert_allclose(got, torch_emb.embed(texts, progress=False), atol=ATOL, rtol=0)
+    np.testing.assert_allclose(got, embedder.embed(texts, progress=False), atol=ATOL, rtol=0)
 
 
 def test_progress_lines_name_onnxruntime(onnx_emb, tmp_path, monkeypatch):
@@ -132,14 +119,14 @@ def test_a_cache_folder_of_its_own_reuses_the_default_export(onnx_emb, exported,
     assert encoder.dim == 384 and not (tmp_path / "onnx").exists()
 
 
-def test_a_failed_export_falls_back_to_torch_with_one_warning(torch_emb, tmp_path, monkeypatch, capsys,
+def test_a_failed_export_falls_back_to_torch_with_one_warning(embedder, tmp_path, monkeypatch, capsys,
                                                               no_default_export):
     monkeypatch.setattr(embed_onnx, "_export", _boom)
     texts = ["Heat", "Alien (1979)", "A space opera. " * 10]
     res = embed_texts(texts, cache_dir=tmp_path, progress=False, embedder=TextEmbedder(device="cpu"))
     err = capsys.readouterr().err.splitlines()
     assert err == ["warning: cannot run all-MiniLM-L6-v2 in onnxruntime (RuntimeError: boom); embedding with torch"]
-    np.testing.assert_allclose(res.vectors, torch_emb.embed(texts, progress=False), atol=ATOL, rtol=0)
+    np.testing.assert_allclose(res.vectors, embedder.embed(texts, progress=False), atol=ATOL, rtol=0)
     asked = TextEmbedder(device="cpu", backend="onnx", cache_dir=tmp_path)
     with pytest.raises(EmbeddingError, match="cannot run all-MiniLM-L6-v2 in onnxruntime: RuntimeError: boom"):
         asked._load()
@@ -255,7 +242,7 @@ def test_an_abandoned_run_terminates_the_running_onnx_call(onnx_emb):
     assert outcomes == ["finished", "stopped"]
 
 
-def test_an_interrupt_keeps_finished_batches_as_whole_shards(onnx_emb, torch_emb, tmp_path, monkeypatch):
+def test_an_interrupt_keeps_finished_batches_as_whole_shards(onnx_emb, embedder, tmp_path, monkeypatch):
     from banditsim.envs import embedding as embedding_mod
 
     monkeypatch.setattr(embedding_mod, "FLUSH_SECONDS", 0.0)  # a shard per finished batch
@@ -283,4 +270,4 @@ def test_an_interrupt_keeps_finished_batches_as_whole_shards(onnx_emb, torch_emb
     assert 0 < kept < len(texts)
     rerun = embed_texts(texts, cache_dir=tmp_path, progress=False, embedder=like(onnx_emb, threads=2))
     assert (rerun.n_cached, rerun.n_embedded) == (kept, len(texts) - kept)
-    np.testing.assert_allclose(rerun.vectors, torch_emb.embed(texts, progress=False), atol=ATOL, rtol=0)
+    np.testing.assert_allclose(rerun.vectors, embedder.embed(texts, progress=False), atol=ATOL, rtol=0)

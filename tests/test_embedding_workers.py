@@ -25,21 +25,9 @@ from banditsim.envs.embed_workers import Stopped, abandon_on_stop, run_batches
 from banditsim.envs.embedding import TextEmbedder, embed_texts
 from banditsim.envs.embedding_cache import text_hash
 from banditsim.envs.errors import EmbeddingError
+from tests.embedding_fixtures import embedder, one_thread  # noqa: F401 (fixtures)
 
 ATOL = 1e-5
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    with torch_threads(1):
-        yield
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    emb = TextEmbedder(device="cpu", threads=1, backend="torch")  # the tests wrap its torch model
-    emb._load()
-    return emb
 
 
 def sharing(embedder, **kwargs) -> TextEmbedder:
